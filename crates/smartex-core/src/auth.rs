@@ -1,0 +1,88 @@
+//! The platform's API-key scheme for authenticated calls.
+//!
+//! Each request carries a numeric `time` that never repeats nor decreases for a
+//! key (a nonce), and two headers: `apikey: <key>` and
+//! `hash: sha256_hex(sha256_hex(body) + secret)`, where `body` is the exact JSON
+//! text sent. So a client serializes once, signs those bytes, and sends the same
+//! bytes.
+//!
+//! The profile page's prose says SHA-512, but its worked example is SHA-256 and
+//! reproduces exactly (see the test vectors); SHA-256 it is.
+
+use sha2::{Digest, Sha256};
+
+use crate::checksum::{HexDigest, sha256_hex};
+use crate::secret::ApiSecret;
+
+/// The `hash` header for a request whose body is exactly `body`.
+///
+/// ```
+/// use smartex_core::{auth::request_signature, ApiSecret};
+/// let secret = ApiSecret::new("97aab8410868ba7c1824f490999607c0ce46a3de")?;
+/// let sig = request_signature(br#"{"time":123456789,"param1":"val1"}"#, &secret);
+/// assert_eq!(sig.as_str(), "ac876c6314ffcca01b0e65571cc136cedfb2c3d8e2194aaaf364ca7123568fc7");
+/// # Ok::<(), smartex_core::Error>(())
+/// ```
+pub fn request_signature(body: &[u8], secret: &ApiSecret) -> HexDigest {
+    let inner = sha256_hex(body);
+    let mut outer = Sha256::new();
+    outer.update(inner.as_str().as_bytes());
+    outer.update(secret.expose().as_bytes());
+    let digest: [u8; 32] = outer.finalize().into();
+    crate::checksum::Checksum::from_bytes(digest).to_hex()
+}
+
+/// The next `time` nonce: `now`, unless that would not be greater than the last
+/// value issued for the key, in which case `last + 1`. Pure: the caller reads the
+/// clock (in the unit it configured) and keeps `last` (atomically, if calls run
+/// concurrently). Never returns 0: the platform wants `time > 0`.
+///
+/// ```
+/// use smartex_core::auth::next_nonce;
+/// assert_eq!(next_nonce(1_000, None), 1_000);
+/// assert_eq!(next_nonce(1_000, Some(999)), 1_000);
+/// assert_eq!(next_nonce(1_000, Some(1_000)), 1_001); // same tick: step past it
+/// assert_eq!(next_nonce(900, Some(1_000)), 1_001);   // clock went back: never decrease
+/// assert_eq!(next_nonce(0, None), 1);
+/// ```
+pub fn next_nonce(now: u64, last: Option<u64>) -> u64 {
+    let floor = last.map_or(1, |l| l.saturating_add(1));
+    now.max(floor)
+}
+
+/// Puts `"time":<time>` first in a JSON object body, as the profile page's
+/// example does (`{"time":123456789,"param1":"val1"}`). `body` must be a JSON
+/// object's text (what [`Method::to_json`](crate::request::Method::to_json) gives).
+///
+/// ```
+/// use smartex_core::auth::json_with_time;
+/// assert_eq!(json_with_time(r#"{"param1":"val1"}"#, 123456789), r#"{"time":123456789,"param1":"val1"}"#);
+/// assert_eq!(json_with_time("{}", 5), r#"{"time":5}"#);
+/// ```
+pub fn json_with_time(body: &str, time: u64) -> alloc::string::String {
+    let inner = body
+        .trim()
+        .strip_prefix('{')
+        .and_then(|b| b.strip_suffix('}'))
+        .unwrap_or_default()
+        .trim();
+    if inner.is_empty() {
+        alloc::format!("{{\"time\":{time}}}")
+    } else {
+        alloc::format!("{{\"time\":{time},{inner}}}")
+    }
+}
+
+/// Puts `time=<time>` first in a form body or query string.
+///
+/// ```
+/// assert_eq!(smartex_core::auth::form_with_time("a=1", 7), "time=7&a=1");
+/// assert_eq!(smartex_core::auth::form_with_time("", 7), "time=7");
+/// ```
+pub fn form_with_time(body: &str, time: u64) -> alloc::string::String {
+    if body.is_empty() {
+        alloc::format!("time={time}")
+    } else {
+        alloc::format!("time={time}&{body}")
+    }
+}

@@ -1,0 +1,202 @@
+//! The IPN checksum.
+//!
+//! ```text
+//! sha256(orderId:newStatus:inAmount:outAmount:xml_from:xml_to:timestamp:ipnSecret)
+//! ```
+//!
+//! as lowercase hex, over the field values **exactly as received**: `2` and `2.0`
+//! are different amounts here, so values are never parsed and re-printed before
+//! hashing. The hash is fed piece by piece, so signing and verifying allocate
+//! nothing, and the comparison is constant-time ([`subtle`]).
+
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::error::{Error, Problem, Result};
+use crate::secret::IpnSecret;
+
+/// The seven signed IPN values, as received (decoded from the form, not re-formatted).
+///
+/// ```
+/// use smartex_core::checksum::SignedFields;
+/// use smartex_core::IpnSecret;
+/// let fields = SignedFields {
+///     order_id: "5d8e6002b80b7b4cd75a6424",
+///     new_status: "inProgress",
+///     in_amount: "2",
+///     out_amount: "317.42",
+///     xml_from: "ETH",
+///     xml_to: "WMZ",
+///     timestamp: "1571328406072",
+/// };
+/// let secret = IpnSecret::new("SECRET123")?;
+/// assert_eq!(
+///     fields.sign(&secret).to_string(),
+///     "af3acf947e6f0e0f2c267e300b8582e504dba12d1f2d058652b7414163c09f48",
+/// );
+/// fields.verify(&secret, "AF3ACF947E6F0E0F2C267E300B8582E504DBA12D1F2D058652B7414163C09F48")?;
+/// # Ok::<(), smartex_core::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SignedFields<'a> {
+    /// `orderId`.
+    pub order_id: &'a str,
+    /// `newStatus`.
+    pub new_status: &'a str,
+    /// `inAmount`.
+    pub in_amount: &'a str,
+    /// `outAmount`.
+    pub out_amount: &'a str,
+    /// `xml_from`.
+    pub xml_from: &'a str,
+    /// `xml_to`.
+    pub xml_to: &'a str,
+    /// `timestamp`.
+    pub timestamp: &'a str,
+}
+
+impl SignedFields<'_> {
+    /// The string the platform hashes, secret included. Useful to debug a
+    /// mismatch on your own machine; never log it (it ends with the secret).
+    pub fn signing_string(&self, secret: &IpnSecret) -> alloc::string::String {
+        let mut s = alloc::string::String::new();
+        for part in self.parts() {
+            s.push_str(part);
+            s.push(':');
+        }
+        s.push_str(secret.expose());
+        s
+    }
+
+    fn parts(&self) -> [&str; 7] {
+        [
+            self.order_id,
+            self.new_status,
+            self.in_amount,
+            self.out_amount,
+            self.xml_from,
+            self.xml_to,
+            self.timestamp,
+        ]
+    }
+
+    /// Computes the checksum with `secret`.
+    pub fn sign(&self, secret: &IpnSecret) -> Checksum {
+        let mut hasher = Sha256::new();
+        for part in self.parts() {
+            hasher.update(part.as_bytes());
+            hasher.update(b":");
+        }
+        hasher.update(secret.expose().as_bytes());
+        Checksum(hasher.finalize().into())
+    }
+
+    /// Checks `received` (64 hex digits, either case) against the checksum made
+    /// with `secret`, in constant time.
+    ///
+    /// # Errors
+    /// [`Error::InvalidField`] naming `hash` if `received` is not 64 hex digits;
+    /// [`Error::BadChecksum`] if it does not match.
+    pub fn verify(&self, secret: &IpnSecret, received: &str) -> Result<()> {
+        self.verify_any(core::slice::from_ref(secret), received)
+    }
+
+    /// Like [`verify`](Self::verify), but accepts the checksum made with any of
+    /// `secrets` (secret rotation). Every secret is tried, so the time taken does
+    /// not tell which one matched.
+    ///
+    /// # Errors
+    /// As [`verify`](Self::verify); [`Error::BadChecksum`] also when `secrets` is empty.
+    pub fn verify_any(&self, secrets: &[IpnSecret], received: &str) -> Result<()> {
+        let received = Checksum::parse_hex("hash", received)?;
+        let mut matched = subtle::Choice::from(0);
+        for secret in secrets {
+            matched |= self.sign(secret).0.ct_eq(&received.0);
+        }
+        if bool::from(matched) {
+            Ok(())
+        } else {
+            Err(Error::BadChecksum)
+        }
+    }
+}
+
+/// A SHA-256 checksum. `Display` writes it as 64 lowercase hex digits.
+///
+/// Its `Debug` is redacted: an expected checksum is as good as a forged
+/// notification, so it must not reach logs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Checksum([u8; 32]);
+
+impl Checksum {
+    /// Parses 64 hex digits in either case; errors name `field`.
+    pub fn parse_hex(field: &'static str, hex_digits: &str) -> Result<Self> {
+        let mut out = [0u8; 32];
+        if hex_digits.len() != 64 {
+            return Err(Error::invalid(field, Problem::WrongLength { expected: 64 }));
+        }
+        hex::decode_to_slice(hex_digits, &mut out)
+            .map_err(|_| Error::invalid(field, Problem::NotHex))?;
+        Ok(Self(out))
+    }
+
+    /// Wraps 32 raw bytes.
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// The raw 32 bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// The 64 lowercase hex digits, without allocating.
+    pub fn to_hex(&self) -> HexDigest {
+        let mut out = [0u8; 64];
+        // 32 bytes always encode into exactly 64 hex digits, so this cannot fail.
+        let _ = hex::encode_to_slice(self.0, &mut out);
+        HexDigest(out)
+    }
+}
+
+impl core::fmt::Display for Checksum {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.to_hex().as_str())
+    }
+}
+
+impl core::fmt::Debug for Checksum {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Checksum([redacted])")
+    }
+}
+
+/// 64 lowercase hex digits on the stack.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct HexDigest([u8; 64]);
+
+impl HexDigest {
+    /// The digits.
+    pub fn as_str(&self) -> &str {
+        // Hex digits are ASCII by construction; the fallback is never taken.
+        core::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl core::fmt::Debug for HexDigest {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("HexDigest([redacted])")
+    }
+}
+
+/// SHA-256 of `bytes` as 64 lowercase hex digits, on the stack.
+///
+/// ```
+/// assert_eq!(
+///     smartex_core::checksum::sha256_hex(b"abc").as_str(),
+///     "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+/// );
+/// ```
+pub fn sha256_hex(bytes: &[u8]) -> HexDigest {
+    Checksum(Sha256::digest(bytes).into()).to_hex()
+}

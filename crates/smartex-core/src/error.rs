@@ -1,0 +1,238 @@
+//! The one error type of `smartex-core`.
+//!
+//! Every error names the field it is about and says what was wrong with it, but
+//! never repeats the offending value: a value may be a secret, and an error message
+//! ends up in logs.
+
+use alloc::borrow::Cow;
+use alloc::string::String;
+
+/// What was wrong with a field's value.
+///
+/// The value itself is deliberately not part of the problem: errors are logged,
+/// and a value may be a secret or personal data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Problem {
+    /// The value is empty where a value is required.
+    Empty,
+    /// The value is longer than the platform accepts.
+    TooLong {
+        /// The maximum length, in characters.
+        max: usize,
+    },
+    /// The value does not have the expected length.
+    WrongLength {
+        /// The expected length, in characters.
+        expected: usize,
+    },
+    /// The value is not lowercase or uppercase hexadecimal.
+    NotHex,
+    /// The value is not a decimal number (`2`, `317.42`, `-0.5`).
+    NotADecimal,
+    /// The value is not a non-negative integer.
+    NotAnInteger,
+    /// The integer has more digits than allowed.
+    TooManyDigits {
+        /// The maximum number of digits.
+        max: usize,
+    },
+    /// The number is zero where a non-zero amount is required.
+    Zero,
+    /// The value is not an absolute `http://` or `https://` URL.
+    NotHttpUrl,
+    /// The value must be `true` (the platform refuses orders without agreement).
+    MustBeTrue,
+    /// The value is not valid UTF-8 once percent-decoding is undone.
+    InvalidUtf8,
+    /// A `%` is not followed by two hex digits.
+    BadPercentEncoding,
+    /// The value contains a character that is not allowed here.
+    ForbiddenCharacter,
+    /// The value is not one of the accepted words.
+    NotOneOf {
+        /// The accepted words.
+        expected: &'static [&'static str],
+    },
+    /// A value of another shape was expected (e.g. a list where a string came).
+    WrongShape {
+        /// What was expected.
+        expected: &'static str,
+    },
+    /// Any other rule, described in words.
+    Rule(&'static str),
+}
+
+impl core::fmt::Display for Problem {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Problem::Empty => f.write_str("is empty"),
+            Problem::TooLong { max } => write!(f, "is longer than {max} characters"),
+            Problem::WrongLength { expected } => write!(f, "must be exactly {expected} characters"),
+            Problem::NotHex => f.write_str("is not hexadecimal"),
+            Problem::NotADecimal => f.write_str("is not a decimal number"),
+            Problem::NotAnInteger => f.write_str("is not a non-negative integer"),
+            Problem::TooManyDigits { max } => write!(f, "has more than {max} digits"),
+            Problem::Zero => f.write_str("must not be zero"),
+            Problem::NotHttpUrl => f.write_str("is not an absolute http(s) URL"),
+            Problem::MustBeTrue => f.write_str("must be true"),
+            Problem::InvalidUtf8 => f.write_str("is not valid UTF-8"),
+            Problem::BadPercentEncoding => f.write_str("has a `%` not followed by two hex digits"),
+            Problem::ForbiddenCharacter => f.write_str("contains a character that is not allowed"),
+            Problem::NotOneOf { expected } => {
+                f.write_str("is not one of ")?;
+                for (i, word) in expected.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "`{word}`")?;
+                }
+                Ok(())
+            }
+            Problem::WrongShape { expected } => write!(f, "is not {expected}"),
+            Problem::Rule(rule) => f.write_str(rule),
+        }
+    }
+}
+
+/// Limits of the form decoder, named in [`Error::LimitExceeded`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Limit {
+    /// More `name=value` pairs than [`crate::form::Limits::max_pairs`].
+    Pairs,
+    /// Deeper bracket nesting than [`crate::form::Limits::max_depth`].
+    Depth,
+    /// An array index above [`crate::form::Limits::max_index`].
+    ArrayIndex,
+    /// A body longer than allowed.
+    Length,
+}
+
+impl core::fmt::Display for Limit {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Limit::Pairs => "too many fields",
+            Limit::Depth => "brackets nested too deeply",
+            Limit::ArrayIndex => "array index too large",
+            Limit::Length => "too long",
+        })
+    }
+}
+
+/// Everything that can go wrong in `smartex-core`.
+///
+/// Field names are the platform's wire names (`orderUID`, `toValues[1][value]`,
+/// `ipnUrl`), so a message points straight at the offending part of a request or
+/// notification.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A field is present but its value breaks a rule.
+    #[error("field `{field}` {problem}")]
+    InvalidField {
+        /// The wire name of the field.
+        field: Cow<'static, str>,
+        /// What is wrong with it.
+        problem: Problem,
+    },
+    /// A required field is absent.
+    #[error("field `{field}` is missing")]
+    MissingField {
+        /// The wire name of the field.
+        field: Cow<'static, str>,
+    },
+    /// A field that must appear once appears more than once.
+    #[error("field `{field}` appears more than once")]
+    DuplicateField {
+        /// The wire name of the field.
+        field: Cow<'static, str>,
+    },
+    /// A form key is not well formed (e.g. an unclosed `[`).
+    #[error("form key `{key}` is malformed: {problem}")]
+    MalformedKey {
+        /// The key, as far as it could be decoded (values are never shown).
+        key: String,
+        /// What is wrong with it.
+        problem: Problem,
+    },
+    /// A bound of the decoder was exceeded.
+    #[error("form body: {limit} (limit {max})")]
+    LimitExceeded {
+        /// Which bound.
+        limit: Limit,
+        /// Its value.
+        max: usize,
+    },
+    /// A response body is not the platform's JSON envelope (e.g. an HTML error page).
+    #[error("response is not the API envelope: {reason}; body starts with {excerpt:?}")]
+    NotEnvelope {
+        /// Why the body was not accepted.
+        reason: String,
+        /// The first bytes of the body (bounded, lossily decoded).
+        excerpt: String,
+    },
+    /// The envelope's `data` does not have the expected shape.
+    #[error("response field `{field}` is not as expected: {reason}")]
+    UnexpectedData {
+        /// The path of the offending field in `data`, as far as known.
+        field: Cow<'static, str>,
+        /// The decoder's explanation (no values of secret fields).
+        reason: String,
+    },
+    /// A notification carries no checksum where one was expected.
+    #[error("the notification carries no checksum")]
+    MissingChecksum,
+    /// A checksum is well formed but does not match the one computed with the
+    /// secret (or with any of the secrets). The expected value is never shown.
+    #[error("checksum does not match")]
+    BadChecksum,
+    /// The state machine refuses a transition that the platform would refuse too.
+    #[error("status change from `{from}` to `{to}` is not allowed: {reason}")]
+    TransitionNotAllowed {
+        /// The current status.
+        from: String,
+        /// The requested status.
+        to: String,
+        /// The platform's rule.
+        reason: &'static str,
+    },
+}
+
+impl Error {
+    /// Shorthand for [`Error::InvalidField`].
+    pub(crate) fn invalid(field: impl Into<Cow<'static, str>>, problem: Problem) -> Self {
+        Error::InvalidField {
+            field: field.into(),
+            problem,
+        }
+    }
+
+    /// Shorthand for [`Error::MissingField`].
+    pub(crate) fn missing(field: impl Into<Cow<'static, str>>) -> Self {
+        Error::MissingField {
+            field: field.into(),
+        }
+    }
+
+    /// The wire name of the field this error is about, if it is about one.
+    ///
+    /// ```
+    /// use smartex_core::ObjectId;
+    /// let err = ObjectId::parse("orderId", "nope").unwrap_err();
+    /// assert_eq!(err.field(), Some("orderId"));
+    /// ```
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Error::InvalidField { field, .. }
+            | Error::MissingField { field }
+            | Error::DuplicateField { field }
+            | Error::UnexpectedData { field, .. } => Some(field),
+            Error::MalformedKey { key, .. } => Some(key),
+            _ => None,
+        }
+    }
+}
+
+/// The result type of `smartex-core`.
+pub type Result<T, E = Error> = core::result::Result<T, E>;

@@ -1,0 +1,144 @@
+//! Secrets: the IPN secret, the order secret and the API secret.
+//!
+//! Each is its own type so that one can never be passed where another is meant,
+//! and none of them prints itself: `Debug` and `Display` show `[redacted]`. The
+//! value is reachable only through an explicit [`expose`](IpnSecret::expose).
+
+use alloc::string::String;
+
+use crate::error::{Error, Problem, Result};
+
+macro_rules! secret_type {
+    ($(#[$doc:meta])* $name:ident, $field:literal, $max:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq)]
+        pub struct $name(String);
+
+        impl $name {
+            /// The longest value the platform accepts, in characters.
+            pub const MAX_LEN: usize = $max;
+
+            /// Wraps a secret, checking that it is non-empty and not longer than
+            #[doc = concat!("[`", stringify!($name), "::MAX_LEN`].")]
+            ///
+            /// The error names the field but never contains the value.
+            pub fn new(value: impl Into<String>) -> Result<Self> {
+                let value = value.into();
+                if value.is_empty() {
+                    return Err(Error::invalid($field, Problem::Empty));
+                }
+                if value.chars().count() > Self::MAX_LEN {
+                    return Err(Error::invalid($field, Problem::TooLong { max: Self::MAX_LEN }));
+                }
+                Ok(Self(value))
+            }
+
+            /// The secret itself. Call this only where the bytes are needed
+            /// (hashing, sending); never log the result.
+            pub fn expose(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl core::fmt::Debug for $name {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str(concat!(stringify!($name), "([redacted])"))
+            }
+        }
+
+        impl core::fmt::Display for $name {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("[redacted]")
+            }
+        }
+
+        impl core::str::FromStr for $name {
+            type Err = Error;
+            fn from_str(s: &str) -> Result<Self> {
+                Self::new(s)
+            }
+        }
+    };
+}
+
+secret_type!(
+    /// The secret a merchant sets per order (`ipnSecret`) to sign that order's IPNs.
+    ///
+    /// ```
+    /// use smartex_core::IpnSecret;
+    /// let secret = IpnSecret::new("SECRET123")?;
+    /// assert_eq!(format!("{secret:?}"), "IpnSecret([redacted])");
+    /// assert_eq!(secret.expose(), "SECRET123");
+    /// # Ok::<(), smartex_core::Error>(())
+    /// ```
+    IpnSecret,
+    "ipnSecret",
+    200
+);
+
+secret_type!(
+    /// The secret the platform returns with a created order (`secret`, sent back as
+    /// `orderSecret`): whoever holds it can see and pay the order.
+    ///
+    /// ```
+    /// use smartex_core::OrderSecret;
+    /// let secret = OrderSecret::new("dGqwF2M2eBPaSN1G5ljMS1cb")?;
+    /// assert_eq!(secret.to_string(), "[redacted]");
+    /// # Ok::<(), smartex_core::Error>(())
+    /// ```
+    OrderSecret,
+    "orderSecret",
+    50
+);
+
+secret_type!(
+    /// The API secret from the merchant's profile, used to sign authenticated calls.
+    ///
+    /// ```
+    /// use smartex_core::ApiSecret;
+    /// let secret = ApiSecret::new("97aab8410868ba7c1824f490999607c0ce46a3de")?;
+    /// assert!(!format!("{secret:?}").contains("97aab"));
+    /// # Ok::<(), smartex_core::Error>(())
+    /// ```
+    ApiSecret,
+    "secret",
+    512
+);
+
+/// The public half of an API key pair (`apikey` header). Not a secret, but kept as
+/// its own type so it cannot be swapped with the secret by mistake.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    /// Wraps an API key; it must be non-empty printable ASCII (it travels in a header).
+    ///
+    /// ```
+    /// use smartex_core::ApiKey;
+    /// assert!(ApiKey::new("EF04794F718A3FC8C6DFA0B").is_ok());
+    /// assert!(ApiKey::new("bad\nkey").is_err());
+    /// ```
+    pub fn new(value: impl Into<String>) -> Result<Self> {
+        let value = value.into();
+        if value.is_empty() {
+            return Err(Error::invalid("apikey", Problem::Empty));
+        }
+        if !value.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(Error::invalid("apikey", Problem::ForbiddenCharacter));
+        }
+        Ok(Self(value))
+    }
+
+    /// The key as sent in the `apikey` header.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for OrderSecret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
+        let s: String = serde::Deserialize::deserialize(d)?;
+        // The error names the field, never the value.
+        OrderSecret::new(s).map_err(serde::de::Error::custom)
+    }
+}

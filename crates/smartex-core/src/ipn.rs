@@ -443,7 +443,9 @@ impl<'a> UnverifiedIpn<'a> {
     /// # Errors
     /// As [`parse_form`](Self::parse_form), and [`Error::NotEnvelope`]-free JSON
     /// syntax errors reported on the field `(body)`.
-    pub fn parse_json(body: &'a [u8], format: &IpnFormat<'_>) -> Result<UnverifiedIpn<'static>> {
+    ///
+    /// The result owns its text, so it may have any lifetime (`'static` too).
+    pub fn parse_json(body: &[u8], format: &IpnFormat<'_>) -> Result<Self> {
         json::parse(body, format)
     }
 
@@ -837,7 +839,7 @@ mod json {
         }
     }
 
-    pub(super) fn parse(body: &[u8], format: &IpnFormat<'_>) -> Result<UnverifiedIpn<'static>> {
+    pub(super) fn parse<'a>(body: &[u8], format: &IpnFormat<'_>) -> Result<UnverifiedIpn<'a>> {
         let not_json = |e: serde_json::Error| Error::InvalidField {
             field: Cow::Borrowed("(body)"),
             problem: Problem::WrongShape {

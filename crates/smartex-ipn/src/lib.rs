@@ -1,0 +1,204 @@
+//! # smartex-ipn
+//!
+//! Receives the exchange platform's IPNs (instant payment notifications) in
+//! any web framework, or none: an incoming request, as plain data, becomes a
+//! verified, typed status change — or a precise reason to refuse it, with the
+//! HTTP answer to send.
+//!
+//! ```
+//! use smartex_ipn::{Answer, IpnRequest, Receiver};
+//! use smartex_core::IpnSecret;
+//!
+//! let receiver = Receiver::new(); // build once, share between requests
+//! let secret = IpnSecret::new("SECRET123")?;
+//!
+//! // In your handler: the method, content type and raw body as received.
+//! let body = std::fs::read("../smartex-core/tests/data/sample-ipn-body.txt")?;
+//! let request = IpnRequest::new("POST", &body).content_type("application/x-www-form-urlencoded");
+//! # let now = 1_571_328_406_072 + 1_000;
+//! # let _ = smartex_ipn::now_ms;
+//! match receiver.receive(&request, &secret, now /* smartex_ipn::now_ms() */) {
+//!     Ok(ipn) => {
+//!         // Only a verified notification exposes the status and amounts.
+//!         assert!(ipn.status().is_payment_received());
+//!         assert_eq!(ipn.out_amount()?.as_str(), "317.42");
+//!         let decision = ipn.decide(None); // your stored status for ipn.order_id_raw()
+//!         assert_eq!(Answer::for_decision(&decision), Answer::OK);
+//!     }
+//!     Err(refusal) => {
+//!         let answer = refusal.answer(); // e.g. 401 "Unauthorized: …"
+//!         # unreachable!("{answer:?}");
+//!     }
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## Verified before trusted
+//!
+//! [`Receiver::parse`] checks the method, size and content type, decodes the
+//! body (any `qs` spelling; refusing repeated signed fields) and finds the
+//! checksum. Its [`ParsedIpn`] shows only the order's id and uid — enough to
+//! look up the order's secret, nothing to act on. [`Receiver::verify`] checks
+//! the checksum in constant time, the timestamp window and the replay guard,
+//! and only then yields a [`Notification`] with the status, amounts,
+//! currencies and `toValues` (it dereferences to the core's
+//! [`VerifiedIpn`](smartex_core::ipn::VerifiedIpn)). There is no other way to
+//! reach them.
+//!
+//! ## Secrets: one, several, or per order
+//!
+//! The platform signs each notification with the `ipnSecret` given when the
+//! order was created. [`Receiver::verify`] takes anything that is
+//! [`Secrets`]: one [`IpnSecret`](smartex_core::IpnSecret), a slice or `Vec`
+//! of them during a rotation (each is tried, in constant time), or an
+//! `Option` of these straight from your lookup, where `None` means the order
+//! is unknown ([`Error::UnknownOrder`], answered 404). Because parsing and
+//! verifying are separate steps, the lookup in between may be async; this
+//! crate needs no runtime:
+//!
+//! ```
+//! # use smartex_ipn::{IpnRequest, Receiver, Notification, Error};
+//! # use smartex_core::IpnSecret;
+//! # async fn secret_of(order_id: &str) -> Option<IpnSecret> { IpnSecret::new("SECRET123").ok() }
+//! async fn handle<'a>(receiver: &Receiver, request: &IpnRequest<'a>) -> Result<Notification<'a>, Error> {
+//!     let parsed = receiver.parse(request)?;
+//!     let secret = secret_of(parsed.order_id_raw()).await; // your database
+//!     receiver.verify(parsed, &secret, smartex_ipn::now_ms())
+//! }
+//! ```
+//!
+//! ## Where the checksum is
+//!
+//! The platform's docs do not say. By default it is the body field `hash`;
+//! [`Config::checksum_in`] adds or replaces places ([`ChecksumLocation`]: a
+//! body field, a query parameter of the `ipnUrl`, a header), and
+//! [`IpnRequest::checksum`] passes one the caller found itself. Found in more
+//! than one place with different values: refused
+//! ([`Error::ChecksumConflict`]).
+//!
+//! ## Bounds, time and replays
+//!
+//! - Method `POST`, `Content-Type: application/x-www-form-urlencoded`, body
+//!   up to 64 KiB, the core decoder's limits — all in [`Config`]; JSON bodies
+//!   only with [`Config::allow_json`].
+//! - The signed `timestamp` (milliseconds) must lie between 24 hours before
+//!   and 5 minutes after the `now_ms` you pass ([`TimestampWindow`]). The
+//!   window is generous because the platform never resends: a notification
+//!   delayed by network trouble must still be accepted.
+//!   [`Config::danger_accept_any_timestamp`] turns the check off.
+//! - A bounded in-memory [`ReplayGuard`] ([`MemoryReplayGuard`], 10,000
+//!   entries) refuses a notification already seen (same order, status,
+//!   timestamp and checksum) with [`Error::Replayed`] — answered 200, since
+//!   it was received before. Servers sharing a store implement the trait.
+//! - [`Notification::decide`] runs the core tracker against the status you
+//!   stored: only [`Decision::Apply`](smartex_core::status::Decision::Apply)
+//!   should change your records; a late `waitPayment` never overwrites `done`.
+//!
+//! ## What to answer
+//!
+//! [`Answer`] maps every outcome to an HTTP status and a short body, as plain
+//! data: genuine notifications get 2xx (applied, duplicate, stale: 200; held
+//! for review: 202), malformed 400, missing or bad checksum 401, unknown
+//! order 404, wrong method 405, too large 413, wrong content type 415,
+//! outside the time window 422. The table is on [`Answer`].
+//!
+//! ## hyper, axum, actix-web
+//!
+//! Two complete receivers are compiled as examples of this crate:
+//! `examples/hyper_receiver.rs` (plain data, no feature needed) and
+//! `examples/axum_receiver.rs` (feature `http`). The heart of the axum one:
+//!
+//! ```ignore
+//! async fn ipn(State(shop): State<Arc<Shop>>, request: Request) -> Response {
+//!     let (parts, body) = request.into_parts();
+//!     let Ok(body) = axum::body::to_bytes(body, shop.receiver.config().max_body_bytes()).await else {
+//!         return reply(Answer::for_error(&Error::TooLarge { max: shop.receiver.config().max_body_bytes() }));
+//!     };
+//!     let request = IpnRequest::from_http_parts(&parts, &body);
+//!     let answer = match shop.receiver.parse(&request) {
+//!         Err(e) => Answer::for_error(&e),
+//!         Ok(parsed) => {
+//!             let secret = shop.secret_of(parsed.order_id_raw()).await;
+//!             match shop.receiver.verify(parsed, &secret, smartex_ipn::now_ms()) {
+//!                 Err(e) => Answer::for_error(&e),
+//!                 Ok(ipn) => Answer::for_decision(&shop.apply(&ipn).await),
+//!             }
+//!         }
+//!     };
+//!     reply(answer)
+//! }
+//! ```
+//!
+//! With **actix-web** (not a dependency of this crate; this block is not
+//! compiled), read the body as `web::Bytes` with a size limit and build the
+//! request from `HttpRequest`:
+//!
+//! ```ignore
+//! use actix_web::{http::StatusCode, web, HttpRequest, HttpResponse};
+//! use smartex_ipn::{Answer, IpnRequest, Receiver};
+//!
+//! struct ActixHeaders<'a>(&'a actix_web::http::header::HeaderMap);
+//! impl smartex_ipn::Headers for ActixHeaders<'_> {
+//!     fn for_each(&self, name: &str, f: &mut dyn FnMut(&[u8])) {
+//!         for v in self.0.get_all(name) { f(v.as_bytes()) }
+//!     }
+//! }
+//!
+//! async fn ipn(req: HttpRequest, body: web::Bytes, receiver: web::Data<Receiver>) -> HttpResponse {
+//!     let headers = ActixHeaders(req.headers());
+//!     let request = IpnRequest::new(req.method().as_str(), &body)
+//!         .query(req.query_string())
+//!         .headers(&headers);
+//!     let answer = match receiver.parse(&request) {
+//!         Err(e) => Answer::for_error(&e),
+//!         Ok(parsed) => {
+//!             let secret = lookup_secret(parsed.order_id_raw()).await; // Option<IpnSecret>
+//!             match receiver.verify(parsed, &secret, smartex_ipn::now_ms()) {
+//!                 Err(e) => Answer::for_error(&e),
+//!                 Ok(ipn) => Answer::for_decision(&apply(&ipn).await), // your tracker step
+//!             }
+//!         }
+//!     };
+//!     let mut res = HttpResponse::build(StatusCode::from_u16(answer.status).unwrap());
+//!     if let Some(allow) = answer.allow_header() { res.insert_header(("Allow", allow)); }
+//!     res.content_type("text/plain; charset=utf-8").body(answer.body)
+//! }
+//! // App::new()
+//! //     .app_data(web::Data::new(Receiver::new()))
+//! //     .app_data(web::PayloadConfig::new(smartex_ipn::Config::DEFAULT_MAX_BODY))
+//! //     .route("/ipn", web::post().to(ipn))
+//! ```
+//!
+//! (With a route on `web::post()`, actix answers other methods itself; the
+//! receiver's own 405 covers routes that accept any method.)
+//!
+//! ## Features
+//!
+//! | feature | what it does | default |
+//! |---|---|---|
+//! | `http` | `IpnRequest::from_http` / `from_http_parts`, `Headers` for `http::HeaderMap`, `Answer::to_http_response` | no |
+//! | `tracing` | a `tracing` event for every refusal (`info`; `warn` for a bad checksum or unknown order; `debug` for a replay) and every verified notification (`info`, with order id, status, timestamp — never a secret, checksum or requisite) | no |
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+mod answer;
+mod config;
+mod error;
+#[cfg(feature = "http")]
+mod http;
+mod receiver;
+mod replay;
+mod request;
+
+pub use answer::Answer;
+pub use config::{ChecksumLocation, Config, ContentTypes, TimestampWindow};
+pub use error::{Error, Result};
+pub use receiver::{Notification, ParsedIpn, Receiver, Secrets, now_ms};
+pub use replay::{MemoryReplayGuard, ReplayGuard, ReplayKey};
+pub use request::{Headers, IpnRequest};
+
+/// The core types a receiver works with, re-exported for convenience.
+pub use smartex_core::{
+    IpnSecret, OrderStatus,
+    ipn::VerifiedIpn,
+    status::{Decision, KnownStatus},
+};

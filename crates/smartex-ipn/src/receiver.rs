@@ -1,0 +1,600 @@
+//! The receiver: request → parsed (unverified) → verified notification.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use smartex_core::IpnSecret;
+use smartex_core::checksum::Checksum;
+use smartex_core::form::Pairs;
+use smartex_core::ipn::{IpnFormat, UnverifiedIpn, VerifiedIpn};
+use smartex_core::status::{Decision, KnownStatus, StatusEvent, decide};
+use smartex_core::types::{ObjectId, OrderUid};
+
+use crate::config::{ChecksumLocation, Config, TimestampWindow};
+use crate::error::{Error, Result};
+use crate::replay::{MemoryReplayGuard, ReplayGuard, ReplayKey};
+use crate::request::IpnRequest;
+
+/// The secret(s) to verify one notification with.
+///
+/// Implemented for one [`IpnSecret`], for several (a slice, an array or a
+/// `Vec`: during a rotation, each is tried, in constant time over all of
+/// them), and for `Option<_>` of any of these, where `None` means the
+/// merchant's lookup found no such order ([`Error::UnknownOrder`]).
+pub trait Secrets {
+    /// The secrets, or `None` for an unknown order.
+    fn secrets(&self) -> Option<&[IpnSecret]>;
+}
+
+impl Secrets for IpnSecret {
+    fn secrets(&self) -> Option<&[IpnSecret]> {
+        Some(core::slice::from_ref(self))
+    }
+}
+
+impl Secrets for [IpnSecret] {
+    fn secrets(&self) -> Option<&[IpnSecret]> {
+        Some(self)
+    }
+}
+
+impl<const N: usize> Secrets for [IpnSecret; N] {
+    fn secrets(&self) -> Option<&[IpnSecret]> {
+        Some(self)
+    }
+}
+
+impl Secrets for Vec<IpnSecret> {
+    fn secrets(&self) -> Option<&[IpnSecret]> {
+        Some(self)
+    }
+}
+
+impl<S: Secrets> Secrets for Option<S> {
+    fn secrets(&self) -> Option<&[IpnSecret]> {
+        self.as_ref().and_then(S::secrets)
+    }
+}
+
+impl<S: Secrets + ?Sized> Secrets for &S {
+    fn secrets(&self) -> Option<&[IpnSecret]> {
+        (**self).secrets()
+    }
+}
+
+/// The current time in milliseconds since the Unix epoch, from the system
+/// clock: the `now_ms` to pass to [`Receiver::verify`]. A clock set before
+/// 1970 gives 0.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// A request that passed the HTTP checks and parsed as a notification, but
+/// whose checksum has not been checked.
+///
+/// It shows only what is needed to find the secret: the order's id and uid.
+/// Status, amounts and requisites are reachable only through
+/// [`Receiver::verify`].
+#[derive(Clone)]
+pub struct ParsedIpn<'a> {
+    ipn: UnverifiedIpn<'a>,
+    checksum: Checksum,
+}
+
+impl core::fmt::Debug for ParsedIpn<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ParsedIpn")
+            .field("order_id", &self.ipn.order_id_raw())
+            .field("order_uid", &self.ipn.order_uid_raw())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ParsedIpn<'_> {
+    /// `orderId` as received (unverified: use it only to look the secret up).
+    pub fn order_id_raw(&self) -> &str {
+        self.ipn.order_id_raw()
+    }
+
+    /// `orderId`, typed (unverified).
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] if it is not 24 hex digits.
+    pub fn order_id(&self) -> Result<ObjectId> {
+        Ok(self.ipn.order_id()?)
+    }
+
+    /// `orderUID` as received (unverified: use it only to look the secret up).
+    pub fn order_uid_raw(&self) -> &str {
+        self.ipn.order_uid_raw()
+    }
+
+    /// `orderUID`, typed (unverified).
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] if it is not an integer of at most 11 digits.
+    pub fn order_uid(&self) -> Result<OrderUid> {
+        Ok(self.ipn.order_uid()?)
+    }
+}
+
+/// A verified notification: its checksum matched, its timestamp is inside the
+/// window, and the replay guard had not seen it. Dereferences to the core's
+/// [`VerifiedIpn`] for the status, amounts, currencies and `toValues`.
+#[derive(Clone)]
+pub struct Notification<'a> {
+    ipn: VerifiedIpn<'a>,
+    checksum: Checksum,
+}
+
+impl core::fmt::Debug for Notification<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        // VerifiedIpn's Debug shows no requisites; the checksum is left out.
+        self.ipn.fmt(f)
+    }
+}
+
+impl<'a> core::ops::Deref for Notification<'a> {
+    type Target = VerifiedIpn<'a>;
+    fn deref(&self) -> &VerifiedIpn<'a> {
+        &self.ipn
+    }
+}
+
+impl<'a> Notification<'a> {
+    /// The verified notification.
+    pub fn ipn(&self) -> &VerifiedIpn<'a> {
+        &self.ipn
+    }
+
+    /// The verified notification, by value.
+    pub fn into_ipn(self) -> VerifiedIpn<'a> {
+        self.ipn
+    }
+
+    /// A copy that owns its text, to keep beyond the request body's lifetime.
+    pub fn into_owned(self) -> Notification<'static> {
+        Notification {
+            ipn: self.ipn.into_owned(),
+            checksum: self.checksum,
+        }
+    }
+
+    /// What identifies this notification for a replay guard (for a shared,
+    /// async store checked by the caller).
+    pub fn replay_key(&self) -> ReplayKey {
+        ReplayKey::new(
+            self.ipn.order_id_raw(),
+            self.ipn.status_raw(),
+            self.ipn.timestamp_raw(),
+            &self.checksum,
+        )
+    }
+
+    /// The status change, for the core tracker.
+    pub fn event(&self) -> StatusEvent {
+        self.ipn.event()
+    }
+
+    /// What this status change means for an order whose stored state is
+    /// `known` (`None`: nothing stored yet), by the core tracker
+    /// ([`smartex_core::status::decide`]): only [`Decision::Apply`] should
+    /// change the merchant's records, so a late `waitPayment` never
+    /// overwrites `done`.
+    pub fn decide(&self, known: Option<&KnownStatus>) -> Decision {
+        decide(known, &self.ipn.event())
+    }
+}
+
+/// Turns requests into verified notifications, or precise refusals.
+///
+/// Cheap to clone (the replay guard is shared); build one at start-up and
+/// share it between handlers.
+///
+/// ```
+/// use smartex_ipn::{Config, IpnRequest, Receiver};
+/// use smartex_core::IpnSecret;
+/// let body = std::fs::read("../smartex-core/tests/data/sample-ipn-body.txt")?;
+/// let request = IpnRequest::new("POST", &body).content_type("application/x-www-form-urlencoded");
+/// let receiver = Receiver::new();
+///
+/// // 1. Parse: HTTP checks, decoding, locating the checksum. No secret yet.
+/// let parsed = receiver.parse(&request)?;
+/// // 2. Look the order's secret up (may be async: the receiver needs no runtime).
+/// let secret = (parsed.order_id_raw() == "5d8e6002b80b7b4cd75a6424").then(|| IpnSecret::new("SECRET123")).transpose()?;
+/// // 3. Verify: checksum, timestamp window, replay guard.
+/// let now = 1_571_328_406_072 + 60_000; // a minute after it was sent; usually smartex_ipn::now_ms()
+/// let ipn = receiver.verify(parsed, &secret, now)?;
+/// assert_eq!(ipn.status_raw(), "inProgress");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct Receiver {
+    config: Config,
+    guard: Option<Arc<dyn ReplayGuard>>,
+}
+
+impl core::fmt::Debug for Receiver {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Receiver")
+            .field("config", &self.config)
+            .field("replay_guard", &self.guard.is_some())
+            .finish()
+    }
+}
+
+impl Default for Receiver {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Which body decoder a content type calls for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum BodyKind {
+    Form,
+    Json,
+}
+
+impl Receiver {
+    /// A receiver with the default [`Config`] and an in-memory replay guard
+    /// ([`MemoryReplayGuard::default`]).
+    pub fn new() -> Self {
+        Self::with_config(Config::default())
+    }
+
+    /// A receiver with this configuration and an in-memory replay guard.
+    pub fn with_config(config: Config) -> Self {
+        Self {
+            config,
+            guard: Some(Arc::new(MemoryReplayGuard::default())),
+        }
+    }
+
+    /// Uses `guard` as the replay guard (e.g. one backed by a shared store).
+    #[must_use]
+    pub fn with_replay_guard(mut self, guard: impl ReplayGuard + 'static) -> Self {
+        self.guard = Some(Arc::new(guard));
+        self
+    }
+
+    /// Turns the replay guard off (the caller checks
+    /// [`Notification::replay_key`] itself, or relies on the tracker alone).
+    #[must_use]
+    pub fn without_replay_guard(mut self) -> Self {
+        self.guard = None;
+        self
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Step 1: checks method, size and content type, decodes the body, and
+    /// finds the checksum. Needs no secret.
+    ///
+    /// # Errors
+    /// [`Error::WrongMethod`], [`Error::TooLarge`],
+    /// [`Error::WrongContentType`], [`Error::Malformed`],
+    /// [`Error::MissingChecksum`], [`Error::MalformedChecksum`],
+    /// [`Error::ChecksumConflict`].
+    pub fn parse<'a>(&self, request: &IpnRequest<'a>) -> Result<ParsedIpn<'a>> {
+        self.parse_inner(request).inspect_err(trace::refused)
+    }
+
+    /// Step 2: verifies the checksum with the order's secret(s), checks the
+    /// timestamp window against `now_ms` (milliseconds since the Unix epoch;
+    /// see [`now_ms`]), and consults the replay guard.
+    ///
+    /// # Errors
+    /// [`Error::UnknownOrder`] if `secrets` is `None`, [`Error::BadChecksum`],
+    /// [`Error::TooOld`], [`Error::InTheFuture`], [`Error::Malformed`] for a
+    /// signed `timestamp` that is not a number, [`Error::Replayed`].
+    pub fn verify<'a, S: Secrets + ?Sized>(
+        &self,
+        parsed: ParsedIpn<'a>,
+        secrets: &S,
+        now_ms: u64,
+    ) -> Result<Notification<'a>> {
+        self.verify_inner(parsed, secrets, now_ms)
+            .inspect(trace::accepted)
+            .inspect_err(trace::refused)
+    }
+
+    /// Steps 1 and 2 at once, for a merchant with fixed secret(s).
+    ///
+    /// # Errors
+    /// As [`parse`](Self::parse) and [`verify`](Self::verify).
+    pub fn receive<'a, S: Secrets + ?Sized>(
+        &self,
+        request: &IpnRequest<'a>,
+        secrets: &S,
+        now_ms: u64,
+    ) -> Result<Notification<'a>> {
+        let parsed = self.parse(request)?;
+        self.verify(parsed, secrets, now_ms)
+    }
+
+    fn parse_inner<'a>(&self, request: &IpnRequest<'a>) -> Result<ParsedIpn<'a>> {
+        let config = &self.config;
+        if !config.methods.contains(&request.method()) {
+            return Err(Error::WrongMethod {
+                allowed: config.methods,
+            });
+        }
+        let body = request.body();
+        if body.len() > config.max_body {
+            return Err(Error::TooLarge {
+                max: config.max_body,
+            });
+        }
+        let kind = self.body_kind(request)?;
+        let format = IpnFormat {
+            checksum_field: config.body_field(),
+            limits: config.limits,
+        };
+        let ipn = match kind {
+            BodyKind::Form => UnverifiedIpn::parse_form(body, &format)?,
+            BodyKind::Json => UnverifiedIpn::parse_json(body, &format)?,
+        };
+        let checksum = self.locate_checksum(request, &ipn)?;
+        Ok(ParsedIpn { ipn, checksum })
+    }
+
+    fn body_kind(&self, request: &IpnRequest<'_>) -> Result<BodyKind> {
+        let accepted = self.config.content_types;
+        let mut count = 0usize;
+        let mut kind = None;
+        request.content_types(&mut |value| {
+            count += 1;
+            kind = media_kind(value);
+        });
+        let wrong = || Error::WrongContentType {
+            expected: accepted.describe(),
+        };
+        match (count, kind) {
+            (0, _) if accepted.missing_as_form && accepted.form => Ok(BodyKind::Form),
+            (1, Some(BodyKind::Form)) if accepted.form => Ok(BodyKind::Form),
+            (1, Some(BodyKind::Json)) if accepted.json => Ok(BodyKind::Json),
+            _ => Err(wrong()),
+        }
+    }
+
+    fn locate_checksum(&self, request: &IpnRequest<'_>, ipn: &UnverifiedIpn<'_>) -> Result<Checksum> {
+        let mut found: Option<(Cow<'static, str>, Checksum)> = None;
+        let mut offer = |location: &dyn Fn() -> Cow<'static, str>, text: &str| -> Result<()> {
+            let checksum = Checksum::parse_hex("hash", text.trim_matches([' ', '\t'])).map_err(
+                |_| Error::MalformedChecksum {
+                    location: location(),
+                },
+            )?;
+            match &found {
+                None => found = Some((location(), checksum)),
+                Some((first, c)) if *c != checksum => {
+                    return Err(Error::ChecksumConflict {
+                        first: first.clone(),
+                        second: location(),
+                    });
+                }
+                Some(_) => {}
+            }
+            Ok(())
+        };
+        for location in &self.config.checksum {
+            let describe = || location.describe();
+            match location {
+                ChecksumLocation::BodyField(_) => {
+                    // Only the first body field is looked at (the core decoder
+                    // knows one checksum field).
+                    if self.config.body_field() == Some(location_name(location))
+                        && let Some(text) = ipn.checksum_in_body()
+                    {
+                        offer(&describe, text)?;
+                    }
+                }
+                ChecksumLocation::QueryParam(name) => {
+                    if let Some(query) = request.query_string()
+                        && let Some(text) = query_param(query, name, &self.config)?
+                    {
+                        offer(&describe, &text)?;
+                    }
+                }
+                ChecksumLocation::Header(name) => {
+                    let mut result = Ok(());
+                    request.header_source().for_each(name, &mut |value| {
+                        if result.is_err() {
+                            return;
+                        }
+                        result = match core::str::from_utf8(value) {
+                            Ok(text) => offer(&describe, text),
+                            Err(_) => Err(Error::MalformedChecksum {
+                                location: describe(),
+                            }),
+                        };
+                    });
+                    result?;
+                }
+            }
+        }
+        if let Some(text) = request.supplied_checksum() {
+            offer(&|| Cow::Borrowed("the checksum supplied by the caller"), text)?;
+        }
+        found.map(|(_, c)| c).ok_or(Error::MissingChecksum)
+    }
+
+    fn verify_inner<'a, S: Secrets + ?Sized>(
+        &self,
+        parsed: ParsedIpn<'a>,
+        secrets: &S,
+        now_ms: u64,
+    ) -> Result<Notification<'a>> {
+        let Some(secrets) = secrets.secrets() else {
+            return Err(Error::UnknownOrder);
+        };
+        let ParsedIpn { ipn, checksum } = parsed;
+        let ipn = ipn.verify_checksum(secrets, checksum.to_hex().as_str())?;
+        if let TimestampWindow::Within { max_age, max_ahead } = self.config.window {
+            let at = ipn.timestamp_ms()?;
+            let max_age_ms = duration_ms(max_age);
+            let max_ahead_ms = duration_ms(max_ahead);
+            if at < now_ms && now_ms - at > max_age_ms {
+                return Err(Error::TooOld {
+                    age_ms: now_ms - at,
+                    max_age_ms,
+                });
+            }
+            if at > now_ms && at - now_ms > max_ahead_ms {
+                return Err(Error::InTheFuture {
+                    ahead_ms: at - now_ms,
+                    max_ahead_ms,
+                });
+            }
+        }
+        let notification = Notification { ipn, checksum };
+        if let Some(guard) = &self.guard
+            && !guard.first_sight(&notification.replay_key())
+        {
+            return Err(Error::Replayed);
+        }
+        Ok(notification)
+    }
+}
+
+fn location_name(location: &ChecksumLocation) -> &str {
+    match location {
+        ChecksumLocation::BodyField(n)
+        | ChecksumLocation::QueryParam(n)
+        | ChecksumLocation::Header(n) => n,
+    }
+}
+
+fn duration_ms(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Reads a media type: `application/x-www-form-urlencoded` or
+/// `application/json`, case-insensitively, with an optional `charset` that
+/// must be UTF-8 (or its subset US-ASCII). Other parameters are ignored.
+fn media_kind(value: &[u8]) -> Option<BodyKind> {
+    let value = core::str::from_utf8(value).ok()?;
+    let mut parts = value.split(';');
+    let essence = parts.next()?.trim();
+    let kind = if essence.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+        BodyKind::Form
+    } else if essence.eq_ignore_ascii_case("application/json") {
+        BodyKind::Json
+    } else {
+        return None;
+    };
+    for param in parts {
+        let param = param.trim();
+        if param.is_empty() {
+            continue;
+        }
+        let (name, val) = param.split_once('=')?;
+        if name.trim().eq_ignore_ascii_case("charset") {
+            let val = val.trim().trim_matches('"');
+            if !["utf-8", "utf8", "us-ascii"]
+                .iter()
+                .any(|c| val.eq_ignore_ascii_case(c))
+            {
+                return None;
+            }
+        }
+    }
+    Some(kind)
+}
+
+/// Finds the query parameter `name` (top level, once). The query is decoded
+/// with the body's limits; a repeated or nested parameter of that name is
+/// refused.
+fn query_param(query: &str, name: &str, config: &Config) -> Result<Option<String>> {
+    let mut value = None;
+    for pair in Pairs::new(query.as_bytes(), config.limits) {
+        let (key, encoded) = pair?;
+        if key.root()? != name {
+            continue;
+        }
+        if key.depth() > 0 {
+            return Err(Error::Malformed(smartex_core::Error::InvalidField {
+                field: Cow::Owned(key.display_lossy()),
+                problem: smartex_core::Problem::WrongShape {
+                    expected: "a single value",
+                },
+            }));
+        }
+        if value.is_some() {
+            return Err(Error::Malformed(smartex_core::Error::DuplicateField {
+                field: Cow::Owned(name.to_owned()),
+            }));
+        }
+        let text = encoded.decode_with(|problem| smartex_core::Error::InvalidField {
+            field: Cow::Owned(name.to_owned()),
+            problem,
+        })?;
+        value = Some(text.into_owned());
+    }
+    Ok(value)
+}
+
+mod trace {
+    //! `tracing` events, when the feature is on. Never a secret or checksum.
+    use super::{Error, Notification};
+
+    #[cfg(feature = "tracing")]
+    pub(super) fn refused(e: &Error) {
+        match e {
+            Error::Replayed => tracing::debug!(error = %e, "IPN replay ignored"),
+            Error::BadChecksum | Error::UnknownOrder => {
+                tracing::warn!(error = %e, "IPN refused")
+            }
+            _ => tracing::info!(error = %e, "IPN refused"),
+        }
+    }
+
+    #[cfg(feature = "tracing")]
+    pub(super) fn accepted(n: &Notification<'_>) {
+        tracing::info!(
+            order_id = n.order_id_raw(),
+            order_uid = n.order_uid_raw(),
+            status = n.status_raw(),
+            timestamp = n.timestamp_raw(),
+            "IPN verified"
+        );
+    }
+
+    #[cfg(not(feature = "tracing"))]
+    pub(super) fn refused(_: &Error) {}
+
+    #[cfg(not(feature = "tracing"))]
+    pub(super) fn accepted(_: &Notification<'_>) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn media_types() {
+        let form = Some(BodyKind::Form);
+        assert!(media_kind(b"application/x-www-form-urlencoded") == form);
+        assert!(media_kind(b"Application/X-WWW-Form-URLEncoded ; charset=UTF-8") == form);
+        assert!(media_kind(b"application/x-www-form-urlencoded; charset=\"utf-8\"") == form);
+        assert!(media_kind(b"application/x-www-form-urlencoded; boundary=x") == form);
+        assert!(media_kind(b"application/json") == Some(BodyKind::Json));
+        assert!(media_kind(b"application/x-www-form-urlencoded; charset=latin1").is_none());
+        assert!(media_kind(b"application/x-www-form-urlencoded; charset").is_none());
+        assert!(media_kind(b"text/plain").is_none());
+        assert!(media_kind(b"multipart/form-data; boundary=x").is_none());
+        assert!(media_kind(b"\xff").is_none());
+        assert!(media_kind(b"").is_none());
+    }
+
+    #[test]
+    fn now_is_after_2024() {
+        assert!(now_ms() > 1_704_067_200_000);
+    }
+}

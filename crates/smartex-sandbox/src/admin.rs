@@ -1,0 +1,315 @@
+//! The admin endpoint under `/_sandbox/`, and the sandbox's own web pages (the
+//! payment and order pages the platform would show a client).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::Method;
+use serde_json::{Value, json};
+use smartex_core::{OrderStatus, OrderUid};
+use subtle::ConstantTimeEq;
+
+use crate::engine::Inner;
+use crate::error::Error;
+use crate::faults::{ApiFault, IpnFault, Times};
+use crate::model::IpnRecord;
+use crate::server::{self, API_PREFIX, Resp};
+
+fn error(status: u16, message: &str) -> Resp {
+    server::json(status, &json!({ "error": message }))
+}
+
+fn from_error(e: &Error) -> Resp {
+    let status = match e {
+        Error::UnknownOrder(_) | Error::NoSuchIpn { .. } => 404,
+        Error::NotAllowed { .. } => 409,
+        Error::Timeout { .. } => 504,
+        _ => 500,
+    };
+    error(status, &e.to_string())
+}
+
+fn body_json(body: &[u8]) -> Option<Value> {
+    if body.trim_ascii().is_empty() {
+        return Some(json!({}));
+    }
+    serde_json::from_slice(body).ok().filter(Value::is_object)
+}
+
+/// Handles `/_sandbox{rest}`.
+///
+/// | method | path | body | does |
+/// |---|---|---|---|
+/// | GET | `/_sandbox` | | the API root, routes and counts |
+/// | GET | `/_sandbox/orders` | | every order (secrets left out) |
+/// | GET | `/_sandbox/orders/{uid}` | | one order and its IPNs |
+/// | POST | `/_sandbox/orders/{uid}/status` | `{"status": "inProgress"}` | sets a status, sends its IPN, answers when it settled |
+/// | POST | `/_sandbox/orders/{uid}/advance` | | the next happy-path status, likewise |
+/// | POST | `/_sandbox/orders/{uid}/resend` | `{"status": "waitPayment"}` | sends that earlier IPN again (stale) |
+/// | GET | `/_sandbox/ipns` | | every IPN record |
+/// | GET, POST | `/_sandbox/maintenance` | `{"enabled": true}` | reads or sets maintenance mode |
+/// | POST | `/_sandbox/faults` | see below | adds a fault rule |
+/// | DELETE | `/_sandbox/faults` | | removes every fault rule |
+///
+/// Fault bodies: `{"fault": "dropIpn" | "delayIpn" | "duplicateIpn", "uid": 1001,
+/// "ms": 500, "times": 1 | "always"}` or `{"fault": "stall" | "errorPage" |
+/// "errorPageAfterProcessing", "method": "public/exchanger/order/create",
+/// "ms": 2000, "status": 502, "times": 1}`; `uid`/`method` left out means any.
+pub(crate) async fn handle(inner: &Arc<Inner>, method: &Method, rest: &str, body: &[u8]) -> Resp {
+    let segments: Vec<&str> = rest.trim_matches('/').split('/').collect();
+    let Some(body) = body_json(body) else {
+        return error(400, "the body must be a JSON object");
+    };
+    let uid = |s: &str| OrderUid::parse("uid", s).ok().map(OrderUid::get);
+    match (method.clone(), segments.as_slice()) {
+        (Method::GET, [""]) => {
+            let st = inner.lock();
+            server::json(
+                200,
+                &json!({
+                    "siteUrl": inner.site,
+                    "apiRoot": format!("{}{API_PREFIX}/", inner.site),
+                    "routes": inner.settings.routes.iter().map(|r| r.spec.to_json()).collect::<Vec<_>>(),
+                    "orders": st.orders.len(),
+                    "ipns": st.ipns.len(),
+                    "maintenance": st.maintenance,
+                }),
+            )
+        }
+        (Method::GET, ["orders"]) => {
+            let st = inner.lock();
+            let orders: Vec<Value> = st
+                .orders
+                .values()
+                .map(|o| inner.snapshot_of(o).to_json())
+                .collect();
+            server::json(200, &json!({ "orders": orders }))
+        }
+        (Method::GET, ["orders", id]) => {
+            let Some(uid) = uid(id) else {
+                return error(400, "the uid is not a number");
+            };
+            let Some(order) = inner.snapshot(uid) else {
+                return from_error(&Error::UnknownOrder(uid));
+            };
+            let ipns: Vec<Value> = inner
+                .lock()
+                .ipns
+                .iter()
+                .filter(|r| r.order_uid.get() == uid)
+                .map(IpnRecord::to_json)
+                .collect();
+            server::json(200, &json!({ "order": order.to_json(), "ipns": ipns }))
+        }
+        (Method::POST, ["orders", id, action]) => {
+            let Some(uid) = uid(id) else {
+                return error(400, "the uid is not a number");
+            };
+            let status = body
+                .get("status")
+                .and_then(Value::as_str)
+                .map(OrderStatus::parse);
+            let result = match (*action, status) {
+                ("status", Some(status)) => inner.set_status_settled(uid, status).await,
+                ("advance", _) => inner.advance_settled(uid).await,
+                ("resend", Some(status)) => match inner.resend(uid, &status) {
+                    Ok(seq) => {
+                        return match inner.wait_settled(&[seq]).await {
+                            Ok(records) => server::json(
+                                200,
+                                &json!({"ipns": records.iter().map(IpnRecord::to_json).collect::<Vec<_>>()}),
+                            ),
+                            Err(e) => from_error(&e),
+                        };
+                    }
+                    Err(e) => return from_error(&e),
+                },
+                ("status" | "resend", None) => {
+                    return error(400, "the body needs a \"status\" string");
+                }
+                _ => return error(404, "no such admin action"),
+            };
+            match result {
+                Ok(t) => server::json(200, &t.to_json()),
+                Err(e) => from_error(&e),
+            }
+        }
+        (Method::GET, ["ipns"]) => {
+            let records: Vec<Value> = inner.lock().ipns.iter().map(IpnRecord::to_json).collect();
+            server::json(200, &json!({ "ipns": records }))
+        }
+        (Method::GET, ["maintenance"]) => {
+            server::json(200, &json!({ "maintenance": inner.lock().maintenance }))
+        }
+        (Method::POST, ["maintenance"]) => {
+            let Some(on) = body.get("enabled").and_then(Value::as_bool) else {
+                return error(400, "the body needs \"enabled\": true or false");
+            };
+            inner.lock().maintenance = on;
+            inner.notify();
+            server::json(200, &json!({ "maintenance": on }))
+        }
+        (Method::POST, ["faults"]) => match add_fault(inner, &body) {
+            Ok(()) => server::json(200, &json!({ "ok": true })),
+            Err(message) => error(400, &message),
+        },
+        (Method::DELETE, ["faults"]) => {
+            inner.lock().faults.clear();
+            server::json(200, &json!({ "ok": true }))
+        }
+        _ => error(404, "no such admin endpoint"),
+    }
+}
+
+fn add_fault(inner: &Inner, body: &Value) -> Result<(), String> {
+    let kind = body
+        .get("fault")
+        .and_then(Value::as_str)
+        .ok_or("the body needs a \"fault\" string")?;
+    let ms = || {
+        body.get("ms")
+            .and_then(Value::as_u64)
+            .map(Duration::from_millis)
+            .ok_or("this fault needs \"ms\"")
+    };
+    let status = || {
+        body.get("status")
+            .and_then(Value::as_u64)
+            .and_then(|s| u16::try_from(s).ok())
+            .filter(|s| (100..=599).contains(s))
+            .unwrap_or(502)
+    };
+    let times = match body.get("times") {
+        None => Times::Once,
+        Some(Value::String(s)) if s == "always" => Times::Always,
+        Some(v) => match v.as_u64().and_then(|n| u32::try_from(n).ok()) {
+            Some(1) => Times::Once,
+            Some(n) if n > 0 => Times::N(n),
+            _ => return Err("\"times\" must be a positive number or \"always\"".to_owned()),
+        },
+    };
+    let order = match body.get("uid") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(
+            v.as_u64()
+                .and_then(|u| OrderUid::new(u).ok())
+                .ok_or("\"uid\" must be an order uid")?,
+        ),
+    };
+    let method = body.get("method").and_then(Value::as_str);
+    let mut st = inner.lock();
+    match kind {
+        "dropIpn" => st.faults.add_ipn(order, IpnFault::Drop, times),
+        "delayIpn" => st.faults.add_ipn(order, IpnFault::Delay(ms()?), times),
+        "duplicateIpn" => st.faults.add_ipn(order, IpnFault::Duplicate, times),
+        "stall" => st.faults.add_api(method, ApiFault::Stall(ms()?), times),
+        "errorPage" => st
+            .faults
+            .add_api(method, ApiFault::ErrorPage { status: status() }, times),
+        "errorPageAfterProcessing" => st.faults.add_api(
+            method,
+            ApiFault::ErrorPageAfterProcessing { status: status() },
+            times,
+        ),
+        other => return Err(format!("unknown fault `{other}`")),
+    }
+    Ok(())
+}
+
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn html(status: u16, title: &str, body: &str) -> Resp {
+    server::respond(
+        status,
+        "text/html; charset=utf-8",
+        format!(
+            "<!doctype html><html><head><meta charset=\"utf-8\"><title>{}</title></head><body>{body}</body></html>",
+            escape(title)
+        ),
+    )
+}
+
+/// The sandbox's pages: `/` and `/{lang}/{payment|order}/{uid}/{secret}`.
+pub(crate) fn page(inner: &Inner, method: &Method, path: &str) -> Resp {
+    if *method != Method::GET {
+        return server::respond(404, "text/plain", "not found");
+    }
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match segments.as_slice() {
+        [""] => {
+            let routes: String = inner
+                .settings
+                .routes
+                .iter()
+                .map(|r| {
+                    format!(
+                        "<li>{} → {} (<code>{}</code>, {} payment)</li>",
+                        escape(&r.spec.from.xml),
+                        escape(&r.spec.to.xml),
+                        escape(&r.spec.id),
+                        r.spec.payment.as_str()
+                    )
+                })
+                .collect();
+            html(
+                200,
+                "smartex sandbox",
+                &format!(
+                    "<h1>smartex sandbox</h1><p>API root: <code>{}{API_PREFIX}/</code></p><ul>{routes}</ul>",
+                    escape(&inner.site)
+                ),
+            )
+        }
+        [_lang, kind @ ("payment" | "order"), uid, secret] => {
+            let found = OrderUid::parse("uid", uid).ok().and_then(|uid| {
+                let st = inner.lock();
+                let order = st.orders.get(&uid.get())?;
+                // The secret arrives percent-encoded; the sandbox's secrets are
+                // letters and digits, so the raw segment is compared as is.
+                bool::from(order.secret.expose().as_bytes().ct_eq(secret.as_bytes()))
+                    .then(|| inner.snapshot_of(order))
+            });
+            let Some(order) = found else {
+                return html(404, "Order not found", "<h1>Order not found</h1>");
+            };
+            let title = if *kind == "payment" {
+                "Payment"
+            } else {
+                "Order"
+            };
+            html(
+                200,
+                &format!("{title} {}", order.uid),
+                &format!(
+                    "<meta http-equiv=\"refresh\" content=\"2\"><h1>{title} #{}</h1>\
+                     <p>Status: <strong id=\"status\">{}</strong></p>\
+                     <p>Send {} {} → receive {} {}</p>\
+                     <p><small>smartex sandbox: no real money moves. Mark it paid with \
+                     <code>order/update-status</code> (manual routes) or \
+                     <code>POST /_sandbox/orders/{}/advance</code>.</small></p>",
+                    order.uid,
+                    escape(order.status.as_str()),
+                    escape(&order.in_amount),
+                    escape(&order.xml_from),
+                    escape(&order.out_amount),
+                    escape(&order.xml_to),
+                    order.uid,
+                ),
+            )
+        }
+        _ => server::respond(404, "text/plain", "not found"),
+    }
+}

@@ -1,0 +1,727 @@
+//! The sandbox's state and its lifecycle engine: orders, status changes, the
+//! scheduler, and IPN queueing. Everything behind one mutex, never held across
+//! an `.await`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use regex::Regex;
+use smartex_core::ipn::IpnBody;
+use smartex_core::{ApiKey, ApiSecret, IpnSecret, ObjectId, OrderSecret, OrderStatus, OrderUid};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::catalogue::{FieldSpec, PaymentDetection, RouteSpec};
+use crate::config::{SandboxConfig, Schedule};
+use crate::decimal::Dec;
+use crate::error::{Error, Result};
+use crate::faults::{ApiFault, Faults, IpnFault};
+use crate::model::{
+    IpnKind, IpnOutcome, IpnRecord, OrderSnapshot, StatusChange, Transition, ValueEntry,
+};
+use crate::rng::Rng;
+
+/// Milliseconds since the Unix epoch, from the system clock.
+pub(crate) fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// A route field with its compiled regex.
+#[derive(Debug)]
+pub(crate) struct Field {
+    pub(crate) spec: FieldSpec,
+    pub(crate) regex: Option<Regex>,
+}
+
+/// A route, checked and ready.
+#[derive(Debug)]
+pub(crate) struct Route {
+    pub(crate) spec: RouteSpec,
+    pub(crate) rate_in: Dec,
+    pub(crate) rate_out: Dec,
+    pub(crate) min: Dec,
+    pub(crate) max: Dec,
+    /// `fromValues`, `toValues`, `routeValues` fields, in that order.
+    pub(crate) lists: [(&'static str, Vec<Field>); 3],
+}
+
+impl Route {
+    fn compile(spec: RouteSpec) -> Result<Route> {
+        let bad = |what: &str| Error::Config(format!("route {}: {what}", spec.id));
+        if ObjectId::parse("routeId", &spec.id).is_err() {
+            return Err(bad("the id is not 24 hex digits"));
+        }
+        let dec = |what: &str, s: &str| {
+            Dec::parse(s)
+                .filter(|d| !d.is_negative())
+                .ok_or_else(|| bad(&format!("{what} `{s}` is not a non-negative decimal")))
+        };
+        let rate_in = dec("rate_in", &spec.rate_in)?;
+        let rate_out = dec("rate_out", &spec.rate_out)?;
+        if rate_in.is_zero() || rate_out.is_zero() {
+            return Err(bad("a rate is zero"));
+        }
+        let min = dec("min_amount", &spec.min_amount)?;
+        let max = dec("max_amount", &spec.max_amount)?;
+        let fields = |specs: &[FieldSpec]| -> Result<Vec<Field>> {
+            specs
+                .iter()
+                .map(|f| {
+                    let regex = f
+                        .regex
+                        .as_deref()
+                        .map(Regex::new)
+                        .transpose()
+                        .map_err(|e| bad(&format!("field {}: bad regex: {e}", f.id)))?;
+                    Ok(Field {
+                        spec: f.clone(),
+                        regex,
+                    })
+                })
+                .collect()
+        };
+        let lists = [
+            ("fromValues", fields(&spec.from.fields)?),
+            ("toValues", fields(&spec.to.fields)?),
+            ("routeValues", fields(&spec.fields)?),
+        ];
+        Ok(Route {
+            rate_in,
+            rate_out,
+            min,
+            max,
+            lists,
+            spec,
+        })
+    }
+}
+
+/// The configuration, checked.
+#[derive(Debug)]
+pub(crate) struct Settings {
+    pub(crate) routes: Vec<Route>,
+    pub(crate) schedule: Schedule,
+    pub(crate) api_keys: Vec<(ApiKey, ApiSecret)>,
+    pub(crate) require_api_key: bool,
+    pub(crate) checksum_field: String,
+    pub(crate) ipn_timeout: Duration,
+    pub(crate) allow_any_ipn_host: bool,
+    pub(crate) admin: bool,
+}
+
+impl Settings {
+    pub(crate) fn route_index(&self, id: &str) -> Option<usize> {
+        self.routes.iter().position(|r| r.spec.id == id)
+    }
+}
+
+/// An order, as stored.
+#[derive(Debug)]
+pub(crate) struct OrderRec {
+    pub(crate) id: ObjectId,
+    pub(crate) uid: OrderUid,
+    pub(crate) secret: OrderSecret,
+    pub(crate) route: usize,
+    pub(crate) status: OrderStatus,
+    pub(crate) history: Vec<StatusChange>,
+    pub(crate) new: NewOrder,
+    pub(crate) created_at_ms: u64,
+    pub(crate) expires_at_ms: u64,
+    /// Bumped by every status change; a scheduled step whose generation is stale
+    /// does nothing.
+    pub(crate) generation: u64,
+}
+
+/// A validated `order/create`.
+#[derive(Debug)]
+pub(crate) struct NewOrder {
+    pub(crate) route: usize,
+    pub(crate) in_amount: String,
+    pub(crate) out_amount: String,
+    pub(crate) values: [Vec<ValueEntry>; 3],
+    pub(crate) lang: String,
+    pub(crate) partner: Option<String>,
+    pub(crate) client_callback_url: Option<String>,
+    pub(crate) ipn_url: Option<String>,
+    pub(crate) ipn_secret: Option<IpnSecret>,
+    pub(crate) email: Option<String>,
+}
+
+/// Everything that changes.
+#[derive(Debug)]
+pub(crate) struct State {
+    pub(crate) orders: BTreeMap<u64, OrderRec>,
+    next_uid: u64,
+    pub(crate) ipns: Vec<IpnRecord>,
+    pub(crate) maintenance: bool,
+    nonces: HashMap<String, u64>,
+    pub(crate) faults: Faults,
+    pub(crate) rng: Rng,
+    oid_counter: u32,
+}
+
+/// One IPN delivery to make: one body, sent once per seq.
+struct Job {
+    seqs: Vec<u64>,
+    delay: Option<Duration>,
+    target: String,
+    body: String,
+}
+
+/// The shared heart of a sandbox.
+pub(crate) struct Inner {
+    pub(crate) settings: Settings,
+    state: Mutex<State>,
+    /// Every task the sandbox runs (the listener, connections, scheduled steps,
+    /// deliveries); `None` once shut down.
+    tasks: Mutex<Option<JoinSet<()>>>,
+    changed: watch::Sender<u64>,
+    pub(crate) site: String,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock leaves plain data behind; keep serving.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Inner {
+    pub(crate) fn new(config: SandboxConfig, site: String) -> Result<Inner> {
+        let routes = config
+            .routes
+            .into_iter()
+            .map(Route::compile)
+            .collect::<Result<Vec<_>>>()?;
+        for (i, r) in routes.iter().enumerate() {
+            if routes[..i].iter().any(|o| o.spec.id == r.spec.id) {
+                return Err(Error::Config(format!("route {} appears twice", r.spec.id)));
+            }
+        }
+        if config.checksum_field.is_empty() {
+            return Err(Error::Config("the checksum field name is empty".to_owned()));
+        }
+        if OrderUid::new(config.first_uid).is_err() {
+            return Err(Error::Config(format!(
+                "first uid {} has more than 11 digits",
+                config.first_uid
+            )));
+        }
+        let (changed, _) = watch::channel(0);
+        Ok(Inner {
+            settings: Settings {
+                routes,
+                schedule: config.schedule,
+                api_keys: config.api_keys,
+                require_api_key: config.require_api_key,
+                checksum_field: config.checksum_field,
+                ipn_timeout: config.ipn_timeout,
+                allow_any_ipn_host: config.allow_any_ipn_host,
+                admin: config.admin,
+            },
+            state: Mutex::new(State {
+                orders: BTreeMap::new(),
+                next_uid: config.first_uid,
+                ipns: Vec::new(),
+                maintenance: config.maintenance,
+                nonces: HashMap::new(),
+                faults: Faults::default(),
+                rng: Rng::from_entropy(),
+                oid_counter: 0,
+            }),
+            tasks: Mutex::new(Some(JoinSet::new())),
+            changed,
+            site,
+        })
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        lock(&self.state)
+    }
+
+    /// Wakes every waiter.
+    pub(crate) fn notify(&self) {
+        self.changed.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Runs `fut` as one of the sandbox's tasks (aborted at shutdown). Must be
+    /// called within a Tokio runtime.
+    pub(crate) fn spawn(&self, fut: impl Future<Output = ()> + Send + 'static) {
+        if let Some(set) = lock(&self.tasks).as_mut() {
+            // Reap finished tasks so the set does not grow without bound.
+            while set.try_join_next().is_some() {}
+            set.spawn(fut);
+        }
+    }
+
+    /// Aborts every task; with `wait`, the returned set can be awaited.
+    pub(crate) fn close(&self) -> Option<JoinSet<()>> {
+        let mut set = lock(&self.tasks).take()?;
+        set.abort_all();
+        Some(set)
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        lock(&self.tasks).is_none()
+    }
+
+    /// `{ms}-{7 letters and digits}`, as the platform's `requestId`.
+    pub(crate) fn request_id(&self) -> String {
+        let tail = self.lock().rng.alnum(7);
+        format!("{}-{tail}", now_ms())
+    }
+
+    pub(crate) fn take_api_fault(&self, method: &str) -> Option<ApiFault> {
+        self.lock().faults.take_api(method)
+    }
+
+    /// Records `time` for `key` if it is greater than the last one seen.
+    pub(crate) fn accept_nonce(&self, key: &str, time: u64) -> bool {
+        let mut st = self.lock();
+        match st.nonces.get(key) {
+            Some(last) if time <= *last => false,
+            _ => {
+                st.nonces.insert(key.to_owned(), time);
+                true
+            }
+        }
+    }
+
+    pub(crate) fn snapshot(&self, uid: u64) -> Option<OrderSnapshot> {
+        let st = self.lock();
+        st.orders.get(&uid).map(|o| self.snapshot_of(o))
+    }
+
+    pub(crate) fn snapshot_of(&self, o: &OrderRec) -> OrderSnapshot {
+        let spec = &self.settings.routes[o.route].spec;
+        OrderSnapshot {
+            id: o.id,
+            uid: o.uid,
+            secret: o.secret.clone(),
+            status: o.status.clone(),
+            history: o.history.clone(),
+            route_id: spec.id.clone(),
+            xml_from: spec.from.xml.clone(),
+            xml_to: spec.to.xml.clone(),
+            in_amount: o.new.in_amount.clone(),
+            out_amount: o.new.out_amount.clone(),
+            to_values: o.new.values[1].clone(),
+            ipn_url: o.new.ipn_url.clone(),
+            has_ipn_secret: o.new.ipn_secret.is_some(),
+            lang: o.new.lang.clone(),
+            created_at_ms: o.created_at_ms,
+        }
+    }
+
+    /// Stores a validated order as `new` and starts its schedule.
+    pub(crate) fn create_order(self: &Arc<Self>, new: NewOrder) -> Result<OrderSnapshot> {
+        let snapshot = {
+            let mut st = self.lock();
+            let uid = OrderUid::new(st.next_uid).map_err(|_| Error::NotAllowed {
+                uid: st.next_uid,
+                reason: "the sandbox ran out of 11-digit uids".to_owned(),
+            })?;
+            st.next_uid += 1;
+            let now = now_ms();
+            st.oid_counter = st.oid_counter.wrapping_add(1);
+            let oid = format!(
+                "{:08x}{}{:06x}",
+                (now / 1000) as u32,
+                st.rng.hex(5),
+                st.oid_counter & 0x00ff_ffff
+            );
+            let id = ObjectId::parse("_id", &oid).map_err(|e| Error::Config(e.to_string()))?;
+            let secret =
+                OrderSecret::new(st.rng.alnum(24)).map_err(|e| Error::Config(e.to_string()))?;
+            let ttl = u64::from(self.settings.routes[new.route].spec.order_ttl_minutes);
+            let order = OrderRec {
+                id,
+                uid,
+                secret,
+                route: new.route,
+                status: OrderStatus::New,
+                history: vec![StatusChange {
+                    status: OrderStatus::New,
+                    at_ms: now,
+                }],
+                created_at_ms: now,
+                expires_at_ms: now + ttl * 60_000,
+                new,
+                generation: 0,
+            };
+            let snapshot = self.snapshot_of(&order);
+            st.orders.insert(uid.get(), order);
+            snapshot
+        };
+        self.notify();
+        self.schedule_next(snapshot.uid.get(), &snapshot.status, 0);
+        Ok(snapshot)
+    }
+
+    /// The next happy-path status after `status`, on command.
+    fn next_on_command(status: &OrderStatus) -> Option<OrderStatus> {
+        Some(match status {
+            OrderStatus::New => OrderStatus::WaitPayment,
+            OrderStatus::WaitPayment | OrderStatus::ErrorPayment => OrderStatus::InProgress,
+            OrderStatus::InProgress | OrderStatus::ErrorPayout => OrderStatus::InProgressPayout,
+            OrderStatus::InProgressPayout => OrderStatus::Done,
+            _ => return None,
+        })
+    }
+
+    /// The next step the schedule takes by itself from `status`, if any.
+    fn next_scheduled(
+        &self,
+        route: usize,
+        status: &OrderStatus,
+    ) -> Option<(Duration, OrderStatus)> {
+        let s = &self.settings.schedule;
+        let automatic = self.settings.routes[route].spec.payment == PaymentDetection::Automatic;
+        match status {
+            OrderStatus::New => s.wait_payment.map(|d| (d, OrderStatus::WaitPayment)),
+            OrderStatus::WaitPayment if automatic => {
+                s.payment_detected.map(|d| (d, OrderStatus::InProgress))
+            }
+            OrderStatus::InProgress => s.payout.map(|d| (d, OrderStatus::InProgressPayout)),
+            OrderStatus::InProgressPayout => s.done.map(|d| (d, OrderStatus::Done)),
+            _ => None,
+        }
+    }
+
+    fn schedule_next(self: &Arc<Self>, uid: u64, status: &OrderStatus, generation: u64) {
+        let Some(route) = self.lock().orders.get(&uid).map(|o| o.route) else {
+            return;
+        };
+        let Some((delay, next)) = self.next_scheduled(route, status) else {
+            return;
+        };
+        let inner = Arc::clone(self);
+        self.spawn(async move {
+            tokio::time::sleep(delay).await;
+            // A change in the meantime (a command) bumped the generation: the
+            // schedule restarted from there, and this step is void.
+            let _ = inner.change_status(uid, next, Some(generation));
+        });
+    }
+
+    /// Moves order `uid` to `to`, queues its IPN, and reschedules. With
+    /// `expect_generation`, does nothing (returns `Ok(None)`) if the order
+    /// changed since. Returns the previous status and the IPN records made.
+    pub(crate) fn change_status(
+        self: &Arc<Self>,
+        uid: u64,
+        to: OrderStatus,
+        expect_generation: Option<u64>,
+    ) -> Result<Option<(OrderStatus, Vec<u64>)>> {
+        let (from, jobs, seqs, generation) = {
+            let mut st = self.lock();
+            let st = &mut *st;
+            let order = st.orders.get_mut(&uid).ok_or(Error::UnknownOrder(uid))?;
+            if expect_generation.is_some_and(|g| g != order.generation) {
+                return Ok(None);
+            }
+            let last = order.history.last().map_or(0, |c| c.at_ms);
+            // Strictly increasing timestamps, so a receiver can order them.
+            let at = now_ms().max(last + 1);
+            let from = std::mem::replace(&mut order.status, to.clone());
+            order.history.push(StatusChange {
+                status: to.clone(),
+                at_ms: at,
+            });
+            order.generation += 1;
+            let generation = order.generation;
+            let (jobs, seqs) = self.queue_ipn(st, uid, &to, at);
+            (from, jobs, seqs, generation)
+        };
+        self.notify();
+        for job in jobs {
+            let inner = Arc::clone(self);
+            self.spawn(async move { inner.deliver(job).await });
+        }
+        self.schedule_next(uid, &to, generation);
+        Ok(Some((from, seqs)))
+    }
+
+    /// Makes the IPN records for a status change, applying any fault rule.
+    fn queue_ipn(
+        &self,
+        st: &mut State,
+        uid: u64,
+        status: &OrderStatus,
+        at: u64,
+    ) -> (Vec<Job>, Vec<u64>) {
+        let Some(order) = st.orders.get(&uid) else {
+            return (Vec::new(), Vec::new());
+        };
+        let Some(target) = order.new.ipn_url.clone() else {
+            // No ipnUrl, no notification: nothing to record.
+            return (Vec::new(), Vec::new());
+        };
+        let body = order.new.ipn_secret.as_ref().map(|secret| {
+            let spec = &self.settings.routes[order.route].spec;
+            let to_values: Vec<(&str, &str, &str)> = order.new.values[1]
+                .iter()
+                .map(|v| (v.key.as_str(), v.name.as_str(), v.value.as_str()))
+                .collect();
+            let uid_text = order.uid.to_string();
+            let ts = at.to_string();
+            IpnBody {
+                order_uid: &uid_text,
+                order_id: order.id.as_str(),
+                new_status: status.as_str(),
+                in_amount: &order.new.in_amount,
+                out_amount: &order.new.out_amount,
+                xml_from: &spec.from.xml,
+                xml_to: &spec.to.xml,
+                timestamp: &ts,
+                to_values: &to_values,
+            }
+            .to_form(secret, &self.settings.checksum_field)
+        });
+        let order_uid = order.uid;
+        let queued_at_ms = now_ms();
+        let record = |st: &mut State, kind, body: &str, delay, outcome| {
+            let seq = st.ipns.len() as u64;
+            st.ipns.push(IpnRecord {
+                seq,
+                kind,
+                order_uid,
+                status: status.clone(),
+                target: target.clone(),
+                body: body.to_owned(),
+                delay,
+                queued_at_ms,
+                outcome,
+            });
+            seq
+        };
+        let Some(body) = body else {
+            let seq = record(
+                st,
+                IpnKind::Original,
+                "",
+                None,
+                IpnOutcome::NotSent("the order has no ipnSecret to sign with".to_owned()),
+            );
+            return (Vec::new(), vec![seq]);
+        };
+        let fault = st.faults.take_ipn(uid);
+        match fault {
+            Some(IpnFault::Drop) => {
+                let seq = record(st, IpnKind::Original, &body, None, IpnOutcome::Dropped);
+                (Vec::new(), vec![seq])
+            }
+            Some(IpnFault::Delay(d)) => {
+                let seq = record(st, IpnKind::Original, &body, Some(d), IpnOutcome::Pending);
+                let job = Job {
+                    seqs: vec![seq],
+                    delay: Some(d),
+                    target,
+                    body,
+                };
+                (vec![job], vec![seq])
+            }
+            Some(IpnFault::Duplicate) => {
+                let a = record(st, IpnKind::Original, &body, None, IpnOutcome::Pending);
+                let b = record(st, IpnKind::Duplicate, &body, None, IpnOutcome::Pending);
+                let job = Job {
+                    seqs: vec![a, b],
+                    delay: None,
+                    target,
+                    body,
+                };
+                (vec![job], vec![a, b])
+            }
+            None => {
+                let seq = record(st, IpnKind::Original, &body, None, IpnOutcome::Pending);
+                let job = Job {
+                    seqs: vec![seq],
+                    delay: None,
+                    target,
+                    body,
+                };
+                (vec![job], vec![seq])
+            }
+        }
+    }
+
+    /// Sends a job's body once per seq, in turn, recording each outcome.
+    async fn deliver(self: Arc<Self>, job: Job) {
+        if let Some(d) = job.delay {
+            tokio::time::sleep(d).await;
+        }
+        for seq in job.seqs {
+            let outcome = crate::deliver::post_ipn(
+                &job.target,
+                &job.body,
+                self.settings.allow_any_ipn_host,
+                self.settings.ipn_timeout,
+            )
+            .await;
+            if let Some(r) = self.lock().ipns.get_mut(seq as usize) {
+                r.outcome = outcome;
+            }
+            self.notify();
+        }
+    }
+
+    /// Moves an order one step along the happy path.
+    pub(crate) fn advance(
+        self: &Arc<Self>,
+        uid: u64,
+    ) -> Result<(OrderStatus, OrderStatus, Vec<u64>)> {
+        let current = self
+            .lock()
+            .orders
+            .get(&uid)
+            .map(|o| o.status.clone())
+            .ok_or(Error::UnknownOrder(uid))?;
+        let next = Self::next_on_command(&current).ok_or_else(|| Error::NotAllowed {
+            uid,
+            reason: format!("no next step from `{current}` (use set_status)"),
+        })?;
+        let (from, seqs) = self
+            .change_status(uid, next.clone(), None)?
+            .ok_or(Error::UnknownOrder(uid))?;
+        Ok((from, next, seqs))
+    }
+
+    /// Sends the last body recorded for `status` of order `uid` again.
+    pub(crate) fn resend(self: &Arc<Self>, uid: u64, status: &OrderStatus) -> Result<u64> {
+        let (seq, job) = {
+            let mut st = self.lock();
+            if !st.orders.contains_key(&uid) {
+                return Err(Error::UnknownOrder(uid));
+            }
+            let old = st
+                .ipns
+                .iter()
+                .rev()
+                .find(|r| r.order_uid.get() == uid && r.status == *status && !r.body.is_empty())
+                .cloned()
+                .ok_or_else(|| Error::NoSuchIpn {
+                    uid,
+                    status: status.to_string(),
+                })?;
+            let seq = st.ipns.len() as u64;
+            st.ipns.push(IpnRecord {
+                seq,
+                kind: IpnKind::Stale,
+                delay: None,
+                queued_at_ms: now_ms(),
+                outcome: IpnOutcome::Pending,
+                ..old.clone()
+            });
+            let job = Job {
+                seqs: vec![seq],
+                delay: None,
+                target: old.target,
+                body: old.body,
+            };
+            (seq, job)
+        };
+        self.notify();
+        let inner = Arc::clone(self);
+        self.spawn(async move { inner.deliver(job).await });
+        Ok(seq)
+    }
+
+    /// Sets a status on command and waits for its IPNs to settle.
+    pub(crate) async fn set_status_settled(
+        self: &Arc<Self>,
+        uid: u64,
+        to: OrderStatus,
+    ) -> Result<Transition> {
+        let (from, seqs) = self
+            .change_status(uid, to.clone(), None)?
+            .ok_or(Error::UnknownOrder(uid))?;
+        self.transition(uid, from, to, &seqs).await
+    }
+
+    /// Advances on command and waits for the IPNs to settle.
+    pub(crate) async fn advance_settled(self: &Arc<Self>, uid: u64) -> Result<Transition> {
+        let (from, to, seqs) = self.advance(uid)?;
+        self.transition(uid, from, to, &seqs).await
+    }
+
+    async fn transition(
+        &self,
+        uid: u64,
+        from: OrderStatus,
+        to: OrderStatus,
+        seqs: &[u64],
+    ) -> Result<Transition> {
+        let ipns = self.wait_settled(seqs).await?;
+        Ok(Transition {
+            uid: OrderUid::new(uid).map_err(|_| Error::UnknownOrder(uid))?,
+            from,
+            to,
+            ipns,
+        })
+    }
+
+    /// Waits until `check` gives an answer, re-checking after every change.
+    pub(crate) async fn wait_for<T>(
+        &self,
+        timeout: Duration,
+        what: impl Fn() -> String,
+        mut check: impl FnMut(&State) -> Option<T>,
+    ) -> Result<T> {
+        let mut rx = self.changed.subscribe();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let found = {
+                let st = self.lock();
+                check(&st)
+            };
+            if let Some(t) = found {
+                return Ok(t);
+            }
+            if self.is_closed() {
+                return Err(Error::ShutDown);
+            }
+            match tokio::time::timeout_at(deadline, rx.changed()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => return Err(Error::ShutDown),
+                Err(_) => {
+                    return Err(Error::Timeout {
+                        after: timeout,
+                        what: what(),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Waits until every IPN in `seqs` has an outcome.
+    pub(crate) async fn wait_settled(&self, seqs: &[u64]) -> Result<Vec<IpnRecord>> {
+        let longest = {
+            let st = self.lock();
+            seqs.iter()
+                .filter_map(|s| st.ipns.get(*s as usize))
+                .filter_map(|r| r.delay)
+                .max()
+                .unwrap_or_default()
+        };
+        // Delivery always ends within its delay plus two timeouts (the same
+        // body sent twice); the margin only guards against a stuck runtime.
+        let timeout = longest + self.settings.ipn_timeout * 2 + Duration::from_secs(1);
+        self.wait_for(
+            timeout,
+            || format!("IPNs {seqs:?} to be delivered"),
+            |st| {
+                let records: Vec<IpnRecord> = seqs
+                    .iter()
+                    .filter_map(|s| st.ipns.get(*s as usize).cloned())
+                    .collect();
+                records
+                    .iter()
+                    .all(|r| r.outcome.is_settled())
+                    .then_some(records)
+            },
+        )
+        .await
+    }
+}

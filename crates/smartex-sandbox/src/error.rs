@@ -1,0 +1,61 @@
+//! The sandbox's error type.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// What can go wrong when starting or driving a sandbox.
+///
+/// Messages never contain a secret.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The listening socket could not be opened.
+    #[error("could not listen on {addr}: {source}")]
+    Listen {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The configuration is unusable (a route's id, regex or amount, say).
+    #[error("invalid sandbox configuration: {0}")]
+    Config(String),
+    /// No order has this uid.
+    #[error("no order with uid {0}")]
+    UnknownOrder(u64),
+    /// The order cannot take this step (it is final, or on hold, say).
+    #[error("order {uid}: {reason}")]
+    NotAllowed {
+        /// The order.
+        uid: u64,
+        /// Why.
+        reason: String,
+    },
+    /// The order has no IPN with this status to replay.
+    #[error("order {uid} has no recorded IPN with status `{status}` to replay")]
+    NoSuchIpn {
+        /// The order.
+        uid: u64,
+        /// The status asked for.
+        status: String,
+    },
+    /// A wait ran out of time.
+    #[error("timed out after {after:?} waiting for {what}")]
+    Timeout {
+        /// How long it waited.
+        after: Duration,
+        /// What it waited for.
+        what: String,
+    },
+    /// An in-process call's answer did not decode as the method's output (a
+    /// sandbox bug, or a [`Method`](smartex_core::request::Method) whose output
+    /// type does not fit what the sandbox answers).
+    #[error("the sandbox's answer did not decode: {0}")]
+    Decode(#[source] smartex_core::Error),
+    /// The sandbox has been shut down.
+    #[error("the sandbox has shut down")]
+    ShutDown,
+}
+
+/// The sandbox's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

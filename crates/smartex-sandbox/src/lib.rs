@@ -1,0 +1,492 @@
+//! # smartex-sandbox
+//!
+//! A faithful local stand-in for the exchange platform's merchant API, for
+//! tests and demos: orders, routes, the API-key scheme, maintenance mode, a
+//! status lifecycle that moves on a schedule or on command, and IPNs signed and
+//! posted exactly as the platform posts them — once, no retry — plus faults
+//! on demand (lost, late, doubled and stale IPNs; 5xx and HTML error pages;
+//! stalled answers).
+//!
+//! ```
+//! use smartex_core::request::{CreateOrder, GetOrder};
+//! use smartex_core::OrderStatus;
+//! use smartex_sandbox::{Sandbox, SandboxConfig, Schedule};
+//!
+//! #[tokio::main(flavor = "current_thread")]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     // 127.0.0.1 on an ephemeral port; here orders move only on command.
+//!     let sb = Sandbox::start(SandboxConfig::default().schedule(Schedule::manual())).await?;
+//!     assert!(sb.api_root().starts_with("http://127.0.0.1:"));
+//!
+//!     // Any client can now call `sb.api_root()` over HTTP; in-process calls go
+//!     // through the very same validation.
+//!     let route = sb.route_by_xml("ETH", "WMZ").ok_or("no ETH→WMZ route")?;
+//!     let order = CreateOrder::builder()
+//!         .route_id(route.id)
+//!         .amount("2")
+//!         .agreement(true)
+//!         .to_value("wallet", "Z123456789012")
+//!         .build()?;
+//!     let created = sb.call(&order).await??;
+//!     assert_eq!(created.out_amount.as_ref().map(|a| a.as_str()), Some("317.42"));
+//!
+//!     sb.advance(created.uid).await?; // new → waitPayment
+//!     let change = sb.set_status(created.uid, OrderStatus::InProgress).await?;
+//!     assert_eq!(change.from, OrderStatus::WaitPayment);
+//!
+//!     let view = sb.call(&GetOrder::new(created.uid, created.secret.clone())).await??;
+//!     assert_eq!(view.order.status, OrderStatus::InProgress);
+//!     sb.shutdown().await;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! ## The wire
+//!
+//! Every method is `POST {site}/service/api/v1/{method}/` (the trailing slash
+//! is optional) with a JSON body or the docs' bracket form encoding
+//! (`toValues[0][key]=wallet`); the read methods also answer `GET` with query
+//! parameters, and `order/update-status` also `PUT`. Answers are the platform's
+//! envelope, HTTP 200 even for API errors:
+//!
+//! ```text
+//! {"success":true,"data":{…},"latency_ms":0,"requestId":"1742774343407-ATmqdjI"}
+//! {"success":false,"error":{"apiError":true,"message":"Param toValues isn't valid: wallet","errorType":"api",
+//!  "object":{"fieldId":"wallet","nameField":"WMZ purse","err":"regexp","type":"toValues"},"level":0,
+//!  "errorCode":6231546409213868},"latency_ms":0,"requestId":"…"}
+//! ```
+//!
+//! | method | parameters | answers |
+//! |---|---|---|
+//! | `public/exchanger/order/create` | `routeId`, `amount`, `agreement`, `fromValues`, `toValues`, `routeValues`, `partner`, `lang`, `clientCallbackUrl`, `ipnUrl`, `ipnSecret`, `email` | `_id`, `uid`, `secret`, `route`, `inAmount`, `outAmount`, `status`, `createdAt`, `expiresAt` |
+//! | `public/exchanger/order/get` | `orderUID`, `orderSecret`, `type` (`order`/`payment`) | `order{…}`, `verifications` |
+//! | `public/exchanger/order/update-status` | `orderUID`, `orderSecret`, `status` | `_id`, `uid`, `status` |
+//! | `public/exchanger/route/get` | `fromCurrencyId`, `toCurrencyId` (optional) | `routes[]` |
+//! | `public/exchanger/route/get/one` | `id` | `route{…}` |
+//! | `public/exchanger/route/get/one/by-xml` | `xmlIn`, `xmlOut` | `route{…}` |
+//!
+//! `order/create` checks what the platform is known to check: `agreement` must
+//! be true; the route must exist; `amount` must be a non-zero number whose
+//! amount sent lies within the route's limits (negative: the amount received);
+//! each route field must be present if required, within its length limits and
+//! match its regex; `partner` ≤ 100, `lang` ≤ 3, `clientCallbackUrl`, `ipnUrl`,
+//! `ipnSecret` ≤ 200 characters, URLs absolute http(s). `order/update-status`
+//! follows the platform's rule: only from `new` or `waitPayment`, never to
+//! `inProgressPayout`, `done` or `hold`. Error codes are in [`codes`].
+//!
+//! ## The lifecycle
+//!
+//! A new order is `new`; the [`Schedule`] moves it to `waitPayment`, then — on
+//! routes with [automatic payment detection](PaymentDetection::Automatic) — to
+//! `inProgress`, `inProgressPayout` and `done`. A manual-payment route waits in
+//! `waitPayment` for `order/update-status` to `inProgress`, then proceeds. Any
+//! status can also be set on command ([`Sandbox::set_status`],
+//! [`Sandbox::advance`], or the admin endpoint: `POST
+//! /_sandbox/orders/{uid}/status` with `{"status": "…"}`). The lifecycle is the
+//! one inferred in `smartex_core::status`; the platform documents statuses, not
+//! transitions.
+//!
+//! On every change, an order with an `ipnUrl` gets one IPN: a `POST` with
+//! `Content-Type: application/x-www-form-urlencoded` and the fields `orderUID`,
+//! `orderId`, `newStatus`, `inAmount`, `outAmount`, `xml_from`, `xml_to`,
+//! `timestamp` (ms) and `toValues[i][key|name|value]` (brackets
+//! percent-encoded, as `qs` writes them), checksummed with the order's
+//! `ipnSecret` into the field `hash` (configurable). It is sent once; whatever
+//! happens is recorded ([`Sandbox::sent_ipns`]). The sandbox posts only to
+//! plain `http://` URLs on loopback addresses unless told otherwise
+//! ([`SandboxConfig::danger_allow_any_ipn_host`]).
+//!
+//! ## Faults
+//!
+//! | fault | how |
+//! |---|---|
+//! | lose the next IPN / every IPN of an order | [`Sandbox::drop_next_ipn`], [`Sandbox::drop_all_ipns`] |
+//! | deliver an IPN late (out of order) | [`Sandbox::delay_next_ipn`] |
+//! | deliver an IPN twice | [`Sandbox::duplicate_next_ipn`] |
+//! | deliver a stale IPN again after newer ones | [`Sandbox::resend_stale_ipn`] |
+//! | create the order, then answer 5xx | [`Sandbox::fail_next_create`] |
+//! | answer with an HTML 502 page | [`Sandbox::error_page_next`] |
+//! | stall answers | [`Sandbox::stall_responses`] |
+//! | anything else | [`Sandbox::inject_ipn_fault`], [`Sandbox::inject_api_fault`] |
+//!
+//! ## Features
+//!
+//! | feature | what it does | default |
+//! |---|---|---|
+//! | (none) | this crate has no optional features | — |
+
+mod admin;
+mod api;
+pub mod catalogue;
+mod config;
+mod decimal;
+mod deliver;
+mod engine;
+mod error;
+mod faults;
+mod model;
+mod rng;
+mod server;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use smartex_core::request::Method;
+use smartex_core::response::ApiError;
+use smartex_core::{ApiKey, OrderStatus, OrderUid};
+use tokio::net::TcpListener;
+
+pub use api::codes;
+pub use catalogue::{CurrencySpec, FieldSpec, PaymentDetection, RouteSpec};
+pub use config::{SandboxConfig, Schedule, TEST_API_KEY, TEST_API_SECRET};
+pub use error::{Error, Result};
+pub use faults::{ApiFault, IpnFault, Times};
+pub use model::{
+    IpnKind, IpnOutcome, IpnRecord, OrderSnapshot, StatusChange, Transition, ValueEntry,
+};
+
+use engine::Inner;
+
+/// A running sandbox. Dropping it (or [`shutdown`](Self::shutdown)) stops the
+/// listener, the schedule and every delivery in flight.
+///
+/// Its methods take `&self`; share it between tasks with an `Arc`.
+pub struct Sandbox {
+    inner: Arc<Inner>,
+    addr: SocketAddr,
+}
+
+impl std::fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sandbox")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sandbox {
+    /// Binds the listener and starts serving. Must run inside a Tokio runtime.
+    ///
+    /// # Errors
+    /// [`Error::Listen`] if the address cannot be bound; [`Error::Config`] if a
+    /// route is malformed (bad id, regex or amount).
+    pub async fn start(config: SandboxConfig) -> Result<Sandbox> {
+        let listen = config.listen;
+        let listener = TcpListener::bind(listen)
+            .await
+            .map_err(|source| Error::Listen {
+                addr: listen,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| Error::Listen {
+            addr: listen,
+            source,
+        })?;
+        let host = match addr {
+            SocketAddr::V4(v4) => v4.ip().to_string(),
+            SocketAddr::V6(v6) => format!("[{}]", v6.ip()),
+        };
+        let site = format!("http://{host}:{}", addr.port());
+        let inner = Arc::new(Inner::new(config, site)?);
+        inner.spawn(server::serve(Arc::clone(&inner), listener));
+        Ok(Sandbox { inner, addr })
+    }
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The site URL, `http://127.0.0.1:{port}`: what a client takes as the
+    /// platform's site (payment pages are `{site}/{lang}/payment/{uid}/{secret}`).
+    pub fn site_url(&self) -> &str {
+        &self.inner.site
+    }
+
+    /// The API root, `{site}/service/api/v1/`.
+    pub fn api_root(&self) -> String {
+        format!("{}{}/", self.inner.site, server::API_PREFIX)
+    }
+
+    /// The admin endpoint's root, `{site}/_sandbox/` (if enabled).
+    pub fn admin_url(&self) -> String {
+        format!("{}/_sandbox/", self.inner.site)
+    }
+
+    /// The routes it serves.
+    pub fn routes(&self) -> Vec<RouteSpec> {
+        self.inner
+            .settings
+            .routes
+            .iter()
+            .map(|r| r.spec.clone())
+            .collect()
+    }
+
+    /// The route from currency code `xml_from` to `xml_to`, if served.
+    pub fn route_by_xml(&self, xml_from: &str, xml_to: &str) -> Option<RouteSpec> {
+        self.inner
+            .settings
+            .routes
+            .iter()
+            .find(|r| r.spec.from.xml == xml_from && r.spec.to.xml == xml_to)
+            .map(|r| r.spec.clone())
+    }
+
+    /// The public halves of the API keys it accepts.
+    pub fn api_keys(&self) -> Vec<ApiKey> {
+        self.inner
+            .settings
+            .api_keys
+            .iter()
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+
+    /// Calls a method in process, through the same validation and envelope as
+    /// over HTTP, and decodes the answer with `smartex_core::response::decode`.
+    /// No API key is needed and no fault applies; maintenance mode does.
+    ///
+    /// # Errors
+    /// The outer error if the answer does not decode as `M::Output`; the inner
+    /// one is the platform's answer ([`ApiError`]).
+    pub async fn call<M: Method>(&self, request: &M) -> Result<Result<M::Output, ApiError>> {
+        let body = request.to_json();
+        let answer = api::call_in_process(&self.inner, M::PATH, body.as_bytes());
+        let response = smartex_core::response::decode::<M::Output>(answer.as_bytes())
+            .map_err(Error::Decode)?;
+        Ok(response.result)
+    }
+
+    /// The order `uid` as it is now.
+    pub fn order(&self, uid: OrderUid) -> Option<OrderSnapshot> {
+        self.inner.snapshot(uid.get())
+    }
+
+    /// Every order, by uid.
+    pub fn orders(&self) -> Vec<OrderSnapshot> {
+        let st = self.inner.lock();
+        st.orders
+            .values()
+            .map(|o| self.inner.snapshot_of(o))
+            .collect()
+    }
+
+    /// Sets an order's status, as an operator would (any status, even the same
+    /// one again), sends its IPN, restarts the schedule from there, and returns
+    /// once the IPN's delivery has settled (including any injected delay).
+    ///
+    /// # Errors
+    /// [`Error::UnknownOrder`]; [`Error::Timeout`] if the delivery never settles.
+    pub async fn set_status(&self, uid: OrderUid, status: OrderStatus) -> Result<Transition> {
+        self.inner.set_status_settled(uid.get(), status).await
+    }
+
+    /// Moves an order to the next status of the happy path (`new` →
+    /// `waitPayment` → `inProgress` → `inProgressPayout` → `done`; from
+    /// `errorPayment`, `inProgress`; from `errorPayout`, `inProgressPayout`),
+    /// whatever the schedule and the route's payment detection, like
+    /// [`set_status`](Self::set_status).
+    ///
+    /// # Errors
+    /// [`Error::UnknownOrder`]; [`Error::NotAllowed`] from a final status or `hold`.
+    pub async fn advance(&self, uid: OrderUid) -> Result<Transition> {
+        self.inner.advance_settled(uid.get()).await
+    }
+
+    /// Every IPN record, in the order they were queued.
+    pub fn sent_ipns(&self) -> Vec<IpnRecord> {
+        self.inner.lock().ipns.clone()
+    }
+
+    /// The IPN records of order `uid`.
+    pub fn ipns_for(&self, uid: OrderUid) -> Vec<IpnRecord> {
+        self.inner
+            .lock()
+            .ipns
+            .iter()
+            .filter(|r| r.order_uid == uid)
+            .cloned()
+            .collect()
+    }
+
+    /// Waits until order `uid` has reached `status` (now or at any time before).
+    ///
+    /// # Errors
+    /// [`Error::Timeout`].
+    pub async fn wait_for_status(
+        &self,
+        uid: OrderUid,
+        status: OrderStatus,
+        timeout: Duration,
+    ) -> Result<OrderSnapshot> {
+        let inner = &self.inner;
+        inner
+            .wait_for(
+                timeout,
+                || format!("order {uid} to reach `{status}`"),
+                |st| {
+                    st.orders
+                        .get(&uid.get())
+                        .filter(|o| o.history.iter().any(|c| c.status == status))
+                        .map(|o| inner.snapshot_of(o))
+                },
+            )
+            .await
+    }
+
+    /// Waits until at least `count` IPN records (of order `uid`, or of any order)
+    /// have settled, and returns every settled one.
+    ///
+    /// # Errors
+    /// [`Error::Timeout`].
+    pub async fn wait_for_ipns(
+        &self,
+        uid: Option<OrderUid>,
+        count: usize,
+        timeout: Duration,
+    ) -> Result<Vec<IpnRecord>> {
+        self.inner
+            .wait_for(
+                timeout,
+                || format!("{count} settled IPNs"),
+                |st| {
+                    let settled: Vec<IpnRecord> = st
+                        .ipns
+                        .iter()
+                        .filter(|r| uid.is_none_or(|u| r.order_uid == u))
+                        .filter(|r| r.outcome.is_settled())
+                        .cloned()
+                        .collect();
+                    (settled.len() >= count).then_some(settled)
+                },
+            )
+            .await
+    }
+
+    /// Waits until no IPN is pending (queued, delayed or on its way).
+    ///
+    /// # Errors
+    /// [`Error::Timeout`].
+    pub async fn wait_ipns_settled(&self, timeout: Duration) -> Result<Vec<IpnRecord>> {
+        self.inner
+            .wait_for(
+                timeout,
+                || "every IPN to settle".to_owned(),
+                |st| {
+                    st.ipns
+                        .iter()
+                        .all(|r| r.outcome.is_settled())
+                        .then(|| st.ipns.clone())
+                },
+            )
+            .await
+    }
+
+    /// Turns maintenance mode on or off: while on, every API call answers error
+    /// code [`codes::MAINTENANCE`].
+    pub fn set_maintenance(&self, on: bool) {
+        self.inner.lock().maintenance = on;
+        self.inner.notify();
+    }
+
+    /// Whether maintenance mode is on.
+    pub fn maintenance(&self) -> bool {
+        self.inner.lock().maintenance
+    }
+
+    /// Adds an IPN fault rule for order `order` (or any order), striking
+    /// `times` times. Rules strike in the order they were added.
+    pub fn inject_ipn_fault(&self, order: Option<OrderUid>, fault: IpnFault, times: Times) {
+        self.inner.lock().faults.add_ipn(order, fault, times);
+    }
+
+    /// Adds an API fault rule for `method` (a path such as
+    /// `public/exchanger/order/create`, or any method), striking `times` times.
+    pub fn inject_api_fault(&self, method: Option<&str>, fault: ApiFault, times: Times) {
+        self.inner.lock().faults.add_api(method, fault, times);
+    }
+
+    /// Removes every fault rule.
+    pub fn clear_faults(&self) {
+        self.inner.lock().faults.clear();
+    }
+
+    /// Loses the next IPN of order `uid`.
+    pub fn drop_next_ipn(&self, uid: OrderUid) {
+        self.inject_ipn_fault(Some(uid), IpnFault::Drop, Times::Once);
+    }
+
+    /// Loses every IPN of order `uid` from now on.
+    pub fn drop_all_ipns(&self, uid: OrderUid) {
+        self.inject_ipn_fault(Some(uid), IpnFault::Drop, Times::Always);
+    }
+
+    /// Holds the next IPN of order `uid` back for `delay`; later ones may
+    /// overtake it.
+    pub fn delay_next_ipn(&self, uid: OrderUid, delay: Duration) {
+        self.inject_ipn_fault(Some(uid), IpnFault::Delay(delay), Times::Once);
+    }
+
+    /// Delivers the next IPN of order `uid` twice.
+    pub fn duplicate_next_ipn(&self, uid: OrderUid) {
+        self.inject_ipn_fault(Some(uid), IpnFault::Duplicate, Times::Once);
+    }
+
+    /// Sends the last IPN body recorded for `status` of order `uid` again, byte
+    /// for byte (its old timestamp and checksum), as a late, stale delivery —
+    /// e.g. `waitPayment` after `done`. Returns once it settled.
+    ///
+    /// # Errors
+    /// [`Error::UnknownOrder`]; [`Error::NoSuchIpn`] if that order never had an
+    /// IPN body with that status.
+    pub async fn resend_stale_ipn(&self, uid: OrderUid, status: OrderStatus) -> Result<IpnRecord> {
+        let seq = self.inner.resend(uid.get(), &status)?;
+        let mut records = self.inner.wait_settled(&[seq]).await?;
+        records.pop().ok_or(Error::NoSuchIpn {
+            uid: uid.get(),
+            status: status.to_string(),
+        })
+    }
+
+    /// Makes the next `order/create` create the order and then answer with an
+    /// HTML error page with HTTP `status` (e.g. 500 or 502): the ambiguous
+    /// failure a client must not blindly retry.
+    pub fn fail_next_create(&self, status: u16) {
+        self.inject_api_fault(
+            Some("public/exchanger/order/create"),
+            ApiFault::ErrorPageAfterProcessing { status },
+            Times::Once,
+        );
+    }
+
+    /// Answers the next API calls (of any method) with an HTML error page with
+    /// HTTP `status` (typically 502), without processing them.
+    pub fn error_page_next(&self, status: u16, times: Times) {
+        self.inject_api_fault(None, ApiFault::ErrorPage { status }, times);
+    }
+
+    /// Holds the answers of the next API calls (of any method) back for
+    /// `delay`, after processing them.
+    pub fn stall_responses(&self, delay: Duration, times: Times) {
+        self.inject_api_fault(None, ApiFault::Stall(delay), times);
+    }
+
+    /// Stops the listener, the schedule and every delivery in flight, and waits
+    /// until they have stopped.
+    pub async fn shutdown(self) {
+        if let Some(mut tasks) = self.inner.close() {
+            tasks.shutdown().await;
+        }
+        self.inner.notify();
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        // Aborting is synchronous; the tasks end at their next poll.
+        let _ = self.inner.close();
+        self.inner.notify();
+    }
+}

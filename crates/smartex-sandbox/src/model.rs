@@ -1,0 +1,241 @@
+//! What the sandbox shows of its orders and of the IPNs it sent.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use smartex_core::{ObjectId, OrderSecret, OrderStatus, OrderUid};
+
+/// One status an order went through, and when (milliseconds since the Unix
+/// epoch: the IPN's `timestamp`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatusChange {
+    /// The status.
+    pub status: OrderStatus,
+    /// When the order took it, in ms.
+    pub at_ms: u64,
+}
+
+/// One `{key, name, value}` entry of an order's `fromValues`, `toValues` or
+/// `routeValues`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ValueEntry {
+    /// The route field's id.
+    pub key: String,
+    /// The field's name.
+    pub name: String,
+    /// The value.
+    pub value: String,
+}
+
+impl ValueEntry {
+    pub(crate) fn to_json(&self) -> Value {
+        json!({"key": self.key, "name": self.name, "value": self.value})
+    }
+}
+
+/// An order as the sandbox holds it, at one moment. Its `Debug` hides both secrets.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct OrderSnapshot {
+    /// `_id`.
+    pub id: ObjectId,
+    /// `uid`.
+    pub uid: OrderUid,
+    /// `secret`: with the uid, opens the order (redacted in `Debug`).
+    pub secret: OrderSecret,
+    /// The current status.
+    pub status: OrderStatus,
+    /// Every status so far, `new` first.
+    pub history: Vec<StatusChange>,
+    /// The route's id.
+    pub route_id: String,
+    /// `xml_from`: the code of the currency sent.
+    pub xml_from: String,
+    /// `xml_to`: the code of the currency received.
+    pub xml_to: String,
+    /// `inAmount`, as decimal text.
+    pub in_amount: String,
+    /// `outAmount`, as decimal text.
+    pub out_amount: String,
+    /// `toValues`.
+    pub to_values: Vec<ValueEntry>,
+    /// `ipnUrl`, if the order has one.
+    pub ipn_url: Option<String>,
+    /// Whether the order has an `ipnSecret` (the secret itself is not shown).
+    pub has_ipn_secret: bool,
+    /// `lang`.
+    pub lang: String,
+    /// When it was created, in ms since the Unix epoch.
+    pub created_at_ms: u64,
+}
+
+impl OrderSnapshot {
+    /// Whether the order ever had `status`.
+    pub fn reached(&self, status: &OrderStatus) -> bool {
+        self.history.iter().any(|c| c.status == *status)
+    }
+
+    /// The snapshot as JSON, without secrets (what the admin endpoint shows).
+    pub fn to_json(&self) -> Value {
+        json!({
+            "_id": self.id.as_str(),
+            "uid": self.uid.get(),
+            "status": self.status.as_str(),
+            "history": self.history.iter().map(|c| json!({"status": c.status.as_str(), "at": c.at_ms})).collect::<Vec<_>>(),
+            "routeId": self.route_id,
+            "xml_from": self.xml_from,
+            "xml_to": self.xml_to,
+            "inAmount": self.in_amount,
+            "outAmount": self.out_amount,
+            "toValues": self.to_values.iter().map(ValueEntry::to_json).collect::<Vec<_>>(),
+            "ipnUrl": self.ipn_url,
+            "hasIpnSecret": self.has_ipn_secret,
+            "lang": self.lang,
+            "createdAt": self.created_at_ms,
+        })
+    }
+}
+
+/// Why an IPN record exists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IpnKind {
+    /// The notification of a status change.
+    Original,
+    /// The second delivery of the same body ([`IpnFault::Duplicate`](crate::IpnFault::Duplicate)).
+    Duplicate,
+    /// An earlier body sent again, late ([`Sandbox::resend_stale_ipn`](crate::Sandbox::resend_stale_ipn)).
+    Stale,
+}
+
+impl IpnKind {
+    /// `original`, `duplicate` or `stale`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IpnKind::Original => "original",
+            IpnKind::Duplicate => "duplicate",
+            IpnKind::Stale => "stale",
+        }
+    }
+}
+
+/// What became of an IPN.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IpnOutcome {
+    /// Queued or on its way.
+    Pending,
+    /// The receiver answered (any HTTP status: the platform does not retry).
+    Delivered {
+        /// The HTTP status it answered.
+        status: u16,
+        /// The first bytes of its answer.
+        body: String,
+    },
+    /// The delivery failed (connection refused, timeout, …).
+    Failed(String),
+    /// Lost on purpose ([`IpnFault::Drop`](crate::IpnFault::Drop)).
+    Dropped,
+    /// Not sent: the order has no `ipnSecret`, the URL is not plain `http://`,
+    /// or the host is not a loopback address.
+    NotSent(String),
+}
+
+impl IpnOutcome {
+    /// Whether the outcome is final (not [`Pending`](Self::Pending)).
+    pub fn is_settled(&self) -> bool {
+        !matches!(self, IpnOutcome::Pending)
+    }
+
+    /// The HTTP status, if the receiver answered.
+    pub fn http_status(&self) -> Option<u16> {
+        match self {
+            IpnOutcome::Delivered { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// One IPN the sandbox sent, or meant to send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct IpnRecord {
+    /// Its number among all the sandbox's IPNs, from 0.
+    pub seq: u64,
+    /// Why it exists.
+    pub kind: IpnKind,
+    /// The order.
+    pub order_uid: OrderUid,
+    /// `newStatus`.
+    pub status: OrderStatus,
+    /// The `ipnUrl` it goes to.
+    pub target: String,
+    /// The exact form body (`application/x-www-form-urlencoded`), signed; empty
+    /// when [`NotSent`](IpnOutcome::NotSent) for want of a secret.
+    pub body: String,
+    /// How long delivery was held back ([`IpnFault::Delay`](crate::IpnFault::Delay)).
+    pub delay: Option<Duration>,
+    /// When it was queued, in ms since the Unix epoch.
+    pub queued_at_ms: u64,
+    /// What became of it.
+    pub outcome: IpnOutcome,
+}
+
+impl IpnRecord {
+    /// Whether the receiver got it (answered with any status).
+    pub fn delivered(&self) -> bool {
+        matches!(self.outcome, IpnOutcome::Delivered { .. })
+    }
+
+    /// The record as JSON (what the admin endpoint shows).
+    pub fn to_json(&self) -> Value {
+        let (outcome, detail) = match &self.outcome {
+            IpnOutcome::Pending => ("pending", Value::Null),
+            IpnOutcome::Delivered { status, body } => {
+                ("delivered", json!({"status": status, "body": body}))
+            }
+            IpnOutcome::Failed(e) => ("failed", json!(e)),
+            IpnOutcome::Dropped => ("dropped", Value::Null),
+            IpnOutcome::NotSent(why) => ("notSent", json!(why)),
+        };
+        json!({
+            "seq": self.seq,
+            "kind": self.kind.as_str(),
+            "orderUID": self.order_uid.get(),
+            "status": self.status.as_str(),
+            "target": self.target,
+            "body": self.body,
+            "delayMs": self.delay.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            "queuedAt": self.queued_at_ms,
+            "outcome": outcome,
+            "detail": detail,
+        })
+    }
+}
+
+/// A status change made on command, and the IPNs it sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Transition {
+    /// The order.
+    pub uid: OrderUid,
+    /// The status before.
+    pub from: OrderStatus,
+    /// The status now.
+    pub to: OrderStatus,
+    /// The IPNs of this change, settled (none if the order has no `ipnUrl`; two
+    /// with [`IpnFault::Duplicate`](crate::IpnFault::Duplicate)).
+    pub ipns: Vec<IpnRecord>,
+}
+
+impl Transition {
+    /// As JSON (what the admin endpoint answers).
+    pub fn to_json(&self) -> Value {
+        json!({
+            "uid": self.uid.get(),
+            "from": self.from.as_str(),
+            "status": self.to.as_str(),
+            "ipns": self.ipns.iter().map(IpnRecord::to_json).collect::<Vec<_>>(),
+        })
+    }
+}

@@ -1,0 +1,175 @@
+//! Properties: round-trips, single mutations, tracker invariants, no panics.
+
+use proptest::prelude::*;
+use smartex_core::IpnSecret;
+use smartex_core::OrderStatus;
+use smartex_core::checksum::SignedFields;
+use smartex_core::form::{self, FormWriter, Limits, Node};
+use smartex_core::ipn::{IpnBody, IpnFormat, UnverifiedIpn};
+use smartex_core::status::{Decision, StatusEvent, Tracker};
+
+/// Names that are not list indices and carry no brackets (a bracket in a name is
+/// structure in the `qs` convention).
+fn name() -> impl Strategy<Value = String> {
+    "[a-zA-Z_][a-zA-Z0-9_ .~\\-éж]{0,12}"
+}
+
+/// Any Unicode text, including `&`, `=`, `%`, `+`, brackets and emoji.
+fn text() -> impl Strategy<Value = String> {
+    prop_oneof![any::<String>(), "[&=%+\\[\\] a-z🔑é]{0,16}"]
+}
+
+#[derive(Debug, Clone)]
+enum Shape {
+    Value(String),
+    List(Vec<Vec<(String, String)>>),
+    Map(Vec<(String, String)>),
+}
+
+fn unique<T: Clone>(items: Vec<(String, T)>) -> Vec<(String, T)> {
+    let mut seen = std::collections::HashSet::new();
+    items
+        .into_iter()
+        .filter(|(k, _)| seen.insert(k.clone()))
+        .collect()
+}
+
+fn shape() -> impl Strategy<Value = Shape> {
+    prop_oneof![
+        text().prop_map(Shape::Value),
+        prop::collection::vec(
+            prop::collection::vec((name(), text()), 1..4).prop_map(unique),
+            1..5
+        )
+        .prop_map(Shape::List),
+        prop::collection::vec((name(), text()), 1..4).prop_map(|v| Shape::Map(unique(v))),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn form_round_trip(fields in prop::collection::vec((name(), shape()), 0..8).prop_map(unique)) {
+        let mut w = FormWriter::default();
+        for (n, s) in &fields {
+            match s {
+                Shape::Value(v) => w.field(n, v),
+                Shape::List(items) => for (i, entry) in items.iter().enumerate() {
+                    for (k, v) in entry { w.list_entry(n, i, k, v); }
+                },
+                Shape::Map(entries) => for (k, v) in entries { w.map_entry(n, k, v); },
+            }
+        }
+        let body = w.finish();
+        let limits = Limits { max_pairs: 10_000, ..Limits::default() };
+        let tree = form::decode_tree(body.as_bytes(), &limits).unwrap();
+        prop_assert_eq!(tree.len(), fields.len());
+        for ((n, s), (got_name, got)) in fields.iter().zip(tree.iter()) {
+            prop_assert_eq!(n.as_str(), got_name);
+            match (s, got) {
+                (Shape::Value(v), Node::Value(g)) => prop_assert_eq!(v, g),
+                (Shape::List(items), Node::List(g)) => {
+                    prop_assert_eq!(items.len(), g.len());
+                    for (entry, node) in items.iter().zip(g) {
+                        for (k, v) in entry { prop_assert_eq!(node.get(k).and_then(Node::as_str), Some(v.as_str())); }
+                    }
+                }
+                (Shape::Map(entries), Node::Map(g)) => {
+                    for (k, v) in entries { prop_assert_eq!(g.get(k).and_then(Node::as_str), Some(v.as_str())); }
+                }
+                (s, g) => prop_assert!(false, "{s:?} decoded as {g:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn decoders_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+        let _ = form::decode_tree(&bytes, &Limits::default());
+        let _ = UnverifiedIpn::parse_form(&bytes, &IpnFormat::default()).map(|i| i.verify(&IpnSecret::new("k").unwrap()));
+        let _ = UnverifiedIpn::parse_json(&bytes, &IpnFormat::default());
+        let _ = smartex_core::response::decode::<serde_json::Value>(&bytes);
+        let _ = smartex_core::pages::CallbackStatus::parse(&String::from_utf8_lossy(&bytes));
+    }
+
+    #[test]
+    fn sign_verify_round_trip_and_single_mutations_fail(
+        values in prop::array::uniform7("[^\u{0}]{0,24}"),
+        secret in "[^\u{0}]{1,40}",
+        which in 0usize..7,
+        mutation in "[^\u{0}]{0,4}",
+    ) {
+        let secret = IpnSecret::new(secret).unwrap();
+        let [order_id, new_status, in_amount, out_amount, xml_from, xml_to, timestamp] = &values;
+        let to_values = [("wallet", "W", "v&=+%")];
+        let body = IpnBody {
+            order_uid: "1", order_id, new_status, in_amount, out_amount, xml_from, xml_to, timestamp,
+            to_values: &to_values,
+        };
+        let form_body = body.to_form(&secret, "hash");
+        let ipn = UnverifiedIpn::parse_form(form_body.as_bytes(), &IpnFormat::default()).unwrap();
+        let ipn = ipn.verify(&secret).unwrap();
+        prop_assert_eq!(ipn.signed_fields(), body.signed_fields());
+
+        // Change one signed value (appending keeps it different), keep the checksum.
+        let checksum = body.signed_fields().sign(&secret).to_string();
+        let mut mutated = values.clone();
+        mutated[which].push_str(if mutation.is_empty() { "x" } else { &mutation });
+        let f = SignedFields {
+            order_id: &mutated[0], new_status: &mutated[1], in_amount: &mutated[2], out_amount: &mutated[3],
+            xml_from: &mutated[4], xml_to: &mutated[5], timestamp: &mutated[6],
+        };
+        prop_assert!(f.verify(&secret, &checksum).is_err());
+        // A wrong secret fails too.
+        let other = IpnSecret::new(format!("{}!", secret.expose())).unwrap();
+        prop_assert!(body.signed_fields().verify(&other, &checksum).is_err());
+    }
+
+    #[test]
+    fn any_changed_checksum_digit_fails(pos in 0usize..64, digit in 0u8..16) {
+        let f = SignedFields {
+            order_id: "5d8e6002b80b7b4cd75a6424", new_status: "inProgress", in_amount: "2",
+            out_amount: "317.42", xml_from: "ETH", xml_to: "WMZ", timestamp: "1571328406072",
+        };
+        let secret = IpnSecret::new("SECRET123").unwrap();
+        let mut hex: Vec<u8> = f.sign(&secret).to_string().into_bytes();
+        let new = b"0123456789abcdef"[usize::from(digit)];
+        prop_assume!(hex[pos] != new);
+        hex[pos] = new;
+        prop_assert!(f.verify(&secret, std::str::from_utf8(&hex).unwrap()).is_err());
+    }
+
+    #[test]
+    fn status_strings_round_trip(s in any::<String>()) {
+        let status = OrderStatus::parse(&s);
+        prop_assert_eq!(status.as_str(), s.as_str());
+        prop_assert_eq!(OrderStatus::parse(status.as_str()), status);
+    }
+
+    #[test]
+    fn tracker_invariants(events in prop::collection::vec((0usize..11, prop::option::of(0u64..50)), 1..40)) {
+        let all: Vec<OrderStatus> = OrderStatus::KNOWN.iter().cloned().chain([OrderStatus::Unknown("x".into())]).collect();
+        let mut t = Tracker::default();
+        for (i, at) in events {
+            let event = StatusEvent { status: all[i].clone(), at_ms: at };
+            let was_final = t.known().is_some_and(|k| k.status.is_final());
+            let before = t.clone();
+            let decision = t.apply(&event);
+            if decision != Decision::Apply {
+                prop_assert_eq!(&t, &before, "only Apply changes the tracker");
+            }
+            if was_final {
+                prop_assert!(t.known().is_some_and(|k| k.status.is_final()), "a final status stayed final");
+                prop_assert_eq!(&t, &before);
+            }
+            // Replaying the event just seen is a duplicate when it was applied.
+            if decision == Decision::Apply {
+                prop_assert_eq!(t.clone().apply(&event), Decision::Duplicate);
+            }
+            let older = before.known().zip(at).is_some_and(|(k, at)| k.at_ms.is_some_and(|last| at < last));
+            if older && before.known().is_some_and(|k| k.status != event.status) {
+                prop_assert_eq!(decision, Decision::Stale);
+            }
+        }
+    }
+}

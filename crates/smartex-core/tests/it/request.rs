@@ -1,0 +1,213 @@
+//! Requests: builder rules (every error names its field) and both encodings,
+//! as insta snapshots.
+
+use smartex_core::request::{
+    CreateOrder, CreateOrderBuilder, GetOrder, GetRouteByXml, GetRoutes, Method, OrderViewKind,
+    UpdateStatus,
+};
+use smartex_core::{Error, OrderSecret, OrderStatus, OrderUid};
+
+fn full() -> CreateOrderBuilder {
+    CreateOrder::builder()
+        .route_id("5d8e6002b80b7b4cd75a6424")
+        .partner("partner-7")
+        .amount("-0.12345678901234567890")
+        .from_value("5d8e6002b80b7b4cd75a6425", "4111 **** 1111")
+        .to_value("wallet", "Z123456789012")
+        .to_value("email", "client+tag@example.com")
+        .route_value("5d8e6002b80b7b4cd75a6426", "a&b=c")
+        .lang("EN")
+        .agreement(true)
+        .hide_out_data(true)
+        .client_callback_url("https://shop.example/return?order=7")
+        .ipn_url("https://shop.example/ipn")
+        .ipn_secret("per-order-secret")
+        .disable_email_notify(false)
+        .skip_preview(true)
+        .email("client@example.com")
+}
+
+#[test]
+fn create_order_json_snapshot() {
+    let order = full().build().unwrap();
+    insta::assert_snapshot!(order.to_json());
+    // The amount is a JSON number written from its exact text: every digit kept.
+    assert!(
+        order
+            .to_json()
+            .contains(r#""amount":-0.12345678901234567890,"#)
+    );
+}
+
+#[test]
+fn create_order_form_snapshot() {
+    let order = full().build().unwrap();
+    insta::assert_snapshot!(order.to_form());
+}
+
+#[test]
+fn minimal_create_order() {
+    let order = CreateOrder::builder()
+        .route_id("5d8e6002b80b7b4cd75a6424")
+        .amount("2")
+        .agreement(true)
+        .build()
+        .unwrap();
+    assert_eq!(
+        order.to_json(),
+        r#"{"routeId":"5d8e6002b80b7b4cd75a6424","amount":2,"agreement":true}"#
+    );
+    assert_eq!(
+        order.to_form(),
+        "routeId=5d8e6002b80b7b4cd75a6424&amount=2&agreement=true"
+    );
+    const { assert!(!CreateOrder::IDEMPOTENT, "create must never be retried") };
+}
+
+#[track_caller]
+fn check_refused(builder: CreateOrderBuilder, field: &str, message: &str) {
+    let err = builder.build().unwrap_err();
+    assert_eq!(err.field(), Some(field), "{err}");
+    assert_eq!(err.to_string(), message);
+}
+
+#[test]
+fn builder_refuses_with_the_field_named() {
+    let base = || {
+        CreateOrder::builder()
+            .route_id("5d8e6002b80b7b4cd75a6424")
+            .amount("1")
+            .agreement(true)
+    };
+    check_refused(
+        CreateOrder::builder().amount("1").agreement(true),
+        "routeId",
+        "field `routeId` is missing",
+    );
+    check_refused(
+        base().route_id("xyz"),
+        "routeId",
+        "field `routeId` must be exactly 24 characters",
+    );
+    check_refused(
+        base().amount("NaN"),
+        "amount",
+        "field `amount` is not a decimal number",
+    );
+    check_refused(base().amount(""), "amount", "field `amount` is empty");
+    check_refused(
+        base().amount("0.00"),
+        "amount",
+        "field `amount` must not be zero",
+    );
+    check_refused(
+        CreateOrder::builder()
+            .route_id("5d8e6002b80b7b4cd75a6424")
+            .amount("1"),
+        "agreement",
+        "field `agreement` is missing",
+    );
+    check_refused(
+        base().agreement(false),
+        "agreement",
+        "field `agreement` must be true",
+    );
+    check_refused(
+        base().partner("p".repeat(101)),
+        "partner",
+        "field `partner` is longer than 100 characters",
+    );
+    check_refused(
+        base().lang("engl"),
+        "lang",
+        "field `lang` is longer than 3 characters",
+    );
+    check_refused(
+        base().ipn_url("ftp://shop.example/ipn").ipn_secret("s"),
+        "ipnUrl",
+        "field `ipnUrl` is not an absolute http(s) URL",
+    );
+    check_refused(
+        base().ipn_url("/ipn").ipn_secret("s"),
+        "ipnUrl",
+        "field `ipnUrl` is not an absolute http(s) URL",
+    );
+    let long = format!("https://shop.example/{}", "x".repeat(181));
+    check_refused(
+        base().client_callback_url(long),
+        "clientCallbackUrl",
+        "field `clientCallbackUrl` is longer than 200 characters",
+    );
+    check_refused(
+        base().ipn_secret("s".repeat(201)),
+        "ipnSecret",
+        "field `ipnSecret` is longer than 200 characters",
+    );
+    check_refused(
+        base().ipn_url("https://shop.example/ipn"),
+        "ipnSecret",
+        "field `ipnSecret` is required when ipnUrl is set (unsigned notifications cannot be trusted)",
+    );
+    check_refused(
+        base().to_value("wallet", "x").to_value("", "y"),
+        "toValues[1][key]",
+        "field `toValues[1][key]` is empty",
+    );
+    check_refused(
+        base().email("not-an-email"),
+        "email",
+        "field `email` is not an e-mail address",
+    );
+    // 200 characters exactly is allowed.
+    let edge = format!("https://shop.example/{}", "x".repeat(179));
+    assert_eq!(edge.len(), 200);
+    base().ipn_url(edge).ipn_secret("s").build().unwrap();
+}
+
+#[test]
+fn secrets_stay_out_of_debug_and_errors() {
+    let builder = full();
+    assert!(!format!("{builder:?}").contains("per-order-secret"));
+    let order = builder.build().unwrap();
+    assert!(!format!("{order:?}").contains("per-order-secret"));
+    let err = CreateOrder::builder()
+        .ipn_secret("x".repeat(300))
+        .route_id("5d8e6002b80b7b4cd75a6424")
+        .amount("1")
+        .agreement(true)
+        .build()
+        .unwrap_err();
+    assert!(!err.to_string().contains("xxx"));
+}
+
+#[test]
+fn other_methods_encode_as_the_web_app_sends_them() {
+    let uid = OrderUid::new(1409).unwrap();
+    let secret = OrderSecret::new("dGqwF2M2eBPaSN1G5ljMS1cb").unwrap();
+    let get = GetOrder::new(uid, secret.clone()).view(OrderViewKind::Payment);
+    assert_eq!(
+        get.to_json(),
+        r#"{"orderUID":1409,"orderSecret":"dGqwF2M2eBPaSN1G5ljMS1cb","type":"payment"}"#
+    );
+    assert_eq!(GetOrder::PATH, "public/exchanger/order/get");
+    let paid = UpdateStatus::mark_paid(uid, secret.clone()).unwrap();
+    assert_eq!(
+        paid.to_json(),
+        r#"{"orderUID":1409,"orderSecret":"dGqwF2M2eBPaSN1G5ljMS1cb","status":"inProgress"}"#
+    );
+    assert_eq!(
+        paid.to_form(),
+        "orderUID=1409&orderSecret=dGqwF2M2eBPaSN1G5ljMS1cb&status=inProgress"
+    );
+    assert!(UpdateStatus::new(uid, secret, OrderStatus::Hold, None).is_err());
+    assert_eq!(GetRoutes::default().to_json(), "{}");
+    assert_eq!(GetRoutes::default().to_form(), "");
+    let by_xml = GetRouteByXml {
+        xml_in: "BTC".parse().unwrap(),
+        xml_out: "USDTTRC20".parse().unwrap(),
+        lang: None,
+    };
+    assert_eq!(by_xml.to_json(), r#"{"xmlIn":"BTC","xmlOut":"USDTTRC20"}"#);
+    assert_eq!(GetRouteByXml::PATH, "public/exchanger/route/get/one/by-xml");
+    let _: Error = OrderUid::new(100_000_000_000).unwrap_err();
+}

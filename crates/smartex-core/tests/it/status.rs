@@ -1,0 +1,180 @@
+//! Statuses, the inferred lifecycle, the tracker and the update-status rule.
+
+use smartex_core::OrderStatus::{self, *};
+use smartex_core::status::{
+    Decision, KnownStatus, StatusEvent, Tracker, check_update_status, decide,
+};
+
+#[test]
+fn wire_strings_are_exact() {
+    let wire = [
+        "new",
+        "waitPayment",
+        "errorPayment",
+        "inProgress",
+        "inProgressPayout",
+        "errorPayout",
+        "hold",
+        "done",
+        "returned",
+        "deleted",
+    ];
+    for (status, text) in OrderStatus::KNOWN.iter().zip(wire) {
+        assert_eq!(status.as_str(), text);
+        assert_eq!(&OrderStatus::parse(text), status);
+        assert_eq!(
+            serde_json::to_string(status).unwrap(),
+            format!("\"{text}\"")
+        );
+    }
+    assert_eq!(OrderStatus::parse("Done"), Unknown("Done".into()));
+    assert_eq!(OrderStatus::parse(""), Unknown(String::new()));
+}
+
+#[test]
+fn queries() {
+    let finals: Vec<_> = OrderStatus::KNOWN.iter().filter(|s| s.is_final()).collect();
+    assert_eq!(finals, [&Done, &Returned, &Deleted]);
+    let errors: Vec<_> = OrderStatus::KNOWN.iter().filter(|s| s.is_error()).collect();
+    assert_eq!(errors, [&ErrorPayment, &ErrorPayout]);
+    let paid: Vec<_> = OrderStatus::KNOWN
+        .iter()
+        .filter(|s| s.is_payment_received())
+        .collect();
+    assert_eq!(
+        paid,
+        [
+            &InProgress,
+            &InProgressPayout,
+            &ErrorPayout,
+            &Done,
+            &Returned
+        ]
+    );
+}
+
+#[test]
+fn lifecycle_reachability() {
+    assert!(WaitPayment.can_follow(&New));
+    assert!(Done.can_follow(&New)); // lost notifications in between
+    assert!(ErrorPayout.can_follow(&WaitPayment));
+    assert!(Hold.can_follow(&InProgress));
+    assert!(InProgress.can_follow(&Hold));
+    assert!(!New.can_follow(&WaitPayment));
+    assert!(!WaitPayment.can_follow(&InProgress));
+    assert!(!InProgress.can_follow(&InProgressPayout));
+    for f in [Done, Returned, Deleted] {
+        for s in OrderStatus::KNOWN {
+            assert!(!s.can_follow(&f), "{s} after final {f}");
+        }
+    }
+}
+
+fn ev(status: OrderStatus, at: u64) -> StatusEvent {
+    StatusEvent {
+        status,
+        at_ms: Some(at),
+    }
+}
+
+fn known(status: OrderStatus, at: u64) -> KnownStatus {
+    KnownStatus {
+        status,
+        at_ms: Some(at),
+    }
+}
+
+#[test]
+fn decisions() {
+    #[track_caller]
+    fn check(k: Option<KnownStatus>, e: StatusEvent, expect: Decision) {
+        assert_eq!(decide(k.as_ref(), &e), expect);
+    }
+    check(None, ev(Done, 5), Decision::Apply);
+    check(
+        Some(known(WaitPayment, 1)),
+        ev(InProgress, 2),
+        Decision::Apply,
+    );
+    check(
+        Some(known(WaitPayment, 1)),
+        ev(WaitPayment, 1),
+        Decision::Duplicate,
+    );
+    check(
+        Some(known(WaitPayment, 1)),
+        ev(WaitPayment, 9),
+        Decision::Duplicate,
+    );
+    check(Some(known(Done, 10)), ev(WaitPayment, 5), Decision::Stale);
+    check(
+        Some(known(InProgress, 10)),
+        ev(WaitPayment, 10),
+        Decision::Stale,
+    );
+    check(
+        Some(known(WaitPayment, 10)),
+        ev(InProgress, 10),
+        Decision::Apply,
+    );
+    assert!(matches!(
+        decide(Some(&known(Done, 10)), &ev(InProgress, 11)),
+        Decision::Unexpected { .. }
+    ));
+    assert!(matches!(
+        decide(Some(&known(InProgressPayout, 1)), &ev(WaitPayment, 2)),
+        Decision::Unexpected { .. }
+    ));
+    // Without times, only the lifecycle decides.
+    let no_time = KnownStatus {
+        status: Done,
+        at_ms: None,
+    };
+    assert!(matches!(
+        decide(
+            Some(&no_time),
+            &StatusEvent {
+                status: WaitPayment,
+                at_ms: None
+            }
+        ),
+        Decision::Unexpected { .. }
+    ));
+}
+
+#[test]
+fn late_wait_payment_never_overwrites_done() {
+    let mut t = Tracker::default();
+    for (s, at) in [(New, 1), (WaitPayment, 2), (InProgress, 3), (Done, 5)] {
+        assert_eq!(t.apply(&ev(s, at)), Decision::Apply);
+    }
+    assert_eq!(t.apply(&ev(WaitPayment, 2)), Decision::Stale);
+    assert_eq!(t.apply(&ev(InProgressPayout, 4)), Decision::Stale);
+    assert!(matches!(t.apply(&ev(Hold, 6)), Decision::Unexpected { .. }));
+    assert_eq!(t.known(), Some(&known(Done, 5)));
+}
+
+#[test]
+fn update_status_rule() {
+    assert!(check_update_status(Some(&WaitPayment), &InProgress).is_ok());
+    assert!(check_update_status(Some(&New), &Deleted).is_ok());
+    assert!(check_update_status(None, &InProgress).is_ok());
+    for target in [InProgressPayout, Done, Hold] {
+        for current in [None, Some(&New), Some(&WaitPayment)] {
+            let err = check_update_status(current, &target).unwrap_err();
+            assert!(err.to_string().contains("may not set"), "{err}");
+        }
+    }
+    for current in [
+        InProgress,
+        InProgressPayout,
+        ErrorPayment,
+        Done,
+        Returned,
+        Deleted,
+        Hold,
+    ] {
+        let err = check_update_status(Some(&current), &InProgress);
+        assert!(err.is_err(), "from {current}");
+    }
+}

@@ -108,32 +108,48 @@
 //! `examples/hyper_receiver.rs` (plain data, no feature needed) and
 //! `examples/axum_receiver.rs` (feature `http`). The heart of the axum one:
 //!
-//! ```ignore
-//! async fn ipn(State(shop): State<Arc<Shop>>, request: Request) -> Response {
-//!     let (parts, body) = request.into_parts();
-//!     let Ok(body) = axum::body::to_bytes(body, shop.receiver.config().max_body_bytes()).await else {
-//!         return reply(Answer::for_error(&Error::TooLarge { max: shop.receiver.config().max_body_bytes() }));
-//!     };
+//! ```
+//! # #[cfg(feature = "http")]
+//! # mod demo {
+//! use std::sync::Arc;
+//! use axum::{Router, body::{Body, Bytes}, extract::{DefaultBodyLimit, State}};
+//! use axum::{http::request::Parts, response::Response, routing::any};
+//! use smartex_ipn::{Answer, Config, IpnRequest, Receiver};
+//!
+//! async fn ipn(State(receiver): State<Arc<Receiver>>, parts: Parts, body: Bytes) -> Response {
 //!     let request = IpnRequest::from_http_parts(&parts, &body);
-//!     let answer = match shop.receiver.parse(&request) {
-//!         Err(e) => Answer::for_error(&e),
+//!     let answer = match receiver.parse(&request) {
+//!         Err(refusal) => Answer::for_error(&refusal),
 //!         Ok(parsed) => {
-//!             let secret = shop.secret_of(parsed.order_id_raw()).await;
-//!             match shop.receiver.verify(parsed, &secret, smartex_ipn::now_ms()) {
-//!                 Err(e) => Answer::for_error(&e),
-//!                 Ok(ipn) => Answer::for_decision(&shop.apply(&ipn).await),
+//!             let secret = my_db::ipn_secret(parsed.order_id_raw()).await; // Option<IpnSecret>
+//!             match receiver.verify(parsed, &secret, smartex_ipn::now_ms()) {
+//!                 Err(refusal) => Answer::for_error(&refusal),
+//!                 // Your tracker step: ipn.decide(stored status), store it if Apply.
+//!                 Ok(ipn) => Answer::for_decision(&my_db::apply(&ipn).await),
 //!             }
 //!         }
 //!     };
-//!     reply(answer)
+//!     answer.to_http_response().map(Body::from)
 //! }
+//!
+//! pub fn app() -> Router {
+//!     Router::new()
+//!         .route("/ipn", any(ipn)) // the receiver answers 405 itself
+//!         .layer(DefaultBodyLimit::max(Config::DEFAULT_MAX_BODY))
+//!         .with_state(Arc::new(Receiver::new()))
+//! }
+//! # mod my_db {
+//! #     pub async fn ipn_secret(_: &str) -> Option<smartex_ipn::IpnSecret> { None }
+//! #     pub async fn apply(ipn: &smartex_ipn::Notification<'_>) -> smartex_ipn::Decision { ipn.decide(None) }
+//! # }
+//! # }
 //! ```
 //!
-//! With **actix-web** (not a dependency of this crate; this block is not
-//! compiled), read the body as `web::Bytes` with a size limit and build the
-//! request from `HttpRequest`:
+//! With **actix-web** (not a dependency of this crate, so this block is
+//! text, not compiled), read the body as `web::Bytes` with a size limit and
+//! build the request from `HttpRequest`:
 //!
-//! ```ignore
+//! ```text
 //! use actix_web::{http::StatusCode, web, HttpRequest, HttpResponse};
 //! use smartex_ipn::{Answer, IpnRequest, Receiver};
 //!

@@ -1,0 +1,520 @@
+//! [`Client`]: the API methods, retries, timeouts and response decoding.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::Duration;
+
+use smartex_core::pages::Site;
+use smartex_core::request::{
+    CreateOrder, GetOrder, GetRoute, GetRouteByXml, GetRoutes, Method, OrderViewKind, UpdateStatus,
+};
+use smartex_core::response::{self, OrderView, RouteView, Routes};
+use smartex_core::{CurrencyCode, Lang, ObjectId, OrderSecret, OrderStatus, OrderUid};
+
+use crate::auth::{Authorizer, Unsigned};
+use crate::config::{Encoding, RetryPolicy};
+use crate::error::{Error, ErrorKind, withhold_secrets};
+use crate::order::NewOrder;
+use crate::transport::{HttpRequest, HttpResponse, Transport, TransportErrorKind, Verb};
+
+pub(crate) struct Shared<T> {
+    pub(crate) transport: T,
+    pub(crate) site: Site,
+    pub(crate) api_root: String,
+    pub(crate) lang: Lang,
+    pub(crate) encoding: Encoding,
+    pub(crate) default_verb: Verb,
+    pub(crate) verbs: Vec<(Cow<'static, str>, Verb)>,
+    pub(crate) authorizer: Option<Arc<dyn Authorizer>>,
+    pub(crate) timeout: Duration,
+    pub(crate) max_response_bytes: usize,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) user_agent: String,
+}
+
+/// The platform's API client. Cheap to clone (the configuration and the
+/// transport are shared); use one per site and key.
+///
+/// Made with [`Client::builder`] (reqwest transport) or
+/// [`ClientBuilder::new`](crate::ClientBuilder::new) + [`build_with`](crate::ClientBuilder::build_with) (any
+/// [`Transport`]). Its timers (per-attempt timeout, retry backoff,
+/// [`watch_order`](Client::watch_order)) are tokio's: call it inside a tokio
+/// runtime with the time driver enabled.
+pub struct Client<T> {
+    shared: Arc<Shared<T>>,
+}
+
+impl<T> Clone for Client<T> {
+    fn clone(&self) -> Self {
+        Self {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for Client<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = &self.shared;
+        f.debug_struct("Client")
+            .field("api_root", &s.api_root)
+            .field("lang", &s.lang)
+            .field("encoding", &s.encoding)
+            .field("authorizer", &s.authorizer.as_ref().map(|a| a.name()))
+            .field("timeout", &s.timeout)
+            .field("retry", &s.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A successful call's `data`, with what identifies the call.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Reply<T> {
+    /// `data` of the envelope.
+    pub data: T,
+    /// The platform's `requestId`.
+    pub request_id: Option<String>,
+    /// The platform's own processing time (`latency_ms`).
+    pub latency_ms: Option<u64>,
+    /// The HTTP status.
+    pub http_status: u16,
+    /// How many attempts the call took (1 unless retried).
+    pub attempts: u32,
+}
+
+#[cfg(feature = "reqwest")]
+impl Client<crate::ReqwestTransport> {
+    /// Starts configuring a client of `site` (`https://www.smartexpay.com`);
+    /// [`ClientBuilder::build`] gives it the default reqwest transport.
+    pub fn builder(site: &str) -> crate::ClientBuilder {
+        crate::ClientBuilder::new(site)
+    }
+}
+
+impl<T: Transport> Client<T> {
+    pub(crate) fn from_shared(shared: Shared<T>) -> Self {
+        Self {
+            shared: Arc::new(shared),
+        }
+    }
+
+    /// The site.
+    pub fn site(&self) -> &Site {
+        &self.shared.site
+    }
+
+    /// The API root (`https://www.smartexpay.com/service/api/v1/`).
+    pub fn api_root(&self) -> &str {
+        &self.shared.api_root
+    }
+
+    /// The language of the `Lang` header and of page URLs.
+    pub fn lang(&self) -> Lang {
+        self.shared.lang
+    }
+
+    /// The transport.
+    pub fn transport(&self) -> &T {
+        &self.shared.transport
+    }
+
+    /// The payment page of an order, in the client's language. It carries the
+    /// order secret: send it to the customer, not to logs.
+    pub fn payment_page(&self, uid: OrderUid, secret: &OrderSecret) -> String {
+        self.shared.site.payment_page(self.shared.lang, uid, secret)
+    }
+
+    /// The order page of an order, in the client's language.
+    pub fn order_page(&self, uid: OrderUid, secret: &OrderSecret) -> String {
+        self.shared.site.order_page(self.shared.lang, uid, secret)
+    }
+
+    /// `order/create`: creates an exchange order. **Never retried**: if it fails
+    /// with [`ErrorKind::Ambiguous`] the order may exist; do not create another
+    /// blindly.
+    ///
+    /// # Errors
+    /// See [`Error`]; the platform's validation errors name the field
+    /// ([`Error::field`]).
+    pub async fn create_order(&self, order: &CreateOrder) -> Result<NewOrder, Error> {
+        let reply = self.call(order).await?;
+        Ok(NewOrder::new(
+            reply.data,
+            reply.request_id,
+            self.shared.site.clone(),
+            self.shared.lang,
+        ))
+    }
+
+    /// `order/get`: the order `uid`, opened with its secret, in the `order` or
+    /// `payment` view.
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn get_order(
+        &self,
+        uid: OrderUid,
+        secret: &OrderSecret,
+        view: OrderViewKind,
+    ) -> Result<OrderView, Error> {
+        let get = GetOrder::new(uid, secret.clone()).view(view);
+        Ok(self.call(&get).await?.data)
+    }
+
+    /// `order/update-status`: moves the order to `status`. The platform's rule
+    /// (only from `new`/`waitPayment`; never to `inProgressPayout`, `done` or
+    /// `hold`) is checked first with `current`, the status the merchant knows,
+    /// if any: an illegal change fails with [`ErrorKind::Invalid`] and nothing is
+    /// sent.
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn update_status(
+        &self,
+        uid: OrderUid,
+        secret: &OrderSecret,
+        status: OrderStatus,
+        current: Option<&OrderStatus>,
+    ) -> Result<serde_json::Value, Error> {
+        let update = UpdateStatus::new(uid, secret.clone(), status, current)
+            .map_err(|e| Error::invalid(<UpdateStatus as Method>::PATH, e))?;
+        Ok(self.call(&update).await?.data)
+    }
+
+    /// The docs' manual-payment step: `waitPayment` → `inProgress` (the
+    /// customer paid outside the platform's automatic processing).
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn mark_paid(
+        &self,
+        uid: OrderUid,
+        secret: &OrderSecret,
+    ) -> Result<serde_json::Value, Error> {
+        let update = UpdateStatus::mark_paid(uid, secret.clone())
+            .map_err(|e| Error::invalid(<UpdateStatus as Method>::PATH, e))?;
+        Ok(self.call(&update).await?.data)
+    }
+
+    /// `route/get`: the routes, optionally filtered by currency.
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn routes(&self, filter: &GetRoutes) -> Result<Routes, Error> {
+        Ok(self.call(filter).await?.data)
+    }
+
+    /// `route/get/one`: one route with its fields, named in the client's
+    /// language.
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn route(&self, id: ObjectId) -> Result<RouteView, Error> {
+        let get = GetRoute {
+            id,
+            lang: Some(self.shared.lang),
+        };
+        Ok(self.call(&get).await?.data)
+    }
+
+    /// `route/get/one/by-xml`: the route from `xml_in` to `xml_out` (currency
+    /// codes such as `BTC`, `WMZ`), fields named in the client's language.
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn route_by_xml(
+        &self,
+        xml_in: CurrencyCode,
+        xml_out: CurrencyCode,
+    ) -> Result<RouteView, Error> {
+        let get = GetRouteByXml {
+            xml_in,
+            xml_out,
+            lang: Some(self.shared.lang),
+        };
+        Ok(self.call(&get).await?.data)
+    }
+
+    /// Calls any method: the typed escape hatch for methods this crate does not
+    /// wrap. Implement [`Method`] for a serde type (its `PATH`, whether it is
+    /// `IDEMPOTENT`, its `Output`, its form encoding) and call it.
+    ///
+    /// ```
+    /// use serde::Serialize;
+    /// use smartex_core::form::FormWriter;
+    /// use smartex_core::request::Method;
+    ///
+    /// /// `public/exchanger/currency/get` (an example; not a documented method).
+    /// #[derive(Serialize)]
+    /// struct Currencies {
+    ///     #[serde(rename = "onlyActive")]
+    ///     only_active: bool,
+    /// }
+    ///
+    /// impl Method for Currencies {
+    ///     const PATH: &'static str = "public/exchanger/currency/get";
+    ///     const IDEMPOTENT: bool = true;
+    ///     type Output = serde_json::Value;
+    ///     fn write_form(&self, form: &mut FormWriter) {
+    ///         form.field("onlyActive", if self.only_active { "true" } else { "false" });
+    ///     }
+    /// }
+    ///
+    /// # async fn demo<T: smartex_http::Transport>(client: smartex_http::Client<T>) -> Result<(), smartex_http::Error> {
+    /// let reply = client.call(&Currencies { only_active: true }).await?;
+    /// println!("{} (request {:?})", reply.data, reply.request_id);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn call<M: Method>(&self, method: &M) -> Result<Reply<M::Output>, Error> {
+        #[cfg(feature = "tracing")]
+        {
+            use tracing::Instrument as _;
+            let span = tracing::info_span!(
+                "smartex.call",
+                method = M::PATH,
+                request_id = tracing::field::Empty,
+                http_status = tracing::field::Empty,
+                attempts = tracing::field::Empty,
+                latency_ms = tracing::field::Empty,
+                server_latency_ms = tracing::field::Empty,
+                error = tracing::field::Empty,
+            );
+            let started = std::time::Instant::now();
+            let result = self.call_inner(method).instrument(span.clone()).await;
+            let latency = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            span.record("latency_ms", latency);
+            match &result {
+                Ok(reply) => {
+                    if let Some(id) = &reply.request_id {
+                        span.record("request_id", id.as_str());
+                    }
+                    span.record("http_status", reply.http_status);
+                    span.record("attempts", reply.attempts);
+                    if let Some(ms) = reply.latency_ms {
+                        span.record("server_latency_ms", ms);
+                    }
+                    span.in_scope(|| tracing::debug!("call succeeded"));
+                }
+                Err(e) => {
+                    if let Some(id) = e.request_id() {
+                        span.record("request_id", id);
+                    }
+                    if let Some(status) = e.http_status() {
+                        span.record("http_status", status);
+                    }
+                    span.record("attempts", e.attempts());
+                    span.record("error", tracing::field::debug(e.kind()));
+                    span.in_scope(|| tracing::warn!(error = %e, "call failed"));
+                }
+            }
+            result
+        }
+        #[cfg(not(feature = "tracing"))]
+        {
+            self.call_inner(method).await
+        }
+    }
+
+    fn verb_for(&self, path: &str) -> Verb {
+        self.shared
+            .verbs
+            .iter()
+            .find(|(p, _)| p == path)
+            .map_or(self.shared.default_verb, |(_, v)| *v)
+    }
+
+    async fn call_inner<M: Method>(&self, method: &M) -> Result<Reply<M::Output>, Error> {
+        let s = &*self.shared;
+        let verb = self.verb_for(M::PATH);
+        let encoding = if verb.has_body() {
+            s.encoding
+        } else {
+            Encoding::Form
+        };
+        // Serialized once; each attempt signs (a copy of) these bytes.
+        let params = match encoding {
+            Encoding::Json => method.to_json(),
+            Encoding::Form => method.to_form(),
+        };
+        let mut url = String::with_capacity(s.api_root.len() + M::PATH.len() + 1);
+        url.push_str(&s.api_root);
+        url.push_str(M::PATH);
+        url.push('/');
+
+        let mut attempt: u32 = 0;
+        loop {
+            attempt += 1;
+            let request = self.prepare::<M>(verb, encoding, &params, &url)?;
+            let sent = tokio::time::timeout(s.timeout, s.transport.send(request)).await;
+            let may_retry = M::IDEMPOTENT && attempt <= s.retry.max_retries;
+            let response = match sent {
+                Err(_elapsed) => {
+                    return Err(
+                        Error::timeout(M::PATH, s.timeout, M::IDEMPOTENT).with_attempts(attempt)
+                    );
+                }
+                Ok(Err(e)) => {
+                    let retryable = matches!(
+                        e.kind(),
+                        TransportErrorKind::Connect
+                            | TransportErrorKind::Connection
+                            | TransportErrorKind::Other
+                    );
+                    if may_retry && retryable {
+                        tokio::time::sleep(backoff(&s.retry, attempt, None)).await;
+                        continue;
+                    }
+                    return Err(Error::transport(M::PATH, e, M::IDEMPOTENT).with_attempts(attempt));
+                }
+                Ok(Ok(response)) => response,
+            };
+            if response.body.len() > s.max_response_bytes {
+                return Err(Error::transport(
+                    M::PATH,
+                    crate::transport::TransportError::body_too_large(s.max_response_bytes),
+                    M::IDEMPOTENT,
+                )
+                .with_attempts(attempt));
+            }
+            if may_retry && matches!(response.status, 429 | 502 | 503 | 504) {
+                let retry_after = response
+                    .header("retry-after")
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .map(Duration::from_secs);
+                tokio::time::sleep(backoff(&s.retry, attempt, retry_after)).await;
+                continue;
+            }
+            return finish::<M>(response, attempt);
+        }
+    }
+
+    /// One attempt's request: headers, authorization, URL and body.
+    fn prepare<M: Method>(
+        &self,
+        verb: Verb,
+        encoding: Encoding,
+        params: &str,
+        url: &str,
+    ) -> Result<HttpRequest, Error> {
+        let s = &*self.shared;
+        let mut headers: Vec<(Cow<'static, str>, String)> = Vec::with_capacity(7);
+        headers.push((Cow::Borrowed("user-agent"), s.user_agent.clone()));
+        headers.push((Cow::Borrowed("accept"), String::from("application/json")));
+        headers.push((Cow::Borrowed("lang"), String::from(s.lang.as_str())));
+        if verb.has_body() {
+            headers.push((
+                Cow::Borrowed("content-type"),
+                String::from(encoding.content_type()),
+            ));
+        }
+        let params = match &s.authorizer {
+            Some(authorizer) => {
+                let mut unsigned = Unsigned {
+                    method: M::PATH,
+                    verb,
+                    encoding,
+                    params: params.to_owned(),
+                    headers: &mut headers,
+                };
+                authorizer
+                    .authorize(&mut unsigned)
+                    .map_err(|e| Error::auth(M::PATH, e))?;
+                unsigned.params
+            }
+            None => params.to_owned(),
+        };
+        let (url, body) = if verb.has_body() {
+            (url.to_owned(), params.into_bytes())
+        } else if params.is_empty() {
+            (url.to_owned(), Vec::new())
+        } else {
+            (format!("{url}?{params}"), Vec::new())
+        };
+        Ok(HttpRequest {
+            verb,
+            url,
+            headers,
+            body,
+            max_response_bytes: s.max_response_bytes,
+            method: M::PATH,
+            idempotent: M::IDEMPOTENT,
+        })
+    }
+}
+
+/// Decodes a final response into the reply or the right error.
+fn finish<M: Method>(response: HttpResponse, attempts: u32) -> Result<Reply<M::Output>, Error> {
+    let status = response.status;
+    match response::decode::<M::Output>(&response.body) {
+        Ok(decoded) => match decoded.result {
+            Ok(data) => Ok(Reply {
+                data,
+                request_id: decoded.request_id,
+                latency_ms: decoded.latency_ms,
+                http_status: status,
+                attempts,
+            }),
+            Err(api) => Err(Error::from_api(M::PATH, status, api)
+                .with_request_id(decoded.request_id)
+                .with_attempts(attempts)),
+        },
+        Err(_) if !response.is_success() => {
+            // A gateway error in front of a call that is not idempotent: the
+            // platform behind it may have done the work.
+            let kind = if !M::IDEMPOTENT && matches!(status, 502 | 504) {
+                ErrorKind::Ambiguous
+            } else {
+                ErrorKind::HttpStatus
+            };
+            let excerpt = withhold_secrets(response::excerpt(&response.body));
+            Err(Error::http(kind, M::PATH, status, Some(excerpt)).with_attempts(attempts))
+        }
+        Err(e) => Err(Error::decode(M::PATH, status, e).with_attempts(attempts)),
+    }
+}
+
+/// The delay before retry number `attempt` (1-based): equal jitter over an
+/// exponential backoff, or the server's `Retry-After`, capped.
+pub(crate) fn backoff(
+    policy: &RetryPolicy,
+    attempt: u32,
+    retry_after: Option<Duration>,
+) -> Duration {
+    if let Some(after) = retry_after {
+        return after.min(policy.max_delay);
+    }
+    let exp = policy.base_delay.saturating_mul(
+        1u32.checked_shl(attempt.saturating_sub(1))
+            .unwrap_or(u32::MAX),
+    );
+    let cap = exp.min(policy.max_delay);
+    let half = cap / 2;
+    let span = u64::try_from((cap - half).as_nanos()).unwrap_or(u64::MAX);
+    let jitter = if span == 0 {
+        0
+    } else {
+        random_u64() % (span + 1)
+    };
+    half + Duration::from_nanos(jitter)
+}
+
+/// A random number for jitter, from std alone: a xorshift step over a seed
+/// from std's per-process random hasher keys, a counter and the clock. Not for
+/// cryptography; only to spread retries apart.
+pub(crate) fn random_u64() -> u64 {
+    use std::hash::BuildHasher;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let mut x = std::collections::hash_map::RandomState::new().hash_one((n, nanos)) | 1;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    x
+}

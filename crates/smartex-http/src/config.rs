@@ -1,0 +1,310 @@
+//! Configuration: [`ClientBuilder`], the request [`Encoding`], the
+//! [`RetryPolicy`].
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::Duration;
+
+use smartex_core::Lang;
+use smartex_core::pages::Site;
+
+use crate::auth::{ApiKeyAuth, Authorizer};
+use crate::client::{Client, Shared};
+use crate::error::Error;
+use crate::transport::{Transport, Verb};
+
+/// Default whole-request timeout of one attempt: 30 s.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default cap on a response body: 8 MiB (the route list is the largest
+/// response; it is far smaller).
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
+
+/// The `User-Agent` the client sends unless told otherwise: `smartex/<version>`.
+pub const USER_AGENT: &str = concat!("smartex/", env!("CARGO_PKG_VERSION"));
+
+/// The read methods of the platform: [`ClientBuilder::reads_with_get`] sends
+/// them with `GET`.
+pub const READ_METHODS: [&str; 4] = [
+    "public/exchanger/order/get",
+    "public/exchanger/route/get",
+    "public/exchanger/route/get/one",
+    "public/exchanger/route/get/one/by-xml",
+];
+
+/// How the parameters of a `POST`/`PUT` are encoded. (`GET` always puts them in
+/// the query string in the bracket form encoding.)
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Encoding {
+    /// `application/json` — what the platform's own web app sends. The default.
+    #[default]
+    Json,
+    /// `application/x-www-form-urlencoded` with the docs' bracket notation
+    /// (`toValues[0][key]=wallet`).
+    Form,
+}
+
+impl Encoding {
+    /// The `Content-Type` of a body in this encoding.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Encoding::Json => "application/json",
+            Encoding::Form => "application/x-www-form-urlencoded",
+        }
+    }
+}
+
+/// When and how often to repeat a call that failed on the way.
+///
+/// Only methods whose [`IDEMPOTENT`](smartex_core::request::Method::IDEMPOTENT)
+/// is `true` are ever retried, and only after a connection error (the
+/// connection could not be made, or broke before the response came) or an
+/// HTTP `429`, `502`, `503` or `504`. `create_order` is never retried: a repeat
+/// could create a second order. A timeout is not retried either (the server
+/// may still be working on the first attempt).
+///
+/// The delay before retry `n` (from 1) is drawn uniformly from
+/// `[d/2, d]` where `d = min(max_delay, base_delay · 2^(n-1))` ("equal
+/// jitter"), or the server's `Retry-After` (in seconds, capped at `max_delay`)
+/// when it sends one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// How many times a call may be repeated after the first attempt (default 2).
+    pub max_retries: u32,
+    /// The first delay (default 200 ms).
+    pub base_delay: Duration,
+    /// The longest delay (default 5 s).
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_retries: 2,
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(5),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// No retries at all.
+    pub fn none() -> Self {
+        Self {
+            max_retries: 0,
+            ..Self::default()
+        }
+    }
+}
+
+/// Builds a [`Client`]. Made by [`Client::builder`].
+///
+/// | setting | default |
+/// |---|---|
+/// | API root | `{site}/service/api/v1/` |
+/// | [`lang`](Self::lang) (the `Lang` header, the page URLs, route field names) | `en` |
+/// | [`encoding`](Self::encoding) | JSON |
+/// | [`verb`](Self::verb) | `POST` for every method |
+/// | authorization | none (orders are valid but do not show in the cabinet) |
+/// | [`timeout`](Self::timeout) per attempt | 30 s |
+/// | [`max_response_bytes`](Self::max_response_bytes) | 8 MiB |
+/// | [`retry`](Self::retry) | 2 retries, 200 ms → 5 s, reads only |
+/// | [`user_agent`](Self::user_agent) | `smartex/<version>` |
+#[derive(Clone)]
+pub struct ClientBuilder {
+    site: String,
+    api_root: Option<String>,
+    lang: Lang,
+    encoding: Encoding,
+    default_verb: Verb,
+    verbs: Vec<(Cow<'static, str>, Verb)>,
+    authorizer: Option<Arc<dyn Authorizer>>,
+    timeout: Duration,
+    max_response_bytes: usize,
+    retry: RetryPolicy,
+    user_agent: String,
+}
+
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("site", &self.site)
+            .field("api_root", &self.api_root)
+            .field("lang", &self.lang)
+            .field("encoding", &self.encoding)
+            .field("default_verb", &self.default_verb)
+            .field("verbs", &self.verbs)
+            .field("authorizer", &self.authorizer.as_ref().map(|a| a.name()))
+            .field("timeout", &self.timeout)
+            .field("max_response_bytes", &self.max_response_bytes)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    /// Starts configuring a client of `site` (`https://www.smartexpay.com`):
+    /// finish with [`build_with`](Self::build_with) (any transport) or
+    /// [`build`](Self::build) (the reqwest transport).
+    pub fn new(site: &str) -> Self {
+        Self {
+            site: site.to_owned(),
+            api_root: None,
+            lang: Lang::EN,
+            encoding: Encoding::Json,
+            default_verb: Verb::Post,
+            verbs: Vec::new(),
+            authorizer: None,
+            timeout: DEFAULT_TIMEOUT,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            retry: RetryPolicy::default(),
+            user_agent: USER_AGENT.to_owned(),
+        }
+    }
+
+    /// Overrides the API root (default `{site}/service/api/v1/`). Method paths
+    /// are appended to it, so it should end with `/` (one is added if not).
+    pub fn api_root(mut self, url: impl Into<String>) -> Self {
+        self.api_root = Some(url.into());
+        self
+    }
+
+    /// The language: sent as the `Lang` header, used in page URLs and as
+    /// `lang` of the route methods. Default `en`.
+    pub fn lang(mut self, lang: Lang) -> Self {
+        self.lang = lang;
+        self
+    }
+
+    /// The encoding of `POST`/`PUT` bodies. Default [`Encoding::Json`].
+    pub fn encoding(mut self, encoding: Encoding) -> Self {
+        self.encoding = encoding;
+        self
+    }
+
+    /// The verb of one method, by path (`public/exchanger/order/get`); the
+    /// platform's web app POSTs every method.
+    pub fn verb(mut self, method_path: impl Into<Cow<'static, str>>, verb: Verb) -> Self {
+        let path = method_path.into();
+        self.verbs.retain(|(p, _)| *p != path);
+        self.verbs.push((path, verb));
+        self
+    }
+
+    /// The verb of every method without its own [`verb`](Self::verb). Default `POST`.
+    pub fn default_verb(mut self, verb: Verb) -> Self {
+        self.default_verb = verb;
+        self
+    }
+
+    /// Sends the four read methods ([`READ_METHODS`]) with `GET`, parameters
+    /// in the query string, as one public client of the platform does.
+    pub fn reads_with_get(mut self) -> Self {
+        for path in READ_METHODS {
+            self = self.verb(path, Verb::Get);
+        }
+        self
+    }
+
+    /// Authorizes calls with the platform's API-key scheme (see [`ApiKeyAuth`]
+    /// for the `time` nonce and its unit). Clients that share one key should
+    /// share one `ApiKeyAuth` (clone it), so they share its nonce.
+    pub fn api_key(self, auth: ApiKeyAuth) -> Self {
+        self.authorizer(auth)
+    }
+
+    /// Authorizes calls with the merchant's own scheme.
+    pub fn authorizer(mut self, authorizer: impl Authorizer + 'static) -> Self {
+        self.authorizer = Some(Arc::new(authorizer));
+        self
+    }
+
+    /// No authorization (the default): orders are valid but do not appear in the
+    /// merchant's cabinet.
+    pub fn no_authorization(mut self) -> Self {
+        self.authorizer = None;
+        self
+    }
+
+    /// The whole-request timeout of each attempt, applied by the client around
+    /// the transport. Default 30 s.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The cap on a response body; a larger body fails the call. Default 8 MiB.
+    pub fn max_response_bytes(mut self, max: usize) -> Self {
+        self.max_response_bytes = max;
+        self
+    }
+
+    /// The retry policy. Default: [`RetryPolicy::default`].
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The `User-Agent` header. Default [`USER_AGENT`].
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// Builds the client over `transport`.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Invalid`](crate::ErrorKind::Invalid) if the site URL or the
+    /// API root is not an absolute http(s) URL.
+    pub fn build_with<T: Transport>(self, transport: T) -> Result<Client<T>, Error> {
+        let site = Site::new(&self.site).map_err(|e| Error::invalid("", e))?;
+        let api_root = match self.api_root {
+            Some(root) => {
+                // Checked like a site URL; the trailing slash is ours to add.
+                let checked = Site::new(&root).map_err(|e| Error::invalid("", e))?;
+                format!("{}/", checked.as_str())
+            }
+            None => site.api_root(),
+        };
+        if !self
+            .user_agent
+            .bytes()
+            .all(|b| b == b' ' || b.is_ascii_graphic())
+        {
+            return Err(Error::invalid(
+                "",
+                smartex_core::Error::InvalidField {
+                    field: Cow::Borrowed("user-agent"),
+                    problem: smartex_core::Problem::ForbiddenCharacter,
+                },
+            ));
+        }
+        Ok(Client::from_shared(Shared {
+            transport,
+            site,
+            api_root,
+            lang: self.lang,
+            encoding: self.encoding,
+            default_verb: self.default_verb,
+            verbs: self.verbs,
+            authorizer: self.authorizer,
+            timeout: self.timeout,
+            max_response_bytes: self.max_response_bytes,
+            retry: self.retry,
+            user_agent: self.user_agent,
+        }))
+    }
+
+    /// Builds the client over a default [`ReqwestTransport`](crate::ReqwestTransport).
+    ///
+    /// # Errors
+    /// As [`build_with`](Self::build_with), and
+    /// [`ErrorKind::Transport`](crate::ErrorKind::Transport) if the transport
+    /// cannot be built.
+    #[cfg(feature = "reqwest")]
+    pub fn build(self) -> Result<Client<crate::ReqwestTransport>, Error> {
+        let transport =
+            crate::ReqwestTransport::new().map_err(|e| Error::transport("", e, false))?;
+        self.build_with(transport)
+    }
+}

@@ -1,0 +1,354 @@
+//! The one error type of `smartex-http`.
+
+use std::fmt;
+
+use smartex_core::request::CreateOrder;
+use smartex_core::request::Method;
+use smartex_core::response::{ApiError, ApiErrorKind};
+
+use crate::auth::AuthError;
+use crate::transport::{TransportError, TransportErrorKind};
+
+/// A body that is not the envelope may still be a broken success response of
+/// `order/create`, whose `secret` must not reach a log: such an excerpt is
+/// withheld.
+pub(crate) fn withhold_secrets(excerpt: String) -> String {
+    if excerpt.to_ascii_lowercase().contains("secret") {
+        String::from("[withheld: it mentions a secret]")
+    } else {
+        excerpt
+    }
+}
+
+/// What went wrong, coarsely enough to branch on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The request was refused before anything was sent: a bad parameter, an
+    /// illegal status change, a bad site URL.
+    Invalid,
+    /// The authorizer failed; nothing was sent.
+    Auth,
+    /// No connection could be made: the request was **not** sent.
+    Connect,
+    /// The connection failed after a read was sent (after the retries).
+    Transport,
+    /// A read timed out.
+    Timeout,
+    /// A call that is not idempotent (`create_order`) failed after it may have
+    /// reached the platform — a timeout, a broken connection, a gateway error
+    /// (`502`/`504`) — so it **may have taken effect**: the order may have been
+    /// created. Do not simply repeat it; look for the order first.
+    Ambiguous,
+    /// The response body was larger than the configured cap.
+    BodyTooLarge,
+    /// An HTTP error status with a body that is not the API's envelope (see
+    /// [`Error::http_status`] and [`Error::excerpt`]).
+    HttpStatus,
+    /// The platform refused the call (`success: false`); see [`Error::api`],
+    /// [`Error::code`] and [`Error::field`].
+    Api,
+    /// The site is under maintenance (code `5555555555555555`): try later.
+    Maintenance,
+    /// A success status with a body that is not the envelope (an HTML page,
+    /// malformed JSON) or whose `data` has an unexpected shape.
+    Decode,
+}
+
+impl ErrorKind {
+    fn describe(self) -> &'static str {
+        match self {
+            ErrorKind::Invalid => "refused before sending",
+            ErrorKind::Auth => "authorization failed",
+            ErrorKind::Connect => "could not connect (the request was not sent)",
+            ErrorKind::Transport => "the connection failed",
+            ErrorKind::Timeout => "timed out",
+            ErrorKind::Ambiguous => "ambiguous",
+            ErrorKind::BodyTooLarge => "the response is too large",
+            ErrorKind::HttpStatus => "HTTP error",
+            ErrorKind::Api => "the platform refused the call",
+            ErrorKind::Maintenance => "the site is under maintenance",
+            ErrorKind::Decode => "unexpected response",
+        }
+    }
+}
+
+struct Inner {
+    kind: ErrorKind,
+    method: &'static str,
+    attempts: u32,
+    http_status: Option<u16>,
+    request_id: Option<String>,
+    api: Option<ApiError>,
+    excerpt: Option<String>,
+    detail: Option<String>,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+/// A failed call, with what support needs: the [kind](ErrorKind), the API
+/// method, the HTTP status, the platform's request id, error code and
+/// offending field, a bounded excerpt of an unexpected body, and how many
+/// attempts were made.
+///
+/// Its `Display` and `Debug` never contain a secret, a URL or a request body.
+pub struct Error(Box<Inner>);
+
+impl Error {
+    fn new(kind: ErrorKind, method: &'static str) -> Self {
+        Self(Box::new(Inner {
+            kind,
+            method,
+            attempts: 0,
+            http_status: None,
+            request_id: None,
+            api: None,
+            excerpt: None,
+            detail: None,
+            source: None,
+        }))
+    }
+
+    pub(crate) fn invalid(method: &'static str, e: smartex_core::Error) -> Self {
+        let mut err = Self::new(ErrorKind::Invalid, method);
+        err.0.source = Some(Box::new(e));
+        err
+    }
+
+    pub(crate) fn auth(method: &'static str, e: AuthError) -> Self {
+        let mut err = Self::new(ErrorKind::Auth, method);
+        err.0.source = Some(Box::new(e));
+        err
+    }
+
+    pub(crate) fn transport(method: &'static str, e: TransportError, idempotent: bool) -> Self {
+        let kind = match e.kind() {
+            TransportErrorKind::Connect => ErrorKind::Connect,
+            TransportErrorKind::InvalidRequest => ErrorKind::Invalid,
+            TransportErrorKind::BodyTooLarge => ErrorKind::BodyTooLarge,
+            _ if !idempotent => ErrorKind::Ambiguous,
+            TransportErrorKind::Timeout => ErrorKind::Timeout,
+            _ => ErrorKind::Transport,
+        };
+        let mut err = Self::new(kind, method);
+        err.0.source = Some(Box::new(e));
+        err
+    }
+
+    pub(crate) fn timeout(
+        method: &'static str,
+        after: std::time::Duration,
+        idempotent: bool,
+    ) -> Self {
+        let kind = if idempotent {
+            ErrorKind::Timeout
+        } else {
+            ErrorKind::Ambiguous
+        };
+        let mut err = Self::new(kind, method);
+        err.0.detail = Some(format!("no complete response within {after:?}"));
+        err
+    }
+
+    pub(crate) fn http(
+        kind: ErrorKind,
+        method: &'static str,
+        status: u16,
+        excerpt: Option<String>,
+    ) -> Self {
+        let mut err = Self::new(kind, method);
+        err.0.http_status = Some(status);
+        err.0.excerpt = excerpt;
+        err
+    }
+
+    pub(crate) fn from_api(method: &'static str, status: u16, api: ApiError) -> Self {
+        let kind = if api.kind == ApiErrorKind::Maintenance {
+            ErrorKind::Maintenance
+        } else {
+            ErrorKind::Api
+        };
+        let mut err = Self::new(kind, method);
+        err.0.http_status = Some(status);
+        err.0.request_id.clone_from(&api.request_id);
+        err.0.api = Some(api);
+        err
+    }
+
+    pub(crate) fn decode(method: &'static str, status: u16, e: smartex_core::Error) -> Self {
+        let mut err = Self::new(ErrorKind::Decode, method);
+        err.0.http_status = Some(status);
+        let e = match e {
+            smartex_core::Error::NotEnvelope { reason, excerpt } => {
+                let excerpt = withhold_secrets(excerpt);
+                err.0.excerpt = Some(excerpt.clone());
+                smartex_core::Error::NotEnvelope { reason, excerpt }
+            }
+            other => other,
+        };
+        err.0.source = Some(Box::new(e));
+        err
+    }
+
+    pub(crate) fn with_attempts(mut self, attempts: u32) -> Self {
+        self.0.attempts = attempts;
+        self
+    }
+
+    pub(crate) fn with_request_id(mut self, request_id: Option<String>) -> Self {
+        if self.0.request_id.is_none() {
+            self.0.request_id = request_id;
+        }
+        self
+    }
+
+    /// What kind of failure.
+    pub fn kind(&self) -> ErrorKind {
+        self.0.kind
+    }
+
+    /// The API method's path (`public/exchanger/order/create`); empty for a
+    /// failure outside a call (building the client).
+    pub fn method(&self) -> &str {
+        self.0.method
+    }
+
+    /// How many requests were sent or tried (retries included); 0 if the call
+    /// was refused before sending.
+    pub fn attempts(&self) -> u32 {
+        self.0.attempts
+    }
+
+    /// The HTTP status of the last response, if one came.
+    pub fn http_status(&self) -> Option<u16> {
+        self.0.http_status
+    }
+
+    /// The platform's `requestId`, if the response carried one: quote it to the
+    /// platform's support.
+    pub fn request_id(&self) -> Option<&str> {
+        self.0.request_id.as_deref()
+    }
+
+    /// The platform's error, for [`ErrorKind::Api`] and [`ErrorKind::Maintenance`].
+    pub fn api(&self) -> Option<&ApiError> {
+        self.0.api.as_ref()
+    }
+
+    /// The platform's error code (`6231546409213868`), as text.
+    pub fn code(&self) -> Option<&str> {
+        self.0.api.as_ref().and_then(|a| a.code.as_deref())
+    }
+
+    /// The offending field's id (`wallet`), for a validation error.
+    pub fn field(&self) -> Option<&str> {
+        self.0.api.as_ref().and_then(|a| a.field_id.as_deref())
+    }
+
+    /// The first bytes of an unexpected body (an HTML error page), bounded by
+    /// [`EXCERPT_LEN`](smartex_core::response::EXCERPT_LEN).
+    pub fn excerpt(&self) -> Option<&str> {
+        self.0.excerpt.as_deref()
+    }
+
+    /// Whether the call may have taken effect although it failed
+    /// ([`ErrorKind::Ambiguous`]).
+    pub fn is_ambiguous(&self) -> bool {
+        self.0.kind == ErrorKind::Ambiguous
+    }
+
+    /// Whether repeating the same call later is reasonable: the failure was on
+    /// the way (connection, timeout of a read, `429`/`5xx`, maintenance), not in
+    /// the request itself. Never true for an ambiguous failure.
+    pub fn is_transient(&self) -> bool {
+        match self.0.kind {
+            ErrorKind::Connect
+            | ErrorKind::Transport
+            | ErrorKind::Timeout
+            | ErrorKind::Maintenance => true,
+            ErrorKind::HttpStatus => self
+                .0
+                .http_status
+                .is_some_and(|s| s == 429 || (500..600).contains(&s)),
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &self.0;
+        if inner.method.is_empty() {
+            f.write_str("smartex: ")?;
+        } else {
+            write!(f, "smartex {}: ", inner.method)?;
+        }
+        f.write_str(inner.kind.describe())?;
+        if inner.kind == ErrorKind::Ambiguous {
+            if inner.method == <CreateOrder as Method>::PATH {
+                f.write_str(
+                    " — the order may have been created; look it up before creating another",
+                )?;
+            } else {
+                f.write_str(" — the call may have taken effect")?;
+            }
+        }
+        if let Some(status) = inner.http_status {
+            write!(f, "; HTTP {status}")?;
+        }
+        if let Some(api) = &inner.api {
+            write!(f, "; {}", api.message)?;
+            if let Some(code) = &api.code {
+                write!(f, " (code {code})")?;
+            }
+            if let Some(field) = &api.field_id {
+                write!(f, "; field `{field}`")?;
+                if let Some(list) = &api.field_list {
+                    write!(f, " in {list}")?;
+                }
+            }
+        }
+        if let Some(detail) = &inner.detail {
+            write!(f, "; {detail}")?;
+        }
+        if let Some(source) = &inner.source {
+            write!(f, ": {source}")?;
+        }
+        if let Some(id) = &inner.request_id {
+            write!(f, "; request id {id}")?;
+        }
+        // A decode error's source already quotes the excerpt.
+        if let (Some(excerpt), None) = (&inner.excerpt, &inner.source) {
+            write!(f, "; body starts with {excerpt:?}")?;
+        }
+        if inner.attempts > 1 {
+            write!(f, "; after {} attempts", inner.attempts)?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &self.0;
+        f.debug_struct("Error")
+            .field("kind", &inner.kind)
+            .field("method", &inner.method)
+            .field("attempts", &inner.attempts)
+            .field("http_status", &inner.http_status)
+            .field("request_id", &inner.request_id)
+            .field("api", &inner.api)
+            .field("excerpt", &inner.excerpt)
+            .field("detail", &inner.detail)
+            .field("source", &inner.source)
+            .finish()
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0
+            .source
+            .as_ref()
+            .map(|s| &**s as &(dyn std::error::Error + 'static))
+    }
+}

@@ -1,0 +1,251 @@
+//! The API-key scheme on the wire: the published example, signatures over the
+//! exact bytes received, and nonces under concurrency.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use smartex_core::auth::request_signature;
+use smartex_core::form::FormWriter;
+use smartex_core::request::{Method, OrderViewKind};
+use smartex_core::{ApiKey, ApiSecret, OrderSecret, OrderUid};
+use smartex_http::{ApiKeyAuth, Encoding, NonceUnit};
+
+use crate::server::{Action, TestServer, platform};
+use crate::{API_SECRET, ORDER_SECRET, make_client};
+
+/// The profile page's example method: one parameter.
+#[derive(Serialize)]
+struct Example {
+    param1: &'static str,
+}
+
+impl Method for Example {
+    const PATH: &'static str = "public/example";
+    const IDEMPOTENT: bool = true;
+    type Output = serde_json::Value;
+    fn write_form(&self, form: &mut FormWriter) {
+        form.field("param1", self.param1);
+    }
+}
+
+fn key() -> ApiKey {
+    ApiKey::new("EF04794F718A3FC8C6DFA0B").unwrap()
+}
+
+fn secret() -> ApiSecret {
+    ApiSecret::new(API_SECRET).unwrap()
+}
+
+#[tokio::test]
+async fn reproduces_the_published_example() {
+    let server = TestServer::start(|_, _| Action::ok("{}")).await;
+    let auth = ApiKeyAuth::new(key(), secret()).clock(|| 123_456_789);
+    let client = make_client(&server, |b| b.api_key(auth));
+    client.call(&Example { param1: "val1" }).await.unwrap();
+    let request = &server.requests()[0];
+    assert_eq!(request.method, "POST");
+    assert_eq!(request.path, "/service/api/v1/public/example/");
+    assert_eq!(request.body_str(), r#"{"time":123456789,"param1":"val1"}"#);
+    assert_eq!(request.header("apikey"), Some("EF04794F718A3FC8C6DFA0B"));
+    assert_eq!(
+        request.header("hash"),
+        Some("ac876c6314ffcca01b0e65571cc136cedfb2c3d8e2194aaaf364ca7123568fc7")
+    );
+}
+
+/// Every request's `hash` is the signature of exactly the bytes that arrived:
+/// the body of a POST, the query string of a GET.
+#[tokio::test]
+async fn hash_covers_the_bytes_received_in_every_mode() {
+    for (encoding, get) in [
+        (Encoding::Json, false),
+        (Encoding::Form, false),
+        (Encoding::Json, true),
+    ] {
+        let server = TestServer::start(platform).await;
+        let client = make_client(&server, |b| {
+            let b = b
+                .api_key(ApiKeyAuth::new(key(), secret()))
+                .encoding(encoding);
+            if get { b.reads_with_get() } else { b }
+        });
+        let uid = OrderUid::new(1409).unwrap();
+        let order_secret = OrderSecret::new(ORDER_SECRET).unwrap();
+        client
+            .get_order(uid, &order_secret, OrderViewKind::Order)
+            .await
+            .unwrap();
+        client.mark_paid(uid, &order_secret).await.unwrap();
+        for request in server.requests() {
+            let signed: &[u8] = if request.method == "GET" {
+                assert!(request.body.is_empty());
+                request.path.split_once('?').unwrap().1.as_bytes()
+            } else {
+                &request.body
+            };
+            let expected = request_signature(signed, &secret());
+            assert_eq!(
+                request.header("hash"),
+                Some(expected.as_str()),
+                "{encoding:?} get={get}"
+            );
+            let text = std::str::from_utf8(signed).unwrap();
+            assert!(
+                text.starts_with("{\"time\":") || text.starts_with("time="),
+                "time comes first: {text}"
+            );
+        }
+    }
+}
+
+/// One call of a test-only method that says who sent it.
+#[derive(Serialize)]
+struct Probe {
+    task: u32,
+    seq: u32,
+}
+
+impl Method for Probe {
+    const PATH: &'static str = "public/probe";
+    const IDEMPOTENT: bool = true;
+    type Output = serde_json::Value;
+    fn write_form(&self, form: &mut FormWriter) {
+        form.field("task", &self.task.to_string());
+        form.field("seq", &self.seq.to_string());
+    }
+}
+
+fn now_ms() -> u64 {
+    u64::try_from(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap()
+}
+
+/// 1,000 calls in flight at once (then 1,000 more, each after its task's
+/// first): every `time` the server records is unique, each task's second
+/// `time` is greater than its first, and none is before the test started.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_concurrent_calls_get_unique_increasing_nonces() {
+    const TASKS: u32 = 1000;
+    let server = TestServer::start(|_, _| Action::ok("{}")).await;
+    let auth = ApiKeyAuth::new(key(), secret());
+    let client = make_client(&server, |b| b.api_key(auth.clone()));
+    let start = now_ms();
+    let barrier = Arc::new(tokio::sync::Barrier::new(TASKS as usize));
+    let mut tasks = Vec::new();
+    for task in 0..TASKS {
+        let (client, barrier) = (client.clone(), barrier.clone());
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            for seq in 0..2 {
+                client.call(&Probe { task, seq }).await.unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let end = now_ms();
+
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2 * TASKS as usize);
+    let mut seen = HashSet::new();
+    let mut per_task = vec![[0u64; 2]; TASKS as usize];
+    for r in &requests {
+        let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        let time = body["time"].as_u64().unwrap();
+        assert!(seen.insert(time), "time {time} was sent twice");
+        let hash = request_signature(&r.body, &secret());
+        assert_eq!(r.header("hash"), Some(hash.as_str()));
+        let task = body["task"].as_u64().unwrap() as usize;
+        let seq = body["seq"].as_u64().unwrap() as usize;
+        per_task[task][seq] = time;
+    }
+    for (task, [first, second]) in per_task.iter().enumerate() {
+        assert!(second > first, "task {task}: {second} after {first}");
+        assert!(*first >= start, "a nonce is never behind the clock");
+    }
+    // Milliseconds: the nonce stays near the clock (2,000 nonces may run
+    // ahead of it by at most 2,000 ms).
+    let max = *seen.iter().max().unwrap();
+    assert!(max <= end + 2 * u64::from(TASKS), "{max} vs clock {end}");
+    assert_eq!(auth.last_nonce(), Some(max), "clones share one counter");
+}
+
+#[tokio::test]
+async fn nonce_in_seconds_and_never_backwards() {
+    let server = TestServer::start(|_, _| Action::ok("{}")).await;
+    let auth = ApiKeyAuth::new(key(), secret()).unit(NonceUnit::Seconds);
+    let client = make_client(&server, |b| b.api_key(auth));
+    let before = now_ms() / 1000;
+    client.call(&Probe { task: 0, seq: 0 }).await.unwrap();
+    client.call(&Probe { task: 0, seq: 1 }).await.unwrap();
+    let times: Vec<u64> = server
+        .requests()
+        .iter()
+        .map(|r| {
+            serde_json::from_slice::<serde_json::Value>(&r.body).unwrap()["time"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert!(
+        times[0] >= before && times[0] <= before + 2,
+        "{times:?} vs {before}"
+    );
+    assert!(times[1] > times[0]);
+
+    // A clock that goes back: the nonce still grows; resuming skips ahead.
+    let auth = ApiKeyAuth::new(key(), secret())
+        .clock(|| 1_000)
+        .resume_after(5_000);
+    assert_eq!(auth.next_nonce(), 5_001);
+    assert_eq!(auth.next_nonce(), 5_002);
+}
+
+#[tokio::test]
+async fn each_retry_is_signed_with_a_new_nonce() {
+    let server = TestServer::start(|req, i| {
+        if i == 0 {
+            Action::html(502, "<html>bad gateway</html>")
+        } else {
+            platform(req, i)
+        }
+    })
+    .await;
+    let client = make_client(&server, |b| {
+        b.api_key(ApiKeyAuth::new(key(), secret()).clock(|| 7))
+            .retry(smartex_http::RetryPolicy {
+                base_delay: std::time::Duration::from_millis(1),
+                ..Default::default()
+            })
+    });
+    let order_secret = OrderSecret::new(ORDER_SECRET).unwrap();
+    client
+        .get_order(
+            OrderUid::new(1409).unwrap(),
+            &order_secret,
+            OrderViewKind::Order,
+        )
+        .await
+        .unwrap();
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2);
+    assert!(requests[0].body_str().starts_with(r#"{"time":7,"#));
+    assert!(requests[1].body_str().starts_with(r#"{"time":8,"#));
+    assert_ne!(requests[0].header("hash"), requests[1].header("hash"));
+}
+
+#[test]
+fn debug_output_hides_the_api_secret() {
+    let auth = ApiKeyAuth::new(key(), secret());
+    crate::assert_no_secret(&format!("{auth:?}"));
+    let builder = smartex_http::ClientBuilder::new("https://www.smartexpay.com").api_key(auth);
+    crate::assert_no_secret(&format!("{builder:?}"));
+}

@@ -31,7 +31,10 @@ pub struct Shop {
 impl Shop {
     /// A shop without orders.
     pub fn new(receiver: Receiver) -> Self {
-        Self { receiver, orders: Mutex::default() }
+        Self {
+            receiver,
+            orders: Mutex::default(),
+        }
     }
 
     /// Remembers an order created with this `ipnSecret`.
@@ -41,7 +44,9 @@ impl Shop {
 
     /// The status stored for an order.
     pub fn known(&self, order_id: &str) -> Option<KnownStatus> {
-        self.lock().get(order_id).and_then(|(_, known)| known.clone())
+        self.lock()
+            .get(order_id)
+            .and_then(|(_, known)| known.clone())
     }
 
     async fn secret_of(&self, order_id: &str) -> Option<IpnSecret> {
@@ -57,14 +62,19 @@ impl Shop {
         };
         let decision = ipn.decide(known.as_ref());
         if decision == Decision::Apply {
-            *known = Some(KnownStatus { status: ipn.status(), at_ms: ipn.timestamp_ms().ok() });
+            *known = Some(KnownStatus {
+                status: ipn.status(),
+                at_ms: ipn.timestamp_ms().ok(),
+            });
             // … ship the goods when ipn.status() is Done, etc.
         }
         decision
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (IpnSecret, Option<KnownStatus>)>> {
-        self.orders.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.orders
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

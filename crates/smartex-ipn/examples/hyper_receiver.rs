@@ -188,10 +188,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     shop.add_order("5d8e6002b80b7b4cd75a6424", IpnSecret::new(secret)?);
 
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
-    println!(
-        "{{\"listening\":\"http://{}\"}}",
-        listener.local_addr()?
-    );
+    println!("{{\"listening\":\"http://{}\"}}", listener.local_addr()?);
     serve(listener, shop).await;
     Ok(())
 }

@@ -87,10 +87,9 @@ impl Answer {
             },
             Error::TooLarge { .. } => Self::new(413, "Payload Too Large"),
             Error::WrongContentType { .. } => Self::new(415, "Unsupported Media Type"),
-            Error::TooOld { .. } | Error::InTheFuture { .. } => Self::new(
-                422,
-                "Unprocessable: timestamp outside the accepted window",
-            ),
+            Error::TooOld { .. } | Error::InTheFuture { .. } => {
+                Self::new(422, "Unprocessable: timestamp outside the accepted window")
+            }
         }
     }
 
@@ -106,7 +105,10 @@ impl Answer {
     }
 
     /// The answer to a whole attempt: the decision if verified, else the error.
-    pub fn for_result<T>(result: &Result<T, Error>, decision: impl FnOnce(&T) -> Decision) -> Answer {
+    pub fn for_result<T>(
+        result: &Result<T, Error>,
+        decision: impl FnOnce(&T) -> Decision,
+    ) -> Answer {
         match result {
             Ok(t) => Self::for_decision(&decision(t)),
             Err(e) => Self::for_error(e),

@@ -216,10 +216,7 @@ impl Config {
     /// `hash`). An empty list means: only a checksum the caller supplies.
     /// At most one body field is looked at: the first one in the list.
     #[must_use]
-    pub fn checksum_in(
-        mut self,
-        locations: impl IntoIterator<Item = ChecksumLocation>,
-    ) -> Self {
+    pub fn checksum_in(mut self, locations: impl IntoIterator<Item = ChecksumLocation>) -> Self {
         self.checksum = locations.into_iter().collect();
         self
     }

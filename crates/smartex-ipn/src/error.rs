@@ -80,7 +80,9 @@ pub enum Error {
     },
     /// The signed `timestamp` is further in the future than the receiver's
     /// window allows (clock skew).
-    #[error("notification is {ahead_ms} ms in the future, more than the accepted {max_ahead_ms} ms")]
+    #[error(
+        "notification is {ahead_ms} ms in the future, more than the accepted {max_ahead_ms} ms"
+    )]
     InTheFuture {
         /// How far ahead of `now` it is, in milliseconds.
         ahead_ms: u64,

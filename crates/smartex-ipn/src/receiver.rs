@@ -363,26 +363,30 @@ impl Receiver {
         }
     }
 
-    fn locate_checksum(&self, request: &IpnRequest<'_>, ipn: &UnverifiedIpn<'_>) -> Result<Checksum> {
+    fn locate_checksum(
+        &self,
+        request: &IpnRequest<'_>,
+        ipn: &UnverifiedIpn<'_>,
+    ) -> Result<Checksum> {
         let mut found: Option<(Cow<'static, str>, Checksum)> = None;
-        let mut offer = |location: &dyn Fn() -> Cow<'static, str>, text: &str| -> Result<()> {
-            let checksum = Checksum::parse_hex("hash", text.trim_matches([' ', '\t'])).map_err(
-                |_| Error::MalformedChecksum {
-                    location: location(),
-                },
-            )?;
-            match &found {
-                None => found = Some((location(), checksum)),
-                Some((first, c)) if *c != checksum => {
-                    return Err(Error::ChecksumConflict {
-                        first: first.clone(),
-                        second: location(),
-                    });
+        let mut offer =
+            |location: &dyn Fn() -> Cow<'static, str>, text: &str| -> Result<()> {
+                let checksum = Checksum::parse_hex("hash", text.trim_matches([' ', '\t']))
+                    .map_err(|_| Error::MalformedChecksum {
+                        location: location(),
+                    })?;
+                match &found {
+                    None => found = Some((location(), checksum)),
+                    Some((first, c)) if *c != checksum => {
+                        return Err(Error::ChecksumConflict {
+                            first: first.clone(),
+                            second: location(),
+                        });
+                    }
+                    Some(_) => {}
                 }
-                Some(_) => {}
-            }
-            Ok(())
-        };
+                Ok(())
+            };
         for location in &self.config.checksum {
             let describe = || location.describe();
             match location {
@@ -420,7 +424,10 @@ impl Receiver {
             }
         }
         if let Some(text) = request.supplied_checksum() {
-            offer(&|| Cow::Borrowed("the checksum supplied by the caller"), text)?;
+            offer(
+                &|| Cow::Borrowed("the checksum supplied by the caller"),
+                text,
+            )?;
         }
         found.map(|(_, c)| c).ok_or(Error::MissingChecksum)
     }

@@ -55,7 +55,9 @@ impl ReplayKey {
             bytes.extend_from_slice(part.as_bytes());
         }
         bytes.extend_from_slice(&self.checksum);
-        smartex_core::checksum::sha256_hex(&bytes).as_str().to_owned()
+        smartex_core::checksum::sha256_hex(&bytes)
+            .as_str()
+            .to_owned()
     }
 }
 

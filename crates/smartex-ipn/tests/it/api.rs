@@ -10,7 +10,9 @@ use smartex_ipn::{
     KnownStatus, MemoryReplayGuard, OrderStatus, Receiver, ReplayGuard, ReplayKey,
 };
 
-use crate::common::{FORM, SECRET, checksum_of, secret, signed_body, signed_body_with, without_hash};
+use crate::common::{
+    FORM, SECRET, checksum_of, secret, signed_body, signed_body_with, without_hash,
+};
 
 const ORDER: &str = "5d8e6002b80b7b4cd75a6424";
 const T: u64 = 1_700_000_000_000;
@@ -37,7 +39,10 @@ fn valid_notification_exposes_the_signed_values() {
     let tv: Vec<_> = n.to_values().map(|v| v.value().into_owned()).collect();
     assert_eq!(tv, ["Z123 & co"]);
     assert_eq!(n.decide(None), Decision::Apply);
-    let known = KnownStatus { status: OrderStatus::Done, at_ms: Some(T + 1) };
+    let known = KnownStatus {
+        status: OrderStatus::Done,
+        at_ms: Some(T + 1),
+    };
     assert_eq!(n.decide(Some(&known)), Decision::Stale);
     let owned = n.into_owned();
     assert_eq!(owned.ipn().status_raw(), "inProgress");
@@ -50,12 +55,18 @@ fn wrong_method_and_configured_methods() {
     let err = Receiver::new().parse(&get).unwrap_err();
     assert_eq!(err, Error::WrongMethod { allowed: &["POST"] });
     let post_lower = IpnRequest::new("post", body.as_bytes()).content_type(FORM);
-    assert!(matches!(Receiver::new().parse(&post_lower), Err(Error::WrongMethod { .. })));
+    assert!(matches!(
+        Receiver::new().parse(&post_lower),
+        Err(Error::WrongMethod { .. })
+    ));
     let put = IpnRequest::new("PUT", body.as_bytes()).content_type(FORM);
     let receiver = Receiver::with_config(Config::default().methods(&["POST", "PUT"]));
     assert!(receiver.parse(&put).is_ok());
     let answer = Receiver::new().parse(&put).unwrap_err().answer();
-    assert_eq!((answer.status, answer.allow_header().as_deref()), (405, Some("POST")));
+    assert_eq!(
+        (answer.status, answer.allow_header().as_deref()),
+        (405, Some("POST"))
+    );
 }
 
 #[test]
@@ -79,27 +90,48 @@ fn content_types() {
     let body = signed_body(ORDER, "done", T);
     let r = Receiver::new();
     let with = |ct: &'static str| IpnRequest::new("POST", body.as_bytes()).content_type(ct);
-    assert!(r.parse(&with("application/x-www-form-urlencoded; charset=UTF-8")).is_ok());
+    assert!(
+        r.parse(&with("application/x-www-form-urlencoded; charset=UTF-8"))
+            .is_ok()
+    );
     assert!(r.parse(&with("APPLICATION/X-WWW-FORM-URLENCODED")).is_ok());
-    for wrong in ["text/plain", "application/json", "multipart/form-data; boundary=x",
-        "application/x-www-form-urlencoded; charset=iso-8859-1", ""]
-    {
+    for wrong in [
+        "text/plain",
+        "application/json",
+        "multipart/form-data; boundary=x",
+        "application/x-www-form-urlencoded; charset=iso-8859-1",
+        "",
+    ] {
         let err = r.parse(&with(wrong)).unwrap_err();
-        assert!(matches!(err, Error::WrongContentType { .. }), "{wrong}: {err:?}");
+        assert!(
+            matches!(err, Error::WrongContentType { .. }),
+            "{wrong}: {err:?}"
+        );
         assert_eq!(err.answer().status, 415);
     }
     let bytes = IpnRequest::new("POST", body.as_bytes()).content_type_bytes(b"\xffapplication");
-    assert!(matches!(r.parse(&bytes), Err(Error::WrongContentType { .. })));
+    assert!(matches!(
+        r.parse(&bytes),
+        Err(Error::WrongContentType { .. })
+    ));
 
     // From the headers: exactly one Content-Type.
     let one = [("content-type", FORM)];
-    assert!(r.parse(&IpnRequest::new("POST", body.as_bytes()).headers(&one)).is_ok());
+    assert!(
+        r.parse(&IpnRequest::new("POST", body.as_bytes()).headers(&one))
+            .is_ok()
+    );
     let two = [("Content-Type", FORM), ("content-type", FORM)];
-    let err = r.parse(&IpnRequest::new("POST", body.as_bytes()).headers(&two)).unwrap_err();
+    let err = r
+        .parse(&IpnRequest::new("POST", body.as_bytes()).headers(&two))
+        .unwrap_err();
     assert!(matches!(err, Error::WrongContentType { .. }));
     // Missing: refused unless configured.
     let none = IpnRequest::new("POST", body.as_bytes());
-    assert!(matches!(r.parse(&none), Err(Error::WrongContentType { .. })));
+    assert!(matches!(
+        r.parse(&none),
+        Err(Error::WrongContentType { .. })
+    ));
     let lenient = Receiver::with_config(Config::default().content_types(ContentTypes {
         missing_as_form: true,
         ..ContentTypes::default()
@@ -107,7 +139,9 @@ fn content_types() {
     assert!(lenient.parse(&none).is_ok());
     // The explicit content type wins over the headers.
     let text = [("content-type", "text/plain")];
-    let explicit = IpnRequest::new("POST", body.as_bytes()).headers(&text).content_type(FORM);
+    let explicit = IpnRequest::new("POST", body.as_bytes())
+        .headers(&text)
+        .content_type(FORM);
     assert!(r.parse(&explicit).is_ok());
 }
 
@@ -119,7 +153,12 @@ fn json_bodies_only_when_allowed() {
     );
     let request = IpnRequest::new("POST", json.as_bytes()).content_type("application/json");
     let err = Receiver::new().parse(&request).unwrap_err();
-    assert_eq!(err, Error::WrongContentType { expected: "application/x-www-form-urlencoded" });
+    assert_eq!(
+        err,
+        Error::WrongContentType {
+            expected: "application/x-www-form-urlencoded"
+        }
+    );
     let receiver = Receiver::with_config(Config::default().allow_json());
     assert_eq!(receive(&receiver, &request).unwrap(), "done");
     // A form body is still accepted.
@@ -151,12 +190,25 @@ fn malformed_bodies_name_the_field() {
         assert_eq!(err.answer().status, 400);
     }
     // Decoder bounds.
-    let tight = Config::default().limits(Limits { max_pairs: 5, ..Limits::default() });
-    let err = Receiver::with_config(tight).parse(&form(&body)).unwrap_err();
-    assert!(matches!(err, Error::Malformed(smartex_core::Error::LimitExceeded { .. })), "{err:?}");
+    let tight = Config::default().limits(Limits {
+        max_pairs: 5,
+        ..Limits::default()
+    });
+    let err = Receiver::with_config(tight)
+        .parse(&form(&body))
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Malformed(smartex_core::Error::LimitExceeded { .. })
+        ),
+        "{err:?}"
+    );
     // A correctly signed but non-numeric timestamp, with the window on.
     let weird = signed_body_ts(ORDER, "done", "soon");
-    let err = Receiver::new().receive(&form(&weird), &secret(), T).unwrap_err();
+    let err = Receiver::new()
+        .receive(&form(&weird), &secret(), T)
+        .unwrap_err();
     assert_eq!(err.field(), Some("timestamp"));
 }
 
@@ -179,17 +231,32 @@ fn signed_body_ts(order_id: &str, status: &str, ts: &str) -> String {
 fn checksum_missing_malformed_or_wrong() {
     let body = signed_body(ORDER, "done", T);
     let r = Receiver::new();
-    assert_eq!(r.parse(&form(&without_hash(&body))).unwrap_err(), Error::MissingChecksum);
+    assert_eq!(
+        r.parse(&form(&without_hash(&body))).unwrap_err(),
+        Error::MissingChecksum
+    );
     let short = body.replace(&checksum_of(&body), "abc");
-    assert!(matches!(r.parse(&form(&short)).unwrap_err(), Error::MalformedChecksum { .. }));
+    assert!(matches!(
+        r.parse(&form(&short)).unwrap_err(),
+        Error::MalformedChecksum { .. }
+    ));
     let not_hex = body.replace(&checksum_of(&body), &"g".repeat(64));
-    assert!(matches!(r.parse(&form(&not_hex)).unwrap_err(), Error::MalformedChecksum { .. }));
+    assert!(matches!(
+        r.parse(&form(&not_hex)).unwrap_err(),
+        Error::MalformedChecksum { .. }
+    ));
     let upper = body.replace(&checksum_of(&body), &checksum_of(&body).to_uppercase());
     assert!(r.receive(&form(&upper), &secret(), T).is_ok());
     let wrong = IpnSecret::new("wrong").unwrap();
-    assert_eq!(r.receive(&form(&body), &wrong, T).unwrap_err(), Error::BadChecksum);
+    assert_eq!(
+        r.receive(&form(&body), &wrong, T).unwrap_err(),
+        Error::BadChecksum
+    );
     let tampered = body.replace("outAmount=317.42", "outAmount=317.420");
-    assert_eq!(receive(&r, &form(&tampered)).unwrap_err(), Error::BadChecksum);
+    assert_eq!(
+        receive(&r, &form(&tampered)).unwrap_err(),
+        Error::BadChecksum
+    );
     for e in [Error::MissingChecksum, Error::BadChecksum] {
         assert_eq!(e.answer().status, 401);
     }
@@ -203,14 +270,25 @@ fn secrets_one_several_or_unknown_order() {
     let r = Receiver::new().without_replay_guard();
     let parsed = || r.parse(&form(&body)).unwrap();
     assert!(r.verify(parsed(), &[old.clone(), new.clone()], T).is_ok());
-    assert!(r.verify(parsed(), &vec![new.clone(), old.clone()], T).is_ok());
+    assert!(
+        r.verify(parsed(), &vec![new.clone(), old.clone()], T)
+            .is_ok()
+    );
     assert!(r.verify(parsed(), &Some(new.clone()), T).is_ok());
     assert_eq!(r.verify(parsed(), &old, T).unwrap_err(), Error::BadChecksum);
-    assert_eq!(r.verify(parsed(), &None::<IpnSecret>, T).unwrap_err(), Error::UnknownOrder);
-    assert_eq!(r.verify(parsed(), &Vec::<IpnSecret>::new(), T).unwrap_err(), Error::BadChecksum);
+    assert_eq!(
+        r.verify(parsed(), &None::<IpnSecret>, T).unwrap_err(),
+        Error::UnknownOrder
+    );
+    assert_eq!(
+        r.verify(parsed(), &Vec::<IpnSecret>::new(), T).unwrap_err(),
+        Error::BadChecksum
+    );
     assert_eq!(Error::UnknownOrder.answer().status, 404);
     // The lookup may be async: parse, await, verify.
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let verified = rt.block_on(async {
         let parsed = r.parse(&form(&body))?;
         assert_eq!(parsed.order_uid().unwrap().get(), 104_857);
@@ -247,29 +325,60 @@ fn checksum_locations() {
     let other = checksum_of(&signed_body(ORDER, "done", T + 1));
     let qo = format!("sig={other}");
     let err = ok(form(&body).query(&qo)).unwrap_err();
-    assert!(matches!(&err, Error::ChecksumConflict { first, second }
-        if first.contains("body field") && second.contains("query parameter `sig`")), "{err}");
+    assert!(
+        matches!(&err, Error::ChecksumConflict { first, second }
+        if first.contains("body field") && second.contains("query parameter `sig`")),
+        "{err}"
+    );
     assert_eq!(err.answer().status, 400);
     let ho = [("X-Hash", hash.as_str()), ("X-Hash", other.as_str())];
-    assert!(matches!(ok(form(&bare).headers(&ho)), Err(Error::ChecksumConflict { .. })));
-    assert!(matches!(ok(form(&body).checksum(&other)), Err(Error::ChecksumConflict { .. })));
+    assert!(matches!(
+        ok(form(&bare).headers(&ho)),
+        Err(Error::ChecksumConflict { .. })
+    ));
+    assert!(matches!(
+        ok(form(&body).checksum(&other)),
+        Err(Error::ChecksumConflict { .. })
+    ));
     // Not 64 hex digits, in any place.
     let hb: [(&str, &[u8]); 1] = [("X-Hash", b"\xff\xfe")];
-    assert!(matches!(ok(form(&bare).headers(&hb)), Err(Error::MalformedChecksum { .. })));
-    assert!(matches!(ok(form(&bare).query("sig=zz")), Err(Error::MalformedChecksum { .. })));
+    assert!(matches!(
+        ok(form(&bare).headers(&hb)),
+        Err(Error::MalformedChecksum { .. })
+    ));
+    assert!(matches!(
+        ok(form(&bare).query("sig=zz")),
+        Err(Error::MalformedChecksum { .. })
+    ));
     // A repeated or nested query parameter is refused.
     let rep = format!("sig={hash}&sig={hash}");
-    assert!(matches!(ok(form(&bare).query(&rep)), Err(Error::Malformed(_))));
+    assert!(matches!(
+        ok(form(&bare).query(&rep)),
+        Err(Error::Malformed(_))
+    ));
     let nested = format!("sig[0]={hash}");
-    assert!(matches!(ok(form(&bare).query(&nested)), Err(Error::Malformed(_))));
+    assert!(matches!(
+        ok(form(&bare).query(&nested)),
+        Err(Error::Malformed(_))
+    ));
     // Nowhere.
-    assert_eq!(ok(form(&bare).query("a=1")).unwrap_err(), Error::MissingChecksum);
+    assert_eq!(
+        ok(form(&bare).query("a=1")).unwrap_err(),
+        Error::MissingChecksum
+    );
 
     // Only a caller-supplied checksum: the body's `hash` is then an ordinary
     // (unsigned) extra field and does not count.
     let supplied_only = Receiver::with_config(Config::default().checksum_in([]));
-    assert_eq!(supplied_only.parse(&form(&body)).unwrap_err(), Error::MissingChecksum);
-    assert!(supplied_only.receive(&form(&body).checksum(&hash), &secret(), T).is_ok());
+    assert_eq!(
+        supplied_only.parse(&form(&body)).unwrap_err(),
+        Error::MissingChecksum
+    );
+    assert!(
+        supplied_only
+            .receive(&form(&body).checksum(&hash), &secret(), T)
+            .is_ok()
+    );
     // A body field with another name.
     let sig_body = signed_body_with(ORDER, "done", T, &secret(), "signature");
     let sig = Receiver::with_config(
@@ -289,12 +398,18 @@ fn timestamp_window_edges() {
     assert!(at(T + 24 * HOUR).is_ok());
     assert_eq!(
         at(T + 24 * HOUR + 1).unwrap_err(),
-        Error::TooOld { age_ms: 24 * HOUR + 1, max_age_ms: 24 * HOUR }
+        Error::TooOld {
+            age_ms: 24 * HOUR + 1,
+            max_age_ms: 24 * HOUR
+        }
     );
     assert!(at(T - 5 * 60_000).is_ok());
     assert_eq!(
         at(T - 5 * 60_000 - 1).unwrap_err(),
-        Error::InTheFuture { ahead_ms: 5 * 60_000 + 1, max_ahead_ms: 5 * 60_000 }
+        Error::InTheFuture {
+            ahead_ms: 5 * 60_000 + 1,
+            max_ahead_ms: 5 * 60_000
+        }
     );
     assert_eq!(at(0).unwrap_err().answer().status, 422);
     assert_eq!(at(u64::MAX).unwrap_err().answer().status, 422);
@@ -303,8 +418,14 @@ fn timestamp_window_edges() {
         Config::default().timestamp_window(Duration::from_secs(60), Duration::ZERO),
     );
     let body = signed_body(ORDER, "done", T);
-    assert!(matches!(narrow.receive(&form(&body), &secret(), T + 60_001), Err(Error::TooOld { .. })));
-    assert!(matches!(narrow.receive(&form(&body), &secret(), T - 1), Err(Error::InTheFuture { .. })));
+    assert!(matches!(
+        narrow.receive(&form(&body), &secret(), T + 60_001),
+        Err(Error::TooOld { .. })
+    ));
+    assert!(matches!(
+        narrow.receive(&form(&body), &secret(), T - 1),
+        Err(Error::InTheFuture { .. })
+    ));
 
     let any = Receiver::with_config(Config::default().danger_accept_any_timestamp());
     assert!(any.receive(&form(&body), &secret(), 0).is_ok());
@@ -326,7 +447,12 @@ fn replays_are_caught_and_answered_as_duplicates() {
     let clone = r.clone();
     let h = [("X-Hash", checksum_of(&body))];
     let moved = Receiver::clone(&clone);
-    assert_eq!(moved.receive(&form(&body).headers(&h), &secret(), T).unwrap_err(), Error::Replayed);
+    assert_eq!(
+        moved
+            .receive(&form(&body).headers(&h), &secret(), T)
+            .unwrap_err(),
+        Error::Replayed
+    );
     // Without a guard, a repeat is verified again (the tracker says Duplicate).
     let open = Receiver::new().without_replay_guard();
     assert!(open.receive(&form(&body), &secret(), T).is_ok());
@@ -365,7 +491,10 @@ fn a_shared_store_can_back_the_replay_guard() {
     assert_eq!(n.replay_key().status(), "done");
     assert_eq!(n.replay_key().order_id(), ORDER);
     assert_eq!(n.replay_key().timestamp(), T.to_string());
-    assert_eq!(server_b.receive(&form(&body), &secret(), T).unwrap_err(), Error::Replayed);
+    assert_eq!(
+        server_b.receive(&form(&body), &secret(), T).unwrap_err(),
+        Error::Replayed
+    );
     assert_eq!(store.calls.load(Ordering::SeqCst), 2);
     // Another status of the same order at the same time is another key.
     let other = signed_body(ORDER, "inProgress", T);
@@ -379,7 +508,10 @@ fn a_shared_store_can_back_the_replay_guard() {
     assert!(r.receive(&form(&a), &secret(), T).is_ok());
     assert!(r.receive(&form(&b), &secret(), T).is_ok());
     assert_eq!(small.len(), 1);
-    assert!(r.receive(&form(&a), &secret(), T).is_ok(), "forgotten, so verified again");
+    assert!(
+        r.receive(&form(&a), &secret(), T).is_ok(),
+        "forgotten, so verified again"
+    );
 }
 
 /// Every refusal, its documented answer, and no secret or expected checksum
@@ -395,16 +527,46 @@ fn errors_answers_and_redaction() {
     let errors = [
         (r.receive(&form(&body), &secret(), T).unwrap_err(), 200),
         (r.parse(&IpnRequest::new("GET", b"")).unwrap_err(), 405),
-        (r.parse(&IpnRequest::new("POST", body.as_bytes())).unwrap_err(), 415),
-        (Receiver::with_config(Config::default().max_body(3)).parse(&form(&body)).unwrap_err(), 413),
-        (r.parse(&form(&body.replace("orderId=", "x="))).unwrap_err(), 400),
+        (
+            r.parse(&IpnRequest::new("POST", body.as_bytes()))
+                .unwrap_err(),
+            415,
+        ),
+        (
+            Receiver::with_config(Config::default().max_body(3))
+                .parse(&form(&body))
+                .unwrap_err(),
+            413,
+        ),
+        (
+            r.parse(&form(&body.replace("orderId=", "x="))).unwrap_err(),
+            400,
+        ),
         (r.parse(&form(&without_hash(&body))).unwrap_err(), 401),
-        (r.parse(&form(&body.replace(&expected_checksum, "1"))).unwrap_err(), 401),
-        (r.parse(&form(&body).checksum(&checksum_of(&bad))).unwrap_err(), 400),
+        (
+            r.parse(&form(&body.replace(&expected_checksum, "1")))
+                .unwrap_err(),
+            401,
+        ),
+        (
+            r.parse(&form(&body).checksum(&checksum_of(&bad)))
+                .unwrap_err(),
+            400,
+        ),
         (r.receive(&form(&bad), &secret(), T).unwrap_err(), 401),
-        (r.receive(&form(&body), &None::<IpnSecret>, T).unwrap_err(), 404),
-        (r.receive(&form(&body), &secret(), T + 25 * HOUR).unwrap_err(), 422),
-        (r.receive(&form(&body), &secret(), T - HOUR).unwrap_err(), 422),
+        (
+            r.receive(&form(&body), &None::<IpnSecret>, T).unwrap_err(),
+            404,
+        ),
+        (
+            r.receive(&form(&body), &secret(), T + 25 * HOUR)
+                .unwrap_err(),
+            422,
+        ),
+        (
+            r.receive(&form(&body), &secret(), T - HOUR).unwrap_err(),
+            422,
+        ),
     ];
     let mut seen = std::collections::HashSet::new();
     for (err, status) in &errors {
@@ -421,10 +583,16 @@ fn errors_answers_and_redaction() {
     // Parsed and verified notifications do not print the checksum or requisites.
     let parsed = r.parse(&form(&body)).unwrap();
     let text = format!("{parsed:?}");
-    assert!(text.contains(ORDER) && !text.contains(&expected_checksum), "{text}");
+    assert!(
+        text.contains(ORDER) && !text.contains(&expected_checksum),
+        "{text}"
+    );
     let n = first;
     let text = format!("{n:?} {:?} {:?}", n.replay_key(), form(&body));
-    assert!(!text.contains(&expected_checksum) && !text.contains("Z123"), "{text}");
+    assert!(
+        !text.contains(&expected_checksum) && !text.contains("Z123"),
+        "{text}"
+    );
     assert!(!text.contains(SECRET), "{text}");
 }
 
@@ -434,11 +602,19 @@ fn answers_for_decisions() {
         (Decision::Apply, 200, "OK"),
         (Decision::Duplicate, 200, "OK: duplicate"),
         (Decision::Stale, 200, "OK: stale, ignored"),
-        (Decision::Unexpected { reason: "final" }, 202, "Accepted: held for review"),
+        (
+            Decision::Unexpected { reason: "final" },
+            202,
+            "Accepted: held for review",
+        ),
     ];
     for (decision, status, body) in answers {
         let a = Answer::for_decision(&decision);
-        assert_eq!((a.status, a.body, a.allow), (status, body, None), "{decision:?}");
+        assert_eq!(
+            (a.status, a.body, a.allow),
+            (status, body, None),
+            "{decision:?}"
+        );
         assert!(a.is_success());
         assert_eq!(Answer::from(&decision), a);
     }
@@ -463,18 +639,31 @@ fn http_request_and_response() {
         ChecksumLocation::query_param("hash"),
         ChecksumLocation::header("X-Hash"),
     ]));
-    let n = r.receive(&IpnRequest::from(&request), &secret(), T).unwrap();
+    let n = r
+        .receive(&IpnRequest::from(&request), &secret(), T)
+        .unwrap();
     assert_eq!(n.status_raw(), "done");
     drop(n);
     let (parts, bytes) = request.into_parts();
     let again = IpnRequest::from_http_parts(&parts, &bytes);
-    assert_eq!(r.receive(&again, &secret(), T).unwrap_err(), Error::Replayed);
+    assert_eq!(
+        r.receive(&again, &secret(), T).unwrap_err(),
+        Error::Replayed
+    );
 
-    let response = Answer::for_error(&Error::WrongMethod { allowed: &["POST", "PUT"] })
-        .to_http_response();
+    let response = Answer::for_error(&Error::WrongMethod {
+        allowed: &["POST", "PUT"],
+    })
+    .to_http_response();
     assert_eq!(response.status(), 405);
     assert_eq!(response.headers()["allow"], "POST, PUT");
-    assert_eq!(response.headers()["content-type"], "text/plain; charset=utf-8");
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/plain; charset=utf-8"
+    );
     let response: http::Response<&str> = Answer::HELD.into();
-    assert_eq!((response.status().as_u16(), *response.body()), (202, "Accepted: held for review"));
+    assert_eq!(
+        (response.status().as_u16(), *response.body()),
+        (202, "Accepted: held for review")
+    );
 }

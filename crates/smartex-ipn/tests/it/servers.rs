@@ -72,7 +72,12 @@ async fn exercise(addr: SocketAddr, known: impl Fn(&str) -> Option<KnownStatus>)
 
     // Valid: applied, and stored.
     let first = signed_body(ORDER, "waitPayment", t0);
-    expect(&post(addr, "/ipn", &form, &first).await, 200, Some("OK"), "valid");
+    expect(
+        &post(addr, "/ipn", &form, &first).await,
+        200,
+        Some("OK"),
+        "valid",
+    );
     assert_eq!(status_of(ORDER), Some(OrderStatus::WaitPayment));
 
     // The very same notification again: the replay guard.
@@ -81,7 +86,12 @@ async fn exercise(addr: SocketAddr, known: impl Fn(&str) -> Option<KnownStatus>)
 
     // A later status, then a delayed earlier one: stale, not applied.
     let done = signed_body(ORDER, "done", t0 + 2_000);
-    expect(&post(addr, "/ipn", &form, &done).await, 200, Some("OK"), "done");
+    expect(
+        &post(addr, "/ipn", &form, &done).await,
+        200,
+        Some("OK"),
+        "done",
+    );
     let late = signed_body(ORDER, "inProgress", t0 + 1_000);
     let reply = post(addr, "/ipn", &form, &late).await;
     expect(&reply, 200, Some("OK: stale, ignored"), "late inProgress");
@@ -112,32 +122,72 @@ async fn exercise(addr: SocketAddr, known: impl Fn(&str) -> Option<KnownStatus>)
     let malformed = "Bad Request: malformed notification";
     let body = signed_body(ORDER, "done", t0 + 7_000);
     let missing_field = body.replace("xml_to=WMZ&", "");
-    expect(&post(addr, "/ipn", &form, &missing_field).await, 400, Some(malformed), "missing field");
+    expect(
+        &post(addr, "/ipn", &form, &missing_field).await,
+        400,
+        Some(malformed),
+        "missing field",
+    );
     let repeated = format!("newStatus=done&{body}");
-    expect(&post(addr, "/ipn", &form, &repeated).await, 400, Some(malformed), "repeated field");
+    expect(
+        &post(addr, "/ipn", &form, &repeated).await,
+        400,
+        Some(malformed),
+        "repeated field",
+    );
     let bad_escape = body.replace("inAmount=2", "inAmount=2%G1");
-    expect(&post(addr, "/ipn", &form, &bad_escape).await, 400, Some(malformed), "bad escape");
+    expect(
+        &post(addr, "/ipn", &form, &bad_escape).await,
+        400,
+        Some(malformed),
+        "bad escape",
+    );
     let other = signed_body(ORDER, "done", t0 + 7_001);
     let target = format!("/ipn?hash={}", checksum_of(&other));
     let reply = post(addr, &target, &form, &body).await;
-    expect(&reply, 400, Some(malformed), "checksums differ between body and query");
+    expect(
+        &reply,
+        400,
+        Some(malformed),
+        "checksums differ between body and query",
+    );
 
     // Checksum missing, malformed or wrong: 401.
     let unauthorized = "Unauthorized: checksum missing or wrong";
     let reply = post(addr, "/ipn", &form, &without_hash(&body)).await;
     expect(&reply, 401, Some(unauthorized), "no checksum");
     let short = body.replace(&checksum_of(&body), "abc123");
-    expect(&post(addr, "/ipn", &form, &short).await, 401, Some(unauthorized), "short checksum");
+    expect(
+        &post(addr, "/ipn", &form, &short).await,
+        401,
+        Some(unauthorized),
+        "short checksum",
+    );
     let other_secret = smartex_ipn::IpnSecret::new("not the secret").unwrap();
     let forged = signed_body_with(ORDER, "done", t0 + 7_000, &other_secret, "hash");
-    expect(&post(addr, "/ipn", &form, &forged).await, 401, Some(unauthorized), "wrong secret");
+    expect(
+        &post(addr, "/ipn", &form, &forged).await,
+        401,
+        Some(unauthorized),
+        "wrong secret",
+    );
     let tampered = body.replace("outAmount=317.42", "outAmount=317.43");
-    expect(&post(addr, "/ipn", &form, &tampered).await, 401, Some(unauthorized), "tampered");
+    expect(
+        &post(addr, "/ipn", &form, &tampered).await,
+        401,
+        Some(unauthorized),
+        "tampered",
+    );
 
     // Unknown order: 404.
     let unknown = signed_body(UNKNOWN_ORDER, "done", t0);
     let reply = post(addr, "/ipn", &form, &unknown).await;
-    expect(&reply, 404, Some("Not Found: unknown order"), "unknown order");
+    expect(
+        &reply,
+        404,
+        Some("Not Found: unknown order"),
+        "unknown order",
+    );
 
     // Wrong method: 405 with Allow.
     let reply = send(addr, "GET", "/ipn", &[], b"").await;
@@ -154,17 +204,42 @@ async fn exercise(addr: SocketAddr, known: impl Fn(&str) -> Option<KnownStatus>)
     // Wrong or missing content type: 415.
     let media = "Unsupported Media Type";
     let text = [("Content-Type", "text/plain")];
-    expect(&post(addr, "/ipn", &text, &body).await, 415, Some(media), "text/plain");
-    expect(&post(addr, "/ipn", &[], &body).await, 415, Some(media), "no content type");
+    expect(
+        &post(addr, "/ipn", &text, &body).await,
+        415,
+        Some(media),
+        "text/plain",
+    );
+    expect(
+        &post(addr, "/ipn", &[], &body).await,
+        415,
+        Some(media),
+        "no content type",
+    );
     let json = [("Content-Type", "application/json")];
-    expect(&post(addr, "/ipn", &json, "{}").await, 415, Some(media), "json not enabled");
+    expect(
+        &post(addr, "/ipn", &json, "{}").await,
+        415,
+        Some(media),
+        "json not enabled",
+    );
 
     // Outside the time window: 422.
     let window = "Unprocessable: timestamp outside the accepted window";
     let old = signed_body(ORDER, "done", now_ms() - 25 * 3_600_000);
-    expect(&post(addr, "/ipn", &form, &old).await, 422, Some(window), "25 h old");
+    expect(
+        &post(addr, "/ipn", &form, &old).await,
+        422,
+        Some(window),
+        "25 h old",
+    );
     let future = signed_body(ORDER, "done", now_ms() + 10 * 60_000);
-    expect(&post(addr, "/ipn", &form, &future).await, 422, Some(window), "10 min ahead");
+    expect(
+        &post(addr, "/ipn", &form, &future).await,
+        422,
+        Some(window),
+        "10 min ahead",
+    );
 
     // Nothing refused changed the books.
     assert_eq!(status_of(ORDER), Some(OrderStatus::Done));

@@ -134,6 +134,10 @@ pub(crate) struct OrderRec {
     /// Bumped by every status change; a scheduled step whose generation is stale
     /// does nothing.
     pub(crate) generation: u64,
+    /// IPN delivery tickets issued and served: an order's IPNs leave in the
+    /// order of their changes (a delayed one has no ticket and may be overtaken).
+    ipn_issued: u64,
+    ipn_served: u64,
 }
 
 /// A validated `order/create`.
@@ -166,6 +170,9 @@ pub(crate) struct State {
 
 /// One IPN delivery to make: one body, sent once per seq.
 struct Job {
+    uid: u64,
+    /// The place in the order's delivery queue, if it waits its turn.
+    ticket: Option<u64>,
     seqs: Vec<u64>,
     delay: Option<Duration>,
     target: String,
@@ -350,6 +357,8 @@ impl Inner {
                 expires_at_ms: now + ttl * 60_000,
                 new,
                 generation: 0,
+                ipn_issued: 0,
+                ipn_served: 0,
             };
             let snapshot = self.snapshot_of(&order);
             st.orders.insert(uid.get(), order);
@@ -508,6 +517,15 @@ impl Inner {
             return (Vec::new(), vec![seq]);
         };
         let fault = st.faults.take_ipn(uid);
+        let mut ticket = || {
+            let order = st.orders.get_mut(&uid)?;
+            order.ipn_issued += 1;
+            Some(order.ipn_issued - 1)
+        };
+        let ticket = match fault {
+            Some(IpnFault::Drop | IpnFault::Delay(_)) => None,
+            _ => ticket(),
+        };
         match fault {
             Some(IpnFault::Drop) => {
                 let seq = record(st, IpnKind::Original, &body, None, IpnOutcome::Dropped);
@@ -516,6 +534,8 @@ impl Inner {
             Some(IpnFault::Delay(d)) => {
                 let seq = record(st, IpnKind::Original, &body, Some(d), IpnOutcome::Pending);
                 let job = Job {
+                    uid,
+                    ticket,
                     seqs: vec![seq],
                     delay: Some(d),
                     target,
@@ -527,6 +547,8 @@ impl Inner {
                 let a = record(st, IpnKind::Original, &body, None, IpnOutcome::Pending);
                 let b = record(st, IpnKind::Duplicate, &body, None, IpnOutcome::Pending);
                 let job = Job {
+                    uid,
+                    ticket,
                     seqs: vec![a, b],
                     delay: None,
                     target,
@@ -537,6 +559,8 @@ impl Inner {
             None => {
                 let seq = record(st, IpnKind::Original, &body, None, IpnOutcome::Pending);
                 let job = Job {
+                    uid,
+                    ticket,
                     seqs: vec![seq],
                     delay: None,
                     target,
@@ -552,6 +576,22 @@ impl Inner {
         if let Some(d) = job.delay {
             tokio::time::sleep(d).await;
         }
+        if let Some(ticket) = job.ticket {
+            // Every job ahead ends within its own timeouts; the bound only
+            // guards against a stuck runtime. On shutdown the task is aborted.
+            let _ = self
+                .wait_for(
+                    Duration::from_secs(3600),
+                    || format!("order {}'s turn to notify", job.uid),
+                    |st| {
+                        st.orders
+                            .get(&job.uid)
+                            .is_none_or(|o| o.ipn_served >= ticket)
+                            .then_some(())
+                    },
+                )
+                .await;
+        }
         for seq in job.seqs {
             let outcome = crate::deliver::post_ipn(
                 &job.target,
@@ -562,6 +602,12 @@ impl Inner {
             .await;
             if let Some(r) = self.lock().ipns.get_mut(seq as usize) {
                 r.outcome = outcome;
+            }
+            self.notify();
+        }
+        if job.ticket.is_some() {
+            if let Some(o) = self.lock().orders.get_mut(&job.uid) {
+                o.ipn_served += 1;
             }
             self.notify();
         }
@@ -615,6 +661,8 @@ impl Inner {
                 ..old.clone()
             });
             let job = Job {
+                uid,
+                ticket: None,
                 seqs: vec![seq],
                 delay: None,
                 target: old.target,
@@ -697,17 +745,25 @@ impl Inner {
 
     /// Waits until every IPN in `seqs` has an outcome.
     pub(crate) async fn wait_settled(&self, seqs: &[u64]) -> Result<Vec<IpnRecord>> {
-        let longest = {
+        let (longest, pending) = {
             let st = self.lock();
-            seqs.iter()
+            let longest = seqs
+                .iter()
                 .filter_map(|s| st.ipns.get(*s as usize))
                 .filter_map(|r| r.delay)
                 .max()
-                .unwrap_or_default()
+                .unwrap_or_default();
+            let pending = st.ipns.iter().filter(|r| !r.outcome.is_settled()).count();
+            (longest, u32::try_from(pending).unwrap_or(u32::MAX))
         };
-        // Delivery always ends within its delay plus two timeouts (the same
-        // body sent twice); the margin only guards against a stuck runtime.
-        let timeout = longest + self.settings.ipn_timeout * 2 + Duration::from_secs(1);
+        // Each delivery ends within its delay plus its timeout, and may queue
+        // behind the pending ones; the margin only guards against a stuck runtime.
+        let timeout = longest
+            + self
+                .settings
+                .ipn_timeout
+                .saturating_mul(pending.saturating_add(1))
+            + Duration::from_secs(1);
         self.wait_for(
             timeout,
             || format!("IPNs {seqs:?} to be delivered"),

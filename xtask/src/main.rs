@@ -14,6 +14,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod fuzz;
+mod ipn_bench;
 mod tidy;
 
 use std::ffi::OsStr;
@@ -262,14 +263,24 @@ struct BenchSuite {
 /// the Node.js SDK on the same inputs) as another entry here: it gets its own
 /// header, duration and summary line. Suites print their own measurements;
 /// nothing here makes up or post-processes numbers.
-const BENCH_SUITES: &[BenchSuite] = &[BenchSuite {
-    name: "smartex-core ipn (criterion)",
-    run: |root, extra| {
-        run(cargo(root)
-            .args(["bench", "-p", "smartex-core", "--bench", "ipn", "--"])
-            .args(extra))
+const BENCH_SUITES: &[BenchSuite] = &[
+    BenchSuite {
+        name: "smartex-core ipn (criterion)",
+        run: |root, extra| {
+            run(cargo(root)
+                .args(["bench", "-p", "smartex-core", "--bench", "ipn", "--"])
+                .args(extra))
+        },
     },
-}];
+    BenchSuite {
+        name: "smartex-ipn vs Node: verify one IPN",
+        run: ipn_bench::verify_vs_node,
+    },
+    BenchSuite {
+        name: "smartex-ipn vs Node: receiver under load",
+        run: ipn_bench::load_vs_node,
+    },
+];
 
 /// `cargo xtask bench`: runs every suite in [`BENCH_SUITES`].
 fn bench(root: &Path, extra: &[String]) -> Result {

@@ -286,11 +286,25 @@ pub struct RouteView {
 }
 
 /// An exchange route: from one currency to another, with the fields it needs.
+///
+/// A route object may carry its id as `routeId`, as `_id`, or as both (a
+/// MongoDB document exposed with an API alias); both at once is accepted, and
+/// `routeId` wins.
+///
+/// ```
+/// use smartex_core::response::{decode, Routes};
+/// let body = br#"{"success":true,"data":{"routes":[
+///     {"_id":"5f1a0c9e8b3d4a0012a1b001","routeId":"5f1a0c9e8b3d4a0012a1b001"},
+///     {"_id":"5f1a0c9e8b3d4a0012a1b002"}]}}"#;
+/// let routes = decode::<Routes>(body)?.result?.routes;
+/// assert_eq!(routes[1].route_id.as_str(), "5f1a0c9e8b3d4a0012a1b002");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, Deserialize)]
+#[serde(try_from = "RawRoute")]
 #[non_exhaustive]
 pub struct Route {
     /// `routeId` (or `_id`).
-    #[serde(rename = "routeId", alias = "_id")]
     pub route_id: ObjectId,
     /// `from`: the currency the client sends.
     #[serde(default)]
@@ -313,6 +327,62 @@ pub struct Route {
     /// Every other field, kept.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+/// [`Route`] as received: `routeId` and `_id` apart, so that a route carrying
+/// both is not a duplicate-field error (a serde alias would make it one).
+#[derive(Deserialize)]
+struct RawRoute {
+    #[serde(default, rename = "routeId")]
+    route_id: Option<ObjectId>,
+    #[serde(default, rename = "_id")]
+    id: Option<ObjectId>,
+    #[serde(default)]
+    from: Option<RouteSide>,
+    #[serde(default)]
+    to: Option<RouteSide>,
+    #[serde(default)]
+    fields: Vec<RouteField>,
+    #[serde(default)]
+    rate: Option<Value>,
+    #[serde(default, rename = "orderTTL")]
+    order_ttl: Option<Value>,
+    #[serde(default, rename = "isShowWeb")]
+    is_show_web: Option<bool>,
+    #[serde(flatten)]
+    extra: Map<String, Value>,
+}
+
+impl TryFrom<RawRoute> for Route {
+    type Error = &'static str;
+
+    fn try_from(raw: RawRoute) -> core::result::Result<Route, &'static str> {
+        let mut extra = raw.extra;
+        let route_id = match (raw.route_id, raw.id) {
+            (Some(route_id), Some(id)) => {
+                if id != route_id {
+                    // Two different ids: keep the other one rather than lose it.
+                    extra.insert(
+                        String::from("_id"),
+                        Value::String(String::from(id.as_str())),
+                    );
+                }
+                route_id
+            }
+            (Some(id), None) | (None, Some(id)) => id,
+            (None, None) => return Err("missing field `routeId`"),
+        };
+        Ok(Route {
+            route_id,
+            from: raw.from,
+            to: raw.to,
+            fields: raw.fields,
+            rate: raw.rate,
+            order_ttl: raw.order_ttl,
+            is_show_web: raw.is_show_web,
+            extra,
+        })
+    }
 }
 
 /// One side of a [`Route`].

@@ -85,6 +85,17 @@ impl<T> Drop for AbortOnDrop<T> {
     }
 }
 
+/// The addresses the sandbox may connect to: loopback ones only, unless any
+/// host is allowed. Checked after resolution, so a name that resolves elsewhere
+/// is refused too.
+fn allowed_targets(addrs: Vec<SocketAddr>, allow_any_host: bool) -> Vec<SocketAddr> {
+    if allow_any_host {
+        addrs
+    } else {
+        addrs.into_iter().filter(|a| a.ip().is_loopback()).collect()
+    }
+}
+
 /// Posts `body` to `target` once, within `timeout`.
 pub(crate) async fn post_ipn(
     target: &str,
@@ -109,11 +120,7 @@ async fn send(url: &HttpUrl, body: &str, allow_any_host: bool) -> IpnOutcome {
         Ok(addrs) => addrs.collect(),
         Err(e) => return IpnOutcome::Failed(format!("cannot resolve {}: {e}", url.host)),
     };
-    let addrs: Vec<SocketAddr> = if allow_any_host {
-        addrs
-    } else {
-        addrs.into_iter().filter(|a| a.ip().is_loopback()).collect()
-    };
+    let addrs = allowed_targets(addrs, allow_any_host);
     if addrs.is_empty() {
         return IpnOutcome::NotSent(format!(
             "{} is not a loopback address (see SandboxConfig::danger_allow_any_ipn_host)",
@@ -194,6 +201,39 @@ mod tests {
             )
         });
         assert_eq!(got, expect, "{url}");
+    }
+
+    #[test]
+    fn only_loopback_targets_unless_allowed() {
+        let addrs: Vec<SocketAddr> = ["127.0.0.1:80", "[::1]:80", "192.0.2.1:80", "127.8.9.10:1"]
+            .iter()
+            .filter_map(|a| a.parse().ok())
+            .collect();
+        let kept: Vec<String> = allowed_targets(addrs.clone(), false)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(kept, ["127.0.0.1:80", "[::1]:80", "127.8.9.10:1"]);
+        assert_eq!(allowed_targets(addrs.clone(), true), addrs);
+    }
+
+    #[tokio::test]
+    async fn a_non_loopback_target_is_refused_before_connecting() {
+        // An IP literal resolves without the network, and is refused before any
+        // connection is attempted.
+        let outcome = post_ipn(
+            "http://192.0.2.1:9/ipn",
+            "a=1",
+            false,
+            Duration::from_secs(5),
+        )
+        .await;
+        assert!(
+            matches!(&outcome, IpnOutcome::NotSent(why) if why.contains("not a loopback")),
+            "{outcome:?}"
+        );
+        let outcome = post_ipn("https://127.0.0.1/", "a=1", false, Duration::from_secs(5)).await;
+        assert!(matches!(outcome, IpnOutcome::NotSent(_)));
     }
 
     #[test]

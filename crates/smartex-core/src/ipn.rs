@@ -33,7 +33,7 @@ use smallvec::SmallVec;
 
 use crate::checksum::SignedFields;
 use crate::error::{Error, Problem, Result};
-use crate::form::{Encoded, Limits, Pairs};
+use crate::form::{Encoded, Key, Limits, Pairs};
 use crate::secret::IpnSecret;
 use crate::status::{OrderStatus, StatusEvent};
 use crate::types::{Amount, CurrencyCode, ObjectId, OrderUid};
@@ -215,6 +215,72 @@ const SCALARS: [&str; 8] = [
     field::TIMESTAMP,
 ];
 
+/// The index in [`SCALARS`] of a signed scalar's wire name.
+fn scalar_slot(name: &str) -> Option<usize> {
+    Some(match name {
+        field::ORDER_UID => 0,
+        field::ORDER_ID => 1,
+        field::NEW_STATUS => 2,
+        field::IN_AMOUNT => 3,
+        field::OUT_AMOUNT => 4,
+        field::XML_FROM => 5,
+        field::XML_TO => 6,
+        field::TIMESTAMP => 7,
+        _ => return None,
+    })
+}
+
+/// Recognises the two spellings of a plain `toValues` key the platform sends —
+/// `toValues[0][key]` and `toValues%5B0%5D%5Bkey%5D`, with an index or `[]` —
+/// and returns its index (`None` for `[]`) and attribute name. Anything else
+/// (escapes in the name, an index over the limit, other shapes) answers `None`
+/// and is left to the general key parser.
+fn fast_to_values_key<'k>(key: &'k str, limits: &Limits) -> Option<(Option<usize>, &'k str)> {
+    fn segment(s: &str) -> Option<(&str, &str)> {
+        let (inner, close) = if let Some(rest) = s.strip_prefix('[') {
+            (rest, "]")
+        } else if let Some(rest) = s.strip_prefix("%5B").or_else(|| s.strip_prefix("%5b")) {
+            (rest, "%5D")
+        } else {
+            return None;
+        };
+        let end = inner
+            .bytes()
+            .position(|b| !b.is_ascii_alphanumeric() && b != b'_')?;
+        let (text, rest) = inner.split_at(end);
+        let rest = if close == "]" {
+            rest.strip_prefix(']')?
+        } else {
+            rest.strip_prefix("%5D")
+                .or_else(|| rest.strip_prefix("%5d"))?
+        };
+        Some((text, rest))
+    }
+    if limits.max_depth < 2 {
+        return None;
+    }
+    let rest = key.strip_prefix(field::TO_VALUES)?;
+    let (index, rest) = segment(rest)?;
+    let (sub, rest) = segment(rest)?;
+    if !rest.is_empty() || sub.is_empty() || sub.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let index = if index.is_empty() {
+        None
+    } else if index.len() <= 9 && index.bytes().all(|b| b.is_ascii_digit()) {
+        let i = index
+            .bytes()
+            .fold(0usize, |n, d| n * 10 + usize::from(d - b'0'));
+        if i > limits.max_index {
+            return None;
+        }
+        Some(i)
+    } else {
+        return None;
+    };
+    Some((index, sub))
+}
+
 /// Collects fields from either encoding, refusing duplicates.
 #[derive(Default)]
 struct Builder<'a> {
@@ -362,11 +428,39 @@ impl<'a> UnverifiedIpn<'a> {
     /// bound of `format.limits` exceeded.
     pub fn parse_form(body: &'a [u8], format: &IpnFormat<'_>) -> Result<Self> {
         let mut b = Builder::default();
-        for pair in Pairs::new(body, format.limits) {
-            let (key, value) = pair?;
+        let mut pairs = Pairs::new(body, format.limits);
+        while let Some(pair) = pairs.next_raw() {
+            let (raw_key, key_plain, value) = pair?;
+            // The keys the platform sends take a direct path; anything else goes
+            // through the general key parser, which gives the same answers.
+            if key_plain {
+                if let Some(slot) = scalar_slot(raw_key) {
+                    b.scalar(slot, value.decode(SCALARS[slot])?)?;
+                    continue;
+                }
+                if format.checksum_field == Some(raw_key) {
+                    let v = value.decode_with(|p| Error::InvalidField {
+                        field: Cow::Owned(String::from(raw_key)),
+                        problem: p,
+                    })?;
+                    b.checksum(raw_key, v)?;
+                    continue;
+                }
+            } else if let Some((index, sub)) = fast_to_values_key(raw_key, pairs.limits()) {
+                value.validate(field::TO_VALUES)?;
+                b.set_to_value(index, sub, Text::Form(value))?;
+                continue;
+            }
+            let key = match Key::parse(raw_key, pairs.limits()) {
+                Ok(key) => key,
+                Err(e) => {
+                    pairs.fail();
+                    return Err(e);
+                }
+            };
             let root = key.root()?;
             if key.depth() == 0 {
-                if let Some(slot) = SCALARS.iter().position(|n| *n == root) {
+                if let Some(slot) = scalar_slot(&root) {
                     b.scalar(slot, value.decode(SCALARS[slot])?)?;
                     continue;
                 }
@@ -385,9 +479,7 @@ impl<'a> UnverifiedIpn<'a> {
                     ));
                 }
             } else if root == field::TO_VALUES {
-                let mut segments = key.segments();
-                let (Some(index), Some(sub), None) =
-                    (segments.next(), segments.next(), segments.next())
+                let (2, Some(index), Some(sub)) = (key.depth(), key.segment(0), key.segment(1))
                 else {
                     return Err(Error::MalformedKey {
                         key: key.display_lossy(),
@@ -408,7 +500,7 @@ impl<'a> UnverifiedIpn<'a> {
                 let sub = sub.decode()?;
                 b.set_to_value(index, &sub, Text::Form(value))?;
                 continue;
-            } else if SCALARS.iter().any(|n| *n == root) || format.checksum_field == Some(&*root) {
+            } else if scalar_slot(&root).is_some() || format.checksum_field == Some(&*root) {
                 return Err(Error::InvalidField {
                     field: Cow::Owned(key.display_lossy()),
                     problem: Problem::WrongShape {
@@ -859,7 +951,7 @@ mod json {
         }
         let mut b = Builder::default();
         for (name, raw) in members {
-            if let Some(slot) = SCALARS.iter().position(|n| *n == name) {
+            if let Some(slot) = scalar_slot(&name) {
                 b.scalar(slot, Cow::Owned(scalar(SCALARS[slot], &raw)?))?;
             } else if format.checksum_field == Some(name.as_str()) {
                 let v = scalar(&name, &raw)?;
@@ -902,5 +994,43 @@ mod json {
             }
         }
         b.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The direct path for `toValues` keys agrees with the general key parser
+        /// whenever it answers, and answers for every key the platform sends.
+        #[test]
+        fn fast_to_values_key_agrees_with_the_key_parser(
+            key in "toValues(\\[|%5[Bb])[0-9a-z_%]{0,4}(\\]|%5[Dd])(\\[|%5[Bb])[a-z0-9_%+]{0,6}(\\]|%5[Dd])[a-z\\[\\]]{0,2}",
+            max_depth in 0usize..4,
+            max_index in 0usize..20,
+        ) {
+            let limits = Limits { max_depth, max_index, ..Limits::default() };
+            if let Some((index, sub)) = fast_to_values_key(&key, &limits) {
+                let parsed = Key::parse(&key, &limits).unwrap();
+                prop_assert_eq!(parsed.root().unwrap(), "toValues");
+                prop_assert_eq!(parsed.depth(), 2);
+                let seg0 = parsed.segment(0).unwrap();
+                prop_assert_eq!(index, if seg0.is_push() { None } else { seg0.index() });
+                prop_assert_eq!(parsed.segment(1).unwrap().decode().unwrap(), sub);
+            }
+        }
+    }
+
+    #[test]
+    fn fast_path_takes_the_platform_spellings() {
+        let l = Limits::default();
+        assert_eq!(fast_to_values_key("toValues%5B0%5D%5Bkey%5D", &l), Some((Some(0), "key")));
+        assert_eq!(fast_to_values_key("toValues[12][value]", &l), Some((Some(12), "value")));
+        assert_eq!(fast_to_values_key("toValues%5B%5D%5Bname%5D", &l), Some((None, "name")));
+        assert_eq!(fast_to_values_key("toValues[101][key]", &l), None); // over the limit
+        assert_eq!(fast_to_values_key("toValues[0][k%65y]", &l), None); // escaped name
+        assert_eq!(fast_to_values_key("toValues[0][key][x]", &l), None);
     }
 }

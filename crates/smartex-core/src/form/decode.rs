@@ -11,7 +11,9 @@ use crate::error::{Error, Limit, Problem, Result};
 ///
 /// Empty pairs (`a=1&&b=2`) are skipped, as browsers and `qs` do; a pair without
 /// `=` has an empty value. Iteration stops with an error at the first pair past
-/// [`Limits::max_pairs`] or with a malformed key.
+/// [`Limits::max_pairs`] or with a malformed key. A body that is not UTF-8
+/// (form bodies are ASCII; raw bytes above 127 must be UTF-8) gives one error
+/// naming the field that holds the bad bytes.
 ///
 /// ```
 /// use smartex_core::form::{Limits, Pairs};
@@ -26,28 +28,82 @@ use crate::error::{Error, Limit, Problem, Result};
 /// ```
 #[derive(Clone, Debug)]
 pub struct Pairs<'a> {
-    rest: &'a [u8],
+    rest: &'a str,
     count: usize,
     limits: Limits,
+    /// An error to report before anything else (the body is not UTF-8).
+    pending: Option<Error>,
     failed: bool,
 }
+
+/// Byte classes of a name: what makes it need more than a plain slice.
+const PLAIN: u8 = 0;
+const ESCAPE: u8 = 1; // `%` or `+`: the text needs unescaping
+const BRACKET: u8 = 2; // `[` or `]`: a nested key
+
+const CLASS: [u8; 256] = {
+    let mut t = [PLAIN; 256];
+    t[b'%' as usize] = ESCAPE;
+    t[b'+' as usize] = ESCAPE;
+    t[b'[' as usize] = BRACKET;
+    t[b']' as usize] = BRACKET;
+    t
+};
 
 impl<'a> Pairs<'a> {
     /// Walks `body` under `limits`.
     pub fn new(body: &'a [u8], limits: Limits) -> Self {
+        let (rest, pending) = match core::str::from_utf8(body) {
+            Ok(text) => (text, None),
+            Err(e) => (
+                // Only the error is reported; nothing after it is read.
+                "",
+                Some(Error::InvalidField {
+                    field: Cow::Owned(field_at(body, e.valid_up_to())),
+                    problem: Problem::InvalidUtf8,
+                }),
+            ),
+        };
         Self {
-            rest: body,
+            rest,
             count: 0,
             limits,
+            pending,
             failed: false,
         }
     }
 }
 
-impl<'a> Iterator for Pairs<'a> {
-    type Item = Result<(Key<'a>, Encoded<'a>)>;
+/// The decoded key of the pair that holds byte `pos`, for an error message.
+fn field_at(body: &[u8], pos: usize) -> String {
+    let start = body[..pos]
+        .iter()
+        .rposition(|&b| b == b'&')
+        .map_or(0, |i| i + 1);
+    let pair = &body[start..];
+    let pair = &pair[..pair.iter().position(|&b| b == b'&').unwrap_or(pair.len())];
+    let key = &pair[..pair.iter().position(|&b| b == b'=').unwrap_or(pair.len())];
+    let key = String::from_utf8_lossy(key);
+    let limits = Limits {
+        max_depth: usize::MAX,
+        max_index: usize::MAX,
+        ..Limits::default()
+    };
+    match Key::parse_str(&key, &limits) {
+        Ok(k) => k.display_lossy(),
+        Err(_) => String::from("(form body)"),
+    }
+}
 
-    fn next(&mut self) -> Option<Self::Item> {
+impl<'a> Pairs<'a> {
+    /// The next pair with its name still unparsed: the name, whether it is a
+    /// plain root (no brackets, no escapes), and the value. The IPN parser uses
+    /// this to recognise its own keys without the general key parser.
+    pub(crate) fn next_raw(&mut self) -> Option<Result<(&'a str, bool, Encoded<'a>)>> {
+        if let Some(e) = self.pending.take() {
+            self.failed = true;
+            return Some(Err(e));
+        }
         if self.failed {
             return None;
         }
@@ -55,11 +111,13 @@ impl<'a> Iterator for Pairs<'a> {
             if self.rest.is_empty() {
                 return None;
             }
-            let (pair, rest) = match self.rest.iter().position(|&b| b == b'&') {
-                Some(i) => (&self.rest[..i], &self.rest[i + 1..]),
-                None => (self.rest, &b""[..]),
-            };
-            self.rest = rest;
+            // SIMD searches (memchr) for the delimiters; only the short name is
+            // scanned byte by byte.
+            let bytes = self.rest.as_bytes();
+            let end = memchr::memchr(b'&', bytes).unwrap_or(bytes.len());
+            // `&` and `=` are ASCII, so every split below is on a char boundary.
+            let pair = &self.rest[..end];
+            self.rest = self.rest.get(end + 1..).unwrap_or_default();
             if pair.is_empty() {
                 continue;
             }
@@ -71,19 +129,66 @@ impl<'a> Iterator for Pairs<'a> {
                     max: self.limits.max_pairs,
                 }));
             }
-            let (key, value) = match pair.iter().position(|&b| b == b'=') {
+            let (key, value) = match memchr::memchr(b'=', pair.as_bytes()) {
                 Some(i) => (&pair[..i], &pair[i + 1..]),
-                None => (pair, &b""[..]),
+                None => (pair, ""),
             };
-            let key = match Key::parse(key, &self.limits) {
-                Ok(key) => key,
-                Err(e) => {
-                    self.failed = true;
-                    return Some(Err(e));
-                }
+            if key.is_empty() {
+                self.failed = true;
+                return Some(Err(Error::MalformedKey {
+                    key: String::new(),
+                    problem: Problem::Rule("has no name before its brackets"),
+                }));
+            }
+            let key_plain = key.bytes().all(|b| CLASS[usize::from(b)] == PLAIN);
+            let value = Encoded {
+                text: value,
+                plain: memchr::memchr2(b'%', b'+', value.as_bytes()).is_none(),
             };
-            return Some(Ok((key, Encoded(value))));
+            return Some(Ok((key, key_plain, value)));
         }
+    }
+
+    /// The limits this walk applies.
+    pub(crate) fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Stops the walk after an error found by the caller.
+    pub(crate) fn fail(&mut self) {
+        self.failed = true;
+    }
+}
+
+impl<'a> Iterator for Pairs<'a> {
+    type Item = Result<(Key<'a>, Encoded<'a>)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (key, key_plain, value) = match self.next_raw()? {
+            Ok(raw) => raw,
+            Err(e) => return Some(Err(e)),
+        };
+        let key = if key_plain {
+            // No brackets and no escapes: the whole name is the root.
+            Ok(Key {
+                root: Encoded {
+                    text: key,
+                    plain: true,
+                },
+                brackets: "",
+                depth: 0,
+                spans: [(0, 0); INLINE_SEGMENTS],
+            })
+        } else {
+            Key::parse_str(key, &self.limits)
+        };
+        Some(match key {
+            Ok(key) => Ok((key, value)),
+            Err(e) => {
+                self.failed = true;
+                Err(e)
+            }
+        })
     }
 }
 
@@ -94,9 +199,15 @@ impl<'a> Iterator for Pairs<'a> {
 pub struct Key<'a> {
     root: Encoded<'a>,
     /// The raw text from the first bracket on (`[0][key]` or `%5B0%5D%5Bkey%5D`).
-    brackets: &'a [u8],
+    brackets: &'a str,
     depth: usize,
+    /// The first segments' text as byte ranges of `brackets`, found while the
+    /// key was checked, so reading them does not walk the key again.
+    spans: [(u32, u32); INLINE_SEGMENTS],
 }
+
+/// How many segments a [`Key`] remembers; deeper ones are found by walking.
+const INLINE_SEGMENTS: usize = 4;
 
 /// Recognises an opening or closing bracket, plain or percent-encoded, at the
 /// start of `s`; returns the bracket and its encoded length.
@@ -111,36 +222,59 @@ fn bracket_at(s: &[u8]) -> Option<(u8, usize)> {
 
 /// Finds the first bracket (plain or encoded) in `s`.
 fn find_bracket(s: &[u8]) -> Option<(usize, u8, usize)> {
-    let mut i = 0;
-    while i < s.len() {
-        if let Some((b, len)) = bracket_at(&s[i..]) {
-            return Some((i, b, len));
+    let mut from = 0;
+    while let Some(i) = s[from..]
+        .iter()
+        .position(|&b| matches!(b, b'[' | b']' | b'%'))
+    {
+        let at = from + i;
+        if let Some((b, len)) = bracket_at(&s[at..]) {
+            return Some((at, b, len));
         }
-        i += 1;
+        from = at + 1;
     }
     None
 }
 
 impl<'a> Key<'a> {
     /// Splits and checks a raw key.
-    pub fn parse(raw: &'a [u8], limits: &Limits) -> Result<Self> {
-        let (root, brackets) = match find_bracket(raw) {
+    pub fn parse(raw: &'a str, limits: &Limits) -> Result<Self> {
+        Self::parse_str(raw, limits)
+    }
+
+    fn parse_str(raw: &'a str, limits: &Limits) -> Result<Self> {
+        // Brackets are ASCII, so the split is on a char boundary.
+        let (root, brackets) = match find_bracket(raw.as_bytes()) {
             Some((i, _, _)) => (&raw[..i], &raw[i..]),
-            None => (raw, &b""[..]),
+            None => (raw, ""),
         };
-        let key = Key {
-            root: Encoded(root),
+        let mut key = Key {
+            root: Encoded::new(root),
             brackets,
             depth: 0,
+            spans: [(0, 0); INLINE_SEGMENTS],
         };
         if root.is_empty() {
             return Err(key.malformed(Problem::Rule("has no name before its brackets")));
         }
         // Walk the segments once to check the shape and count the depth.
         let mut depth = 0;
-        let mut segments = Segments { rest: brackets };
+        let mut segments = Segments::walking(brackets);
         while let Some(segment) = segments.next_checked() {
             let segment = segment.map_err(|p| key.malformed(p))?;
+            if let (Some(span), Ok(end)) =
+                (key.spans.get_mut(depth), u32::try_from(segments.consumed()))
+            {
+                // The segment's text ends one closing bracket before `end`.
+                let len = segment.0.text.len() as u32;
+                let close = if brackets.as_bytes()[..end as usize].ends_with(b"]") {
+                    1
+                } else {
+                    3
+                };
+                let stop = end - close;
+                *span = (stop - len, stop);
+            }
             depth += 1;
             if depth > limits.max_depth {
                 return Err(Error::LimitExceeded {
@@ -158,7 +292,8 @@ impl<'a> Key<'a> {
                 });
             }
         }
-        Ok(Key { depth, ..key })
+        key.depth = depth;
+        Ok(key)
     }
 
     fn malformed(&self, problem: Problem) -> Error {
@@ -172,9 +307,7 @@ impl<'a> Key<'a> {
     pub fn display_lossy(&self) -> String {
         let mut out = String::new();
         out.push_str(&self.root.decode_lossy());
-        let mut segments = Segments {
-            rest: self.brackets,
-        };
+        let mut segments = Segments::walking(self.brackets);
         while let Some(Ok(seg)) = segments.next_checked() {
             out.push('[');
             out.push_str(&seg.0.decode_lossy());
@@ -213,6 +346,24 @@ impl<'a> Key<'a> {
     pub fn segments(&self) -> Segments<'a> {
         Segments {
             rest: self.brackets,
+            brackets: self.brackets,
+            spans: self.spans,
+            inline: self.depth.min(INLINE_SEGMENTS),
+            next: 0,
+        }
+    }
+
+    /// The `i`-th segment, without walking the key when `i` is small.
+    pub fn segment(&self, i: usize) -> Option<Segment<'a>> {
+        if i >= self.depth {
+            return None;
+        }
+        match self.spans.get(i) {
+            Some(&(start, end)) => self
+                .brackets
+                .get(start as usize..end as usize)
+                .map(|text| Segment(Encoded::new(text))),
+            None => self.segments().nth(i),
         }
     }
 }
@@ -220,29 +371,67 @@ impl<'a> Key<'a> {
 /// The bracket segments of a [`Key`].
 #[derive(Clone, Debug)]
 pub struct Segments<'a> {
-    rest: &'a [u8],
+    /// What is left to walk once the remembered spans are used up.
+    rest: &'a str,
+    brackets: &'a str,
+    spans: [(u32, u32); INLINE_SEGMENTS],
+    /// How many of `spans` are valid.
+    inline: usize,
+    next: usize,
 }
 
 impl<'a> Segments<'a> {
+    fn walking(brackets: &'a str) -> Self {
+        Segments {
+            rest: brackets,
+            brackets,
+            spans: [(0, 0); INLINE_SEGMENTS],
+            inline: 0,
+            next: 0,
+        }
+    }
+
+    /// Bytes of `brackets` walked so far.
+    fn consumed(&self) -> usize {
+        self.brackets.len() - self.rest.len()
+    }
+
+    /// One pass over the next `[...]` (brackets plain or percent-encoded).
     fn next_checked(&mut self) -> Option<core::result::Result<Segment<'a>, Problem>> {
-        if self.rest.is_empty() {
+        let b = self.rest.as_bytes();
+        if b.is_empty() {
             return None;
         }
-        let Some((b'[', open)) = bracket_at(self.rest) else {
-            self.rest = b"";
-            return Some(Err(Problem::Rule("has text after a closing bracket")));
+        let fail = |this: &mut Self, rule| {
+            this.rest = "";
+            Some(Err(Problem::Rule(rule)))
         };
-        let inner = &self.rest[open..];
-        let Some((i, b, len)) = find_bracket(inner) else {
-            self.rest = b"";
-            return Some(Err(Problem::Rule("has an unclosed `[`")));
+        let open = match b {
+            [b'[', ..] => 1,
+            [b'%', b'5', c, ..] if *c | 0x20 == b'b' => 3,
+            _ => return fail(self, "has text after a closing bracket"),
         };
-        if b != b']' {
-            self.rest = b"";
-            return Some(Err(Problem::Rule("has a `[` inside brackets")));
+        let mut i = open;
+        while i < b.len() {
+            let close = match b[i] {
+                b']' => 1,
+                b'[' => return fail(self, "has a `[` inside brackets"),
+                b'%' if b.get(i + 1) == Some(&b'5') => match b.get(i + 2).map(|c| c | 0x20) {
+                    Some(b'd') => 3,
+                    Some(b'b') => return fail(self, "has a `[` inside brackets"),
+                    _ => 0,
+                },
+                _ => 0,
+            };
+            if close > 0 {
+                // Brackets are ASCII, so both splits are on char boundaries.
+                let segment = &self.rest[open..i];
+                self.rest = &self.rest[i + close..];
+                return Some(Ok(Segment(Encoded::new(segment))));
+            }
+            i += 1;
         }
-        self.rest = &inner[i + len..];
-        Some(Ok(Segment(Encoded(&inner[..i]))))
+        fail(self, "has an unclosed `[`")
     }
 }
 
@@ -250,6 +439,26 @@ impl<'a> Iterator for Segments<'a> {
     type Item = Segment<'a>;
 
     fn next(&mut self) -> Option<Segment<'a>> {
+        if self.next < self.inline {
+            let (start, end) = self.spans[self.next];
+            self.next += 1;
+            if self.next == self.inline {
+                // Resume walking after the last remembered segment's bracket.
+                let close = if self.brackets.as_bytes().get(end as usize) == Some(&b']') {
+                    1
+                } else {
+                    3
+                };
+                self.rest = self
+                    .brackets
+                    .get(end as usize + close..)
+                    .unwrap_or_default();
+            }
+            return self
+                .brackets
+                .get(start as usize..end as usize)
+                .map(|text| Segment(Encoded::new(text)));
+        }
         // Keys are checked when parsed, so the error arm is never taken for a
         // `Key`'s segments; stopping there keeps the iterator total all the same.
         self.next_checked().and_then(|s| s.ok())
@@ -276,13 +485,13 @@ impl<'a> Segment<'a> {
 
     /// Whether this is `[]` (append to a list).
     pub fn is_push(&self) -> bool {
-        self.0.0.is_empty()
+        self.0.text.is_empty()
     }
 
     /// The array index, if the segment is a plain decimal number (`[0]`, `[12]`).
     /// Indices longer than 9 digits are reported as `usize::MAX` so limits catch them.
     pub fn index(&self) -> Option<usize> {
-        let raw = self.0.0;
+        let raw = self.0.text.as_bytes();
         if raw.is_empty() || !raw.iter().all(u8::is_ascii_digit) {
             return None;
         }
@@ -298,12 +507,16 @@ impl<'a> Segment<'a> {
 
 /// A form-encoded value (or name) exactly as it stands in the body.
 #[derive(Clone, Copy, PartialEq, Eq, Default)]
-pub struct Encoded<'a>(&'a [u8]);
+pub struct Encoded<'a> {
+    text: &'a str,
+    /// No `%` and no `+`: decoding is the identity.
+    plain: bool,
+}
 
 impl core::fmt::Debug for Encoded<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         // Values may be secrets or personal data; show only their size.
-        write!(f, "Encoded({} bytes)", self.0.len())
+        write!(f, "Encoded({} bytes)", self.text.len())
     }
 }
 
@@ -317,19 +530,22 @@ fn hex_val(b: u8) -> Option<u8> {
 }
 
 impl<'a> Encoded<'a> {
-    /// Wraps raw encoded bytes.
-    pub fn new(raw: &'a [u8]) -> Self {
-        Self(raw)
+    /// Wraps encoded text.
+    pub fn new(raw: &'a str) -> Self {
+        Self {
+            text: raw,
+            plain: !raw.bytes().any(|b| b == b'%' || b == b'+'),
+        }
     }
 
-    /// The raw bytes, still encoded.
-    pub fn as_bytes(&self) -> &'a [u8] {
-        self.0
+    /// The text, still encoded.
+    pub fn as_str(&self) -> &'a str {
+        self.text
     }
 
     /// Whether the value needs no unescaping (no `%`, no `+`).
     pub fn is_plain(&self) -> bool {
-        !self.0.iter().any(|&b| b == b'%' || b == b'+')
+        self.plain
     }
 
     /// Decodes `+` and `%XX`; borrows when there is nothing to unescape.
@@ -343,22 +559,21 @@ impl<'a> Encoded<'a> {
 
     /// [`decode`](Self::decode) with the caller's error constructor.
     pub fn decode_with(&self, err: impl Fn(Problem) -> Error) -> Result<Cow<'a, str>> {
-        if self.is_plain() {
-            return core::str::from_utf8(self.0)
-                .map(Cow::Borrowed)
-                .map_err(|_| err(Problem::InvalidUtf8));
+        if self.plain {
+            return Ok(Cow::Borrowed(self.text));
         }
-        let mut out = Vec::with_capacity(self.0.len());
+        let raw = self.text.as_bytes();
+        let mut out = Vec::with_capacity(raw.len());
         let mut i = 0;
-        while i < self.0.len() {
-            match self.0[i] {
+        while i < raw.len() {
+            match raw[i] {
                 b'+' => {
                     out.push(b' ');
                     i += 1;
                 }
                 b'%' => {
-                    let hi = self.0.get(i + 1).copied().and_then(hex_val);
-                    let lo = self.0.get(i + 2).copied().and_then(hex_val);
+                    let hi = raw.get(i + 1).copied().and_then(hex_val);
+                    let lo = raw.get(i + 2).copied().and_then(hex_val);
                     match (hi, lo) {
                         (Some(hi), Some(lo)) => out.push(hi << 4 | lo),
                         _ => return Err(err(Problem::BadPercentEncoding)),
@@ -381,26 +596,25 @@ impl<'a> Encoded<'a> {
     /// # Errors
     /// As [`decode`](Self::decode).
     pub fn validate(&self, field: &'static str) -> Result<()> {
-        if self.is_plain() {
-            return core::str::from_utf8(self.0)
-                .map(|_| ())
-                .map_err(|_| Error::invalid(field, Problem::InvalidUtf8));
+        if self.plain {
+            return Ok(());
         }
+        let raw = self.text.as_bytes();
         // Decode into a small stack buffer and validate UTF-8 chunk by chunk,
         // carrying an incomplete sequence over to the next chunk.
         let mut buf = [0u8; 64];
         let mut len = 0;
         let mut i = 0;
         let bad = |p| Error::invalid(field, p);
-        while i < self.0.len() {
-            let byte = match self.0[i] {
+        while i < raw.len() {
+            let byte = match raw[i] {
                 b'+' => {
                     i += 1;
                     b' '
                 }
                 b'%' => {
-                    let hi = self.0.get(i + 1).copied().and_then(hex_val);
-                    let lo = self.0.get(i + 2).copied().and_then(hex_val);
+                    let hi = raw.get(i + 1).copied().and_then(hex_val);
+                    let lo = raw.get(i + 2).copied().and_then(hex_val);
                     i += 3;
                     match (hi, lo) {
                         (Some(hi), Some(lo)) => hi << 4 | lo,
@@ -430,7 +644,7 @@ impl<'a> Encoded<'a> {
     pub fn decode_lossy(&self) -> Cow<'a, str> {
         match self.decode("value") {
             Ok(s) => s,
-            Err(_) => Cow::Owned(String::from_utf8_lossy(self.0).into_owned()),
+            Err(_) => Cow::Borrowed(self.text),
         }
     }
 }

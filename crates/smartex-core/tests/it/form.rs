@@ -152,11 +152,11 @@ fn validate_agrees_with_decode_across_chunk_boundaries() {
     for pad in 0..70 {
         let mut raw = "x".repeat(pad);
         raw.push_str("%F0%9F%94%91%C3%A9");
-        let enc = form::Encoded::new(raw.as_bytes());
+        let enc = form::Encoded::new(&raw);
         assert!(enc.validate("v").is_ok(), "pad {pad}");
         let mut bad = "y".repeat(pad);
         bad.push_str("%F0%9F%94");
-        let enc = form::Encoded::new(bad.as_bytes());
+        let enc = form::Encoded::new(&bad);
         assert!(enc.validate("v").is_err(), "pad {pad}");
         assert!(enc.decode("v").is_err(), "pad {pad}");
     }
@@ -179,4 +179,29 @@ fn writer_output_decodes_back() {
         .and_then(|t| t.index(0))
         .and_then(|e| e.get("value"));
     assert_eq!(v.and_then(Node::as_str), Some("a&b=c+d %"));
+}
+
+#[test]
+fn remembered_and_walked_segments_agree() {
+    // Deeper than the four segments a key remembers, in both bracket spellings.
+    let limits = Limits {
+        max_depth: 8,
+        ..Limits::default()
+    };
+    for raw in [
+        "a[0][b][]%5Bc%5D[d][e][7]",
+        "a%5B0%5D%5Bb%5D%5B%5D%5Bc%5D%5Bd%5D%5Be%5D%5B7%5D",
+    ] {
+        let key = form::Key::parse(raw, &limits).unwrap();
+        assert_eq!(key.depth(), 7);
+        let walked: Vec<String> = key
+            .segments()
+            .map(|s| s.decode().unwrap().into_owned())
+            .collect();
+        assert_eq!(walked, ["0", "b", "", "c", "d", "e", "7"]);
+        for (i, text) in walked.iter().enumerate() {
+            assert_eq!(key.segment(i).unwrap().decode().unwrap(), text.as_str());
+        }
+        assert!(key.segment(7).is_none());
+    }
 }

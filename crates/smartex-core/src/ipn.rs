@@ -999,6 +999,8 @@ mod json {
 
 #[cfg(test)]
 mod tests {
+    // Tests fail loudly by design.
+    #![allow(clippy::unwrap_used)]
     use super::*;
     use proptest::prelude::*;
 

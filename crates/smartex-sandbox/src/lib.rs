@@ -183,11 +183,7 @@ impl Sandbox {
             addr: listen,
             source,
         })?;
-        let host = match addr {
-            SocketAddr::V4(v4) => v4.ip().to_string(),
-            SocketAddr::V6(v6) => format!("[{}]", v6.ip()),
-        };
-        let site = format!("http://{host}:{}", addr.port());
+        let site = site_url_for(addr);
         let inner = Arc::new(Inner::new(config, site)?);
         inner.spawn(server::serve(Arc::clone(&inner), listener));
         Ok(Sandbox { inner, addr })
@@ -200,6 +196,7 @@ impl Sandbox {
 
     /// The site URL, `http://127.0.0.1:{port}`: what a client takes as the
     /// platform's site (payment pages are `{site}/{lang}/payment/{uid}/{secret}`).
+    /// When listening on every interface, the URL names the loopback address.
     pub fn site_url(&self) -> &str {
         &self.inner.site
     }
@@ -483,10 +480,43 @@ impl Sandbox {
     }
 }
 
+/// `http://{ip}:{port}` for a listening address; listening on every interface
+/// (`0.0.0.0` or `::`), clients on this machine reach it through loopback.
+fn site_url_for(addr: SocketAddr) -> String {
+    let host = match addr {
+        SocketAddr::V4(v4) if v4.ip().is_unspecified() => "127.0.0.1".to_owned(),
+        SocketAddr::V4(v4) => v4.ip().to_string(),
+        SocketAddr::V6(v6) if v6.ip().is_unspecified() => "[::1]".to_owned(),
+        SocketAddr::V6(v6) => format!("[{}]", v6.ip()),
+    };
+    format!("http://{host}:{}", addr.port())
+}
+
 impl Drop for Sandbox {
     fn drop(&mut self) {
         // Aborting is synchronous; the tasks end at their next poll.
         let _ = self.inner.close();
         self.inner.notify();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn site_urls_name_a_reachable_address() {
+        for (addr, site) in [
+            ("127.0.0.1:8080", "http://127.0.0.1:8080"),
+            ("0.0.0.0:8080", "http://127.0.0.1:8080"),
+            ("[::1]:9", "http://[::1]:9"),
+            ("[::]:9", "http://[::1]:9"),
+            ("10.1.2.3:80", "http://10.1.2.3:80"),
+        ] {
+            let addr: SocketAddr = addr
+                .parse()
+                .unwrap_or_else(|_| SocketAddr::from(([0; 4], 0)));
+            assert_eq!(site_url_for(addr), site);
+        }
     }
 }

@@ -517,3 +517,49 @@ async fn shutdown_and_drop_close_the_port() {
     }
     assert!(closed, "dropped");
 }
+
+#[tokio::test]
+async fn a_port_in_use_is_a_listen_error() {
+    let sb = manual_sandbox().await;
+    assert!(matches!(
+        Sandbox::start(SandboxConfig::default().listen(sb.local_addr())).await,
+        Err(smartex_sandbox::Error::Listen { .. })
+    ));
+}
+
+#[tokio::test]
+async fn a_bad_route_catalogue_is_refused_at_start() {
+    let mut routes = smartex_sandbox::RouteSpec::default_catalogue();
+    routes[0].to.fields[0].regex = Some("([unclosed".to_owned());
+    let e = Sandbox::start(SandboxConfig::default().routes(routes))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, smartex_sandbox::Error::Config(m) if m.contains("bad regex")),
+        "{e}"
+    );
+    let mut routes = smartex_sandbox::RouteSpec::default_catalogue();
+    routes[1].id = "not-an-id".to_owned();
+    assert!(
+        Sandbox::start(SandboxConfig::default().routes(routes))
+            .await
+            .is_err()
+    );
+    let mut routes = smartex_sandbox::RouteSpec::default_catalogue();
+    routes[2].rate_out = "0".to_owned();
+    assert!(
+        Sandbox::start(SandboxConfig::default().routes(routes))
+            .await
+            .is_err()
+    );
+    let twice = [
+        smartex_sandbox::RouteSpec::default_catalogue(),
+        smartex_sandbox::RouteSpec::default_catalogue(),
+    ]
+    .concat();
+    assert!(
+        Sandbox::start(SandboxConfig::default().routes(twice))
+            .await
+            .is_err()
+    );
+}

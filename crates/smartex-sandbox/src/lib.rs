@@ -74,6 +74,17 @@
 //! follows the platform's rule: only from `new` or `waitPayment`, never to
 //! `inProgressPayout`, `done` or `hold`. Error codes are in [`codes`].
 //!
+//! ## API keys
+//!
+//! With key pairs configured ([`SandboxConfig::api_key`],
+//! [`SandboxConfig::test_api_key`]), a call carrying an `apikey` header must
+//! carry `hash` = `sha256_hex(sha256_hex(bytes) + secret)` over the body exactly
+//! as sent (for `GET`, over the query string after `?`), and a numeric `time`
+//! parameter greater than the last one seen for that key; otherwise it is
+//! refused with [`codes::AUTH`]. Calls without a key are accepted unless
+//! [`SandboxConfig::require_api_key`] is set, as the platform accepts anonymous
+//! orders.
+//!
 //! ## The lifecycle
 //!
 //! A new order is `new`; the [`Schedule`] moves it to `waitPayment`, then — on

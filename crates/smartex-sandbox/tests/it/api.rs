@@ -409,6 +409,11 @@ async fn get_returns_the_order_to_its_secret_holder_only() {
         raw["order"].get("secret").is_none(),
         "order/get never echoes the secret"
     );
+    let snapshot = format!("{:?}", sb.order(uid).unwrap());
+    assert!(
+        !snapshot.contains(secret.expose()),
+        "Debug hides the secret: {snapshot}"
+    );
 
     let by_form = call_form(&sb, GetOrder::PATH, &get.to_form()).await;
     assert_eq!(by_form.decode::<OrderView>().result.unwrap().order.uid, uid);

@@ -18,7 +18,11 @@ fn main() -> Result<(), Error> {
 
     // 1. Parse: only the order's id and uid are visible before verification.
     let unverified = UnverifiedIpn::parse_form(SAMPLE, &format)?;
-    println!("IPN for order {} (uid {})", unverified.order_id()?, unverified.order_uid()?);
+    println!(
+        "IPN for order {} (uid {})",
+        unverified.order_id()?,
+        unverified.order_uid()?
+    );
 
     // 2. Verify with the order's secret (looked up by id or uid in a real shop).
     let ipn = unverified.verify(&secret)?;

@@ -1028,9 +1028,18 @@ mod tests {
     #[test]
     fn fast_path_takes_the_platform_spellings() {
         let l = Limits::default();
-        assert_eq!(fast_to_values_key("toValues%5B0%5D%5Bkey%5D", &l), Some((Some(0), "key")));
-        assert_eq!(fast_to_values_key("toValues[12][value]", &l), Some((Some(12), "value")));
-        assert_eq!(fast_to_values_key("toValues%5B%5D%5Bname%5D", &l), Some((None, "name")));
+        assert_eq!(
+            fast_to_values_key("toValues%5B0%5D%5Bkey%5D", &l),
+            Some((Some(0), "key"))
+        );
+        assert_eq!(
+            fast_to_values_key("toValues[12][value]", &l),
+            Some((Some(12), "value"))
+        );
+        assert_eq!(
+            fast_to_values_key("toValues%5B%5D%5Bname%5D", &l),
+            Some((None, "name"))
+        );
         assert_eq!(fast_to_values_key("toValues[101][key]", &l), None); // over the limit
         assert_eq!(fast_to_values_key("toValues[0][k%65y]", &l), None); // escaped name
         assert_eq!(fast_to_values_key("toValues[0][key][x]", &l), None);

@@ -1,6 +1,7 @@
 //! The lazy, borrowing decoder.
 
 use alloc::borrow::Cow;
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -31,9 +32,62 @@ pub struct Pairs<'a> {
     rest: &'a str,
     count: usize,
     limits: Limits,
-    /// An error to report before anything else (the body is not UTF-8).
-    pending: Option<Error>,
+    /// An error to report before anything else (the body is not UTF-8); boxed
+    /// to keep the walker small.
+    pending: Option<Box<Error>>,
     failed: bool,
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each byte of `word` that is zero, plus possibly false marks
+/// above the lowest true one (borrows run upwards); the lowest mark is exact.
+#[inline]
+fn zero_bytes(word: u64) -> u64 {
+    word.wrapping_sub(ONES) & !word & HIGHS
+}
+
+/// Reads 8 bytes as a little-endian word (`chunk` is exactly 8 bytes long).
+#[inline]
+fn word(chunk: &[u8]) -> u64 {
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(chunk);
+    u64::from_le_bytes(bytes)
+}
+
+/// The first `needle` in `hay`, eight bytes at a time. Form bodies are mostly
+/// short pairs, where a SIMD search's set-up costs more than it saves.
+#[inline]
+fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
+    let pattern = ONES * u64::from(needle);
+    let mut chunks = hay.chunks_exact(8);
+    for (n, chunk) in chunks.by_ref().enumerate() {
+        let marks = zero_bytes(word(chunk) ^ pattern);
+        if marks != 0 {
+            // Little-endian: the lowest mark is the first byte in memory.
+            return Some(n * 8 + (marks.trailing_zeros() / 8) as usize);
+        }
+    }
+    let tail = chunks.remainder();
+    tail.iter()
+        .position(|&b| b == needle)
+        .map(|p| hay.len() - tail.len() + p)
+}
+
+/// Whether `text` holds a `%` or a `+` (anything to unescape).
+#[inline]
+fn has_escape(text: &[u8]) -> bool {
+    const PERCENT: u64 = ONES * b'%' as u64;
+    const PLUS: u64 = ONES * b'+' as u64;
+    let mut chunks = text.chunks_exact(8);
+    for chunk in chunks.by_ref() {
+        let w = word(chunk);
+        if zero_bytes(w ^ PERCENT) | zero_bytes(w ^ PLUS) != 0 {
+            return true;
+        }
+    }
+    chunks.remainder().iter().any(|&b| b == b'%' || b == b'+')
 }
 
 /// Byte classes of a name: what makes it need more than a plain slice.
@@ -68,7 +122,7 @@ impl<'a> Pairs<'a> {
             rest,
             count: 0,
             limits,
-            pending,
+            pending: pending.map(Box::new),
             failed: false,
         }
     }
@@ -100,21 +154,23 @@ impl<'a> Pairs<'a> {
     /// plain root (no brackets, no escapes), and the value. The IPN parser uses
     /// this to recognise its own keys without the general key parser.
     pub(crate) fn next_raw(&mut self) -> Option<Result<(&'a str, bool, Encoded<'a>)>> {
-        if let Some(e) = self.pending.take() {
-            self.failed = true;
-            return Some(Err(e));
-        }
         if self.failed {
             return None;
+        }
+        // Checked before taking: moving the (large) error out on every call
+        // would cost a copy per pair.
+        if self.pending.is_some() {
+            self.failed = true;
+            return self.pending.take().map(|e| Err(*e));
         }
         loop {
             if self.rest.is_empty() {
                 return None;
             }
-            // SIMD searches (memchr) for the delimiters; only the short name is
+            // Word-at-a-time searches for the delimiters; only the short name is
             // scanned byte by byte.
             let bytes = self.rest.as_bytes();
-            let end = memchr::memchr(b'&', bytes).unwrap_or(bytes.len());
+            let end = find_byte(bytes, b'&').unwrap_or(bytes.len());
             // `&` and `=` are ASCII, so every split below is on a char boundary.
             let pair = &self.rest[..end];
             self.rest = self.rest.get(end + 1..).unwrap_or_default();
@@ -129,7 +185,7 @@ impl<'a> Pairs<'a> {
                     max: self.limits.max_pairs,
                 }));
             }
-            let (key, value) = match memchr::memchr(b'=', pair.as_bytes()) {
+            let (key, value) = match find_byte(pair.as_bytes(), b'=') {
                 Some(i) => (&pair[..i], &pair[i + 1..]),
                 None => (pair, ""),
             };
@@ -143,7 +199,7 @@ impl<'a> Pairs<'a> {
             let key_plain = key.bytes().all(|b| CLASS[usize::from(b)] == PLAIN);
             let value = Encoded {
                 text: value,
-                plain: memchr::memchr2(b'%', b'+', value.as_bytes()).is_none(),
+                plain: !has_escape(value.as_bytes()),
             };
             return Some(Ok((key, key_plain, value)));
         }
@@ -534,7 +590,7 @@ impl<'a> Encoded<'a> {
     pub fn new(raw: &'a str) -> Self {
         Self {
             text: raw,
-            plain: !raw.bytes().any(|b| b == b'%' || b == b'+'),
+            plain: !has_escape(raw.as_bytes()),
         }
     }
 
@@ -661,5 +717,21 @@ fn flush_utf8(buf: &mut [u8; 64], len: usize) -> core::result::Result<usize, ()>
             Ok(tail)
         }
         Err(_) => Err(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{find_byte, has_escape};
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The word-at-a-time searches agree with the obvious byte loops.
+        #[test]
+        fn word_searches_agree_with_byte_loops(hay in prop::collection::vec(prop_oneof![Just(b'&'), Just(b'%'), Just(b'+'), Just(0u8), Just(0x80u8), any::<u8>()], 0..40), needle in any::<u8>()) {
+            prop_assert_eq!(find_byte(&hay, needle), hay.iter().position(|&b| b == needle));
+            prop_assert_eq!(find_byte(&hay, b'&'), hay.iter().position(|&b| b == b'&'));
+            prop_assert_eq!(has_escape(&hay), hay.iter().any(|&b| b == b'%' || b == b'+'));
+        }
     }
 }

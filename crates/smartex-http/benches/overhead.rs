@@ -1,2 +1,290 @@
-//! placeholder
-fn main() {}
+//! Client overhead per `get_order` against a local hyper server, compared in
+//! the same run with a bare reqwest call doing the same request.
+//!
+//! Run: `cargo bench -p smartex-http --bench overhead`
+//!
+//! - `smartex_get_order`: `Client::get_order` (JSON, no authorization): encode
+//!   the parameters, build the headers, send through `ReqwestTransport` under
+//!   the client's timeout and retry loop, read the body under the size cap,
+//!   decode the envelope into `OrderView`.
+//! - `bare_reqwest_same_work`: the same request by hand with reqwest (same
+//!   headers, the same JSON serialized by the same core type, same body bytes),
+//!   `bytes()`, and the same `decode::<OrderView>` — what a merchant would
+//!   write without this crate.
+//! - `bare_reqwest_no_decode`: send and read the body only, for reference.
+//!
+//! Both use identically configured reqwest clients (each from its own
+//! `ReqwestTransport`, so each has its own connection pool), the same
+//! current-thread runtime, and one server on its own thread.
+// A benchmark may unwrap: a failure aborts the measurement, which is the point.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    missing_docs
+)]
+
+use std::convert::Infallible;
+use std::hint::black_box;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use criterion::{Criterion, criterion_group};
+use http_body_util::Full;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use smartex_core::request::{GetOrder, Method, OrderViewKind};
+use smartex_core::response::{OrderView, decode};
+use smartex_core::{OrderSecret, OrderUid};
+use smartex_http::{ClientBuilder, ReqwestTransport};
+
+const RESPONSE: &str = r#"{"success":true,"data":{"order":{"_id":"5d8e6002b80b7b4cd75a6424","uid":1409,"rid":"R1409","status":"waitPayment","inAmount":2,"outAmount":"317.42","fromValues":[{"key":"email","value":"buyer@shop.example"}],"toValues":[{"key":"wallet","name":"WMZ wallet","value":"Z123456789012"}],"route":{"from":{"name":"Ethereum","symbol":"ETH"},"to":{"name":"WebMoney","symbol":"WMZ"}},"createdAt":"2025-03-24T10:00:00.000Z","expiresAt":"2025-03-24T11:00:00.000Z","rate":{"in":1,"out":158.71}},"verifications":[]},"latency_ms":3,"requestId":"1742774343407-ATmqdjI"}"#;
+
+/// Starts the server on its own thread and runtime; returns its address.
+fn start_server() -> SocketAddr {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            loop {
+                let (stream, _) = listener.accept().await.unwrap();
+                stream.set_nodelay(true).unwrap();
+                tokio::spawn(async move {
+                    let service =
+                        service_fn(|req: hyper::Request<hyper::body::Incoming>| async move {
+                            // Read the whole request body, as a real server would.
+                            let _ = http_body_util::BodyExt::collect(req.into_body()).await;
+                            Ok::<_, Infallible>(
+                                hyper::Response::builder()
+                                    .header("content-type", "application/json; charset=utf-8")
+                                    .body(Full::new(Bytes::from_static(RESPONSE.as_bytes())))
+                                    .unwrap(),
+                            )
+                        });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+    });
+    rx.recv().unwrap()
+}
+
+fn transport() -> ReqwestTransport {
+    ReqwestTransport::builder().no_proxy().build().unwrap()
+}
+
+fn overhead(c: &mut Criterion) {
+    let addr = start_server();
+    let site = format!("http://{addr}");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = ClientBuilder::new(&site).build_with(transport()).unwrap();
+    let bare = transport().reqwest_client().clone();
+    let url = format!("{site}/service/api/v1/{}/", GetOrder::PATH);
+    let uid = OrderUid::new(1409).unwrap();
+    let secret = OrderSecret::new("dGqwF2M2eBPaSN1G5ljMS1cb").unwrap();
+
+    // Both paths work and get the same answer.
+    let a = rt
+        .block_on(client.get_order(uid, &secret, OrderViewKind::Order))
+        .unwrap();
+    assert_eq!(a.order.uid, uid);
+
+    let bare_call = |decode_it: bool| {
+        let bare = &bare;
+        let url = &url;
+        let secret = &secret;
+        async move {
+            let body = GetOrder::new(uid, secret.clone()).to_json();
+            let response = bare
+                .post(url)
+                .header("user-agent", smartex_http::config::USER_AGENT)
+                .header("accept", "application/json")
+                .header("lang", "en")
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let bytes = response.bytes().await.unwrap();
+            if decode_it {
+                let view: OrderView = decode::<OrderView>(&bytes).unwrap().result.unwrap();
+                assert_eq!(view.order.uid, uid);
+            }
+            bytes.len()
+        }
+    };
+    rt.block_on(bare_call(true));
+
+    let mut group = c.benchmark_group("get_order");
+    group
+        .sample_size(100)
+        .warm_up_time(Duration::from_secs(2))
+        .measurement_time(Duration::from_secs(6));
+    group.bench_function("smartex_get_order", |b| {
+        b.iter(|| {
+            black_box(
+                rt.block_on(client.get_order(uid, &secret, OrderViewKind::Order))
+                    .unwrap(),
+            )
+        });
+    });
+    group.bench_function("bare_reqwest_same_work", |b| {
+        b.iter(|| black_box(rt.block_on(bare_call(true))));
+    });
+    group.bench_function("bare_reqwest_no_decode", |b| {
+        b.iter(|| black_box(rt.block_on(bare_call(false))));
+    });
+    group.finish();
+}
+
+/// A transport that answers at once with the canned response: what is left is
+/// the client's own work per call.
+struct Canned;
+
+impl smartex_http::Transport for Canned {
+    async fn send(
+        &self,
+        request: smartex_http::HttpRequest,
+    ) -> Result<smartex_http::HttpResponse, smartex_http::TransportError> {
+        black_box(&request);
+        Ok(smartex_http::HttpResponse::new(
+            200,
+            vec![(
+                "content-type".to_owned(),
+                "application/json; charset=utf-8".to_owned(),
+            )],
+            RESPONSE.as_bytes().to_vec(),
+        ))
+    }
+}
+
+/// The client's own CPU cost per call, without a network: the client over an
+/// in-memory transport vs encoding + decoding by hand.
+fn in_memory(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = ClientBuilder::new("https://www.smartexpay.com")
+        .build_with(Canned)
+        .unwrap();
+    let uid = OrderUid::new(1409).unwrap();
+    let secret = OrderSecret::new("dGqwF2M2eBPaSN1G5ljMS1cb").unwrap();
+    let mut group = c.benchmark_group("in_memory");
+    group
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    group.bench_function("smartex_get_order", |b| {
+        b.iter(|| {
+            black_box(
+                rt.block_on(client.get_order(uid, &secret, OrderViewKind::Order))
+                    .unwrap(),
+            )
+        });
+    });
+    group.bench_function("encode_and_decode_only", |b| {
+        b.iter(|| {
+            let body = GetOrder::new(uid, secret.clone()).to_json();
+            black_box(body);
+            let bytes = RESPONSE.as_bytes().to_vec();
+            black_box(decode::<OrderView>(&bytes).unwrap().result.unwrap())
+        });
+    });
+    group.finish();
+}
+
+/// The same comparison, interleaved: rounds of `PAIR_CALLS` client calls then
+/// `PAIR_CALLS` bare calls, so that the load of a shared machine hits both
+/// alike; prints the median per-call time of each and the median of the
+/// per-round ratios. Bounded: `PAIR_ROUNDS` rounds (a few seconds).
+fn paired() {
+    const PAIR_ROUNDS: usize = 60;
+    const PAIR_CALLS: u32 = 200;
+    let addr = start_server();
+    let site = format!("http://{addr}");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = ClientBuilder::new(&site).build_with(transport()).unwrap();
+    let bare = transport().reqwest_client().clone();
+    let url = format!("{site}/service/api/v1/{}/", GetOrder::PATH);
+    let uid = OrderUid::new(1409).unwrap();
+    let secret = OrderSecret::new("dGqwF2M2eBPaSN1G5ljMS1cb").unwrap();
+    let bare_call = || {
+        let (bare, url, secret) = (&bare, &url, &secret);
+        async move {
+            let body = GetOrder::new(uid, secret.clone()).to_json();
+            let response = bare
+                .post(url)
+                .header("user-agent", smartex_http::config::USER_AGENT)
+                .header("accept", "application/json")
+                .header("lang", "en")
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let bytes = response.bytes().await.unwrap();
+            decode::<OrderView>(&bytes).unwrap().result.unwrap()
+        }
+    };
+    let (mut a, mut b, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..PAIR_ROUNDS + 5 {
+        let started = std::time::Instant::now();
+        for _ in 0..PAIR_CALLS {
+            black_box(
+                rt.block_on(client.get_order(uid, &secret, OrderViewKind::Order))
+                    .unwrap(),
+            );
+        }
+        let client_time = started.elapsed() / PAIR_CALLS;
+        let started = std::time::Instant::now();
+        for _ in 0..PAIR_CALLS {
+            black_box(rt.block_on(bare_call()));
+        }
+        let bare_time = started.elapsed() / PAIR_CALLS;
+        if round >= 5 {
+            // The first rounds warm the pools and caches.
+            a.push(client_time);
+            b.push(bare_time);
+            ratios.push(client_time.as_secs_f64() / bare_time.as_secs_f64());
+        }
+    }
+    a.sort();
+    b.sort();
+    ratios.sort_by(f64::total_cmp);
+    let mid = PAIR_ROUNDS / 2;
+    println!(
+        "paired get_order ({PAIR_ROUNDS} rounds x {PAIR_CALLS} calls each): smartex median {:?}, bare reqwest (same work) median {:?}, median ratio {:.3}",
+        a[mid], b[mid], ratios[mid]
+    );
+}
+
+criterion_group!(benches, overhead, in_memory);
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    // Only under `cargo bench` (which passes `--bench`), and unless a filter
+    // that is not `paired` was given.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let bench_mode = args.iter().any(|a| a == "--bench");
+    let filtered_out = args
+        .iter()
+        .any(|a| !a.starts_with('-') && !"paired".contains(a.as_str()));
+    if bench_mode && !filtered_out {
+        paired();
+    }
+}

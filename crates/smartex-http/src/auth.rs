@@ -155,7 +155,7 @@ type Clock = dyn Fn() -> u64 + Send + Sync;
 /// order; if the platform ever refuses a smaller `time` than one it has already
 /// seen (not documented), run calls of one key one at a time.
 ///
-/// With [`Encoding::Form`](crate::Encoding::Form) or a `GET`, the hash is over
+/// With [`Encoding::Form`] or a `GET`, the hash is over
 /// the form text sent (`time=…&orderUID=…`); the profile page documents the
 /// hash over JSON only, so JSON, the default, is the encoding to use with a key.
 #[derive(Clone)]

@@ -85,7 +85,7 @@ pub struct Reply<T> {
 #[cfg(feature = "reqwest")]
 impl Client<crate::ReqwestTransport> {
     /// Starts configuring a client of `site` (`https://www.smartexpay.com`);
-    /// [`ClientBuilder::build`] gives it the default reqwest transport.
+    /// [`ClientBuilder::build`](crate::ClientBuilder::build) gives it the default reqwest transport.
     pub fn builder(site: &str) -> crate::ClientBuilder {
         crate::ClientBuilder::new(site)
     }

@@ -209,3 +209,26 @@ async fn a_permanent_error_is_returned_and_ends_the_watch() {
     assert_eq!(watch.end(), WatchEnd::Failed);
     assert_eq!(server.count(), 1);
 }
+
+/// The futures a merchant spawns are `Send`.
+#[tokio::test]
+async fn futures_are_send() {
+    fn assert_send<F: std::future::Future + Send>(f: F) -> F {
+        f
+    }
+    let server = advancing(&["done"]).await;
+    let client = make_client(&server, |b| b);
+    let secret = secret();
+    let mut watch = client.watch_order(uid(), &secret, fast());
+    let change = assert_send(watch.next()).await.unwrap().unwrap();
+    assert_eq!(change.status, OrderStatus::Done);
+    let handle = tokio::spawn({
+        let client = client.clone();
+        async move {
+            let secret = OrderSecret::new(ORDER_SECRET).unwrap();
+            let mut watch = client.watch_order(uid(), &secret, fast());
+            watch.next().await.map(|c| c.map(|c| c.status))
+        }
+    });
+    assert_eq!(handle.await.unwrap().unwrap().unwrap(), OrderStatus::Done);
+}

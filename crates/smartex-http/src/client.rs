@@ -30,6 +30,7 @@ pub(crate) struct Shared<T> {
     pub(crate) max_response_bytes: usize,
     pub(crate) retry: RetryPolicy,
     pub(crate) user_agent: String,
+    pub(crate) trailing_slash: bool,
 }
 
 /// The platform's API client. Cheap to clone (the configuration and the
@@ -342,7 +343,9 @@ impl<T: Transport> Client<T> {
         let mut url = String::with_capacity(s.api_root.len() + M::PATH.len() + 1);
         url.push_str(&s.api_root);
         url.push_str(M::PATH);
-        url.push('/');
+        if s.trailing_slash {
+            url.push('/');
+        }
 
         let mut attempt: u32 = 0;
         loop {
@@ -517,4 +520,63 @@ pub(crate) fn random_u64() -> u64 {
     x ^= x >> 7;
     x ^= x << 17;
     x
+}
+
+#[cfg(test)]
+// Tests may panic on failure: that is how they fail.
+#[allow(clippy::panic)]
+mod tests {
+    use std::time::Duration;
+
+    use super::{backoff, random_u64};
+    use crate::config::RetryPolicy;
+
+    #[test]
+    fn backoff_doubles_with_equal_jitter_and_is_capped() {
+        let policy = RetryPolicy {
+            max_retries: 10,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(1000),
+        };
+        for (attempt, full) in [
+            (1, 100),
+            (2, 200),
+            (3, 400),
+            (4, 800),
+            (5, 1000),
+            (40, 1000),
+        ] {
+            let full = Duration::from_millis(full);
+            let mut seen = std::collections::HashSet::new();
+            for _ in 0..200 {
+                let d = backoff(&policy, attempt, None);
+                assert!(
+                    d >= full / 2 && d <= full,
+                    "attempt {attempt}: {d:?} not in [{:?}, {full:?}]",
+                    full / 2
+                );
+                seen.insert(d);
+            }
+            assert!(seen.len() > 100, "jittered: {} distinct delays", seen.len());
+        }
+    }
+
+    #[test]
+    fn retry_after_is_honoured_up_to_the_cap() {
+        let policy = RetryPolicy::default();
+        assert_eq!(
+            backoff(&policy, 1, Some(Duration::from_secs(1))),
+            Duration::from_secs(1)
+        );
+        assert_eq!(
+            backoff(&policy, 1, Some(Duration::from_secs(3600))),
+            policy.max_delay
+        );
+    }
+
+    #[test]
+    fn random_numbers_differ() {
+        let a: std::collections::HashSet<u64> = (0..1000).map(|_| random_u64()).collect();
+        assert_eq!(a.len(), 1000);
+    }
 }

@@ -102,6 +102,7 @@ impl RetryPolicy {
 /// | setting | default |
 /// |---|---|
 /// | API root | `{site}/service/api/v1/` |
+/// | [`trailing_slash`](Self::trailing_slash) after the method path | yes |
 /// | [`lang`](Self::lang) (the `Lang` header, the page URLs, route field names) | `en` |
 /// | [`encoding`](Self::encoding) | JSON |
 /// | [`verb`](Self::verb) | `POST` for every method |
@@ -123,6 +124,7 @@ pub struct ClientBuilder {
     max_response_bytes: usize,
     retry: RetryPolicy,
     user_agent: String,
+    trailing_slash: bool,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -138,6 +140,7 @@ impl std::fmt::Debug for ClientBuilder {
             .field("timeout", &self.timeout)
             .field("max_response_bytes", &self.max_response_bytes)
             .field("retry", &self.retry)
+            .field("trailing_slash", &self.trailing_slash)
             .finish_non_exhaustive()
     }
 }
@@ -159,6 +162,7 @@ impl ClientBuilder {
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             retry: RetryPolicy::default(),
             user_agent: USER_AGENT.to_owned(),
+            trailing_slash: true,
         }
     }
 
@@ -166,6 +170,14 @@ impl ClientBuilder {
     /// are appended to it, so it should end with `/` (one is added if not).
     pub fn api_root(mut self, url: impl Into<String>) -> Self {
         self.api_root = Some(url.into());
+        self
+    }
+
+    /// Whether method URLs end with `/` (`…/order/get/`, the default, as the
+    /// platform's web app calls them) or not (`…/order/get`, as the profile
+    /// page's API-key section writes them).
+    pub fn trailing_slash(mut self, on: bool) -> Self {
+        self.trailing_slash = on;
         self
     }
 
@@ -292,6 +304,7 @@ impl ClientBuilder {
             max_response_bytes: self.max_response_bytes,
             retry: self.retry,
             user_agent: self.user_agent,
+            trailing_slash: self.trailing_slash,
         }))
     }
 

@@ -299,10 +299,11 @@ impl TestServer {
 /// success envelope.
 pub(crate) fn platform(req: &Recorded, _index: usize) -> Action {
     let path = req.path.split('?').next().unwrap_or_default();
+    // Strict, like a router: the API root and the trailing slash are required.
     let method = path
         .strip_prefix("/service/api/v1/")
-        .unwrap_or(path)
-        .trim_end_matches('/');
+        .and_then(|p| p.strip_suffix('/'))
+        .unwrap_or_default();
     match method {
         "public/exchanger/order/create" => Action::ok(
             r#"{"_id":"5d8e6002b80b7b4cd75a6424","uid":1409,"rid":"R1409","secret":"dGqwF2M2eBPaSN1G5ljMS1cb",

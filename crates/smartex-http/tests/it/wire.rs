@@ -147,6 +147,19 @@ async fn api_root_override_and_user_agent() {
     let request = &server.requests()[0];
     assert_eq!(request.path, "/gateway/v1/public/exchanger/order/get/");
     assert_eq!(request.header("user-agent"), Some("shop/2.1"));
+
+    let client = make_client(&server, |b| b.trailing_slash(false).reads_with_get());
+    client
+        .get_order(OrderUid::new(1409).unwrap(), &secret, OrderViewKind::Order)
+        .await
+        .unwrap_err(); // the stand-in platform wants the trailing slash
+    let request = &server.requests()[1];
+    assert_eq!(
+        request.path,
+        format!(
+            "/service/api/v1/public/exchanger/order/get?orderUID=1409&orderSecret={ORDER_SECRET}&type=order"
+        )
+    );
 }
 
 #[tokio::test]

@@ -1,0 +1,56 @@
+//! The commands.
+
+pub(crate) mod ipn;
+pub(crate) mod order;
+pub(crate) mod sandbox;
+pub(crate) mod url;
+
+use std::time::Duration;
+
+use crate::cli::{Command, DemoArgs, IpnCommand, OrderCommand, UrlCommand};
+use crate::demo::DemoOptions;
+use crate::exit::{Error, Exit};
+use crate::term::Printer;
+
+/// Runs a parsed command.
+pub(crate) fn dispatch(command: &Command) -> Result<Exit, Error> {
+    let mut stdout = std::io::stdout();
+    let p = Printer::stdout(&mut stdout);
+    match command {
+        Command::Demo(args) => demo(args, &p),
+        Command::Sandbox(args) => sandbox::run(args, &p),
+        Command::Ipn(IpnCommand::Verify(args)) => ipn::verify(args, &p),
+        Command::Ipn(IpnCommand::Sign(args)) => {
+            drop(p);
+            ipn::sign(args, &mut std::io::stdout())
+        }
+        Command::Ipn(IpnCommand::Send(args)) => ipn::send(args, &p),
+        Command::Ipn(IpnCommand::Listen(args)) => ipn::listen(args, &p),
+        Command::Order(OrderCommand::Create(args)) => order::create(args, &p),
+        Command::Order(OrderCommand::Get(args)) => order::get(args, &p),
+        Command::Order(OrderCommand::MarkPaid(args)) => order::mark_paid(args, &p),
+        Command::Url(UrlCommand::Payment(args)) => url::run(url::Page::Payment, args, &p),
+        Command::Url(UrlCommand::Order(args)) => url::run(url::Page::Order, args, &p),
+    }
+}
+
+/// `smartex demo`.
+fn demo(args: &DemoArgs, p: &Printer<'_>) -> Result<Exit, Error> {
+    let mut options = DemoOptions::default().pace(Duration::from_millis(args.pace_ms));
+    if let Some(step) = args.lose_ipn {
+        options = options.lose_ipn(step);
+    }
+    if let Some(step) = args.duplicate_ipn {
+        options = options.duplicate_ipn(step);
+    }
+    if let Some(step) = args.late_ipn {
+        options = options.late_ipn(step);
+    }
+    options.check()?;
+    let report = crate::block_on(crate::demo::run_with(&options, p))??;
+    Ok(if report.passed() {
+        Exit::Ok
+    } else {
+        Exit::CheckFailed
+    })
+}

@@ -1,0 +1,124 @@
+//! `smartex sandbox`.
+
+use std::time::Duration;
+
+use serde_json::json;
+use smartex_sandbox::{
+    PaymentDetection, RouteSpec, Sandbox, SandboxConfig, Schedule, TEST_API_KEY, TEST_API_SECRET,
+};
+
+use crate::cli::SandboxArgs;
+use crate::exit::{Error, Exit};
+use crate::term::Printer;
+
+/// `smartex sandbox`: runs until Ctrl-C.
+pub(crate) fn run(args: &SandboxArgs, p: &Printer<'_>) -> Result<Exit, Error> {
+    let schedule = if args.manual {
+        Schedule::manual()
+    } else {
+        Schedule::every(Duration::from_millis(args.step_ms))
+    };
+    let config = SandboxConfig::default()
+        .listen(args.listen)
+        .schedule(schedule)
+        .test_api_key()
+        .require_api_key(args.require_api_key);
+    crate::block_on(async {
+        let sb = Sandbox::start(config).await?;
+        if args.json {
+            let routes: Vec<_> = sb.routes().iter().map(RouteSpec::to_json).collect();
+            p.line(
+                json!({
+                    "site": sb.site_url(),
+                    "apiRoot": sb.api_root(),
+                    "admin": sb.admin_url(),
+                    "apiKey": TEST_API_KEY,
+                    "apiSecret": TEST_API_SECRET,
+                    "requireApiKey": args.require_api_key,
+                    "stepMs": (!args.manual).then_some(args.step_ms),
+                    "routes": routes,
+                })
+                .to_string(),
+            );
+        } else {
+            describe(&sb, args, p);
+        }
+        let stopped = tokio::signal::ctrl_c().await;
+        sb.shutdown().await;
+        match stopped {
+            Ok(()) => {
+                if !args.json {
+                    p.line("stopped");
+                }
+                Ok(Exit::Ok)
+            }
+            Err(e) => Err(Error::unavailable(format!("cannot wait for Ctrl-C: {e}"))),
+        }
+    })?
+}
+
+fn describe(sb: &Sandbox, args: &SandboxArgs, p: &Printer<'_>) {
+    let s = p.style();
+    p.line(s.bold("smartex sandbox: a local exchange for tests and demos (no real money moves)"));
+    p.line(format!("  site         {}", sb.site_url()));
+    p.line(format!("  API root     {}", sb.api_root()));
+    p.line(format!("  admin        {}", sb.admin_url()));
+    let lifecycle = if args.manual {
+        "moves only on command (admin endpoint) or order/update-status".to_owned()
+    } else {
+        format!(
+            "each step after {} ms; manual-payment routes wait in waitPayment for order/update-status",
+            args.step_ms
+        )
+    };
+    p.line(format!("  lifecycle    {lifecycle}"));
+    p.line("  IPNs         signed, POSTed once to each order's ipnUrl (loopback addresses only)");
+    p.line("");
+    let keys = if args.require_api_key {
+        "test credentials (published sandbox values; required)"
+    } else {
+        "test credentials (published sandbox values; calls without a key are accepted too)"
+    };
+    p.line(s.bold(keys));
+    p.line(format!("  API key      {TEST_API_KEY}"));
+    p.line(format!("  API secret   {TEST_API_SECRET}"));
+    p.line("");
+    p.line(s.bold("routes"));
+    for r in sb.routes() {
+        let payment = match r.payment {
+            PaymentDetection::Manual => "manual payment",
+            _ => "automatic payment",
+        };
+        p.line(format!(
+            "  {}  {} → {}  1 {} = {}/{} {}  {}–{} {}  {payment}",
+            r.id,
+            r.from.xml,
+            r.to.xml,
+            r.from.symbol,
+            r.rate_out,
+            r.rate_in,
+            r.to.symbol,
+            r.min_amount,
+            r.max_amount,
+            r.from.symbol,
+        ));
+        for (list, fields) in [
+            ("fromValues", &r.from.fields),
+            ("toValues", &r.to.fields),
+            ("routeValues", &r.fields),
+        ] {
+            for f in fields {
+                let need = if f.required { "required" } else { "optional" };
+                p.line(s.dim(&format!("      {list}: {} ({}, {need})", f.id, f.name)));
+            }
+        }
+    }
+    p.line("");
+    p.line(s.bold("try it"));
+    p.line(format!("  export SMARTEX_SITE={}", sb.site_url()));
+    p.line(
+        "  smartex order create --xml-from ETH --xml-to WMZ --amount 1 --to-value wallet=Z123456789012",
+    );
+    p.line("");
+    p.line("Ctrl-C to stop.");
+}

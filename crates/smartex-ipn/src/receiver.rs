@@ -80,7 +80,7 @@ pub fn now_ms() -> u64 {
 #[derive(Clone)]
 pub struct ParsedIpn<'a> {
     ipn: UnverifiedIpn<'a>,
-    checksum: Checksum,
+    checksum: Hex64,
 }
 
 impl core::fmt::Debug for ParsedIpn<'_> {
@@ -126,7 +126,7 @@ impl ParsedIpn<'_> {
 #[derive(Clone)]
 pub struct Notification<'a> {
     ipn: VerifiedIpn<'a>,
-    checksum: Checksum,
+    checksum: Hex64,
 }
 
 impl core::fmt::Debug for Notification<'_> {
@@ -169,7 +169,7 @@ impl<'a> Notification<'a> {
             self.ipn.order_id_raw(),
             self.ipn.status_raw(),
             self.ipn.timestamp_raw(),
-            &self.checksum,
+            &self.checksum.to_checksum(),
         )
     }
 
@@ -363,73 +363,67 @@ impl Receiver {
         }
     }
 
-    fn locate_checksum(
-        &self,
-        request: &IpnRequest<'_>,
-        ipn: &UnverifiedIpn<'_>,
-    ) -> Result<Checksum> {
-        let mut found: Option<(Cow<'static, str>, Checksum)> = None;
-        let mut offer =
-            |location: &dyn Fn() -> Cow<'static, str>, text: &str| -> Result<()> {
-                let checksum = Checksum::parse_hex("hash", text.trim_matches([' ', '\t']))
-                    .map_err(|_| Error::MalformedChecksum {
-                        location: location(),
-                    })?;
-                match &found {
-                    None => found = Some((location(), checksum)),
-                    Some((first, c)) if *c != checksum => {
-                        return Err(Error::ChecksumConflict {
-                            first: first.clone(),
-                            second: location(),
-                        });
-                    }
-                    Some(_) => {}
+    fn locate_checksum(&self, request: &IpnRequest<'_>, ipn: &UnverifiedIpn<'_>) -> Result<Hex64> {
+        // Where the first checksum was found: an index into the configured
+        // locations, or `None` for the caller's. Described only on error.
+        let mut found: Option<(Option<usize>, Hex64)> = None;
+        let describe = |place: Option<usize>| -> Cow<'static, str> {
+            match place.and_then(|i| self.config.checksum.get(i)) {
+                Some(location) => location.describe(),
+                None => Cow::Borrowed("the checksum supplied by the caller"),
+            }
+        };
+        let mut offer = |place: Option<usize>, text: &[u8]| -> Result<()> {
+            let hex = Hex64::parse(text).ok_or_else(|| Error::MalformedChecksum {
+                location: describe(place),
+            })?;
+            match &found {
+                None => found = Some((place, hex)),
+                Some((first, h)) if *h != hex => {
+                    return Err(Error::ChecksumConflict {
+                        first: describe(*first),
+                        second: describe(place),
+                    });
                 }
-                Ok(())
-            };
-        for location in &self.config.checksum {
-            let describe = || location.describe();
+                Some(_) => {}
+            }
+            Ok(())
+        };
+        let body_field = self.config.body_field();
+        for (i, location) in self.config.checksum.iter().enumerate() {
             match location {
-                ChecksumLocation::BodyField(_) => {
+                ChecksumLocation::BodyField(name) => {
                     // Only the first body field is looked at (the core decoder
                     // knows one checksum field).
-                    if self.config.body_field() == Some(location_name(location))
+                    if body_field == Some(&**name)
                         && let Some(text) = ipn.checksum_in_body()
                     {
-                        offer(&describe, text)?;
+                        offer(Some(i), text.as_bytes())?;
                     }
                 }
                 ChecksumLocation::QueryParam(name) => {
                     if let Some(query) = request.query_string()
                         && let Some(text) = query_param(query, name, &self.config)?
                     {
-                        offer(&describe, &text)?;
+                        offer(Some(i), text.as_bytes())?;
                     }
                 }
                 ChecksumLocation::Header(name) => {
                     let mut result = Ok(());
                     request.header_source().for_each(name, &mut |value| {
-                        if result.is_err() {
-                            return;
+                        if result.is_ok() {
+                            // Optional whitespace around a header value is not part of it.
+                            result = offer(Some(i), value.trim_ascii());
                         }
-                        result = match core::str::from_utf8(value) {
-                            Ok(text) => offer(&describe, text),
-                            Err(_) => Err(Error::MalformedChecksum {
-                                location: describe(),
-                            }),
-                        };
                     });
                     result?;
                 }
             }
         }
         if let Some(text) = request.supplied_checksum() {
-            offer(
-                &|| Cow::Borrowed("the checksum supplied by the caller"),
-                text,
-            )?;
+            offer(None, text.as_bytes())?;
         }
-        found.map(|(_, c)| c).ok_or(Error::MissingChecksum)
+        found.map(|(_, h)| h).ok_or(Error::MissingChecksum)
     }
 
     fn verify_inner<'a, S: Secrets + ?Sized>(
@@ -442,7 +436,7 @@ impl Receiver {
             return Err(Error::UnknownOrder);
         };
         let ParsedIpn { ipn, checksum } = parsed;
-        let ipn = ipn.verify_checksum(secrets, checksum.to_hex().as_str())?;
+        let ipn = ipn.verify_checksum(secrets, checksum.as_str())?;
         if let TimestampWindow::Within { max_age, max_ahead } = self.config.window {
             let at = ipn.timestamp_ms()?;
             let max_age_ms = duration_ms(max_age);
@@ -470,11 +464,39 @@ impl Receiver {
     }
 }
 
-fn location_name(location: &ChecksumLocation) -> &str {
-    match location {
-        ChecksumLocation::BodyField(n)
-        | ChecksumLocation::QueryParam(n)
-        | ChecksumLocation::Header(n) => n,
+/// A received checksum: 64 hex digits, lowercased, on the stack. Compared
+/// and handed to the core as text, so it is decoded only once (by the core's
+/// constant-time check).
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Hex64([u8; 64]);
+
+impl Hex64 {
+    /// 64 hex digits in either case, or `None`.
+    fn parse(text: &[u8]) -> Option<Self> {
+        let digits: &[u8; 64] = text.try_into().ok()?;
+        let mut out = [0u8; 64];
+        for (o, &d) in out.iter_mut().zip(digits) {
+            if !d.is_ascii_hexdigit() {
+                return None;
+            }
+            *o = d.to_ascii_lowercase();
+        }
+        Some(Self(out))
+    }
+
+    fn as_str(&self) -> &str {
+        // ASCII hex digits by construction; the fallback is never taken.
+        core::str::from_utf8(&self.0).unwrap_or_default()
+    }
+
+    /// The 32 bytes.
+    fn to_checksum(self) -> Checksum {
+        let nibble = |d: u8| if d <= b'9' { d - b'0' } else { d - b'a' + 10 };
+        let mut bytes = [0u8; 32];
+        for (b, pair) in bytes.iter_mut().zip(self.0.chunks_exact(2)) {
+            *b = (nibble(pair[0]) << 4) | nibble(pair[1]);
+        }
+        Checksum::from_bytes(bytes)
     }
 }
 
@@ -598,6 +620,23 @@ mod tests {
         assert!(media_kind(b"multipart/form-data; boundary=x").is_none());
         assert!(media_kind(b"\xff").is_none());
         assert!(media_kind(b"").is_none());
+    }
+
+    #[test]
+    fn hex64_decodes_like_the_core() {
+        let text = "AF3acf947e6f0e0f2c267e300b8582e504dba12d1f2d058652b7414163c09f48";
+        let hex = Hex64::parse(text.as_bytes());
+        assert_eq!(
+            hex.map(Hex64::to_checksum),
+            Checksum::parse_hex("hash", text).ok()
+        );
+        assert_eq!(
+            hex.map(|h| h.as_str().to_owned()),
+            Some(text.to_lowercase())
+        );
+        assert!(Hex64::parse(&text.as_bytes()[1..]).is_none());
+        assert!(Hex64::parse(text.replace('A', "g").as_bytes()).is_none());
+        assert!(Hex64::parse(format!("{text} ").as_bytes()).is_none());
     }
 
     #[test]

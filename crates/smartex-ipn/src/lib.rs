@@ -42,14 +42,14 @@
 //! the checksum in constant time, the timestamp window and the replay guard,
 //! and only then yields a [`Notification`] with the status, amounts,
 //! currencies and `toValues` (it dereferences to the core's
-//! [`VerifiedIpn`](smartex_core::ipn::VerifiedIpn)). There is no other way to
+//! [`VerifiedIpn`]). There is no other way to
 //! reach them.
 //!
 //! ## Secrets: one, several, or per order
 //!
 //! The platform signs each notification with the `ipnSecret` given when the
 //! order was created. [`Receiver::verify`] takes anything that is
-//! [`Secrets`]: one [`IpnSecret`](smartex_core::IpnSecret), a slice or `Vec`
+//! [`Secrets`]: one [`IpnSecret`], a slice or `Vec`
 //! of them during a rotation (each is tried, in constant time), or an
 //! `Option` of these straight from your lookup, where `None` means the order
 //! is unknown ([`Error::UnknownOrder`], answered 404). Because parsing and
@@ -91,7 +91,7 @@
 //!   timestamp and checksum) with [`Error::Replayed`] — answered 200, since
 //!   it was received before. Servers sharing a store implement the trait.
 //! - [`Notification::decide`] runs the core tracker against the status you
-//!   stored: only [`Decision::Apply`](smartex_core::status::Decision::Apply)
+//!   stored: only [`Decision::Apply`]
 //!   should change your records; a late `waitPayment` never overwrites `done`.
 //!
 //! ## What to answer

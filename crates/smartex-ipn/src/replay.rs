@@ -78,7 +78,7 @@ impl core::fmt::Debug for ReplayKey {
 /// "insert if absent" on [`ReplayKey::storage_key`]). If the store is async,
 /// turn the guard off ([`Receiver::without_replay_guard`](crate::Receiver::without_replay_guard))
 /// and call the store after verification with
-/// [`Receiver::replay_key`](crate::Receiver::replay_key).
+/// [`Notification::replay_key`](crate::Notification::replay_key).
 ///
 /// ```
 /// use smartex_ipn::{ReplayGuard, ReplayKey};

@@ -4,7 +4,7 @@
 ///
 /// Implemented for `()` (no headers), for slices and arrays of
 /// `(name, value)` pairs, and — with the `http` feature — for
-/// [`http::HeaderMap`]. Any framework's header map is a few lines away:
+/// `http::HeaderMap`. Any framework's header map is a few lines away:
 ///
 /// ```
 /// use smartex_ipn::Headers;

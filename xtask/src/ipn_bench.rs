@@ -4,12 +4,14 @@
 //!   (parse + verify of the sample body through the public API) next to
 //!   `tools/node/verify-bench.js` (`qs.parse` + `crypto`, the docs' code),
 //!   and the ratio (goal ≥ 25×).
-//! * **receiver under load** — the hyper example receiver (release build) and
-//!   `tools/node/receiver.js` on 127.0.0.1, each under the same bounded load
-//!   (`SMARTEX_BENCH_LOAD_SECONDS`, default 10 s; `SMARTEX_BENCH_CONNECTIONS`
-//!   keep-alive connections, default 16) from a small load generator in this
-//!   file, POSTing one freshly signed IPN; req/s, p50, p99 and the ratio
-//!   (goal ≥ 3×). When `wrk` is on PATH it is run too, as a cross-check.
+//! * **receiver under load** — the hyper example receiver (release build; once
+//!   with one tokio worker, like Node's one thread, once with the default
+//!   workers) and `tools/node/receiver.js` on 127.0.0.1, each under the same
+//!   bounded load (`SMARTEX_BENCH_LOAD_SECONDS`, default 10 s, after a 1 s
+//!   warm-up; `SMARTEX_BENCH_CONNECTIONS` keep-alive connections, default 16),
+//!   POSTing one freshly signed IPN: req/s, p50, p99 and the ratio (goal ≥ 3×).
+//!   The load comes from a small generator in this file, and also from `wrk`
+//!   when it is on PATH; each tool gets its own table.
 //!
 //! Both need Node.js (`tools/node/ensure.sh` installs `qs`); without it they
 //! fail, saying how to install it.
@@ -115,7 +117,7 @@ pub(crate) fn load_vs_node(root: &Path, _extra: &[String]) -> Result {
          POST of one signed IPN ({} bytes) to /ipn; everything on 127.0.0.1 on this machine",
         body.len()
     );
-    let mut results = Vec::new();
+    let mut runs: Vec<(&str, Vec<(&'static str, Load)>)> = Vec::new();
     for (name, workers) in [
         ("hyper example, 1 worker", Some("1")),
         ("hyper example, default workers", None),
@@ -126,43 +128,59 @@ pub(crate) fn load_vs_node(root: &Path, _extra: &[String]) -> Result {
             cmd.env("TOKIO_WORKER_THREADS", w);
         }
         let server = Server::start(cmd, name)?;
-        results.push((name, measure(&server, &body, connections, duration)?));
+        runs.push((name, measure(&server, &body, connections, duration)?));
     }
     let mut node = Command::new("node");
     node.args(["receiver.js", "--port", "0", "--exit-on-stdin-eof"])
         .current_dir(root.join("tools/node"));
-    let name = "Node http + qs receiver.js";
-    let server = Server::start(node, name)?;
-    let node_load = measure(&server, &body, connections, duration)?;
+    let node_name = "Node http + qs receiver.js";
+    let server = Server::start(node, node_name)?;
+    runs.push((node_name, measure(&server, &body, connections, duration)?));
     drop(server);
-    results.push((name, node_load.clone()));
 
-    println!();
-    println!(
-        "  {:<34} {:>10} {:>9} {:>9} {:>9} {:>8}",
-        "server", "req/s", "p50 µs", "p99 µs", "non-200", "errors"
-    );
-    for (name, r) in &results {
+    let tools: Vec<&str> = runs
+        .first()
+        .map(|(_, r)| r.iter().map(|(tool, _)| *tool).collect())
+        .unwrap_or_default();
+    let mut failed = false;
+    for tool in tools {
         println!(
-            "  {name:<34} {:>10.0} {:>9} {:>9} {:>9} {:>8}",
-            r.per_second, r.p50_us, r.p99_us, r.non_200, r.errors
+            "
+  load tool: {tool}"
         );
-    }
-    for (name, r) in &results[..2] {
-        let ratio = r.per_second / node_load.per_second.max(1.0);
         println!(
-            "  ratio {name} / Node: {ratio:.1}x req/s (goal >= {LOAD_GOAL}x){}",
-            if ratio >= LOAD_GOAL {
-                ""
-            } else {
-                "  BELOW GOAL"
-            }
+            "  {:<34} {:>10} {:>9} {:>9} {:>9} {:>8}",
+            "server", "req/s", "p50 µs", "p99 µs", "non-200", "errors"
         );
+        let of = |name: &str| {
+            runs.iter()
+                .find(|(n, _)| *n == name)
+                .and_then(|(_, r)| r.iter().find(|(t, _)| *t == tool))
+                .map(|(_, load)| load.clone())
+                .unwrap_or_default()
+        };
+        for (name, _) in &runs {
+            let r = of(name);
+            println!(
+                "  {name:<34} {:>10.0} {:>9} {:>9} {:>9} {:>8}",
+                r.per_second, r.p50_us, r.p99_us, r.non_200, r.errors
+            );
+            failed |= r.non_200 > 0 || r.requests == 0;
+        }
+        let node_rps = of(node_name).per_second.max(1.0);
+        for (name, _) in runs.iter().filter(|(n, _)| *n != node_name) {
+            let ratio = of(name).per_second / node_rps;
+            println!(
+                "  ratio {name} / Node: {ratio:.1}x req/s (goal >= {LOAD_GOAL}x){}",
+                if ratio >= LOAD_GOAL {
+                    ""
+                } else {
+                    "  BELOW GOAL"
+                }
+            );
+        }
     }
-    if results
-        .iter()
-        .any(|(_, r)| r.non_200 > 0 || r.requests == 0)
-    {
+    if failed {
         return Err("a server answered something other than 200, or nothing at all".to_owned());
     }
     Ok(())
@@ -295,8 +313,14 @@ struct Load {
     errors: u64,
 }
 
-/// A 1 s warm-up, then `duration` of load, with wrk as a cross-check if installed.
-fn measure(server: &Server, body: &str, connections: u64, duration: Duration) -> Result<Load> {
+/// For each load tool (the built-in generator, and `wrk` when installed): a
+/// 1 s warm-up, then `duration` of load.
+fn measure(
+    server: &Server,
+    body: &str,
+    connections: u64,
+    duration: Duration,
+) -> Result<Vec<(&'static str, Load)>> {
     let request = format!(
         "POST /ipn HTTP/1.1\r\nHost: {}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
          Content-Length: {}\r\n\r\n{body}",
@@ -310,36 +334,48 @@ fn measure(server: &Server, body: &str, connections: u64, duration: Duration) ->
             server.addr
         ));
     }
-    load(
-        server.addr,
-        request.as_bytes(),
-        connections,
-        Duration::from_secs(1),
-    );
-    let result = load(server.addr, request.as_bytes(), connections, duration);
-    if let Some(wrk) = wrk(server.addr, body, connections, duration) {
-        println!("  wrk cross-check for {}: {wrk}", server.addr);
+    let warm_up = Duration::from_secs(1);
+    load(server.addr, request.as_bytes(), connections, warm_up);
+    let mut results = vec![(
+        BUILT_IN,
+        load(server.addr, request.as_bytes(), connections, duration),
+    )];
+    if wrk_installed() {
+        wrk(server.addr, body, connections, warm_up);
+        if let Some(r) = wrk(server.addr, body, connections, duration) {
+            results.push((WRK, r));
+        }
     }
-    Ok(result)
+    Ok(results)
 }
+
+/// Names of the load tools in the report.
+const BUILT_IN: &str =
+    "built-in (xtask: 2 threads, blocking keep-alive sockets, write-all-then-read-all)";
+const WRK: &str = "wrk -t2 --latency";
 
 fn one_request(addr: SocketAddr, request: &[u8]) -> Result<u16> {
     let mut conn = Conn::open(addr).map_err(|e| format!("connect {addr}: {e}"))?;
-    conn.exchange(request)
+    conn.send(request)
+        .and_then(|()| conn.receive())
         .map_err(|e| format!("request to {addr}: {e}"))
 }
 
-/// `connections` threads, each with one keep-alive connection, sending the
-/// request back to back until `duration` has passed.
+/// Two threads share the `connections` keep-alive connections; each thread
+/// writes the request on all of its connections, then reads every answer,
+/// and again, until `duration` has passed: `connections` requests in flight
+/// with few threads, so the generator takes little CPU from the server.
 fn load(addr: SocketAddr, request: &[u8], connections: u64, duration: Duration) -> Load {
+    const THREADS: u64 = 2;
     let stop = Arc::new(AtomicBool::new(false));
     let request: Arc<[u8]> = Arc::from(request);
     let started = Instant::now();
-    let threads: Vec<_> = (0..connections)
-        .map(|_| {
+    let threads: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let share = connections / THREADS + u64::from(t < connections % THREADS);
             let stop = Arc::clone(&stop);
             let request = Arc::clone(&request);
-            std::thread::spawn(move || worker(addr, &request, &stop))
+            std::thread::spawn(move || worker(addr, &request, share, &stop))
         })
         .collect();
     std::thread::sleep(duration);
@@ -368,36 +404,52 @@ fn load(addr: SocketAddr, request: &[u8], connections: u64, duration: Duration) 
     total
 }
 
-/// One connection's loop: latencies (µs) of successful exchanges, non-200
-/// answers and errors. Bounded by `stop` and by 5 s socket timeouts.
-fn worker(addr: SocketAddr, request: &[u8], stop: &AtomicBool) -> (Vec<u64>, u64, u64) {
-    let mut latencies = Vec::with_capacity(1 << 16);
+/// One thread's loop over its `share` of connections: latencies (µs) of
+/// successful exchanges, non-200 answers and errors. Bounded by `stop` and by
+/// 5 s socket timeouts.
+fn worker(addr: SocketAddr, request: &[u8], share: u64, stop: &AtomicBool) -> (Vec<u64>, u64, u64) {
+    let mut latencies = Vec::with_capacity(1 << 18);
     let (mut non_200, mut errors) = (0, 0);
-    let mut conn = None;
+    let mut conns: Vec<Option<Conn>> = (0..share).map(|_| None).collect();
+    let mut sent: Vec<Option<Instant>> = vec![None; conns.len()];
     while !stop.load(Ordering::Relaxed) {
-        let c = match conn.as_mut() {
-            Some(c) => c,
-            None => match Conn::open(addr) {
-                Ok(c) => conn.insert(c),
+        for (slot, at) in conns.iter_mut().zip(sent.iter_mut()) {
+            *at = None;
+            if slot.is_none() {
+                *slot = Conn::open(addr).ok();
+            }
+            let Some(conn) = slot.as_mut() else {
+                errors += 1;
+                continue;
+            };
+            let t = Instant::now();
+            match conn.send(request) {
+                Ok(()) => *at = Some(t),
                 Err(_) => {
                     errors += 1;
-                    std::thread::sleep(Duration::from_millis(10));
-                    continue;
-                }
-            },
-        };
-        let t = Instant::now();
-        match c.exchange(request) {
-            Ok(status) => {
-                latencies.push(t.elapsed().as_micros() as u64);
-                if status != 200 {
-                    non_200 += 1;
+                    *slot = None;
                 }
             }
-            Err(_) => {
-                errors += 1;
-                conn = None;
+        }
+        for (slot, at) in conns.iter_mut().zip(&sent) {
+            let (Some(conn), Some(t)) = (slot.as_mut(), at) else {
+                continue;
+            };
+            match conn.receive() {
+                Ok(status) => {
+                    latencies.push(t.elapsed().as_micros() as u64);
+                    if status != 200 {
+                        non_200 += 1;
+                    }
+                }
+                Err(_) => {
+                    errors += 1;
+                    *slot = None;
+                }
             }
+        }
+        if conns.iter().all(Option::is_none) {
+            std::thread::sleep(Duration::from_millis(10));
         }
     }
     (latencies, non_200, errors)
@@ -421,10 +473,14 @@ impl Conn {
         })
     }
 
-    /// Sends one request and reads one answer; returns its status.
-    fn exchange(&mut self, request: &[u8]) -> std::io::Result<u16> {
+    /// Sends one request.
+    fn send(&mut self, request: &[u8]) -> std::io::Result<()> {
+        self.stream.write_all(request)
+    }
+
+    /// Reads one answer; returns its status.
+    fn receive(&mut self) -> std::io::Result<u16> {
         use std::io::{Error, ErrorKind};
-        self.stream.write_all(request)?;
         self.buf.clear();
         let mut chunk = [0u8; 4096];
         let head_end = loop {
@@ -466,20 +522,22 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
-/// Runs `wrk` with the same request when it is installed; its summary line.
-fn wrk(addr: SocketAddr, body: &str, connections: u64, duration: Duration) -> Option<String> {
-    let found = Command::new("wrk")
+fn wrk_installed() -> bool {
+    Command::new("wrk")
         .arg("--version")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
-        .is_ok();
-    if !found {
-        return None;
-    }
+        .is_ok()
+}
+
+/// Runs `wrk` with the same request (2 threads, `connections` connections);
+/// `None` if it cannot run or its output is not understood.
+fn wrk(addr: SocketAddr, body: &str, connections: u64, duration: Duration) -> Option<Load> {
     let script = std::env::temp_dir().join(format!("smartex-ipn-wrk-{}.lua", std::process::id()));
     let lua = format!(
-        "wrk.method = \"POST\"\nwrk.body = \"{body}\"\nwrk.headers[\"Content-Type\"] = \"application/x-www-form-urlencoded\"\n"
+        "wrk.method = \"POST\"\nwrk.body = \"{body}\"\n\
+         wrk.headers[\"Content-Type\"] = \"application/x-www-form-urlencoded\"\n"
     );
     std::fs::write(&script, lua).ok()?;
     let output = Command::new("wrk")
@@ -495,20 +553,54 @@ fn wrk(addr: SocketAddr, body: &str, connections: u64, duration: Duration) -> Op
         .ok();
     let _ = std::fs::remove_file(&script);
     let text = String::from_utf8_lossy(&output?.stdout).into_owned();
-    let rps = text
+    let field = |prefix: &str| {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(prefix))
+            .map(str::trim)
+    };
+    let per_second = field("Requests/sec:")?.parse().ok()?;
+    let requests = text
         .lines()
-        .find_map(|l| l.trim().strip_prefix("Requests/sec:"))
-        .map(str::trim)?;
-    let p99 = text
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("99%"))
-        .map(str::trim)
-        .unwrap_or("?");
-    let non2xx = text
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("Non-2xx or 3xx responses:"))
-        .map_or("0", str::trim);
-    Some(format!(
-        "{rps} req/s, p99 {p99}, non-2xx {non2xx} (wrk -t2 -c{connections})"
-    ))
+        .find(|l| l.contains("requests in"))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    Some(Load {
+        requests,
+        per_second,
+        p50_us: field("50%").and_then(micros).unwrap_or(0),
+        p99_us: field("99%").and_then(micros).unwrap_or(0),
+        non_200: field("Non-2xx or 3xx responses:")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0),
+        errors: field("Socket errors:").map_or(0, |_| 1),
+    })
+}
+
+/// wrk's latency text (`850.00us`, `1.23ms`, `2.00s`) in whole microseconds.
+fn micros(text: &str) -> Option<u64> {
+    let (number, scale) = if let Some(n) = text.strip_suffix("us") {
+        (n, 1.0)
+    } else if let Some(n) = text.strip_suffix("ms") {
+        (n, 1_000.0)
+    } else if let Some(n) = text.strip_suffix('s') {
+        (n, 1_000_000.0)
+    } else {
+        return None;
+    };
+    let value: f64 = number.parse().ok()?;
+    Some((value * scale).round() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::micros;
+
+    #[test]
+    fn reads_wrk_latencies() {
+        assert_eq!(micros("850.00us"), Some(850));
+        assert_eq!(micros("1.23ms"), Some(1_230));
+        assert_eq!(micros("2.00s"), Some(2_000_000));
+        assert_eq!(micros("fast"), None);
+    }
 }

@@ -580,3 +580,120 @@ mod tests {
         assert_eq!(a.len(), 1000);
     }
 }
+
+/// The `tracing` spans. A unit test (its own test binary) rather than an
+/// integration test: tracing caches each call site's interest process-wide,
+/// and concurrent tests without a subscriber could race with this one's.
+#[cfg(all(test, feature = "tracing"))]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod span_tests {
+    use std::io::Write;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    use smartex_core::request::OrderViewKind;
+    use smartex_core::{ApiKey, ApiSecret, OrderSecret, OrderUid};
+
+    use crate::transport::{HttpRequest, HttpResponse, Transport, TransportError};
+    use crate::{ApiKeyAuth, ClientBuilder};
+
+    const ORDER_SECRET: &str = "dGqwF2M2eBPaSN1G5ljMS1cb";
+    const API_SECRET: &str = "97aab8410868ba7c1824f490999607c0ce46a3de";
+
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Buffer {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Answers an order, then `{}`, then the maintenance error.
+    #[derive(Default)]
+    struct Platform(AtomicUsize);
+
+    impl Transport for Platform {
+        async fn send(&self, _: HttpRequest) -> Result<HttpResponse, TransportError> {
+            let body = match self.0.fetch_add(1, Ordering::SeqCst) {
+                0 => {
+                    r#"{"success":true,"data":{"order":{"_id":"5d8e6002b80b7b4cd75a6424","uid":1409,"status":"new"}},"latency_ms":4,"requestId":"span-ok"}"#
+                }
+                1 => r#"{"success":true,"data":{},"requestId":"span-ok-2"}"#,
+                _ => {
+                    r#"{"success":false,"error":{"message":"Technical works","errorCode":5555555555555555},"requestId":"span-maintenance"}"#
+                }
+            };
+            Ok(HttpResponse::new(200, vec![], body.as_bytes().to_vec()))
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn spans_name_the_call_and_hold_no_secret() {
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_writer(move || writer.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+
+        let auth = ApiKeyAuth::new(
+            ApiKey::new("EF04794F718A3FC8C6DFA0B").unwrap(),
+            ApiSecret::new(API_SECRET).unwrap(),
+        );
+        let client = ClientBuilder::new("https://www.smartexpay.com")
+            .api_key(auth)
+            .reads_with_get()
+            .build_with(Platform::default())
+            .unwrap();
+        let secret = OrderSecret::new(ORDER_SECRET).unwrap();
+        let uid = OrderUid::new(1409).unwrap();
+        client
+            .get_order(uid, &secret, OrderViewKind::Order)
+            .await
+            .unwrap();
+        client.mark_paid(uid, &secret).await.unwrap();
+        client
+            .get_order(uid, &secret, OrderViewKind::Order)
+            .await
+            .unwrap_err();
+
+        let log = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = log.lines().collect();
+        assert_eq!(lines.len(), 3, "one event per call: {log}");
+        let ok = lines[0];
+        for part in [
+            "smartex.call{",
+            "method=\"public/exchanger/order/get\"",
+            "request_id=\"span-ok\"",
+            "http_status=200",
+            "attempts=1",
+            "latency_ms=",
+            "server_latency_ms=4",
+            "call succeeded",
+        ] {
+            assert!(ok.contains(part), "{part} in {ok}");
+        }
+        assert!(
+            lines[1].contains("method=\"public/exchanger/order/update-status\""),
+            "{log}"
+        );
+        let failed = lines[2];
+        for part in [
+            "WARN",
+            "request_id=\"span-maintenance\"",
+            "error=Maintenance",
+            "under maintenance",
+        ] {
+            assert!(failed.contains(part), "{part} in {failed}");
+        }
+        for secret in [ORDER_SECRET, API_SECRET, "orderSecret", "hash", "https://"] {
+            assert!(!log.contains(secret), "{secret} leaked into the log: {log}");
+        }
+    }
+}

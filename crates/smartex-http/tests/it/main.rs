@@ -6,8 +6,6 @@ mod auth;
 mod failures;
 mod props;
 mod server;
-#[cfg(feature = "tracing")]
-mod spans;
 mod watch;
 mod wire;
 

@@ -283,3 +283,19 @@ impl<T: Transport> Transport for &T {
         (**self).send(request)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{HttpRequest, Verb};
+
+    #[test]
+    fn debug_shows_neither_url_nor_header_values_nor_body() {
+        let mut request =
+            HttpRequest::new(Verb::Get, "https://x.example/?orderSecret=SECRET-IN-URL");
+        request.body = b"SECRET-IN-BODY".to_vec();
+        request.headers.push(("hash".into(), "SECRET-HASH".into()));
+        let debug = format!("{request:?}");
+        assert!(!debug.contains("SECRET"), "{debug}");
+        assert!(debug.contains("hash") && debug.contains("Get"), "{debug}");
+    }
+}

@@ -72,7 +72,6 @@ fn top_after_help() -> String {
 #[command(
     name = "smartex",
     version,
-    propagate_version = true,
     after_help = top_after_help(),
     max_term_width = 100
 )]
@@ -364,7 +363,7 @@ pub(crate) struct ListenArgs {
 #[derive(Debug, Args)]
 pub(crate) struct SiteArgs {
     /// The site (https://www.smartexpay.com, or the sandbox's http://127.0.0.1:8580)
-    #[arg(long, value_name = "URL", env = "SMARTEX_SITE")]
+    #[arg(long, value_name = "URL", env = "SMARTEX_SITE", hide_env_values = true)]
     pub(crate) site: String,
 
     /// The API root, if not {site}/service/api/v1/
@@ -574,7 +573,7 @@ pub(crate) enum UrlCommand {
 #[derive(Debug, Args)]
 pub(crate) struct UrlArgs {
     /// The site (https://www.smartexpay.com)
-    #[arg(long, value_name = "URL", env = "SMARTEX_SITE")]
+    #[arg(long, value_name = "URL", env = "SMARTEX_SITE", hide_env_values = true)]
     pub(crate) site: String,
 
     /// The customer's language

@@ -45,19 +45,20 @@ const BTC_WALLET: &str = "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq";
 /// The amount sent, in RUB.
 const AMOUNT: &str = "5000";
 
-/// A status change that sends an IPN, for the fault options.
+/// A status change that sends an IPN, for the fault options: `waitPayment`,
+/// `inProgress`, `inProgressPayout` or `done`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum)]
 pub enum IpnStep {
-    /// `waitPayment`: the exchange waits for the customer's payment.
+    /// The exchange waits for the customer's payment.
     #[value(name = "waitPayment")]
     WaitPayment,
-    /// `inProgress`: the merchant marked the order paid.
+    /// The merchant marked the order paid.
     #[value(name = "inProgress")]
     InProgress,
-    /// `inProgressPayout`: payment accepted, payout queued.
+    /// Payment accepted, payout queued.
     #[value(name = "inProgressPayout")]
     InProgressPayout,
-    /// `done`: paid out.
+    /// Paid out.
     #[value(name = "done")]
     Done,
 }

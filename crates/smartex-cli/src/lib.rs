@@ -4,7 +4,7 @@
 //! (smartexpay.com, develop.exchange, …) on one laptop, a local exchange to
 //! develop against, and the tools to sign, send, receive and verify IPNs —
 //! what Stripe's CLI and stripe-mock give Stripe users. The library behind it
-//! is public too: the [demo](demo) and the [IPN receiver](receiver) can be
+//! is public too: the [`demo`] and the [IPN receiver](receiver) can be
 //! driven from Rust.
 //!
 //! ```
@@ -125,6 +125,42 @@ where
             let style = term::Style::for_stderr();
             term::eprint_line(&format!("{} {}", style.bad("error:"), e.message()));
             e.exit()
+        }
+    }
+}
+
+/// Ctrl-C (SIGINT), with the handler installed when this is made, so that a
+/// Ctrl-C right after start-up is not missed. Must be made inside a Tokio
+/// runtime.
+pub(crate) struct Interrupt {
+    #[cfg(unix)]
+    signal: tokio::signal::unix::Signal,
+}
+
+impl Interrupt {
+    /// Installs the handler.
+    pub(crate) fn install() -> Result<Interrupt, Error> {
+        #[cfg(unix)]
+        {
+            let signal = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+                .map_err(|e| Error::unavailable(format!("cannot handle Ctrl-C: {e}")))?;
+            Ok(Interrupt { signal })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(Interrupt {})
+        }
+    }
+
+    /// Waits for Ctrl-C.
+    pub(crate) async fn recv(&mut self) {
+        #[cfg(unix)]
+        {
+            self.signal.recv().await;
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
         }
     }
 }

@@ -26,7 +26,8 @@
 //!     in_amount: "2", out_amount: "317.42", xml_from: "ETH", xml_to: "WMZ",
 //!     timestamp: &now, to_values: &[],
 //! }.to_form(&secret, "hash");
-//! let answer = reqwest::Client::new().post(server.url())
+//! let http = smartex_http::ReqwestTransport::builder().no_proxy().build()?;
+//! let answer = http.reqwest_client().post(server.url())
 //!     .header("content-type", "application/x-www-form-urlencoded")
 //!     .body(body).send().await?;
 //! assert_eq!(answer.status(), 200);

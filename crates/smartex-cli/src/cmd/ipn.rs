@@ -290,6 +290,7 @@ pub(crate) fn listen(args: &ListenArgs, p: &Printer<'_>) -> Result<Exit, Error> 
         options = options.forward_to(url.clone());
     }
     crate::block_on(async {
+        let mut interrupt = crate::Interrupt::install()?;
         let server = IpnServer::start(args.listen, options).await?;
         if args.json {
             p.line(json!({"listening": server.url()}).to_string());
@@ -302,8 +303,6 @@ pub(crate) fn listen(args: &ListenArgs, p: &Printer<'_>) -> Result<Exit, Error> 
                 p.line(format!("forwarding every body to {}", without_query(url)));
             }
         }
-        let ctrl_c = tokio::signal::ctrl_c();
-        tokio::pin!(ctrl_c);
         let mut changes = server.changes();
         let (mut printed, mut refused) = (0usize, 0usize);
         loop {
@@ -311,7 +310,7 @@ pub(crate) fn listen(args: &ListenArgs, p: &Printer<'_>) -> Result<Exit, Error> 
                 break;
             }
             tokio::select! {
-                _ = &mut ctrl_c => break,
+                () = interrupt.recv() => break,
                 changed = changes.changed() => {
                     if changed.is_err() {
                         break;
@@ -394,7 +393,7 @@ fn delivery_lines(d: &Delivery, s: Style) -> Vec<String> {
             ipn.signed_fields().xml_to,
         ),
         Verdict::Refused { error, order_id } => format!(
-            "{when}  {}  order {}  {error}  {answer}",
+            "{when}  {}  order id {}  {error}  {answer}",
             s.bad("✗ refused "),
             order_id.as_deref().unwrap_or("?"),
         ),

@@ -52,6 +52,33 @@ pub(crate) fn client(site: &SiteArgs) -> Result<Client<ReqwestTransport>, Error>
     Ok(builder.build_with(transport)?)
 }
 
+/// `2 ETH → 317.42 WMZ` from the amounts and a route object's
+/// `from.xml`/`to.xml` (codes left out when the platform does not send them).
+fn amounts(
+    route: Option<&Value>,
+    in_amount: Option<&smartex_core::Amount>,
+    out_amount: Option<&smartex_core::Amount>,
+) -> String {
+    let code = |side: &str| {
+        route
+            .and_then(|r| r.get(side))
+            .and_then(|s| s.get("xml"))
+            .and_then(Value::as_str)
+            .map(|c| format!(" {c}"))
+            .unwrap_or_default()
+    };
+    let amount = |a: Option<&smartex_core::Amount>| {
+        a.map_or_else(|| "?".to_owned(), |a| a.as_str().to_owned())
+    };
+    format!(
+        "{}{} → {}{}",
+        amount(in_amount),
+        code("from"),
+        amount(out_amount),
+        code("to")
+    )
+}
+
 /// The order's secret, checked without repeating it.
 fn order_secret(secret: &Hidden) -> Result<OrderSecret, Error> {
     OrderSecret::new(secret.0.clone()).map_err(|_| {
@@ -157,9 +184,12 @@ pub(crate) fn create(args: &CreateArgs, p: &Printer<'_>) -> Result<Exit, Error> 
             p.line(format!("  id            {}", created.id()));
             p.line(format!("  status        {status}"));
             p.line(format!(
-                "  amounts       {} → {}",
-                amount(&created.in_amount),
-                amount(&created.out_amount)
+                "  amounts       {}",
+                amounts(
+                    created.route.as_ref(),
+                    created.in_amount.as_ref(),
+                    created.out_amount.as_ref()
+                )
             ));
             p.line(format!(
                 "  order secret  {}  {}",
@@ -227,15 +257,13 @@ pub(crate) fn get(args: &GetArgs, p: &Printer<'_>) -> Result<Exit, Error> {
             s.bold(order.status.as_str())
         ));
         p.line(format!("  id        {}", order.id));
-        let amount = |a: &Option<smartex_core::Amount>| {
-            a.as_ref()
-                .map_or("?", smartex_core::Amount::as_str)
-                .to_owned()
-        };
         p.line(format!(
-            "  amounts   {} → {}",
-            amount(&order.in_amount),
-            amount(&order.out_amount)
+            "  amounts   {}",
+            amounts(
+                order.route.as_ref(),
+                order.in_amount.as_ref(),
+                order.out_amount.as_ref()
+            )
         ));
         if let Some(created) = &order.created_at {
             p.line(format!("  created   {created}"));

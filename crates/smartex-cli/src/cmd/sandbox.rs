@@ -24,6 +24,7 @@ pub(crate) fn run(args: &SandboxArgs, p: &Printer<'_>) -> Result<Exit, Error> {
         .test_api_key()
         .require_api_key(args.require_api_key);
     crate::block_on(async {
+        let mut interrupt = crate::Interrupt::install()?;
         let sb = Sandbox::start(config).await?;
         if args.json {
             let routes: Vec<_> = sb.routes().iter().map(RouteSpec::to_json).collect();
@@ -43,17 +44,12 @@ pub(crate) fn run(args: &SandboxArgs, p: &Printer<'_>) -> Result<Exit, Error> {
         } else {
             describe(&sb, args, p);
         }
-        let stopped = tokio::signal::ctrl_c().await;
+        interrupt.recv().await;
         sb.shutdown().await;
-        match stopped {
-            Ok(()) => {
-                if !args.json {
-                    p.line("stopped");
-                }
-                Ok(Exit::Ok)
-            }
-            Err(e) => Err(Error::unavailable(format!("cannot wait for Ctrl-C: {e}"))),
+        if !args.json {
+            p.line("stopped");
         }
+        Ok(Exit::Ok)
     })?
 }
 
@@ -90,13 +86,13 @@ fn describe(sb: &Sandbox, args: &SandboxArgs, p: &Printer<'_>) {
             _ => "automatic payment",
         };
         p.line(format!(
-            "  {}  {} → {}  1 {} = {}/{} {}  {}–{} {}  {payment}",
+            "  {}  {} → {}  rate {} {} = {} {}  amount {}–{} {}  {payment}",
             r.id,
             r.from.xml,
             r.to.xml,
+            r.rate_in,
             r.from.symbol,
             r.rate_out,
-            r.rate_in,
             r.to.symbol,
             r.min_amount,
             r.max_amount,

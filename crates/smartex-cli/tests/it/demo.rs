@@ -1,0 +1,128 @@
+//! `smartex demo`, as CI runs it: it must pass, fast, with and without faults.
+
+use std::time::{Duration, Instant};
+
+use crate::{smartex, stderr, stdout};
+
+fn demo(args: &[&str]) -> (Option<i32>, String, Duration) {
+    let started = Instant::now();
+    let output = smartex().arg("demo").args(args).output().unwrap();
+    let took = started.elapsed();
+    let text = stdout(&output);
+    println!("smartex demo {}\n{text}{}", args.join(" "), stderr(&output));
+    (output.status.code(), text, took)
+}
+
+#[test]
+fn the_demo_passes() {
+    let (code, text, took) = demo(&[]);
+    assert_eq!(code, Some(0), "{text}");
+    for needle in [
+        "→ order/create           order 1001: 5000 CARDRUB → 0.0008 BTC",
+        "payment page           http://127.0.0.1:",
+        "/en/payment/1001/",
+        "→ order/update-status",
+        "IPN     waitPayment       ✓ verified  applied  → 200 OK",
+        "IPN     inProgress        ✓ verified  applied  → 200 OK",
+        "IPN     inProgressPayout  ✓ verified  applied  → 200 OK",
+        "IPN     done              ✓ verified  applied  → 200 OK",
+        "poll    done              ✓ agrees with the IPNs",
+        "✓ 4 IPN(s) arrived, 4 verified",
+        "✓ final status in the merchant's records: done",
+        "✓ reconciliation agrees: order/get says done",
+        "demo passed",
+    ] {
+        assert!(text.contains(needle), "{needle:?} missing from:\n{text}");
+    }
+    assert!(!text.contains('✗'), "{text}");
+    assert!(!text.contains('\x1b'), "no colour into a pipe");
+    assert!(took < Duration::from_secs(10), "the demo took {took:?}");
+}
+
+#[test]
+fn a_lost_ipn_is_recovered_by_reconciliation() {
+    let (code, text, _) = demo(&["--lose-ipn", "done", "--pace-ms", "10"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("the done IPN will be lost"), "{text}");
+    assert!(
+        text.contains("IPN     done              ✗ lost by the exchange (injected)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("poll    done              ✓ recovered by reconciliation"),
+        "{text}"
+    );
+    assert!(text.contains("✓ 3 IPN(s) arrived, 3 verified"), "{text}");
+    assert!(text.contains("demo passed"), "{text}");
+}
+
+#[test]
+fn a_lost_ipn_in_the_middle_is_skipped_over_by_the_tracker() {
+    let (code, text, _) = demo(&["--lose-ipn", "inProgress", "--pace-ms", "10"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("each status was processed once (waitPayment → inProgressPayout → done)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_duplicate_is_answered_200_and_processed_once() {
+    let (code, text, _) = demo(&["--duplicate-ipn", "inProgress", "--pace-ms", "10"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("replay (received before), not processed again  → 200 OK: duplicate"),
+        "{text}"
+    );
+    assert!(text.contains("✓ 5 IPN(s) arrived, 5 verified"), "{text}");
+    assert!(
+        text.contains(
+            "each status was processed once (waitPayment → inProgress → inProgressPayout → done)"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_late_ipn_is_ignored_as_stale() {
+    let (code, text, took) = demo(&["--late-ipn", "waitPayment", "--pace-ms", "10"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("held back by the exchange"), "{text}");
+    assert!(
+        text.contains("waitPayment       ✓ verified  stale (older than what is known), ignored  → 200 OK: stale, ignored"),
+        "{text}"
+    );
+    // The late one is the last line of the timeline.
+    let timeline: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("timeline"))
+        .take_while(|l| !l.is_empty())
+        .collect();
+    assert!(
+        timeline.last().unwrap().contains("waitPayment"),
+        "{timeline:?}"
+    );
+    assert!(took < Duration::from_secs(10), "the demo took {took:?}");
+}
+
+#[test]
+fn every_fault_at_once_still_checks_out() {
+    let (code, text, _) = demo(&[
+        "--lose-ipn",
+        "done",
+        "--duplicate-ipn",
+        "inProgressPayout",
+        "--late-ipn",
+        "waitPayment",
+        "--pace-ms",
+        "0",
+    ]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("demo passed"), "{text}");
+}
+
+#[test]
+fn two_faults_on_one_status_are_a_usage_error() {
+    let (code, _, _) = demo(&["--lose-ipn", "done", "--late-ipn", "done"]);
+    assert_eq!(code, Some(2));
+}

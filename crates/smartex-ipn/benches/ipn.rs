@@ -33,6 +33,17 @@ fn ipn(c: &mut Criterion) {
             black_box(ipn.status_raw().len())
         })
     });
+    // The core's parse + verify alone, for the receiver's overhead over it.
+    let format = smartex_core::ipn::IpnFormat::default();
+    group.bench_function("core_parse_and_verify_sample", |b| {
+        b.iter(|| {
+            let ipn = smartex_core::ipn::UnverifiedIpn::parse_form(black_box(body()), &format)
+                .unwrap()
+                .verify(&secret)
+                .unwrap();
+            black_box(ipn.status_raw().len())
+        })
+    });
     group.bench_function("parse_sample", |b| {
         b.iter(|| {
             let request = IpnRequest::new("POST", black_box(body()))

@@ -281,8 +281,13 @@ impl Receiver {
     /// [`Error::WrongContentType`], [`Error::Malformed`],
     /// [`Error::MissingChecksum`], [`Error::MalformedChecksum`],
     /// [`Error::ChecksumConflict`].
+    #[inline]
     pub fn parse<'a>(&self, request: &IpnRequest<'a>) -> Result<ParsedIpn<'a>> {
-        self.parse_inner(request).inspect_err(trace::refused)
+        let result = self.parse_inner(request);
+        if let Err(e) = &result {
+            trace::refused(e);
+        }
+        result
     }
 
     /// Step 2: verifies the checksum with the order's secret(s), checks the
@@ -293,21 +298,26 @@ impl Receiver {
     /// [`Error::UnknownOrder`] if `secrets` is `None`, [`Error::BadChecksum`],
     /// [`Error::TooOld`], [`Error::InTheFuture`], [`Error::Malformed`] for a
     /// signed `timestamp` that is not a number, [`Error::Replayed`].
+    #[inline]
     pub fn verify<'a, S: Secrets + ?Sized>(
         &self,
         parsed: ParsedIpn<'a>,
         secrets: &S,
         now_ms: u64,
     ) -> Result<Notification<'a>> {
-        self.verify_inner(parsed, secrets, now_ms)
-            .inspect(trace::accepted)
-            .inspect_err(trace::refused)
+        let result = self.verify_inner(parsed, secrets, now_ms);
+        match &result {
+            Ok(n) => trace::accepted(n),
+            Err(e) => trace::refused(e),
+        }
+        result
     }
 
     /// Steps 1 and 2 at once, for a merchant with fixed secret(s).
     ///
     /// # Errors
     /// As [`parse`](Self::parse) and [`verify`](Self::verify).
+    #[inline]
     pub fn receive<'a, S: Secrets + ?Sized>(
         &self,
         request: &IpnRequest<'a>,
@@ -318,6 +328,7 @@ impl Receiver {
         self.verify(parsed, secrets, now_ms)
     }
 
+    #[inline]
     fn parse_inner<'a>(&self, request: &IpnRequest<'a>) -> Result<ParsedIpn<'a>> {
         let config = &self.config;
         if !config.methods.contains(&request.method()) {
@@ -426,6 +437,7 @@ impl Receiver {
         found.map(|(_, h)| h).ok_or(Error::MissingChecksum)
     }
 
+    #[inline]
     fn verify_inner<'a, S: Secrets + ?Sized>(
         &self,
         parsed: ParsedIpn<'a>,

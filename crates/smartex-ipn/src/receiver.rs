@@ -268,6 +268,16 @@ impl Receiver {
         self
     }
 
+    /// Makes the replay guard forget `notification`, so that the same
+    /// notification is verified again next time rather than refused as
+    /// [`Error::Replayed`]. Call it when your processing of a verified
+    /// notification failed and you want a retry to go through.
+    pub fn forget(&self, notification: &Notification<'_>) {
+        if let Some(guard) = &self.guard {
+            guard.forget(&notification.replay_key());
+        }
+    }
+
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.config

@@ -73,6 +73,10 @@ impl core::fmt::Debug for ReplayKey {
 
 /// Remembers which notifications have been received.
 ///
+/// A key is recorded when verification succeeds, before the merchant's code
+/// runs. If that code fails and the notification is to be processed again,
+/// call [`Receiver::forget`](crate::Receiver::forget) first.
+///
 /// The in-memory [`MemoryReplayGuard`] serves one process. A merchant running
 /// several servers implements this trait over their shared store (an atomic
 /// "insert if absent" on [`ReplayKey::storage_key`]). If the store is async,
@@ -95,11 +99,23 @@ pub trait ReplayGuard: Send + Sync {
     /// notification is new), `false` if it had (a replay). Must be atomic:
     /// two concurrent calls with the same key return `true` at most once.
     fn first_sight(&self, key: &ReplayKey) -> bool;
+
+    /// Forgets `key`, so the same notification is accepted once more: for a
+    /// merchant whose processing of a verified notification failed and who
+    /// wants a retry (by hand, from a log) to go through. The default does
+    /// nothing.
+    fn forget(&self, key: &ReplayKey) {
+        let _ = key;
+    }
 }
 
 impl<G: ReplayGuard + ?Sized> ReplayGuard for Arc<G> {
     fn first_sight(&self, key: &ReplayKey) -> bool {
         (**self).first_sight(key)
+    }
+
+    fn forget(&self, key: &ReplayKey) {
+        (**self).forget(key);
     }
 }
 
@@ -188,6 +204,13 @@ impl ReplayGuard for MemoryReplayGuard {
         inner.order.push_back(key);
         true
     }
+
+    fn forget(&self, key: &ReplayKey) {
+        let mut inner = self.lock();
+        if inner.seen.remove(key) {
+            inner.order.retain(|k| **k != *key);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -213,6 +236,9 @@ mod tests {
         assert_eq!(g.len(), 2);
         assert!(!g.first_sight(&key("2")));
         assert!(!g.first_sight(&key("3")));
+        assert!(g.first_sight(&key("1")));
+        g.forget(&key("1"));
+        assert_eq!(g.len(), 1);
         assert!(g.first_sight(&key("1")));
     }
 

@@ -457,6 +457,14 @@ fn replays_are_caught_and_answered_as_duplicates() {
     let open = Receiver::new().without_replay_guard();
     assert!(open.receive(&form(&body), &secret(), T).is_ok());
     assert!(open.receive(&form(&body), &secret(), T).is_ok());
+    // Forgotten after a failed processing: accepted once more.
+    let n = open.receive(&form(&body), &secret(), T).unwrap();
+    r.forget(&n);
+    assert!(r.receive(&form(&body), &secret(), T).is_ok());
+    assert_eq!(
+        r.receive(&form(&body), &secret(), T).unwrap_err(),
+        Error::Replayed
+    );
     // A refused notification is not remembered.
     let fresh = Receiver::new();
     let wrong = IpnSecret::new("wrong").unwrap();

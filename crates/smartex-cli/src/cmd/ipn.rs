@@ -65,6 +65,11 @@ fn time_of_day(ms: u64) -> String {
 pub(crate) fn verify(args: &VerifyArgs, p: &Printer<'_>) -> Result<Exit, Error> {
     let secret = ipn_secret(&args.secret)?;
     let mut body = Vec::new();
+    if std::io::stdin().is_terminal() {
+        crate::term::eprint_line(
+            "reading the IPN body from stdin (paste it, then Ctrl-D; or pipe it in)",
+        );
+    }
     std::io::stdin()
         .lock()
         .take(MAX_STDIN + 1)

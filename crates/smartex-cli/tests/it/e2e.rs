@@ -435,3 +435,50 @@ async fn forged_and_unknown_ipns_are_refused() {
         "nothing applied"
     );
 }
+
+#[tokio::test]
+async fn the_receiver_refuses_what_is_not_an_ipn_over_http() {
+    let w = World::start().await;
+    let http = ReqwestTransport::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .reqwest_client()
+        .clone();
+    let get = http.get(w.merchant.url()).send().await.unwrap();
+    assert_eq!(get.status(), 405);
+    assert_eq!(get.headers()["allow"], "POST");
+    let json = http
+        .post(w.merchant.url())
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json.status(), 415);
+    let huge = http
+        .post(w.merchant.url())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(vec![b'a'; 70 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(huge.status(), 413);
+    let garbage = http
+        .post(w.merchant.url())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("orderUID=1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(garbage.status(), 400);
+    let deliveries = w.merchant.wait_for(4, WAIT).await.unwrap();
+    assert!(deliveries.iter().all(|d| d.verdict.outcome() == "refused"));
+    assert_eq!(
+        deliveries
+            .iter()
+            .map(|d| d.answer.status)
+            .collect::<Vec<_>>(),
+        [405, 415, 413, 400]
+    );
+}

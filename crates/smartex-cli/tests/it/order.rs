@@ -461,3 +461,30 @@ fn get_watch_that_ends_before_a_final_status_exits_1() {
     assert!(stdout(&output).contains(": new"), "{}", stdout(&output));
     assert!(stderr(&output).contains("still new"), "{}", stderr(&output));
 }
+
+#[test]
+fn the_api_root_can_be_given_apart_from_the_site() {
+    let bg = Background::manual();
+    let output = smartex()
+        .args(["order", "create", "--site", "https://shop-facing.example"])
+        .args(["--api-root", &bg.sb.api_root(), "--route", crate::ETH_WMZ])
+        .args([
+            "--amount",
+            "2",
+            "--to-value",
+            &format!("wallet={WMZ_WALLET}"),
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let created: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(
+        created["paymentPage"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://shop-facing.example/en/payment/1001/"),
+        "pages are on the site: {created}"
+    );
+    assert_eq!(bg.sb.orders().len(), 1, "the call went to the API root");
+}

@@ -495,15 +495,13 @@ struct Hex64([u8; 64]);
 impl Hex64 {
     /// 64 hex digits in either case, or `None`.
     fn parse(text: &[u8]) -> Option<Self> {
-        let digits: &[u8; 64] = text.try_into().ok()?;
-        let mut out = [0u8; 64];
-        for (o, &d) in out.iter_mut().zip(digits) {
-            if !d.is_ascii_hexdigit() {
-                return None;
-            }
-            *o = d.to_ascii_lowercase();
+        let mut digits: [u8; 64] = text.try_into().ok()?;
+        // Branch-free over the whole array, so the compiler vectorises it.
+        if !digits.iter().fold(true, |ok, d| ok & d.is_ascii_hexdigit()) {
+            return None;
         }
-        Some(Self(out))
+        digits.make_ascii_lowercase();
+        Some(Self(digits))
     }
 
     fn as_str(&self) -> &str {

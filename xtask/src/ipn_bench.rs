@@ -3,7 +3,8 @@
 //! * **verify one IPN** — the criterion median of `smartex_ipn/receive_sample`
 //!   (parse + verify of the sample body through the public API) next to
 //!   `tools/node/verify-bench.js` (`qs.parse` + `crypto`, the docs' code),
-//!   and the ratio (goal ≥ 25×).
+//!   and the ratio (goal ≥ 25×); the core's parse + verify alone
+//!   (`smartex_ipn/core_parse_and_verify_sample`) is shown beside it.
 //! * **receiver under load** — the hyper example receiver (release build; once
 //!   with one tokio worker, like Node's one thread, once with the default
 //!   workers) and `tools/node/receiver.js` on 127.0.0.1, each under the same
@@ -30,12 +31,15 @@ use crate::{Result, capture, cargo, run};
 
 /// The criterion benchmark whose median is compared.
 const CRITERION_ID: &str = "smartex_ipn/receive_sample";
+/// The core's parse + verify alone, measured in the same benchmark binary.
+const CORE_ID: &str = "smartex_ipn/core_parse_and_verify_sample";
 /// Goals from the issue.
 const VERIFY_GOAL: f64 = 25.0;
 const LOAD_GOAL: f64 = 3.0;
 
 /// Suite: verification of one IPN, Rust (criterion) vs Node.
 pub(crate) fn verify_vs_node(root: &Path, extra: &[String]) -> Result {
+    let filter = format!("^({CRITERION_ID}|{CORE_ID})$");
     run(cargo(root)
         .args([
             "bench",
@@ -44,21 +48,11 @@ pub(crate) fn verify_vs_node(root: &Path, extra: &[String]) -> Result {
             "--bench",
             "ipn",
             "--",
-            CRITERION_ID,
+            &filter,
         ])
         .args(extra))?;
-    let estimates = target_dir(root)
-        .join("criterion")
-        .join(CRITERION_ID)
-        .join("new")
-        .join("estimates.json");
-    let text = std::fs::read_to_string(&estimates)
-        .map_err(|e| format!("cannot read {}: {e}", estimates.display()))?;
-    let json: Value = serde_json::from_str(&text)
-        .map_err(|e| format!("{} is not JSON: {e}", estimates.display()))?;
-    let rust_ns = json["median"]["point_estimate"]
-        .as_f64()
-        .ok_or_else(|| format!("no median.point_estimate in {}", estimates.display()))?;
+    let rust_ns = criterion_median(root, CRITERION_ID)?;
+    let core_ns = criterion_median(root, CORE_ID)?;
 
     ensure_node(root)?;
     let node_dir = root.join("tools/node");
@@ -75,7 +69,10 @@ pub(crate) fn verify_vs_node(root: &Path, extra: &[String]) -> Result {
     let ratio = node_ns / rust_ns;
     println!();
     println!("verify one IPN (the sample body, parse + verify, median per verification):");
-    println!("  Rust smartex-ipn   {rust_ns:>10.1} ns   criterion {CRITERION_ID}");
+    println!(
+        "  Rust smartex-ipn   {rust_ns:>10.1} ns   criterion {CRITERION_ID} (the receiver's public API)"
+    );
+    println!("  Rust core only     {core_ns:>10.1} ns   criterion {CORE_ID} (parse_form + verify)");
     println!(
         "  Node qs + crypto   {node_ns:>10.1} ns   verify-bench.js: {} rounds x {} in {} processes, node {}, qs {}",
         node_json["rounds"],
@@ -85,14 +82,31 @@ pub(crate) fn verify_vs_node(root: &Path, extra: &[String]) -> Result {
         node_json["qs"]
     );
     println!(
-        "  ratio              {ratio:>10.1}x   (goal >= {VERIFY_GOAL}x){}",
+        "  ratio Node / smartex-ipn {ratio:>6.1}x   (goal >= {VERIFY_GOAL}x){}",
         if ratio >= VERIFY_GOAL {
             ""
         } else {
             "  BELOW GOAL"
         }
     );
+    println!("  ratio Node / core only   {:>6.1}x", node_ns / core_ns);
     Ok(())
+}
+
+/// The median of a criterion benchmark's last run, in ns.
+fn criterion_median(root: &Path, id: &str) -> Result<f64> {
+    let estimates = target_dir(root)
+        .join("criterion")
+        .join(id)
+        .join("new")
+        .join("estimates.json");
+    let text = std::fs::read_to_string(&estimates)
+        .map_err(|e| format!("cannot read {}: {e}", estimates.display()))?;
+    let json: Value = serde_json::from_str(&text)
+        .map_err(|e| format!("{} is not JSON: {e}", estimates.display()))?;
+    json["median"]["point_estimate"]
+        .as_f64()
+        .ok_or_else(|| format!("no median.point_estimate in {}", estimates.display()))
 }
 
 /// Suite: the hyper example receiver vs the Node receiver under load.

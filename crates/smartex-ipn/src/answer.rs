@@ -35,7 +35,7 @@ use crate::error::Error;
 ///
 /// ```
 /// use smartex_ipn::{Answer, Error};
-/// use smartex_core::status::Decision;
+/// use smartex_ipn::Decision;
 /// assert_eq!(Answer::for_decision(&Decision::Apply), Answer::OK);
 /// assert_eq!(Answer::for_error(&Error::BadChecksum).status, 401);
 /// assert_eq!(Answer::for_error(&Error::Replayed).status, 200);

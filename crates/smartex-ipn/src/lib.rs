@@ -6,8 +6,7 @@
 //! HTTP answer to send.
 //!
 //! ```
-//! use smartex_ipn::{Answer, IpnRequest, Receiver};
-//! use smartex_core::IpnSecret;
+//! use smartex_ipn::{Answer, IpnRequest, IpnSecret, Receiver};
 //!
 //! let receiver = Receiver::new(); // build once, share between requests
 //! let secret = IpnSecret::new("SECRET123")?;
@@ -42,23 +41,21 @@
 //! the checksum in constant time, the timestamp window and the replay guard,
 //! and only then yields a [`Notification`] with the status, amounts,
 //! currencies and `toValues` (it dereferences to the core's
-//! [`VerifiedIpn`]). There is no other way to
-//! reach them.
+//! [`VerifiedIpn`]). There is no other way to reach them.
 //!
 //! ## Secrets: one, several, or per order
 //!
 //! The platform signs each notification with the `ipnSecret` given when the
 //! order was created. [`Receiver::verify`] takes anything that is
-//! [`Secrets`]: one [`IpnSecret`], a slice or `Vec`
-//! of them during a rotation (each is tried, in constant time), or an
+//! [`Secrets`]: one [`IpnSecret`], a slice or `Vec` of them during a
+//! rotation (each is tried, in constant time), or an
 //! `Option` of these straight from your lookup, where `None` means the order
 //! is unknown ([`Error::UnknownOrder`], answered 404). Because parsing and
 //! verifying are separate steps, the lookup in between may be async; this
 //! crate needs no runtime:
 //!
 //! ```
-//! # use smartex_ipn::{IpnRequest, Receiver, Notification, Error};
-//! # use smartex_core::IpnSecret;
+//! # use smartex_ipn::{IpnRequest, IpnSecret, Receiver, Notification, Error};
 //! # async fn secret_of(order_id: &str) -> Option<IpnSecret> { IpnSecret::new("SECRET123").ok() }
 //! async fn handle<'a>(receiver: &Receiver, request: &IpnRequest<'a>) -> Result<Notification<'a>, Error> {
 //!     let parsed = receiver.parse(request)?;
@@ -89,10 +86,12 @@
 //! - A bounded in-memory [`ReplayGuard`] ([`MemoryReplayGuard`], 10,000
 //!   entries) refuses a notification already seen (same order, status,
 //!   timestamp and checksum) with [`Error::Replayed`] — answered 200, since
-//!   it was received before. Servers sharing a store implement the trait.
+//!   it was received before. Servers sharing a store implement the trait. If
+//!   your processing fails after verification, [`Receiver::forget`] lets a
+//!   retry of the same notification through.
 //! - [`Notification::decide`] runs the core tracker against the status you
-//!   stored: only [`Decision::Apply`]
-//!   should change your records; a late `waitPayment` never overwrites `done`.
+//!   stored: only [`Decision::Apply`] should change your records; a late
+//!   `waitPayment` never overwrites `done`.
 //!
 //! ## What to answer
 //!
@@ -106,7 +105,8 @@
 //!
 //! Two complete receivers are compiled as examples of this crate:
 //! `examples/hyper_receiver.rs` (plain data, no feature needed) and
-//! `examples/axum_receiver.rs` (feature `http`). The heart of the axum one:
+//! `examples/axum_receiver.rs` (feature `http`); both are started and
+//! exercised over HTTP by the crate's tests. The axum one, in short:
 //!
 //! ```
 //! # #[cfg(feature = "http")]
@@ -215,6 +215,7 @@ pub use request::{Headers, IpnRequest};
 /// The core types a receiver works with, re-exported for convenience.
 pub use smartex_core::{
     IpnSecret, OrderStatus,
+    form::Limits,
     ipn::VerifiedIpn,
     status::{Decision, KnownStatus},
 };

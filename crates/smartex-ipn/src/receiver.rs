@@ -194,8 +194,7 @@ impl<'a> Notification<'a> {
 /// share it between handlers.
 ///
 /// ```
-/// use smartex_ipn::{Config, IpnRequest, Receiver};
-/// use smartex_core::IpnSecret;
+/// use smartex_ipn::{IpnRequest, IpnSecret, Receiver};
 /// let body = std::fs::read("../smartex-core/tests/data/sample-ipn-body.txt")?;
 /// let request = IpnRequest::new("POST", &body).content_type("application/x-www-form-urlencoded");
 /// let receiver = Receiver::new();

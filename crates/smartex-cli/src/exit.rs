@@ -13,7 +13,7 @@ use smartex_http::ErrorKind;
 /// | 2 | usage error or malformed input (bad option, an IPN body that does not parse, a request refused before sending) |
 /// | 3 | network or platform unavailable: no connection, a timeout, an HTTP error page, maintenance, a port that cannot be bound |
 /// | 4 | the platform refused the request (its error envelope: validation, not found, not allowed) |
-/// | 5 | ambiguous: `order/create` failed after it may have reached the platform — the order may exist; look before creating another |
+/// | 5 | ambiguous: `order/create` failed after it may have reached the platform (a timeout, a broken connection, an HTTP 5xx other than 503) — the order may exist; look before creating another |
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Exit {

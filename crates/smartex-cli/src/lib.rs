@@ -65,7 +65,7 @@
 //! | 2 | usage error or malformed input (a bad option, a body that does not parse, a request refused before sending) |
 //! | 3 | network or platform unavailable (no connection, a timeout, an HTTP error page, maintenance, a port that cannot be bound) |
 //! | 4 | the platform refused the request (its error envelope: validation, not found, not allowed) |
-//! | 5 | ambiguous: `order/create` failed after it may have reached the platform — look for the order before creating another |
+//! | 5 | ambiguous: `order/create` failed after it may have reached the platform (a timeout, a broken connection, an HTTP 5xx other than 503) — look for the order before creating another |
 //!
 //! See [`Exit`].
 //!

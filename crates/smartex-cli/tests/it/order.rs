@@ -271,8 +271,48 @@ fn requests_refused_before_sending_exit_2() {
 
 #[test]
 fn a_5xx_after_create_exits_5_ambiguous() {
+    // 502/504: the client's own `Ambiguous`; 500: an error page after the
+    // order was made, which the command treats as ambiguous too.
+    for status in [502, 504, 500] {
+        let bg = Background::manual();
+        bg.sb.fail_next_create(status);
+        let output = smartex()
+            .args([
+                "order",
+                "create",
+                "--site",
+                &bg.site(),
+                "--route",
+                crate::ETH_WMZ,
+            ])
+            .args([
+                "--amount",
+                "2",
+                "--to-value",
+                &format!("wallet={WMZ_WALLET}"),
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(5),
+            "{status}: {}",
+            stderr(&output)
+        );
+        assert!(
+            stderr(&output).contains("the order may have been created"),
+            "{}",
+            stderr(&output)
+        );
+        assert_eq!(bg.sb.orders().len(), 1, "it was created, and not twice");
+    }
+    // 503 says the request was not taken: unavailable, exit 3.
     let bg = Background::manual();
-    bg.sb.fail_next_create(502);
+    bg.sb.inject_api_fault(
+        None,
+        smartex_sandbox::ApiFault::ErrorPage { status: 503 },
+        smartex_sandbox::Times::Once,
+    );
     let output = smartex()
         .args([
             "order",
@@ -290,13 +330,8 @@ fn a_5xx_after_create_exits_5_ambiguous() {
         ])
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(5), "{}", stderr(&output));
-    assert!(
-        stderr(&output).contains("the order may have been created"),
-        "{}",
-        stderr(&output)
-    );
-    assert_eq!(bg.sb.orders().len(), 1, "it was created, and not twice");
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert!(bg.sb.orders().is_empty());
 }
 
 #[test]

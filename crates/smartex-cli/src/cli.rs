@@ -138,6 +138,11 @@ pub(crate) struct DemoArgs {
     #[arg(long, value_name = "STATUS")]
     pub(crate) late_ipn: Option<IpnStep>,
 
+    /// Give the merchant's endpoint another secret than the order's: every
+    /// IPN is refused (401) and the demo fails, as a misconfigured endpoint would
+    #[arg(long)]
+    pub(crate) wrong_secret: bool,
+
     /// Pause between the steps of the flow, in milliseconds
     #[arg(long, value_name = "MS", default_value_t = 100)]
     pub(crate) pace_ms: u64,

@@ -25,6 +25,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use smartex_core::ipn::VerifiedIpn;
 use smartex_core::request::CreateOrder;
 use smartex_core::status::Decision;
 use smartex_core::{CurrencyCode, IpnSecret, OrderStatus, OrderUid};
@@ -100,6 +101,7 @@ pub struct DemoOptions {
     lose: Option<IpnStep>,
     duplicate: Option<IpnStep>,
     late: Option<IpnStep>,
+    wrong_secret: bool,
     pace: Duration,
     late_by: Duration,
 }
@@ -111,6 +113,7 @@ impl Default for DemoOptions {
             lose: None,
             duplicate: None,
             late: None,
+            wrong_secret: false,
             pace: Duration::from_millis(100),
             late_by: Duration::from_secs(1),
         }
@@ -134,6 +137,14 @@ impl DemoOptions {
     /// later ones overtake it.
     pub fn late_ipn(mut self, step: IpnStep) -> Self {
         self.late = Some(step);
+        self
+    }
+
+    /// Gives the merchant's endpoint another secret than the order's: every
+    /// IPN is refused (401), and the demo fails — what a misconfigured
+    /// endpoint looks like.
+    pub fn wrong_secret(mut self, wrong: bool) -> Self {
+        self.wrong_secret = wrong;
         self
     }
 
@@ -199,6 +210,8 @@ pub enum EventKind {
         answer_status: u16,
         /// The body it answered.
         answer_body: &'static str,
+        /// Why it was refused, if it was.
+        refusal: Option<String>,
     },
     /// The exchange lost an IPN on purpose (the merchant never saw it).
     LostIpn,
@@ -380,6 +393,10 @@ pub(crate) async fn run_with(options: &DemoOptions, p: &Printer<'_>) -> Result<D
             (!fault.is_empty()).then(|| format!("the {} IPN will be {fault}", step.status()))
         })
         .collect();
+    let mut injected = injected;
+    if options.wrong_secret {
+        injected.push("the merchant's endpoint has the wrong ipnSecret".to_owned());
+    }
     if !injected.is_empty() {
         p.line(format!("  faults     {}", injected.join("; ")));
     }
@@ -485,7 +502,12 @@ async fn flow(
         },
     );
     let order_id = created.id().as_str().to_owned();
-    server.expect_order(&order_id, secret);
+    let endpoint_secret = if options.wrong_secret {
+        IpnSecret::new(random_hex())?
+    } else {
+        secret
+    };
+    server.expect_order(&order_id, endpoint_secret);
     let uid = created.uid();
     let amounts = format!(
         "{AMOUNT} CARDRUB → {} BTC",
@@ -609,18 +631,26 @@ async fn flow(
 
     let deliveries = server.deliveries();
     for d in &deliveries {
-        let status = d
-            .verdict
-            .ipn()
-            .map_or(OrderStatus::Unknown("?".to_owned()), |ipn| ipn.status());
+        // A refused body's status is not to be trusted; the exchange's own
+        // record of what it sent (the same bytes) says which one it was.
+        let status = d.verdict.ipn().map(VerifiedIpn::status).or_else(|| {
+            records
+                .iter()
+                .find(|r| r.body.as_bytes() == d.body.as_slice())
+                .map(|r| r.status.clone())
+        });
         timeline.push(
             d.received_at_ms,
-            status,
+            status.unwrap_or_else(|| OrderStatus::Unknown("?".to_owned())),
             EventKind::Ipn {
                 outcome: d.verdict.outcome(),
                 verified: d.verdict.is_verified(),
                 answer_status: d.answer.status,
                 answer_body: d.answer.body,
+                refusal: match &d.verdict {
+                    Verdict::Refused { error, .. } => Some(error.to_string()),
+                    _ => None,
+                },
             },
         );
     }
@@ -726,18 +756,19 @@ fn print_report(p: &Printer<'_>, report: &DemoReport) {
                 verified,
                 answer_status,
                 answer_body,
+                refusal,
             } => {
                 let mark = if *verified {
                     s.ok("✓ verified")
                 } else {
-                    s.bad("✗ refused ")
+                    s.bad("✗ refused")
                 };
                 let what = match *outcome {
                     "applied" => "applied".to_owned(),
                     "duplicate" => "duplicate, already known".to_owned(),
                     "stale" => s.warn("stale (older than what is known), ignored"),
                     "replay" => s.warn("replay (received before), not processed again"),
-                    other => s.warn(other),
+                    other => s.warn(refusal.as_deref().unwrap_or(other)),
                 };
                 (
                     "IPN",
@@ -754,7 +785,7 @@ fn print_report(p: &Printer<'_>, report: &DemoReport) {
             ),
             EventKind::Poll { outcome } => {
                 let what = match *outcome {
-                    "applied" => s.ok("✓ recovered by reconciliation: its IPN had not come"),
+                    "applied" => s.ok("✓ recovered by reconciliation: no verified IPN had told it"),
                     "duplicate" => s.ok("✓ agrees with the IPNs"),
                     other => s.warn(other),
                 };

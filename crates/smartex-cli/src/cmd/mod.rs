@@ -36,7 +36,9 @@ pub(crate) fn dispatch(command: &Command) -> Result<Exit, Error> {
 
 /// `smartex demo`.
 fn demo(args: &DemoArgs, p: &Printer<'_>) -> Result<Exit, Error> {
-    let mut options = DemoOptions::default().pace(Duration::from_millis(args.pace_ms));
+    let mut options = DemoOptions::default()
+        .pace(Duration::from_millis(args.pace_ms))
+        .wrong_secret(args.wrong_secret);
     if let Some(step) = args.lose_ipn {
         options = options.lose_ipn(step);
     }

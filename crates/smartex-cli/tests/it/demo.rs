@@ -49,7 +49,9 @@ fn a_lost_ipn_is_recovered_by_reconciliation() {
         "{text}"
     );
     assert!(
-        text.contains("poll    done              ✓ recovered by reconciliation"),
+        text.contains(
+            "poll    done              ✓ recovered by reconciliation: no verified IPN had told it"
+        ),
         "{text}"
     );
     assert!(text.contains("✓ 3 IPN(s) arrived, 3 verified"), "{text}");
@@ -125,4 +127,22 @@ fn every_fault_at_once_still_checks_out() {
 fn two_faults_on_one_status_are_a_usage_error() {
     let (code, _, _) = demo(&["--lose-ipn", "done", "--late-ipn", "done"]);
     assert_eq!(code, Some(2));
+}
+
+#[test]
+fn an_endpoint_with_the_wrong_secret_fails_the_demo_with_exit_1() {
+    let (code, text, _) = demo(&["--wrong-secret", "--pace-ms", "0"]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains(
+            "IPN     waitPayment       ✗ refused  checksum does not match  → 401 Unauthorized"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("✗ 4 IPN(s) arrived, 0 verified"), "{text}");
+    assert!(
+        text.contains("✗ every IPN was answered 2xx (401, 401, 401, 401)"),
+        "{text}"
+    );
+    assert!(text.contains("demo FAILED"), "{text}");
 }

@@ -30,7 +30,7 @@
 //!
 //! | command | what it does |
 //! |---|---|
-//! | `smartex demo [--lose-ipn S] [--duplicate-ipn S] [--late-ipn S]` | starts a sandbox and an IPN receiver on ephemeral 127.0.0.1 ports, creates an order with the real client, prints its payment page, marks it paid, receives and verifies every IPN until `done`, reconciles with `order/get`, prints the timeline; the options inject a lost, duplicated or late IPN |
+//! | `smartex demo [--lose-ipn S] [--duplicate-ipn S] [--late-ipn S] [--wrong-secret]` | starts a sandbox and an IPN receiver on ephemeral 127.0.0.1 ports, creates an order with the real client, prints its payment page, marks it paid, receives and verifies every IPN until `done`, reconciles with `order/get`, prints the timeline; the options inject a lost, duplicated or late IPN, or give the endpoint the wrong secret (the demo then fails, exit 1) |
 //! | `smartex sandbox [--listen ADDR] [--step-ms MS \| --manual] [--json]` | runs the sandbox until Ctrl-C; prints its site, API root, routes and test credentials |
 //! | `smartex ipn verify --secret S [--signature-field NAME] [--json]` | verifies a raw body read on stdin |
 //! | `smartex ipn sign --secret S [--order-id …] [--status …] [--to-value K=N=V] …` | prints a signed form body |

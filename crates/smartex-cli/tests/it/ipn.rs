@@ -10,6 +10,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
+use predicates::prelude::*;
 use serde_json::Value;
 use smartex_core::IpnSecret;
 use smartex_core::ipn::{IpnFormat, UnverifiedIpn};
@@ -45,13 +46,14 @@ fn verify_accepts_the_sample_body() {
 
 #[test]
 fn verify_takes_the_secret_from_the_environment_and_ignores_a_trailing_newline() {
-    let output = smartex()
+    smartex()
         .args(["ipn", "verify"])
         .env("SMARTEX_IPN_SECRET", SAMPLE_SECRET)
-        .write_stdin(format!("{SAMPLE}\n"))
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        .write_stdin(format!("{SAMPLE}\r\n"))
+        .assert()
+        .code(0)
+        .stdout(predicate::str::starts_with("✓ valid"))
+        .stdout(predicate::str::contains(SAMPLE_SECRET).not());
 }
 
 #[test]
@@ -92,12 +94,14 @@ fn verify_refuses_a_tampered_body_with_exit_1() {
         stderr(&output)
     );
 
-    let output = smartex()
+    smartex()
         .args(["ipn", "verify", "--secret", "not-the-secret"])
         .write_stdin(SAMPLE)
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
+        .assert()
+        .code(1)
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::is_match("^error: not verified: bad checksum").unwrap())
+        .stderr(predicate::str::contains("not-the-secret").not());
 }
 
 #[test]

@@ -1,10 +1,12 @@
 //! `smartex url payment | order`: pure.
 
-use crate::{smartex, stderr, stdout};
+use predicates::prelude::*;
+
+use crate::smartex;
 
 #[test]
 fn payment_and_order_urls() {
-    let output = smartex()
+    smartex()
         .args(["url", "payment", "--site", "https://www.smartexpay.com/"])
         .args([
             "--uid",
@@ -12,33 +14,25 @@ fn payment_and_order_urls() {
             "--order-secret",
             "dGqwF2M2eBPaSN1G5ljMS1cb",
         ])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    assert_eq!(
-        stdout(&output),
-        "https://www.smartexpay.com/en/payment/1409/dGqwF2M2eBPaSN1G5ljMS1cb\n"
-    );
-    let output = smartex()
+        .assert()
+        .code(0)
+        .stdout("https://www.smartexpay.com/en/payment/1409/dGqwF2M2eBPaSN1G5ljMS1cb\n")
+        .stderr(predicate::str::is_empty());
+    // The secret is one path segment.
+    smartex()
         .args(["url", "order", "--uid", "1409", "--lang", "RU"])
         .env("SMARTEX_SITE", "https://develop.exchange")
         .env("SMARTEX_ORDER_SECRET", "a b/c")
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    assert_eq!(
-        stdout(&output),
-        "https://develop.exchange/ru/order/1409/a%20b%2Fc\n",
-        "the secret is one path segment"
-    );
+        .assert()
+        .code(0)
+        .stdout("https://develop.exchange/ru/order/1409/a%20b%2Fc\n");
 }
 
 #[test]
 fn bad_input_exits_2() {
+    let site = "https://x.example";
     for args in [
         &[
-            "url",
-            "payment",
             "--site",
             "www.smartexpay.com",
             "--uid",
@@ -47,8 +41,6 @@ fn bad_input_exits_2() {
             "s",
         ][..],
         &[
-            "url",
-            "payment",
             "--site",
             "https://x.example/?q=1",
             "--uid",
@@ -56,21 +48,10 @@ fn bad_input_exits_2() {
             "--order-secret",
             "s",
         ],
+        &["--site", site, "--uid", "-1", "--order-secret", "s"],
         &[
-            "url",
-            "payment",
             "--site",
-            "https://x.example",
-            "--uid",
-            "-1",
-            "--order-secret",
-            "s",
-        ],
-        &[
-            "url",
-            "payment",
-            "--site",
-            "https://x.example",
+            site,
             "--uid",
             "1",
             "--lang",
@@ -78,27 +59,15 @@ fn bad_input_exits_2() {
             "--order-secret",
             "s",
         ],
-        &[
-            "url",
-            "payment",
-            "--site",
-            "https://x.example",
-            "--uid",
-            "1",
-        ],
-        &[
-            "url",
-            "payment",
-            "--site",
-            "https://x.example",
-            "--uid",
-            "1",
-            "--order-secret",
-            "",
-        ],
+        &["--site", site, "--uid", "1"],
+        &["--site", site, "--uid", "1", "--order-secret", ""],
     ] {
-        let output = smartex().args(args).output().unwrap();
-        assert_eq!(output.status.code(), Some(2), "{args:?}");
-        assert!(stdout(&output).is_empty());
+        smartex()
+            .args(["url", "payment"])
+            .args(args)
+            .assert()
+            .code(2)
+            .stdout(predicate::str::is_empty())
+            .stderr(predicate::str::is_empty().not());
     }
 }

@@ -465,9 +465,11 @@ fn finish<M: Method>(response: HttpResponse, attempts: u32) -> Result<Reply<M::O
                 .with_attempts(attempts)),
         },
         Err(_) if !response.is_success() => {
-            // A gateway error in front of a call that is not idempotent: the
-            // platform behind it may have done the work.
-            let kind = if !M::IDEMPOTENT && matches!(status, 502 | 504) {
+            // A server or gateway error on a call that is not idempotent: the
+            // platform may have done the work before failing (the sandbox's
+            // "500 after creating" fault is exactly that). Only 503 — the
+            // service refusing to take the call at all — is a plain error.
+            let kind = if !M::IDEMPOTENT && (500..600).contains(&status) && status != 503 {
                 ErrorKind::Ambiguous
             } else {
                 ErrorKind::HttpStatus
@@ -475,6 +477,11 @@ fn finish<M: Method>(response: HttpResponse, attempts: u32) -> Result<Reply<M::O
             let excerpt = withhold_secrets(response::excerpt(&response.body));
             Err(Error::http(kind, M::PATH, status, Some(excerpt)).with_attempts(attempts))
         }
+        // A success status with a body that is not the envelope: for a call that
+        // is not idempotent, the work was probably done and its answer lost.
+        Err(e) if !M::IDEMPOTENT => Err(Error::decode(M::PATH, status, e)
+            .with_kind(ErrorKind::Ambiguous)
+            .with_attempts(attempts)),
         Err(e) => Err(Error::decode(M::PATH, status, e).with_attempts(attempts)),
     }
 }

@@ -36,8 +36,9 @@ pub enum ErrorKind {
     /// A read timed out.
     Timeout,
     /// A call that is not idempotent (`create_order`) failed after it may have
-    /// reached the platform — a timeout, a broken connection, a gateway error
-    /// (`502`/`504`) — so it **may have taken effect**: the order may have been
+    /// reached the platform — a timeout, a broken connection, a server or
+    /// gateway error other than `503`, or a success status whose body is not the
+    /// envelope — so it **may have taken effect**: the order may have been
     /// created. Do not simply repeat it; look for the order first.
     Ambiguous,
     /// The response body was larger than the configured cap.
@@ -187,6 +188,11 @@ impl Error {
         };
         err.0.source = Some(Box::new(e));
         err
+    }
+
+    pub(crate) fn with_kind(mut self, kind: ErrorKind) -> Self {
+        self.0.kind = kind;
+        self
     }
 
     pub(crate) fn with_attempts(mut self, attempts: u32) -> Self {

@@ -103,7 +103,8 @@
 //!   with jitter, only for idempotent methods (reads, `update-status`), only
 //!   after a connection error or HTTP `429`/`502`/`503`/`504`.
 //! - **`create_order` is never retried.** A failure after the request may have
-//!   reached the platform (a timeout, a broken connection, a `502`/`504`) is
+//!   reached the platform (a timeout, a broken connection, any `5xx` but `503`,
+//!   a success status with a body that is not the envelope) is
 //!   [`ErrorKind::Ambiguous`]: "the order may have been created". Look for the
 //!   order (by its IPN, or in the cabinet) before creating another.
 //! - **Timeouts**: connect (10 s, in the transport) and whole attempt (30 s,

@@ -7,9 +7,7 @@ use serde_json::{Value, json};
 use smartex_core::form::FormWriter;
 use smartex_core::request::{CreateOrder, GetOrder, Method, OrderViewKind};
 use smartex_core::{ApiKey, ApiSecret, OrderSecret};
-use smartex_http::{
-    ApiKeyAuth, Client, ClientBuilder, ErrorKind, ReqwestTransport, WatchEnd, WatchOptions,
-};
+use smartex_http::{ApiKeyAuth, Client, ClientBuilder, ReqwestTransport, WatchEnd, WatchOptions};
 
 use crate::cli::{CreateArgs, GetArgs, Hidden, MarkPaidArgs, OrderRef, SiteArgs, ViewArg};
 use crate::exit::{Error, Exit};
@@ -208,25 +206,13 @@ pub(crate) fn create(args: &CreateArgs, p: &Printer<'_>) -> Result<Exit, Error> 
     })?
 }
 
-/// The error of a failed `order/create`. Besides what the client calls
-/// ambiguous (a timeout, a broken connection, a 502/504), an HTTP 5xx error
-/// page other than 503, or a success status with a body that is not the
-/// envelope, may also come after the order was created: exit 5 for those too,
-/// so that a script never blindly creates a second order.
+/// The error of a failed `order/create`. The client already calls every
+/// failure that may have come after the order was made ambiguous (a timeout, a
+/// broken connection, a 5xx other than 503, a success status without the
+/// envelope), and an ambiguous error exits 5, so that a script never blindly
+/// creates a second order.
 fn create_failed(e: smartex_http::Error) -> Error {
-    let may_exist = match e.kind() {
-        ErrorKind::HttpStatus => e.http_status().is_some_and(|s| s >= 500 && s != 503),
-        ErrorKind::Decode => true,
-        _ => false,
-    };
-    if may_exist {
-        Error::new(
-            Exit::Ambiguous,
-            format!("{e} — the order may have been created; look for it before creating another"),
-        )
-    } else {
-        e.into()
-    }
+    e.into()
 }
 
 /// Any method, with its `data` as raw JSON (what `--json` prints).

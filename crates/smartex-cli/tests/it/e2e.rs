@@ -366,7 +366,7 @@ async fn a_stale_resend_is_stale_for_the_tracker_and_a_replay_for_the_guard() {
 
 #[tokio::test]
 async fn a_5xx_after_create_is_ambiguous_and_the_order_exists() {
-    for status in [502, 504] {
+    for status in [500, 502, 504] {
         let w = World::start().await;
         w.sb.fail_next_create(status);
         let secret = IpnSecret::new("s").unwrap();

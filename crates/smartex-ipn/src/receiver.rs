@@ -20,7 +20,8 @@ use crate::request::IpnRequest;
 /// Implemented for one [`IpnSecret`], for several (a slice, an array or a
 /// `Vec`: during a rotation, each is tried, in constant time over all of
 /// them), and for `Option<_>` of any of these, where `None` means the
-/// merchant's lookup found no such order ([`Error::UnknownOrder`]).
+/// merchant's lookup found no such order ([`Error::UnknownOrder`]). An empty
+/// list verifies nothing ([`Error::BadChecksum`]).
 pub trait Secrets {
     /// The secrets, or `None` for an unknown order.
     fn secrets(&self) -> Option<&[IpnSecret]>;

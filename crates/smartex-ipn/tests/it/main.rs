@@ -17,6 +17,8 @@ mod common;
 mod node_compat;
 mod props;
 mod servers;
+#[cfg(feature = "tracing")]
+mod tracing_events;
 
 // The examples themselves, so that the servers under test are exactly the
 // code merchants copy.

@@ -273,6 +273,14 @@ const BENCH_SUITES: &[BenchSuite] = &[
         },
     },
     BenchSuite {
+        name: "smartex-http vs bare reqwest: get_order overhead (criterion)",
+        run: |root, extra| {
+            run(cargo(root)
+                .args(["bench", "-p", "smartex-http", "--bench", "overhead", "--"])
+                .args(extra))
+        },
+    },
+    BenchSuite {
         name: "smartex-ipn vs Node: verify one IPN",
         run: ipn_bench::verify_vs_node,
     },

@@ -40,6 +40,7 @@
 //! | [`ipn`] | notifications: `UnverifiedIpn` → `VerifiedIpn` |
 //! | [`request`], [`response`] | the API methods' parameters and results |
 //! | [`pages`] | site, API root, payment/order pages, callback status |
+//! | [`time`] | UTC dates for the platform's millisecond timestamps |
 //!
 //! ## Features
 //!
@@ -61,6 +62,7 @@ pub mod request;
 pub mod response;
 pub mod secret;
 pub mod status;
+pub mod time;
 pub mod types;
 
 pub use error::{Error, Limit, Problem, Result};

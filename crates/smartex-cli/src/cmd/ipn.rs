@@ -29,24 +29,11 @@ pub(crate) fn ipn_secret(arg: &SecretArg) -> Result<IpnSecret, Error> {
 
 /// `2019-10-17 16:06:46.072 UTC` for a time in milliseconds since the epoch.
 pub(crate) fn utc(ms: u64) -> String {
-    let (days, rest) = (ms / 86_400_000, ms % 86_400_000);
-    let (h, m, s, milli) = (
-        rest / 3_600_000,
-        rest / 60_000 % 60,
-        rest / 1000 % 60,
-        rest % 1000,
-    );
-    // Days to a civil date (Howard Hinnant's algorithm), for days since 1970.
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {h:02}:{m:02}:{s:02}.{milli:03} UTC")
+    let t = smartex_core::time::UtcDateTime::from_unix_ms(ms);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:03} UTC",
+        t.year, t.month, t.day, t.hour, t.minute, t.second, t.millisecond
+    )
 }
 
 /// `16:06:46.072` (UTC) for a time in milliseconds since the epoch.

@@ -22,9 +22,12 @@
 //! // Anything that POSTs a signed form body to server.url() is verified; here, by hand:
 //! let now = smartex_ipn::now_ms().to_string();
 //! let body = IpnBody {
-//!     order_uid: "1001", order_id: "5d8e6002b80b7b4cd75a6424", new_status: "done",
-//!     in_amount: "2", out_amount: "317.42", xml_from: "ETH", xml_to: "WMZ",
-//!     timestamp: &now, to_values: &[],
+//!     order_uid: "1001",
+//!     signed: smartex_core::checksum::SignedFields {
+//!         order_id: "5d8e6002b80b7b4cd75a6424", new_status: "done", in_amount: "2",
+//!         out_amount: "317.42", xml_from: "ETH", xml_to: "WMZ", timestamp: &now,
+//!     },
+//!     to_values: &[],
 //! }.to_form(&secret, "hash");
 //! let http = smartex_http::ReqwestTransport::builder().no_proxy().build()?;
 //! let answer = http.reqwest_client().post(server.url())

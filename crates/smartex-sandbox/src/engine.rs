@@ -478,13 +478,15 @@ impl Inner {
             let ts = at.to_string();
             IpnBody {
                 order_uid: &uid_text,
-                order_id: order.id.as_str(),
-                new_status: status.as_str(),
-                in_amount: &order.new.in_amount,
-                out_amount: &order.new.out_amount,
-                xml_from: &spec.from.xml,
-                xml_to: &spec.to.xml,
-                timestamp: &ts,
+                signed: smartex_core::checksum::SignedFields {
+                    order_id: order.id.as_str(),
+                    new_status: status.as_str(),
+                    in_amount: &order.new.in_amount,
+                    out_amount: &order.new.out_amount,
+                    xml_from: &spec.from.xml,
+                    xml_to: &spec.to.xml,
+                    timestamp: &ts,
+                },
                 to_values: &to_values,
             }
             .to_form(secret, &self.settings.checksum_field)

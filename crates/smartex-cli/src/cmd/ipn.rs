@@ -192,13 +192,15 @@ fn signed_body(fields: &IpnFields, secret: &IpnSecret, field: &str) -> Result<St
     let uid = fields.order_uid.to_string();
     let body = IpnBody {
         order_uid: &uid,
-        order_id: fields.order_id.as_str(),
-        new_status: &fields.status,
-        in_amount: fields.in_amount.as_str(),
-        out_amount: fields.out_amount.as_str(),
-        xml_from: fields.xml_from.as_str(),
-        xml_to: fields.xml_to.as_str(),
-        timestamp: &timestamp,
+        signed: smartex_core::checksum::SignedFields {
+            order_id: fields.order_id.as_str(),
+            new_status: &fields.status,
+            in_amount: fields.in_amount.as_str(),
+            out_amount: fields.out_amount.as_str(),
+            xml_from: fields.xml_from.as_str(),
+            xml_to: fields.xml_to.as_str(),
+            timestamp: &timestamp,
+        },
         to_values: &values,
     };
     Ok(body.to_form(secret, field))

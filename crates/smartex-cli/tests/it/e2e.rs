@@ -399,13 +399,15 @@ async fn forged_and_unknown_ipns_are_refused() {
     let body = |order_id: &str, secret: &str| {
         smartex_core::ipn::IpnBody {
             order_uid: &uid,
-            order_id,
-            new_status: "done",
-            in_amount: "5000",
-            out_amount: "0.0008",
-            xml_from: "CARDRUB",
-            xml_to: "BTC",
-            timestamp: &now,
+            signed: smartex_core::checksum::SignedFields {
+                order_id,
+                new_status: "done",
+                in_amount: "5000",
+                out_amount: "0.0008",
+                xml_from: "CARDRUB",
+                xml_to: "BTC",
+                timestamp: &now,
+            },
             to_values: &[],
         }
         .to_form(&IpnSecret::new(secret).unwrap(), "hash")

@@ -131,13 +131,15 @@ fn typed_views_never_make_a_signed_notification_unreadable() {
     let secret = IpnSecret::new("k").unwrap();
     let fields = IpnBody {
         order_uid: "not-a-number",
-        order_id: "not-an-object-id",
-        new_status: "brandNewStatus",
-        in_amount: "1,5",
-        out_amount: "1e-7",
-        xml_from: "WEIRD CODE",
-        xml_to: "BTC",
-        timestamp: "soon",
+        signed: smartex_core::checksum::SignedFields {
+            order_id: "not-an-object-id",
+            new_status: "brandNewStatus",
+            in_amount: "1,5",
+            out_amount: "1e-7",
+            xml_from: "WEIRD CODE",
+            xml_to: "BTC",
+            timestamp: "soon",
+        },
         to_values: &[],
     };
     let body = fields.to_form(&secret, "hash");

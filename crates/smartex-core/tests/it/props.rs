@@ -102,10 +102,7 @@ proptest! {
         let secret = IpnSecret::new(secret).unwrap();
         let [order_id, new_status, in_amount, out_amount, xml_from, xml_to, timestamp] = &values;
         let to_values = [("wallet", "W", "v&=+%")];
-        let body = IpnBody {
-            order_uid: "1", order_id, new_status, in_amount, out_amount, xml_from, xml_to, timestamp,
-            to_values: &to_values,
-        };
+        let body = IpnBody { order_uid: "1", signed: smartex_core::checksum::SignedFields { order_id, new_status, in_amount, out_amount, xml_from, xml_to, timestamp }, to_values: &to_values };
         let form_body = body.to_form(&secret, "hash");
         let ipn = UnverifiedIpn::parse_form(form_body.as_bytes(), &IpnFormat::default()).unwrap();
         let ipn = ipn.verify(&secret).unwrap();

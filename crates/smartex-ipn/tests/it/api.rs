@@ -215,13 +215,15 @@ fn malformed_bodies_name_the_field() {
 fn signed_body_ts(order_id: &str, status: &str, ts: &str) -> String {
     smartex_core::ipn::IpnBody {
         order_uid: "1",
-        order_id,
-        new_status: status,
-        in_amount: "2",
-        out_amount: "3",
-        xml_from: "BTC",
-        xml_to: "ETH",
-        timestamp: ts,
+        signed: smartex_core::checksum::SignedFields {
+            order_id,
+            new_status: status,
+            in_amount: "2",
+            out_amount: "3",
+            xml_from: "BTC",
+            xml_to: "ETH",
+            timestamp: ts,
+        },
         to_values: &[],
     }
     .to_form(&secret(), "hash")

@@ -27,13 +27,15 @@ pub fn signed_body_with(
     let ts = ts.to_string();
     IpnBody {
         order_uid: "104857",
-        order_id,
-        new_status: status,
-        in_amount: "2",
-        out_amount: "317.42",
-        xml_from: "ETH",
-        xml_to: "WMZ",
-        timestamp: &ts,
+        signed: smartex_core::checksum::SignedFields {
+            order_id,
+            new_status: status,
+            in_amount: "2",
+            out_amount: "317.42",
+            xml_from: "ETH",
+            xml_to: "WMZ",
+            timestamp: &ts,
+        },
         to_values: &[("wallet", "Wallet", "Z123 & co")],
     }
     .to_form(secret, field)

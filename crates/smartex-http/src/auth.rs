@@ -20,13 +20,29 @@ use crate::config::Encoding;
 use crate::transport::Verb;
 
 /// One attempt's parameters and headers, before they are sent.
-#[derive(Debug)]
+///
+/// Its `Debug` shows the method, verb, encoding, the parameters' length and
+/// the header names: the parameters hold the order secret (and, for
+/// `order/create`, the IPN secret), and header values may hold credentials.
 pub struct Unsigned<'a> {
     pub(crate) method: &'static str,
     pub(crate) verb: Verb,
     pub(crate) encoding: Encoding,
     pub(crate) params: String,
     pub(crate) headers: &'a mut Vec<(Cow<'static, str>, String)>,
+}
+
+impl std::fmt::Debug for Unsigned<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let header_names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_ref()).collect();
+        f.debug_struct("Unsigned")
+            .field("method", &self.method)
+            .field("verb", &self.verb)
+            .field("encoding", &self.encoding)
+            .field("params_len", &self.params.len())
+            .field("headers", &header_names)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Unsigned<'_> {
@@ -270,5 +286,38 @@ impl Authorizer for ApiKeyAuth {
 
     fn name(&self) -> &'static str {
         "api-key"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+
+    use super::Unsigned;
+    use crate::config::Encoding;
+    use crate::transport::Verb;
+
+    #[test]
+    fn debug_shows_neither_parameters_nor_header_values() {
+        let mut headers = vec![(Cow::Borrowed("lang"), String::from("en"))];
+        let mut unsigned = Unsigned {
+            method: "public/exchanger/order/create",
+            verb: Verb::Post,
+            encoding: Encoding::Json,
+            params: String::from(r#"{"orderSecret":"SECRET-ORDER","ipnSecret":"SECRET-IPN"}"#),
+            headers: &mut headers,
+        };
+        unsigned.add_header("authorization", "Bearer SECRET-TOKEN");
+        let debug = format!("{unsigned:?}");
+        assert!(!debug.contains("SECRET"), "{debug}");
+        for part in [
+            "order/create",
+            "Post",
+            "Json",
+            "authorization",
+            "params_len",
+        ] {
+            assert!(debug.contains(part), "{part} in {debug}");
+        }
     }
 }

@@ -172,13 +172,19 @@ impl<T: Transport> Client<T> {
         options: WatchOptions,
     ) -> OrderWatch<'_, T> {
         let tracker = options.known.map(Tracker::from_known).unwrap_or_default();
+        let now = Instant::now();
+        // A deadline past what the clock can represent (`Duration::MAX`: "no
+        // deadline") is a century away rather than a panic.
+        let deadline = now
+            .checked_add(options.deadline)
+            .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600));
         OrderWatch {
             client: self,
             uid,
             secret: secret.clone(),
             view: options.view,
             tracker,
-            deadline: Instant::now() + options.deadline,
+            deadline,
             first_interval: options.first_interval,
             max_interval: options.max_interval.max(options.first_interval),
             interval: options.first_interval,

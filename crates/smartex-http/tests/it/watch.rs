@@ -172,6 +172,19 @@ async fn stops_at_the_deadline() {
 }
 
 #[tokio::test]
+async fn a_deadline_too_far_for_the_clock_is_accepted() {
+    let server = advancing(&["done"]).await;
+    let client = make_client(&server, |b| b);
+    let secret = secret();
+    let options = fast().deadline(Duration::MAX);
+    let mut watch = client.watch_order(uid(), &secret, options);
+    let changes = collect(&mut watch).await;
+    assert_eq!(changes.len(), 1);
+    assert_eq!(changes[0].status, OrderStatus::Done);
+    assert_eq!(watch.end(), WatchEnd::Final);
+}
+
+#[tokio::test]
 async fn a_stalled_poll_does_not_overrun_the_deadline() {
     let server = TestServer::start(|_, i| {
         if i == 0 {

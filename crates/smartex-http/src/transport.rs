@@ -118,8 +118,8 @@ impl HttpRequest {
     }
 }
 
-/// Leaves out the URL (a `GET` URL carries the order secret), header values
-/// other than a few harmless ones, and the body (it carries secrets).
+/// Leaves out the URL (a `GET` URL carries the order secret), every header
+/// value (only the names are shown), and the body (it carries secrets).
 impl std::fmt::Debug for HttpRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let header_names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_ref()).collect();

@@ -331,10 +331,11 @@ impl<'a> Builder<'a> {
             None => match self.to_values.last() {
                 // `toValues[][key]`: fill the last entry while it lacks the name.
                 Some(last) if !has(last) => last.index,
+                // Saturating: limits may allow any index, up to `usize::MAX`.
                 Some(_) => self
                     .to_values
                     .iter()
-                    .map(|v| v.index + 1)
+                    .map(|v| v.index.saturating_add(1))
                     .max()
                     .unwrap_or(0),
                 None => 0,
@@ -950,7 +951,7 @@ mod json {
                     })?;
                     list.into_iter().map(|m| m.0).collect()
                 };
-                if entries.len() > format.limits.max_index + 1 {
+                if entries.len() > format.limits.max_index.saturating_add(1) {
                     return Err(Error::LimitExceeded {
                         limit: crate::error::Limit::ArrayIndex,
                         max: format.limits.max_index,

@@ -172,7 +172,12 @@ fn insert_into(
         Build::Value(_) => Err(shape_err("a value")),
         Build::List(items) => {
             let index = if seg.is_push() {
-                let next = items.iter().map(|(i, _)| i + 1).max().unwrap_or(0);
+                // Saturating: limits may allow any index, up to `usize::MAX`.
+                let next = items
+                    .iter()
+                    .map(|(i, _)| i.saturating_add(1))
+                    .max()
+                    .unwrap_or(0);
                 // `[][name]`: fill the last element while it lacks that name.
                 let joins_last = match (rest, items.last()) {
                     ([name], Some((last, Build::Map(entries))))

@@ -205,3 +205,24 @@ fn remembered_and_walked_segments_agree() {
         assert!(key.segment(7).is_none());
     }
 }
+
+#[test]
+fn unbounded_index_limit_never_overflows() {
+    // `max_index: usize::MAX` turns the index bound off; an index of ten or
+    // more digits is then `usize::MAX`, and a push after it must be refused,
+    // not overflow.
+    let open = Limits {
+        max_index: usize::MAX,
+        ..Limits::default()
+    };
+    check_err("a[9999999999]=1&a[]=2", open, |e| {
+        matches!(e, Error::DuplicateField { .. })
+    });
+    let tree = form::decode_tree(b"a[9999999999]=1&b[]=2", &open).unwrap();
+    assert_eq!(
+        tree.get("a")
+            .and_then(|a| a.index(0))
+            .and_then(Node::as_str),
+        Some("1")
+    );
+}

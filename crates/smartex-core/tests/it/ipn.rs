@@ -222,3 +222,28 @@ fn owned_copies_outlive_the_body() {
     assert_eq!(json["newStatus"], "inProgress");
     assert_eq!(json["toValues"][0]["value"], "a b");
 }
+
+#[test]
+fn unbounded_index_limit_never_overflows() {
+    // With the index bound off, `toValues[<10+ digits>]` is index `usize::MAX`;
+    // a push after it, in a form or a JSON body, must not overflow.
+    let format = IpnFormat {
+        limits: smartex_core::form::Limits {
+            max_index: usize::MAX,
+            ..Default::default()
+        },
+        ..IpnFormat::default()
+    };
+    let body = format!("{SIGNED}&toValues[9999999999][key]=a&toValues[][key]=b");
+    assert!(matches!(
+        UnverifiedIpn::parse_form(body.as_bytes(), &format),
+        Err(Error::DuplicateField { .. })
+    ));
+    let body = format!("{SIGNED}&toValues[9999999999][key]=a&toValues[][value]=b");
+    let ipn = UnverifiedIpn::parse_form(body.as_bytes(), &format).unwrap();
+    assert!(ipn.checksum_in_body().is_none());
+    let json = br#"{"orderUID":1,"orderId":"x","newStatus":"new","inAmount":1,"outAmount":1,
+        "xml_from":"A","xml_to":"B","timestamp":1,"toValues":[{"key":"wallet"}]}"#;
+    let ipn = UnverifiedIpn::parse_json(json, &format).unwrap();
+    assert_eq!(ipn.order_uid_raw(), "1");
+}

@@ -76,9 +76,6 @@ pub(crate) fn check_url(field: &'static str, url: &str) -> Result<()> {
     if url.is_empty() {
         return Err(Error::invalid(field, Problem::Empty));
     }
-    if url.chars().count() > MAX_URL_LEN {
-        return Err(Error::invalid(field, Problem::TooLong { max: MAX_URL_LEN }));
-    }
     let lower = url
         .get(..8)
         .map(str::to_ascii_lowercase)
@@ -96,6 +93,11 @@ pub(crate) fn check_url(field: &'static str, url: &str) -> Result<()> {
     }
     if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(Error::invalid(field, Problem::ForbiddenCharacter));
+    }
+    // Last, so that `TooLong` means "a valid URL, only too long": `Site::new`
+    // relaxes this one rule and must still get every other check.
+    if url.chars().count() > MAX_URL_LEN {
+        return Err(Error::invalid(field, Problem::TooLong { max: MAX_URL_LEN }));
     }
     Ok(())
 }

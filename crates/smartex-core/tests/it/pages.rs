@@ -32,15 +32,22 @@ fn joining_never_doubles_slashes() {
         site.order_page(Lang::EN, uid, &odd),
         "http://127.0.0.1:8080/en/order/1409/a%2Fb%3Fc%23d%20e"
     );
+    let long = "a".repeat(300);
     for bad in [
         "www.smartexpay.com",
         "ftp://x",
         "https://x/?a=1",
         "https://",
         "",
+        // Longer than an ipnUrl may be (a site may), and bad for another reason.
+        &format!("javascript:{long}"),
+        &format!("https://x.example/{long} y"),
+        &format!("https://:443/{long}"),
     ] {
         assert!(Site::new(bad).is_err(), "{bad}");
     }
+    let long_ok = format!("https://x.example/{long}");
+    assert_eq!(Site::new(&long_ok).unwrap().as_str(), long_ok);
 }
 
 #[test]

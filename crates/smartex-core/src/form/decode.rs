@@ -27,7 +27,10 @@ use crate::error::{Error, Limit, Problem, Result};
 /// assert_eq!(segments, ["0", "key"]);
 /// # Ok::<(), smartex_core::Error>(())
 /// ```
-#[derive(Clone, Debug)]
+///
+/// Its `Debug` shows how much of the body is left, never the text: the rest of
+/// an IPN body holds the checksum and the order's requisites.
+#[derive(Clone)]
 pub struct Pairs<'a> {
     rest: &'a str,
     count: usize,
@@ -36,6 +39,18 @@ pub struct Pairs<'a> {
     /// to keep the walker small.
     pending: Option<Box<Error>>,
     failed: bool,
+}
+
+impl core::fmt::Debug for Pairs<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Pairs")
+            .field("rest_len", &self.rest.len())
+            .field("count", &self.count)
+            .field("limits", &self.limits)
+            .field("pending", &self.pending)
+            .field("failed", &self.failed)
+            .finish()
+    }
 }
 
 const ONES: u64 = 0x0101_0101_0101_0101;

@@ -226,3 +226,18 @@ fn unbounded_index_limit_never_overflows() {
         Some("1")
     );
 }
+
+#[test]
+fn pairs_debug_shows_no_body_text() {
+    let mut pairs = form::Pairs::new(
+        b"orderUID=1&toValues[0][value]=private-wallet&hash=af3acf947e6f0e0f",
+        Limits::default(),
+    );
+    pairs.next().unwrap().unwrap();
+    let dbg = format!("{pairs:?}");
+    assert!(dbg.contains("rest_len"), "{dbg}");
+    assert!(
+        !dbg.contains("private-wallet") && !dbg.contains("af3acf947e6f0e0f"),
+        "{dbg}"
+    );
+}

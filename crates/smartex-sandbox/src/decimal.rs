@@ -64,8 +64,13 @@ impl Dec {
         d.normalize().fit()
     }
 
-    /// Drops trailing zeros after the point.
+    /// Drops trailing zeros after the point. A non-zero `i128` has at most 38
+    /// of them, so the loop is short; zero (whatever its scale, which parsing
+    /// `0e-2147483648` makes 2^31) is [`Dec::ZERO`] at once.
     fn normalize(mut self) -> Dec {
+        if self.mant == 0 {
+            return Dec::ZERO;
+        }
         while self.scale > 0 && self.mant % 10 == 0 {
             self.mant /= 10;
             self.scale -= 1;
@@ -237,6 +242,17 @@ mod tests {
         }
         for bad in ["", "-", "1.", ".5", "1,5", "abc", "1e", "1e999999999999"] {
             assert!(Dec::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_zero_with_a_huge_negative_exponent_parses_at_once() {
+        // Network input (`amount` of order/create): the scale is 2^31 and the
+        // mantissa zero, which once took 2^31 steps to normalize.
+        for input in ["0e-2147483648", "-0.0e-2147483647", "0E-2147483648"] {
+            let zero = Dec::parse(input).unwrap();
+            assert!(zero.is_zero(), "{input}");
+            assert_eq!(zero.to_string(), "0", "{input}");
         }
     }
 

@@ -218,6 +218,12 @@ async fn create_refuses_each_invalid_parameter_naming_the_field() {
             "nonZero",
         ),
         param(
+            "zero with a huge negative exponent",
+            with(ok.clone(), "amount", json!("0e-2147483648")),
+            "amount",
+            "nonZero",
+        ),
+        param(
             "below the minimum",
             with(ok.clone(), "amount", json!("0.001")),
             "amount",

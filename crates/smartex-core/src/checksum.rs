@@ -124,9 +124,17 @@ impl SignedFields<'_> {
 /// A SHA-256 checksum. `Display` writes it as 64 lowercase hex digits.
 ///
 /// Its `Debug` is redacted: an expected checksum is as good as a forged
-/// notification, so it must not reach logs.
-#[derive(Clone, Copy, PartialEq, Eq)]
+/// notification, so it must not reach logs; and `==` compares in constant time.
+#[derive(Clone, Copy)]
 pub struct Checksum([u8; 32]);
+
+impl PartialEq for Checksum {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.ct_eq(&other.0).into()
+    }
+}
+
+impl Eq for Checksum {}
 
 impl Checksum {
     /// Parses 64 hex digits in either case; errors name `field`.
@@ -171,9 +179,17 @@ impl core::fmt::Debug for Checksum {
     }
 }
 
-/// 64 lowercase hex digits on the stack.
-#[derive(Clone, Copy, PartialEq, Eq)]
+/// 64 lowercase hex digits on the stack. `==` compares in constant time.
+#[derive(Clone, Copy)]
 pub struct HexDigest([u8; 64]);
+
+impl PartialEq for HexDigest {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.ct_eq(&other.0).into()
+    }
+}
+
+impl Eq for HexDigest {}
 
 impl HexDigest {
     /// The digits.

@@ -11,8 +11,19 @@ use crate::error::{Error, Problem, Result};
 macro_rules! secret_type {
     ($(#[$doc:meta])* $name:ident, $field:literal, $max:expr) => {
         $(#[$doc])*
-        #[derive(Clone, PartialEq, Eq)]
+        ///
+        /// `==` compares in constant time (for values of the same length).
+        #[derive(Clone)]
         pub struct $name(String);
+
+        impl PartialEq for $name {
+            fn eq(&self, other: &Self) -> bool {
+                use subtle::ConstantTimeEq;
+                self.0.as_bytes().ct_eq(other.0.as_bytes()).into()
+            }
+        }
+
+        impl Eq for $name {}
 
         impl $name {
             /// The longest value the platform accepts, in characters.

@@ -720,7 +720,12 @@ impl Inner {
         mut check: impl FnMut(&State) -> Option<T>,
     ) -> Result<T> {
         let mut rx = self.changed.subscribe();
-        let deadline = tokio::time::Instant::now() + timeout;
+        let now = tokio::time::Instant::now();
+        // A timeout past what the clock can represent (`Duration::MAX`: "no
+        // limit") is a century rather than a panic.
+        let deadline = now
+            .checked_add(timeout)
+            .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600));
         loop {
             let found = {
                 let st = self.lock();
@@ -761,11 +766,12 @@ impl Inner {
         // Each delivery ends within its delay plus its timeout, and may queue
         // behind the pending ones; the margin only guards against a stuck runtime.
         let timeout = longest
-            + self
-                .settings
-                .ipn_timeout
-                .saturating_mul(pending.saturating_add(1))
-            + Duration::from_secs(1);
+            .saturating_add(
+                self.settings
+                    .ipn_timeout
+                    .saturating_mul(pending.saturating_add(1)),
+            )
+            .saturating_add(Duration::from_secs(1));
         self.wait_for(
             timeout,
             || format!("IPNs {seqs:?} to be delivered"),

@@ -491,6 +491,39 @@ async fn a_create_answered_with_5xx_still_notifies() {
 }
 
 #[tokio::test]
+async fn waits_without_a_limit_do_not_overflow_the_clock() {
+    let receiver = Receiver::start(SECRET).await;
+    // Settling waits up to the deliveries' timeout plus a margin: with no
+    // limit (Duration::MAX) the sum must saturate, not overflow.
+    let sb = Sandbox::start(
+        SandboxConfig::default()
+            .schedule(Schedule::manual())
+            .ipn_timeout(Duration::MAX),
+    )
+    .await
+    .unwrap();
+    let uid = uid_of(&create(&sb, btc_usdt(&receiver)).await);
+    let t = sb.advance(uid).await.unwrap();
+    assert_eq!(t.to, OrderStatus::WaitPayment);
+    assert!(t.ipns[0].delivered(), "{:?}", t.ipns[0].outcome);
+    assert_eq!(
+        sb.wait_for_status(uid, OrderStatus::WaitPayment, Duration::MAX)
+            .await
+            .unwrap()
+            .status,
+        OrderStatus::WaitPayment
+    );
+    assert_eq!(
+        sb.wait_for_ipns(Some(uid), 1, Duration::MAX)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(sb.wait_ipns_settled(Duration::MAX).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
 async fn shutdown_and_drop_close_the_port() {
     let sb = manual_sandbox().await;
     let addr = sb.local_addr();

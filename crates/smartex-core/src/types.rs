@@ -476,10 +476,28 @@ impl<'de> serde::Deserialize<'de> for CurrencyCode {
 /// assert_eq!(wallet.key(), "wallet");
 /// # Ok::<(), smartex_core::Error>(())
 /// ```
+///
+/// Deserializing checks the same rules as [`FieldValue::new`].
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "RawFieldValue")]
 pub struct FieldValue {
     key: String,
     value: String,
+}
+
+/// [`FieldValue`] as received, before its rules are checked.
+#[derive(serde::Deserialize)]
+struct RawFieldValue {
+    key: String,
+    value: String,
+}
+
+impl TryFrom<RawFieldValue> for FieldValue {
+    type Error = Error;
+
+    fn try_from(raw: RawFieldValue) -> Result<Self> {
+        FieldValue::new(raw.key, raw.value)
+    }
 }
 
 impl FieldValue {

@@ -211,3 +211,15 @@ fn other_methods_encode_as_the_web_app_sends_them() {
     assert_eq!(GetRouteByXml::PATH, "public/exchanger/route/get/one/by-xml");
     let _: Error = OrderUid::new(100_000_000_000).unwrap_err();
 }
+
+#[test]
+fn deserialized_field_values_are_checked_like_new_ones() {
+    use smartex_core::FieldValue;
+    let ok: FieldValue = serde_json::from_str(r#"{"key":"wallet","value":"Z1"}"#).unwrap();
+    assert_eq!((ok.key(), ok.value()), ("wallet", "Z1"));
+    let long = format!(r#"{{"key":"wallet","value":"{}"}}"#, "v".repeat(1001));
+    for bad in [r#"{"key":"","value":"x"}"#, long.as_str()] {
+        let err = serde_json::from_str::<FieldValue>(bad).unwrap_err();
+        assert!(!err.to_string().contains("vvv"), "{err}");
+    }
+}

@@ -85,8 +85,24 @@ impl Answer {
     }
 }
 
-/// One HTTP/1.1 request to `addr` over a fresh connection.
+/// One HTTP/1.1 request to `addr` over a fresh connection; the test fails if
+/// the answer has not fully arrived within [`WAIT`].
 pub(crate) async fn request(
+    addr: SocketAddr,
+    method: &str,
+    path_and_query: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Answer {
+    tokio::time::timeout(
+        WAIT,
+        request_unbounded(addr, method, path_and_query, headers, body),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("no complete answer to {method} {path_and_query} within {WAIT:?}"))
+}
+
+async fn request_unbounded(
     addr: SocketAddr,
     method: &str,
     path_and_query: &str,

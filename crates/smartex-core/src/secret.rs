@@ -148,8 +148,17 @@ impl ApiKey {
 
 impl<'de> serde::Deserialize<'de> for OrderSecret {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
-        let s: String = serde::Deserialize::deserialize(d)?;
-        // The error names the field, never the value.
-        OrderSecret::new(s).map_err(serde::de::Error::custom)
+        // Every error names the field, never the value: deserializing straight
+        // into a `String` would report a number or a boolean sent in its place
+        // with its text ("invalid type: integer `1234`").
+        match serde::Deserialize::deserialize(d)? {
+            serde_json::Value::String(s) => OrderSecret::new(s).map_err(serde::de::Error::custom),
+            _ => Err(serde::de::Error::custom(Error::invalid(
+                "orderSecret",
+                Problem::WrongShape {
+                    expected: "a string",
+                },
+            ))),
+        }
     }
 }

@@ -113,3 +113,19 @@ fn created_order_secret_is_redacted_in_debug() {
     assert_eq!(order.secret.expose(), "dGqwF2M2eBPaSN1G5ljMS1cb");
     assert!(!format!("{order:?}").contains("dGqwF2M2"));
 }
+
+#[test]
+fn a_mistyped_secret_is_not_echoed_in_the_error() {
+    for secret in ["123456789", "true", "[\"s3cr3t-in-a-list\"]"] {
+        let body = format!(
+            r#"{{"success":true,"data":{{"_id":"5d8e6002b80b7b4cd75a6424","uid":1,"secret":{secret}}}}}"#
+        );
+        let err = decode::<CreatedOrder>(body.as_bytes()).unwrap_err();
+        assert!(matches!(err, Error::UnexpectedData { .. }), "{err:?}");
+        let text = format!("{err} {err:?}");
+        assert!(
+            !text.contains("123456789") && !text.contains("s3cr3t") && text.contains("orderSecret"),
+            "{text}"
+        );
+    }
+}

@@ -24,7 +24,8 @@ fn main() -> Result<(), Error> {
         unverified.order_uid()?
     );
 
-    // 2. Verify with the order's secret (looked up by id or uid in a real shop).
+    // 2. Verify with the order's secret (looked up by orderId in a real shop:
+    //    orderUID is not covered by the checksum).
     let ipn = unverified.verify(&secret)?;
     println!(
         "verified: {} -> {} ({} {} -> {} {}), payment received: {}",

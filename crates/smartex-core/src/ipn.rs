@@ -9,6 +9,13 @@
 //! typed view (an [`Amount`], an [`OrderUid`]) that fails to parse never makes a
 //! correctly signed notification unreadable — the raw text is always there.
 //!
+//! The checksum covers seven values: `orderId`, `newStatus`, `inAmount`,
+//! `outAmount`, `xml_from`, `xml_to` and `timestamp`. It does **not** cover
+//! `orderUID`, `toValues` or any other field: whoever holds one genuine
+//! notification can change those and it still verifies. So find (and update)
+//! the order by `orderId`, and treat `toValues` as information, never as an
+//! instruction (where to pay out, say).
+//!
 //! ```
 //! use smartex_core::ipn::{IpnFormat, UnverifiedIpn};
 //! use smartex_core::{IpnSecret, OrderStatus};
@@ -17,7 +24,7 @@
 //! &toValues%5B0%5D%5Bkey%5D=wallet&toValues%5B0%5D%5Bvalue%5D=Z123\
 //! &hash=af3acf947e6f0e0f2c267e300b8582e504dba12d1f2d058652b7414163c09f48";
 //! let ipn = UnverifiedIpn::parse_form(body, &IpnFormat::default())?;
-//! assert_eq!(ipn.order_uid()?.get(), 104857); // enough to look the secret up
+//! assert_eq!(ipn.order_id()?.as_str(), "5d8e6002b80b7b4cd75a6424"); // look the secret up by this
 //! let ipn = ipn.verify(&IpnSecret::new("SECRET123")?)?;
 //! assert_eq!(ipn.status(), OrderStatus::InProgress);
 //! assert_eq!(ipn.out_amount()?.as_str(), "317.42");
@@ -555,12 +562,13 @@ impl<'a> UnverifiedIpn<'a> {
         ObjectId::parse(field::ORDER_ID, &self.fields.order_id)
     }
 
-    /// The order's uid, as received.
+    /// The order's uid, as received. Not covered by the checksum, even once
+    /// verified: look the secret up by [`order_id`](Self::order_id).
     pub fn order_uid_raw(&self) -> &str {
         &self.fields.order_uid
     }
 
-    /// The order's uid, typed.
+    /// The order's uid, typed. Not covered by the checksum.
     ///
     /// # Errors
     /// If `orderUID` is not an integer of at most 11 digits.
@@ -610,7 +618,10 @@ impl<'a> UnverifiedIpn<'a> {
     }
 }
 
-/// A notification whose checksum matched: safe to act on.
+/// A notification whose checksum matched: its seven signed values (see
+/// [`signed_fields`](Self::signed_fields)) are authentic and safe to act on.
+/// `orderUID`, `toValues` and the unknown fields are not covered by the
+/// checksum: act on `orderId`, not on them.
 ///
 /// Typed views (`status`, `in_amount`, …) never fail the notification: when a
 /// value does not parse, the accessor says so and the `*_raw` text remains.
@@ -636,7 +647,8 @@ impl core::fmt::Debug for VerifiedIpn<'_> {
 }
 
 impl<'a> VerifiedIpn<'a> {
-    /// `orderUID`, typed. # Errors: not an integer of at most 11 digits.
+    /// `orderUID`, typed; **not** covered by the checksum (find the order by
+    /// `orderId`). # Errors: not an integer of at most 11 digits.
     pub fn order_uid(&self) -> Result<OrderUid> {
         OrderUid::parse(field::ORDER_UID, &self.fields.order_uid)
     }
@@ -684,7 +696,7 @@ impl<'a> VerifiedIpn<'a> {
     pub fn signed_fields(&self) -> SignedFields<'_> {
         self.fields.signed()
     }
-    /// `orderUID` as received.
+    /// `orderUID` as received; **not** covered by the checksum.
     pub fn order_uid_raw(&self) -> &str {
         &self.fields.order_uid
     }
@@ -709,11 +721,13 @@ impl<'a> VerifiedIpn<'a> {
         &self.fields.timestamp
     }
     /// The `toValues` entries (the order's requisites), in index order.
+    /// **Not** covered by the checksum: information, not an instruction.
     pub fn to_values(&self) -> impl Iterator<Item = &ToValue<'a>> {
         self.fields.to_values.iter()
     }
     /// Fields this SDK does not know, as (name, value), in the order received.
-    /// Nested names are written in brackets (`extraData[ref]`).
+    /// Nested names are written in brackets (`extraData[ref]`). **Not** covered
+    /// by the checksum.
     pub fn extra(&self) -> impl Iterator<Item = (&str, &str)> {
         self.fields.extra.iter().map(|(k, v)| (&**k, &**v))
     }

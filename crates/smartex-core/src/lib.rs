@@ -20,7 +20,8 @@
 //!     &outAmount=317.42&xml_from=ETH&xml_to=WMZ&timestamp=1571328406072\
 //!     &hash=af3acf947e6f0e0f2c267e300b8582e504dba12d1f2d058652b7414163c09f48";
 //! let unverified = UnverifiedIpn::parse_form(body, &IpnFormat::default())?;
-//! // Look the order's secret up by its id or uid, then verify.
+//! // Look the order's secret up by its id (`orderId` is signed, `orderUID` is
+//! // not), then verify.
 //! let secret = IpnSecret::new("SECRET123")?;
 //! let ipn = unverified.verify(&secret)?;
 //! assert!(ipn.status().is_payment_received());

@@ -43,6 +43,12 @@
 //! currencies and `toValues` (it dereferences to the core's
 //! [`VerifiedIpn`]). There is no other way to reach them.
 //!
+//! The checksum covers `orderId`, `newStatus`, `inAmount`, `outAmount`,
+//! `xml_from`, `xml_to` and `timestamp` only. `orderUID`, `toValues` and any
+//! other field are not signed — anyone holding one genuine notification can
+//! change them and it still verifies — so look the secret up, and update the
+//! order, by `orderId`.
+//!
 //! ## Secrets: one, several, or per order
 //!
 //! The platform signs each notification with the `ipnSecret` given when the

@@ -107,12 +107,14 @@ impl ParsedIpn<'_> {
         Ok(self.ipn.order_id()?)
     }
 
-    /// `orderUID` as received (unverified: use it only to look the secret up).
+    /// `orderUID` as received. The checksum never covers it, not even after
+    /// [`Receiver::verify`]: look the secret up by
+    /// [`order_id_raw`](Self::order_id_raw) instead.
     pub fn order_uid_raw(&self) -> &str {
         self.ipn.order_uid_raw()
     }
 
-    /// `orderUID`, typed (unverified).
+    /// `orderUID`, typed (never covered by the checksum).
     ///
     /// # Errors
     /// [`Error::Malformed`] if it is not an integer of at most 11 digits.

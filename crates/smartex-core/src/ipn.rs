@@ -541,8 +541,8 @@ impl<'a> UnverifiedIpn<'a> {
     /// platform, or a proxy, to send JSON.
     ///
     /// # Errors
-    /// As [`parse_form`](Self::parse_form), and [`Error::NotEnvelope`]-free JSON
-    /// syntax errors reported on the field `(body)`.
+    /// As [`parse_form`](Self::parse_form); a body that is not JSON, or not a
+    /// JSON object, is [`Error::InvalidField`] on the field `(body)`.
     ///
     /// The result owns its text, so it may have any lifetime (`'static` too).
     pub fn parse_json(body: &[u8], format: &IpnFormat<'_>) -> Result<Self> {

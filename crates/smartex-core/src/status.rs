@@ -170,8 +170,8 @@ impl OrderStatus {
     /// possibly through statuses whose notifications were lost (the platform sends
     /// each IPN once and does not guarantee delivery). `hold` counts as a detour
     /// that returns where it left, so it does not make every status reachable.
-    /// Unknown statuses are reachable from any non-final status and lead anywhere
-    /// non-final: the SDK cannot judge them.
+    /// An unknown status is reachable from any non-final status, and any status
+    /// may follow it (an unknown status is not final): the SDK cannot judge it.
     ///
     /// ```
     /// use smartex_core::OrderStatus::*;
@@ -217,8 +217,8 @@ impl OrderStatus {
         false
     }
 
-    /// Index in [`OrderStatus::KNOWN`]; unknown statuses share the last slot's
-    /// neighbour (they never reach the breadth-first search).
+    /// Index in [`OrderStatus::KNOWN`]; 10 for an unknown status, which never
+    /// reaches the breadth-first search.
     fn index(&self) -> u32 {
         match self {
             OrderStatus::New => 0,

@@ -68,6 +68,13 @@ fn lifecycle_reachability() {
             assert!(!s.can_follow(&f), "{s} after final {f}");
         }
     }
+    // Unknown statuses: reachable from any non-final status; anything follows them.
+    let odd = Unknown("refunded".into());
+    for s in OrderStatus::KNOWN {
+        assert_eq!(odd.can_follow(&s), !s.is_final(), "{odd} after {s}");
+        assert!(s.can_follow(&odd), "{s} after {odd}");
+    }
+    assert!(!odd.can_follow(&odd));
 }
 
 fn ev(status: OrderStatus, at: u64) -> StatusEvent {

@@ -46,8 +46,72 @@ fn shape() -> impl Strategy<Value = Shape> {
     ]
 }
 
+/// Form bodies built from the pieces the decoders branch on (brackets plain and
+/// encoded, pushes, indices up to "no limit", escapes, the IPN's own names), so
+/// that random input reaches nested keys and the IPN builder, not only the
+/// first "missing field" or "not UTF-8" error that random bytes stop at.
+fn form_like() -> impl Strategy<Value = String> {
+    let piece = prop::sample::select(vec![
+        "&",
+        "=",
+        "[",
+        "]",
+        "%5B",
+        "%5d",
+        "%",
+        "+",
+        "%C3",
+        "%A9",
+        "[]",
+        "[0]",
+        "[1]",
+        "[9999999999]",
+        "[key]",
+        "[value]",
+        "[name]",
+        "toValues",
+        "hash",
+        "orderId",
+        "newStatus",
+        "x",
+        "1",
+    ]);
+    let signed = "orderUID=1&orderId=5d8e6002b80b7b4cd75a6424&newStatus=new&inAmount=1\
+        &outAmount=2&xml_from=A&xml_to=B&timestamp=1&";
+    (prop::bool::ANY, prop::collection::vec(piece, 0..40)).prop_map(move |(with_signed, pieces)| {
+        let prefix = if with_signed { signed } else { "" };
+        format!("{prefix}{}", pieces.concat())
+    })
+}
+
+/// Limits from tight to none at all.
+fn limits() -> impl Strategy<Value = Limits> {
+    (
+        prop_oneof![Just(usize::MAX), 0usize..300],
+        prop_oneof![Just(usize::MAX), 0usize..6],
+        prop_oneof![Just(usize::MAX), 0usize..120],
+    )
+        .prop_map(|(max_pairs, max_depth, max_index)| Limits {
+            max_pairs,
+            max_depth,
+            max_index,
+        })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn decoders_never_panic_on_form_like_bodies(body in form_like(), limits in limits()) {
+        let _ = form::decode_tree(body.as_bytes(), &limits);
+        let format = IpnFormat { limits, ..IpnFormat::default() };
+        if let Ok(ipn) = UnverifiedIpn::parse_form(body.as_bytes(), &format) {
+            let _ = (ipn.order_id(), ipn.order_uid(), ipn.checksum_in_body());
+            let _ = ipn.verify(&IpnSecret::new("k").unwrap());
+        }
+        let json = format!(r#"{{"toValues":[{{"key":"{}"}}],"orderUID":1}}"#, body.replace(['"', '\\'], ""));
+        let _ = UnverifiedIpn::parse_json(json.as_bytes(), &format);
+    }
 
     #[test]
     fn form_round_trip(fields in prop::collection::vec((name(), shape()), 0..8).prop_map(unique)) {

@@ -76,9 +76,11 @@ impl Poster {
     }
 
     /// POSTs `body` with `content_type`; the error says why no answer came
-    /// (without the URL or the body).
+    /// (without the URL or the body). Only the first [`ANSWER_EXCERPT`] bytes
+    /// of the answer are read (and one more, to know whether it goes on), so
+    /// an endless or huge answer costs neither memory nor time.
     pub(crate) async fn post(&self, content_type: &str, body: Vec<u8>) -> Result<Answered, String> {
-        let response = self
+        let mut response = self
             .client
             .post(&self.url)
             .header(reqwest::header::CONTENT_TYPE, content_type)
@@ -91,10 +93,18 @@ impl Poster {
             .await
             .map_err(describe)?;
         let status = response.status().as_u16();
-        let bytes = response.bytes().await.map_err(describe)?;
-        let cut = bytes.len().min(ANSWER_EXCERPT);
-        let mut text = String::from_utf8_lossy(&bytes[..cut]).into_owned();
-        if bytes.len() > cut {
+        let mut kept = Vec::with_capacity(ANSWER_EXCERPT + 1);
+        while kept.len() <= ANSWER_EXCERPT {
+            let Some(chunk) = response.chunk().await.map_err(describe)? else {
+                break;
+            };
+            let wanted = (ANSWER_EXCERPT + 1 - kept.len()).min(chunk.len());
+            kept.extend_from_slice(&chunk[..wanted]);
+        }
+        // Dropping the response closes the connection on whatever is left.
+        let cut = kept.len().min(ANSWER_EXCERPT);
+        let mut text = String::from_utf8_lossy(&kept[..cut]).into_owned();
+        if kept.len() > cut {
             text.push_str("...");
         }
         Ok(Answered { status, body: text })

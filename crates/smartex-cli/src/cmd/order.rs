@@ -48,7 +48,10 @@ pub(crate) fn client(site: &SiteArgs) -> Result<Client<ReqwestTransport>, Error>
         }
     }
     let target = site.api_root.as_deref().unwrap_or(&site.site);
-    let transport = crate::post::transport_for(target, timeout + Duration::from_secs(5))?;
+    // The transport's own backstop, a little above the client's timeout
+    // (saturating: --timeout-secs may be as large as u64 allows).
+    let backstop = timeout.saturating_add(Duration::from_secs(5));
+    let transport = crate::post::transport_for(target, backstop)?;
     Ok(builder.build_with(transport)?)
 }
 

@@ -376,6 +376,25 @@ fn an_unreachable_site_or_maintenance_exits_3() {
 }
 
 #[test]
+fn a_timeout_too_large_for_the_clock_is_no_limit_not_a_crash() {
+    let bg = Background::manual();
+    for command in ["get", "mark-paid"] {
+        let output = smartex()
+            .args(["order", command, "--site", &bg.site(), "--uid", "1001"])
+            .args([
+                "--order-secret",
+                "x",
+                "--timeout-secs",
+                &u64::MAX.to_string(),
+            ])
+            .output()
+            .unwrap();
+        // The order does not exist: the platform refuses, exit 4 (not a panic's 101).
+        assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
+    }
+}
+
+#[test]
 fn api_keys_come_from_the_environment() {
     let bg = Background::start(
         SandboxConfig::default()

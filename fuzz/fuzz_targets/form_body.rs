@@ -1,12 +1,33 @@
 //! The `qs` form decoder: any bytes, any limits — an error, never a panic; and
 //! what the lazy decoder validates, it decodes.
+//!
+//! Input layout: the body, as is (decoded with the default limits), unless it
+//! starts with 0xFF: then the next three bytes pick the limits (each 0xFF
+//! meaning "no limit", `usize::MAX`) and the rest is the body.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use smartex_core::form::{self, Limits, Pairs};
 
-fuzz_target!(|data: &[u8]| {
-    let limits = Limits::default();
+fuzz_target!(|input: &[u8]| {
+    let (limits, data) = match input {
+        [0xFF, pairs, depth, index, body @ ..] => {
+            let pick = |b: u8| {
+                if b == 0xFF {
+                    usize::MAX
+                } else {
+                    usize::from(b)
+                }
+            };
+            let limits = Limits {
+                max_pairs: pick(*pairs),
+                max_depth: pick(*depth),
+                max_index: pick(*index),
+            };
+            (limits, body)
+        }
+        _ => (Limits::default(), input),
+    };
     let _ = form::decode_tree(data, &limits);
     for pair in Pairs::new(data, limits) {
         let Ok((key, value)) = pair else { break };

@@ -159,8 +159,14 @@ fn reply(answer: Answer) -> Response<Full<Bytes>> {
 /// Serves HTTP/1.1 on `listener` until the task is dropped.
 pub async fn serve(listener: TcpListener, shop: Arc<Shop>) {
     loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(_) => {
+                // Out of file descriptors, say: pause instead of spinning on
+                // an error that will not clear by itself at once.
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
         };
         let shop = Arc::clone(&shop);
         tokio::spawn(async move {

@@ -489,8 +489,8 @@ impl Receiver {
 }
 
 /// A received checksum: 64 hex digits, lowercased, on the stack. Compared
-/// and handed to the core as text, so it is decoded only once (by the core's
-/// constant-time check).
+/// between places and handed to the core as text; decoded by the core's
+/// constant-time check, and once more into the [`ReplayKey`].
 #[derive(Clone, Copy, PartialEq, Eq)]
 struct Hex64([u8; 64]);
 

@@ -76,13 +76,16 @@ pub(crate) fn check_url(field: &'static str, url: &str) -> Result<()> {
     if url.is_empty() {
         return Err(Error::invalid(field, Problem::Empty));
     }
-    let lower = url
-        .get(..8)
-        .map(str::to_ascii_lowercase)
-        .unwrap_or_default();
-    let rest = if lower.starts_with("https://") {
+    // Compared as bytes: `http://` may be followed by a non-ASCII host, and
+    // slicing the text at 8 would then cut a character.
+    let starts = |scheme: &str| {
+        url.as_bytes()
+            .get(..scheme.len())
+            .is_some_and(|b| b.eq_ignore_ascii_case(scheme.as_bytes()))
+    };
+    let rest = if starts("https://") {
         &url[8..]
-    } else if lower.starts_with("http://") {
+    } else if starts("http://") {
         &url[7..]
     } else {
         return Err(Error::invalid(field, Problem::NotHttpUrl));

@@ -46,6 +46,9 @@ fn joining_never_doubles_slashes() {
     ] {
         assert!(Site::new(bad).is_err(), "{bad}");
     }
+    for idn in ["http://пример.рф", "HTTPS://пример.рф/", "http://é.example"] {
+        assert!(Site::new(idn).is_ok(), "{idn}");
+    }
     let long_ok = format!("https://x.example/{long}");
     assert_eq!(Site::new(&long_ok).unwrap().as_str(), long_ok);
 }

@@ -136,10 +136,13 @@ proptest! {
                 (Shape::List(items), Node::List(g)) => {
                     prop_assert_eq!(items.len(), g.len());
                     for (entry, node) in items.iter().zip(g) {
+                        let Node::Map(m) = node else { return Err(TestCaseError::fail(format!("{node:?} is not a map"))) };
+                        prop_assert_eq!(m.len(), entry.len(), "no more and no fewer names");
                         for (k, v) in entry { prop_assert_eq!(node.get(k).and_then(Node::as_str), Some(v.as_str())); }
                     }
                 }
                 (Shape::Map(entries), Node::Map(g)) => {
+                    prop_assert_eq!(g.len(), entries.len(), "no more and no fewer names");
                     for (k, v) in entries { prop_assert_eq!(g.get(k).and_then(Node::as_str), Some(v.as_str())); }
                 }
                 (s, g) => prop_assert!(false, "{s:?} decoded as {g:?}"),

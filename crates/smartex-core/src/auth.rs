@@ -35,7 +35,8 @@ pub fn request_signature(body: &[u8], secret: &ApiSecret) -> HexDigest {
 /// The next `time` nonce: `now`, unless that would not be greater than the last
 /// value issued for the key, in which case `last + 1`. Pure: the caller reads the
 /// clock (in the unit it configured) and keeps `last` (atomically, if calls run
-/// concurrently). Never returns 0: the platform wants `time > 0`.
+/// concurrently). Never returns 0: the platform wants `time > 0`. The one
+/// value it cannot step past is `u64::MAX`: after it, `u64::MAX` comes again.
 ///
 /// ```
 /// use smartex_core::auth::next_nonce;
@@ -44,6 +45,7 @@ pub fn request_signature(body: &[u8], secret: &ApiSecret) -> HexDigest {
 /// assert_eq!(next_nonce(1_000, Some(1_000)), 1_001); // same tick: step past it
 /// assert_eq!(next_nonce(900, Some(1_000)), 1_001);   // clock went back: never decrease
 /// assert_eq!(next_nonce(0, None), 1);
+/// assert_eq!(next_nonce(5, Some(u64::MAX)), u64::MAX); // saturated
 /// ```
 pub fn next_nonce(now: u64, last: Option<u64>) -> u64 {
     let floor = last.map_or(1, |l| l.saturating_add(1));

@@ -607,6 +607,11 @@ impl<'a> UnverifiedIpn<'a> {
     /// Verifies a checksum the caller found elsewhere (a header, a query
     /// parameter) against any of `secrets`.
     ///
+    /// A checksum in the body ([`checksum_in_body`](Self::checksum_in_body)) is
+    /// not consulted: if both may be present, compare them first and refuse a
+    /// mismatch (smartex-ipn's receiver does), or parse with
+    /// [`IpnFormat::checksum_field`] `None`.
+    ///
     /// # Errors
     /// [`Error::InvalidField`] if `checksum` is not 64 hex digits,
     /// [`Error::BadChecksum`] if it does not match.

@@ -118,10 +118,24 @@ impl ApiError {
     }
 }
 
-/// The first [`EXCERPT_LEN`] bytes of `body`, lossily decoded, for error messages.
+/// What an excerpt says instead of a body that mentions a secret.
+pub const WITHHELD: &str = "[withheld: it mentions a secret]";
+
+/// The first [`EXCERPT_LEN`] bytes of `body`, lossily decoded, for error
+/// messages — or [`WITHHELD`] if they mention a secret: a truncated
+/// `order/create` answer carries the order's `secret`, and errors are logged.
+///
+/// ```
+/// use smartex_core::response::{excerpt, WITHHELD};
+/// assert_eq!(excerpt(b"<html>502 Bad Gateway</html>"), "<html>502 Bad Gateway</html>");
+/// assert_eq!(excerpt(br#"{"success":true,"data":{"uid":1,"secret":"dGqw"#), WITHHELD);
+/// ```
 pub fn excerpt(body: &[u8]) -> String {
     let cut = body.len().min(EXCERPT_LEN);
     let mut s = String::from_utf8_lossy(&body[..cut]).into_owned();
+    if s.to_ascii_lowercase().contains("secret") {
+        return String::from(WITHHELD);
+    }
     if body.len() > cut {
         s.push_str("...");
     }

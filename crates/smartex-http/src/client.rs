@@ -13,7 +13,7 @@ use smartex_core::{CurrencyCode, Lang, ObjectId, OrderSecret, OrderStatus, Order
 
 use crate::auth::{Authorizer, Unsigned};
 use crate::config::{Encoding, RetryPolicy};
-use crate::error::{Error, ErrorKind, withhold_secrets};
+use crate::error::{Error, ErrorKind};
 use crate::order::NewOrder;
 use crate::transport::{HttpRequest, HttpResponse, Transport, TransportErrorKind, Verb};
 
@@ -474,7 +474,7 @@ fn finish<M: Method>(response: HttpResponse, attempts: u32) -> Result<Reply<M::O
             } else {
                 ErrorKind::HttpStatus
             };
-            let excerpt = withhold_secrets(response::excerpt(&response.body));
+            let excerpt = response::excerpt(&response.body);
             Err(Error::http(kind, M::PATH, status, Some(excerpt)).with_attempts(attempts))
         }
         // A success status with a body that is not the envelope: for a call that

@@ -9,17 +9,6 @@ use smartex_core::response::{ApiError, ApiErrorKind};
 use crate::auth::AuthError;
 use crate::transport::{TransportError, TransportErrorKind};
 
-/// A body that is not the envelope may still be a broken success response of
-/// `order/create`, whose `secret` must not reach a log: such an excerpt is
-/// withheld.
-pub(crate) fn withhold_secrets(excerpt: String) -> String {
-    if excerpt.to_ascii_lowercase().contains("secret") {
-        String::from("[withheld: it mentions a secret]")
-    } else {
-        excerpt
-    }
-}
-
 /// What went wrong, coarsely enough to branch on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -179,8 +168,8 @@ impl Error {
         let mut err = Self::new(ErrorKind::Decode, method);
         err.0.http_status = Some(status);
         let e = match e {
+            // The core's excerpt already withholds a body that mentions a secret.
             smartex_core::Error::NotEnvelope { reason, excerpt } => {
-                let excerpt = withhold_secrets(excerpt);
                 err.0.excerpt = Some(excerpt.clone());
                 smartex_core::Error::NotEnvelope { reason, excerpt }
             }

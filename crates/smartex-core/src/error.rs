@@ -105,8 +105,6 @@ pub enum Limit {
     Depth,
     /// An array index above [`crate::form::Limits::max_index`].
     ArrayIndex,
-    /// A body longer than allowed.
-    Length,
 }
 
 impl core::fmt::Display for Limit {
@@ -115,7 +113,6 @@ impl core::fmt::Display for Limit {
             Limit::Pairs => "too many fields",
             Limit::Depth => "brackets nested too deeply",
             Limit::ArrayIndex => "array index too large",
-            Limit::Length => "too long",
         })
     }
 }

@@ -81,6 +81,35 @@ fn transport() -> ReqwestTransport {
     ReqwestTransport::builder().no_proxy().build().unwrap()
 }
 
+/// The baseline: the same `order/get` call written by hand with reqwest — same
+/// headers, the same JSON body from the same core type — reading the body and,
+/// if `decode_it`, decoding it as the client does. Returns the body's length.
+async fn bare_get_order(
+    bare: &reqwest::Client,
+    url: &str,
+    uid: OrderUid,
+    secret: &OrderSecret,
+    decode_it: bool,
+) -> usize {
+    let body = GetOrder::new(uid, secret.clone()).to_json();
+    let response = bare
+        .post(url)
+        .header("user-agent", smartex_http::config::USER_AGENT)
+        .header("accept", "application/json")
+        .header("lang", "en")
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let bytes = response.bytes().await.unwrap();
+    if decode_it {
+        let view: OrderView = decode::<OrderView>(&bytes).unwrap().result.unwrap();
+        assert_eq!(view.order.uid, uid);
+    }
+    bytes.len()
+}
+
 fn overhead(c: &mut Criterion) {
     let addr = start_server();
     let site = format!("http://{addr}");
@@ -100,30 +129,7 @@ fn overhead(c: &mut Criterion) {
         .unwrap();
     assert_eq!(a.order.uid, uid);
 
-    let bare_call = |decode_it: bool| {
-        let bare = &bare;
-        let url = &url;
-        let secret = &secret;
-        async move {
-            let body = GetOrder::new(uid, secret.clone()).to_json();
-            let response = bare
-                .post(url)
-                .header("user-agent", smartex_http::config::USER_AGENT)
-                .header("accept", "application/json")
-                .header("lang", "en")
-                .header("content-type", "application/json")
-                .body(body)
-                .send()
-                .await
-                .unwrap();
-            let bytes = response.bytes().await.unwrap();
-            if decode_it {
-                let view: OrderView = decode::<OrderView>(&bytes).unwrap().result.unwrap();
-                assert_eq!(view.order.uid, uid);
-            }
-            bytes.len()
-        }
-    };
+    let bare_call = |decode_it: bool| bare_get_order(&bare, &url, uid, &secret, decode_it);
     rt.block_on(bare_call(true));
 
     let mut group = c.benchmark_group("get_order");
@@ -222,24 +228,7 @@ fn paired() {
     let url = format!("{site}/service/api/v1/{}/", GetOrder::PATH);
     let uid = OrderUid::new(1409).unwrap();
     let secret = OrderSecret::new("dGqwF2M2eBPaSN1G5ljMS1cb").unwrap();
-    let bare_call = || {
-        let (bare, url, secret) = (&bare, &url, &secret);
-        async move {
-            let body = GetOrder::new(uid, secret.clone()).to_json();
-            let response = bare
-                .post(url)
-                .header("user-agent", smartex_http::config::USER_AGENT)
-                .header("accept", "application/json")
-                .header("lang", "en")
-                .header("content-type", "application/json")
-                .body(body)
-                .send()
-                .await
-                .unwrap();
-            let bytes = response.bytes().await.unwrap();
-            decode::<OrderView>(&bytes).unwrap().result.unwrap()
-        }
-    };
+    let bare_call = || bare_get_order(&bare, &url, uid, &secret, true);
     let (mut a, mut b, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..PAIR_ROUNDS + 5 {
         let started = std::time::Instant::now();

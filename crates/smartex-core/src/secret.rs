@@ -117,7 +117,7 @@ secret_type!(
 );
 
 impl IpnSecret {
-    /// Wraps the hex of an HMAC-SHA256 tag from [`crate::derive`]: 64
+    /// Wraps the hex of an HMAC-SHA256 tag from [`crate::derived`]: 64
     /// characters, non-empty and within [`IpnSecret::MAX_LEN`] by
     /// construction, so no check can fail.
     pub(crate) fn from_derived_hex(hex: String) -> Self {

@@ -3,7 +3,7 @@
 // Tests fail loudly by design.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod derive;
+mod derived;
 mod form;
 mod ipn;
 mod pages;

@@ -11,7 +11,7 @@
 //! merchant's reference: the order is recovered, not lost.
 //!
 //! ```
-//! use smartex_core::derive::{IpnUrlTemplate, MasterKey, MasterKeys, Reference};
+//! use smartex_core::derived::{IpnUrlTemplate, MasterKey, MasterKeys, Reference};
 //!
 //! // 32 bytes or more from a secrets manager; the id names it for rotation.
 //! let keys = MasterKeys::new(MasterKey::from_hex("k1", &"42".repeat(32))?);
@@ -122,7 +122,7 @@ impl Reference {
     /// Checks and wraps a reference.
     ///
     /// ```
-    /// use smartex_core::derive::Reference;
+    /// use smartex_core::derived::Reference;
     /// assert!(Reference::new("shop-42.1").is_ok());
     /// assert!(Reference::new("a b").is_err());
     /// assert!(Reference::new("").is_err());
@@ -182,7 +182,7 @@ impl MasterKey {
     /// 32 characters among `A-Z a-z 0-9 - _ . ~`.
     ///
     /// ```
-    /// use smartex_core::derive::MasterKey;
+    /// use smartex_core::derived::MasterKey;
     /// let key = MasterKey::new("2026-01", [7u8; 32])?;
     /// assert_eq!(format!("{key:?}"), r#"MasterKey { id: "2026-01", key: "[redacted]" }"#);
     /// assert!(MasterKey::new("short", [7u8; 16]).is_err());
@@ -289,7 +289,7 @@ impl MasterKeys {
 /// The reference goes into one query parameter (default
 /// [`DEFAULT_REFERENCE_PARAM`], `ref`), appended to the base URL's query if
 /// it has one. The platform accepts an `ipnUrl` of at most
-/// [`MAX_URL_LEN`](crate::request::MAX_URL_LEN) (200) characters, so the base
+/// [`MAX_URL_LEN`] (200) characters, so the base
 /// URL bounds the reference's length: [`max_reference_len`](Self::max_reference_len).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IpnUrlTemplate {
@@ -368,7 +368,7 @@ impl IpnUrlTemplate {
     /// The `ipnUrl` for `reference`.
     ///
     /// ```
-    /// use smartex_core::derive::{IpnUrlTemplate, Reference};
+    /// use smartex_core::derived::{IpnUrlTemplate, Reference};
     /// let t = IpnUrlTemplate::with_param("https://shop.example/ipn?shop=3", "order")?;
     /// let r = Reference::new("A-17")?;
     /// assert_eq!(t.url_for(&r)?, "https://shop.example/ipn?shop=3&order=A-17");
@@ -408,7 +408,7 @@ impl IpnUrlTemplate {
     /// checked (a proxy may escape what needed no escaping).
     ///
     /// ```
-    /// use smartex_core::derive::IpnUrlTemplate;
+    /// use smartex_core::derived::IpnUrlTemplate;
     /// let t = IpnUrlTemplate::new("https://shop.example/ipn")?;
     /// assert_eq!(t.reference_from_query("x=1&ref=A%2D17")?.as_str(), "A-17");
     /// assert!(t.reference_from_query("x=1").is_err());        // missing

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 use smartex_core::checksum::SignedFields;
-use smartex_core::derive::{IpnUrlTemplate, MasterKey, MasterKeys, Reference};
+use smartex_core::derived::{IpnUrlTemplate, MasterKey, MasterKeys, Reference};
 
 use crate::data;
 

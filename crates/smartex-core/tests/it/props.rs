@@ -215,7 +215,7 @@ proptest! {
         let all: Vec<OrderStatus> = OrderStatus::KNOWN.iter().cloned().chain([OrderStatus::Unknown("x".into())]).collect();
         let mut t = Tracker::default();
         for (i, at) in events {
-            let event = StatusEvent { status: all[i].clone(), at_ms: at };
+            let event = StatusEvent { status: all[i].clone(), at_ms: at, source: smartex_core::status::Source::Ipn };
             let was_final = t.known().is_some_and(|k| k.status.is_final());
             let before = t.clone();
             let decision = t.apply(&event);

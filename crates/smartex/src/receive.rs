@@ -230,7 +230,7 @@ impl<S: OrderStore, T: Transport> Merchant<S, T> {
         now: u64,
     ) -> Result<(), smartex_store::Error> {
         let binding = OrderBinding {
-            order_id: Some(order_id.clone()),
+            order_id: Some(*order_id),
             // `orderUID` is not signed: it is never bound from an IPN.
             uid: None,
             order_secret: None,

@@ -37,19 +37,29 @@
 
 #![forbid(unsafe_code)]
 
+mod any;
+mod backend;
+mod convert;
 mod error;
 mod model;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod seal;
+mod sqlite;
 
 use std::future::Future;
 
+pub use any::AnyStore;
 pub use error::{Error, Result};
 pub use model::{
     ApplyOutcome, DecisionKind, EventRow, IpnSecretSource, Lease, NewOrder, NotificationKey,
     Observation, OrderBinding, OrderKey, OrderRecord, OutboxItem,
 };
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStore;
 pub use seal::{SealingKey, SecretSealing};
 pub use smartex_core::status::{Decision, KnownStatus, Source, StatusEvent};
+pub use sqlite::SqliteStore;
 
 /// Options common to every backend.
 #[derive(Clone, Debug)]

@@ -237,6 +237,9 @@ pub struct EventRow {
 }
 
 /// What [`crate::OrderStore::apply`] did.
+// Returned once per apply and matched at once: boxing the record would cost
+// an allocation and a less direct API for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ApplyOutcome {
     /// The tracker decided against the stored state, and the decision was
@@ -308,7 +311,7 @@ pub struct OutboxItem {
     pub source: Source,
     /// When the change was applied (ms).
     pub created_at_ms: u64,
-    /// How many deliveries were attempted before this one.
+    /// How many times it has been claimed, this claim included.
     pub attempts: u32,
     /// Until when this claim holds (ms).
     pub lease_until_ms: u64,

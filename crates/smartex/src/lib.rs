@@ -26,7 +26,7 @@
 //! ```no_run
 //! use axum::{Router, body::{Body, Bytes}, extract::State, http::request::Parts};
 //! use axum::{response::Response, routing::post};
-//! use smartex::{Merchant, MasterKey, ipn::IpnRequest, store::SqliteStore};
+//! use smartex::{Merchant, MasterKey, ipn::IpnRequest, store::{SqliteStore, StoreOptions}};
 //!
 //! // The IPN endpoint: a few lines, any framework.
 //! async fn ipn(State(m): State<Merchant<SqliteStore>>, parts: Parts, body: Bytes) -> Response {
@@ -35,7 +35,7 @@
 //! }
 //!
 //! # async fn main_() -> Result<(), Box<dyn std::error::Error>> {
-//! let store = SqliteStore::open("sqlite:shop.db").await?;
+//! let store = SqliteStore::open("shop.db", StoreOptions::default()).await?;
 //! let key = MasterKey::from_hex("k1", &std::env::var("SMARTEX_MASTER_KEY")?)?;
 //! let merchant = Merchant::builder("https://www.smartexpay.com", store, key)
 //!     .ipn_url("https://shop.example/ipn")

@@ -16,7 +16,9 @@ use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use smartex::core::request::CreateOrder;
 use smartex::store::AnyStore;
-use smartex::{Error as FacadeError, MasterKey, Merchant, OutboxOptions, Reference, ReconcileOptions};
+use smartex::{
+    Error as FacadeError, MasterKey, Merchant, OutboxOptions, ReconcileOptions, Reference,
+};
 use tokio::net::TcpListener;
 
 use crate::cli::SoakInstanceArgs;
@@ -37,7 +39,7 @@ async fn serve(args: &SoakInstanceArgs) -> Result<Exit, Error> {
         .map_err(|_| Error::usage(format!("{MASTER_KEY_ENV} is not set")))?;
     let key = MasterKey::from_hex("soak", &key_hex)
         .map_err(|e| Error::usage(format!("master key: {e}")))?;
-    let store = AnyStore::open(&args.store)
+    let store = AnyStore::open(&args.store, smartex::store::StoreOptions::default())
         .await
         .map_err(|e| Error::unavailable(format!("store: {e}")))?;
     let ms = Duration::from_millis;
@@ -113,9 +115,8 @@ async fn serve(args: &SoakInstanceArgs) -> Result<Exit, Error> {
         let merchant = Arc::clone(&merchant);
         let route = route.clone();
         tokio::spawn(async move {
-            let service = service_fn(move |request| {
-                handle(Arc::clone(&merchant), route.clone(), request)
-            });
+            let service =
+                service_fn(move |request| handle(Arc::clone(&merchant), route.clone(), request));
             let _ = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
@@ -164,7 +165,8 @@ async fn handle(
     match parts.uri.path() {
         "/ipn" => {
             let headers = HyperHeaders(&parts.headers);
-            let mut request = smartex::IpnRequest::new(parts.method.as_str(), &body).headers(&headers);
+            let mut request =
+                smartex::IpnRequest::new(parts.method.as_str(), &body).headers(&headers);
             if let Some(query) = parts.uri.query() {
                 request = request.query(query);
             }

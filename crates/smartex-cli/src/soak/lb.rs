@@ -64,8 +64,13 @@ impl Backends {
         if live.is_empty() {
             return live;
         }
-        let start = usize::try_from(self.next.fetch_add(1, Ordering::Relaxed)).unwrap_or(0) % live.len();
-        live[start..].iter().chain(&live[..start]).copied().collect()
+        let start =
+            usize::try_from(self.next.fetch_add(1, Ordering::Relaxed)).unwrap_or(0) % live.len();
+        live[start..]
+            .iter()
+            .chain(&live[..start])
+            .copied()
+            .collect()
     }
 }
 
@@ -108,7 +113,10 @@ pub(crate) async fn start(
     Ok(port)
 }
 
-async fn forward(lb: Arc<Lb>, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn forward(
+    lb: Arc<Lb>,
+    request: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
     lb.stats.received.fetch_add(1, Ordering::Relaxed);
     let (parts, body) = request.into_parts();
     let Ok(body) = Limited::new(body, 64 * 1024).collect().await else {

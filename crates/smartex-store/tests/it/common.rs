@@ -9,7 +9,7 @@ use smartex_store::{AnyStore, PostgresStore, SqliteStore, StoreOptions};
 /// What to do without a server.
 pub(crate) const HOW_TO_PROVIDE: &str = "\
 set SMARTEX_TEST_DATABASE_URL=postgres://USER@HOST:PORT/DB (a user allowed to CREATE SCHEMA), \
-or run the tests through `cargo xtask ci` or `cargo xtask pg -- cargo test -p smartex-store --features postgres`, \
+or run the tests through `cargo xtask ci` or `cargo xtask pg -- cargo test -p smartex-store`, \
 which start a temporary PostgreSQL server; \
 or set SMARTEX_ALLOW_NO_POSTGRES=1 to skip the PostgreSQL tests explicitly";
 

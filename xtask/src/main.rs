@@ -6,6 +6,8 @@
 //! * `cargo xtask tidy` checks repository hygiene (also run as a `#[test]`).
 //! * `cargo xtask fuzz [TARGET] [--seconds N]` fuzzes for longer.
 //! * `cargo xtask bench` runs the benchmarks.
+//! * `cargo xtask pg -- CMD...` runs a command with a PostgreSQL server for
+//!   the store's tests (`SMARTEX_TEST_DATABASE_URL`, or a temporary one).
 //!
 //! It only uses std (plus serde_json to read `cargo metadata`) and shells out
 //! to cargo, rustup and friends.
@@ -15,6 +17,7 @@
 
 mod fuzz;
 mod ipn_bench;
+mod pg;
 mod tidy;
 
 use std::ffi::OsStr;
@@ -39,10 +42,18 @@ Commands:
   fuzz [TARGET] [--seconds N]   Fuzz one target (or all) for longer, default 300 s each,
                                 on the run corpus fuzz/corpus-run/<target>.
   bench [-- ARGS...]            Run the benchmarks; ARGS go to every benchmark binary.
+  pg -- CMD [ARGS...]           Run CMD with SMARTEX_TEST_DATABASE_URL set: the one in the
+                                environment, or a temporary PostgreSQL server started for
+                                it (initdb in a temporary directory, 127.0.0.1, a free
+                                port; installed with apt-get if missing and we are root)
+                                and stopped afterwards. For example:
+                                cargo xtask pg -- cargo test -p smartex-store
   help                          Print this message.
 
 Environment:
   SMARTEX_FUZZ_SECONDS          Seconds per target for the `ci` fuzz smoke (default 15).
+  SMARTEX_TEST_DATABASE_URL     A PostgreSQL server for the store's tests and benchmark
+                                (`ci`, `bench` and `pg` start a temporary one without it).
 ";
 
 /// Runs the command named on the command line. Exits with 0 on success, 1
@@ -66,6 +77,8 @@ fn main() -> ExitCode {
         ["fuzz", rest @ ..] => parse_fuzz(rest)
             .and_then(|(target, seconds)| fuzz::long_run(&root, target.as_deref(), seconds)),
         ["bench", rest @ ..] => parse_bench(rest).and_then(|extra| bench(&root, &extra)),
+        ["pg", "--", program, args @ ..] => with_postgres(&root, program, args),
+        ["pg", ..] => Err(usage_error("`pg` takes `-- CMD [ARGS...]`")),
         ["help" | "--help" | "-h"] => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -182,13 +195,18 @@ fn ci(root: &Path, skip_fuzz: bool) -> Result {
         ]))
     })?;
     steps.run("test", || {
+        // The store's tests need a real PostgreSQL server; it is stopped when
+        // `server` drops, whether the tests passed or not.
+        let server = pg::TestPostgres::provide()?;
         // `cargo test` runs the doctests too. Snapshots are never accepted
         // here: a changed snapshot fails the run, and is reviewed with
         // `cargo insta review` by whoever changed it.
         run(cargo(root)
             .args(["test", "--workspace", "--all-features"])
             .env("INSTA_UPDATE", "no")
-            .env_remove("INSTA_FORCE_PASS"))
+            .env_remove("INSTA_FORCE_PASS")
+            .env(pg::URL_VAR, &server.url)
+            .env_remove("SMARTEX_ALLOW_NO_POSTGRES"))
     })?;
     steps.run("doc", || {
         run(cargo(root)
@@ -281,6 +299,16 @@ const BENCH_SUITES: &[BenchSuite] = &[
         },
     },
     BenchSuite {
+        name: "smartex-store apply vs bare sqlx insert, SQLite and PostgreSQL (criterion)",
+        run: |root, extra| {
+            let server = pg::TestPostgres::provide()?;
+            run(cargo(root)
+                .args(["bench", "-p", "smartex-store", "--bench", "apply", "--"])
+                .args(extra)
+                .env(pg::URL_VAR, &server.url))
+        },
+    },
+    BenchSuite {
         name: "smartex-ipn vs Node: verify one IPN",
         run: ipn_bench::verify_vs_node,
     },
@@ -298,6 +326,17 @@ fn bench(root: &Path, extra: &[String]) -> Result {
     }
     steps.finish();
     Ok(())
+}
+
+/// `cargo xtask pg -- CMD...`: runs CMD with a PostgreSQL server for the
+/// store's tests, stopping a temporary one afterwards.
+fn with_postgres(root: &Path, program: &str, args: &[&str]) -> Result {
+    let server = pg::TestPostgres::provide()?;
+    println!("{}={}", pg::URL_VAR, server.url);
+    run(Command::new(program)
+        .args(args)
+        .current_dir(root)
+        .env(pg::URL_VAR, &server.url))
 }
 
 /// How a step ended, for the summary table.

@@ -1,7 +1,8 @@
 //! Project automation for smartex, run as `cargo xtask <command>`.
 //!
 //! * `cargo xtask ci` is the project's one test command: format, lints, tests,
-//!   docs, the no_std/wasm build, a fuzz smoke run and `tidy`, in that order,
+//!   the `smartex soak` chaos run (SQLite and PostgreSQL), docs, the
+//!   no_std/wasm build, a fuzz smoke run and `tidy`, in that order,
 //!   stopping at the first failure.
 //! * `cargo xtask tidy` checks repository hygiene (also run as a `#[test]`).
 //! * `cargo xtask fuzz [TARGET] [--seconds N]` fuzzes for longer.
@@ -35,8 +36,8 @@ Usage: cargo xtask <COMMAND>
 
 Commands:
   ci [--skip-fuzz]              Run every check CI runs, in order, stopping at the first
-                                failure: fmt, clippy, test, doc, no_std/wasm build,
-                                fuzz smoke, tidy. This is the project's test command.
+                                failure: fmt, clippy, test, soak (SQLite, PostgreSQL),
+                                doc, no_std/wasm build, fuzz smoke, tidy. This is the project's test command.
                                 --skip-fuzz skips the fuzz smoke (local iteration only).
   tidy                          Repository hygiene checks (also a #[test] in xtask).
   fuzz [TARGET] [--seconds N]   Fuzz one target (or all) for longer, default 300 s each,
@@ -178,7 +179,7 @@ fn workspace_root() -> Result<PathBuf> {
 
 /// `cargo xtask ci`: every check, in order, stopping at the first failure.
 fn ci(root: &Path, skip_fuzz: bool) -> Result {
-    let mut steps = Steps::new("ci", 7);
+    let mut steps = Steps::new("ci", 8);
     steps.run("fmt", || {
         run(cargo(root).args(["fmt", "--all", "--", "--check"]))
             .map_err(|e| format!("{e}\n  fix it with: cargo fmt --all"))
@@ -208,6 +209,7 @@ fn ci(root: &Path, skip_fuzz: bool) -> Result {
             .env(pg::URL_VAR, &server.url)
             .env_remove("SMARTEX_ALLOW_NO_POSTGRES"))
     })?;
+    steps.run("soak", || soak(root))?;
     steps.run("doc", || {
         run(cargo(root)
             .args(["doc", "--workspace", "--no-deps", "--all-features"])
@@ -225,6 +227,27 @@ fn ci(root: &Path, skip_fuzz: bool) -> Result {
     steps.run("tidy", || tidy::run(root))?;
     steps.finish();
     Ok(())
+}
+
+/// The `smartex soak` chaos run at CI size: 200 orders through 3 instances
+/// killed and restarted at random, on SQLite and on PostgreSQL (about 15 s
+/// each). A fixed seed would hide new interleavings, so the seed is drawn
+/// and printed; a failure names it for `smartex soak --seed N`.
+fn soak(root: &Path) -> Result {
+    let smartex = |store: Option<&str>| {
+        let mut command = cargo(root);
+        command.args([
+            "run", "--quiet", "-p", "smartex-cli", "--all-features", "--bin", "smartex", "--",
+            "soak", "--orders", "200", "--instances", "3",
+        ]);
+        if let Some(url) = store {
+            command.args(["--store", url]);
+        }
+        command
+    };
+    run(&mut smartex(None))?;
+    let server = pg::TestPostgres::provide()?;
+    run(&mut smartex(Some(&server.url)))
 }
 
 /// `cargo xtask tidy`, as one timed step.

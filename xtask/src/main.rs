@@ -237,8 +237,19 @@ fn soak(root: &Path) -> Result {
     let smartex = |store: Option<&str>| {
         let mut command = cargo(root);
         command.args([
-            "run", "--quiet", "-p", "smartex-cli", "--all-features", "--bin", "smartex", "--",
-            "soak", "--orders", "200", "--instances", "3",
+            "run",
+            "--quiet",
+            "-p",
+            "smartex-cli",
+            "--all-features",
+            "--bin",
+            "smartex",
+            "--",
+            "soak",
+            "--orders",
+            "200",
+            "--instances",
+            "3",
         ]);
         if let Some(url) = store {
             command.args(["--store", url]);

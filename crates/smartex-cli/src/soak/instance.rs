@@ -92,7 +92,7 @@ async fn serve(args: &SoakInstanceArgs) -> Result<Exit, Error> {
                     let acks = acks.clone();
                     // Now and then the business step fails: the item must
                     // come back.
-                    let fail = fail_every > 0 && calls % fail_every == 0;
+                    let fail = fail_every > 0 && calls.is_multiple_of(fail_every);
                     async move {
                         if fail {
                             return Err(std::io::Error::other("business step failed"));

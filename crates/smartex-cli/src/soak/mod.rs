@@ -530,7 +530,7 @@ impl Soak {
                 .step(uid, pollable, Some(OrderStatus::InProgress))
                 .await;
         }
-        if path >= 20 && path < 27 {
+        if (20..27).contains(&path) {
             let _ = self.step(uid, pollable, Some(OrderStatus::Returned)).await;
             return self.maybe_stale(uid).await;
         }

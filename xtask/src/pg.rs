@@ -44,14 +44,14 @@ struct Temporary {
 impl TestPostgres {
     /// The server in `SMARTEX_TEST_DATABASE_URL`, or a temporary one.
     pub(crate) fn provide() -> Result<Self> {
-        if let Ok(url) = std::env::var(URL_VAR) {
-            if !url.trim().is_empty() {
-                println!("PostgreSQL: using {URL_VAR} from the environment");
-                return Ok(Self {
-                    url,
-                    temporary: None,
-                });
-            }
+        if let Ok(url) = std::env::var(URL_VAR)
+            && !url.trim().is_empty()
+        {
+            println!("PostgreSQL: using {URL_VAR} from the environment");
+            return Ok(Self {
+                url,
+                temporary: None,
+            });
         }
         let bin = server_binaries()?;
         let run_as = if is_root()? {
@@ -84,7 +84,7 @@ impl TestPostgres {
             run(Command::new("chown").args([&format!("{user}:"), &path_str(&dir)?]))?;
         }
         let data = dir.join("data");
-        run(&mut temporary.command(&bin.join("initdb")).args([
+        run(temporary.command(&bin.join("initdb")).args([
             "-D",
             &path_str(&data)?,
             "-U",
@@ -102,7 +102,7 @@ impl TestPostgres {
             path_str(&dir)?
         );
         let log = dir.join("server.log");
-        let started = run(&mut temporary.command(&temporary.pg_ctl).args([
+        let started = run(temporary.command(&temporary.pg_ctl).args([
             "-D",
             &path_str(&data)?,
             "-l",

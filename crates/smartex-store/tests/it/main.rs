@@ -12,5 +12,6 @@
 
 mod common;
 mod concurrency;
+mod mirror;
 mod outbox;
 mod store;

@@ -31,13 +31,13 @@ async fn store_mirrors_the_tracker(f: &Fixture) {
         let mut sent: Vec<Observation> = Vec::new();
         let (mut decided, mut applies) = (0, 0);
         for step in 0..25u64 {
-            let obs = if !sent.is_empty() && next(&mut rng) % 5 == 0 {
+            let obs = if !sent.is_empty() && next(&mut rng).is_multiple_of(5) {
                 // A repeat of an earlier notification (or poll).
                 sent[(next(&mut rng) % sent.len() as u64) as usize].clone()
             } else {
                 let status = OrderStatus::KNOWN[(next(&mut rng) % 10) as usize].clone();
                 let at = 1_000 + next(&mut rng) % 60_000;
-                if next(&mut rng) % 3 == 0 {
+                if next(&mut rng).is_multiple_of(3) {
                     let sent_ms = at + next(&mut rng) % 100;
                     let event = StatusEvent::polled_between(status, sent_ms, sent_ms + 50, 5_000);
                     Observation::poll(event, sent_ms + 50)

@@ -335,7 +335,7 @@ const BENCH_SUITES: &[BenchSuite] = &[
     BenchSuite {
         name: "smartex-store apply vs bare sqlx insert, SQLite and PostgreSQL (criterion)",
         run: |root, extra| {
-            let server = pg::TestPostgres::provide()?;
+            let server = pg::TestPostgres::provide_durable()?;
             run(cargo(root)
                 .args(["bench", "-p", "smartex-store", "--bench", "apply", "--"])
                 .args(extra)

@@ -42,16 +42,29 @@ struct Temporary {
 }
 
 impl TestPostgres {
-    /// The server in `SMARTEX_TEST_DATABASE_URL`, or a temporary one.
+    /// The server in `SMARTEX_TEST_DATABASE_URL`, or a temporary one that
+    /// trades durability for speed (`fsync = off`): for tests.
     pub(crate) fn provide() -> Result<Self> {
-        if let Ok(url) = std::env::var(URL_VAR) {
-            if !url.trim().is_empty() {
-                println!("PostgreSQL: using {URL_VAR} from the environment");
-                return Ok(Self {
-                    url,
-                    temporary: None,
-                });
-            }
+        Self::provide_with(false)
+    }
+
+    /// Like [`TestPostgres::provide`], but a temporary server keeps
+    /// PostgreSQL's durable defaults (`fsync`, `synchronous_commit`): for
+    /// benchmarks, whose figures should be those of a real deployment.
+    pub(crate) fn provide_durable() -> Result<Self> {
+        Self::provide_with(true)
+    }
+
+    /// The server in `SMARTEX_TEST_DATABASE_URL`, or a temporary one.
+    fn provide_with(durable: bool) -> Result<Self> {
+        if let Ok(url) = std::env::var(URL_VAR)
+            && !url.trim().is_empty()
+        {
+            println!("PostgreSQL: using {URL_VAR} from the environment");
+            return Ok(Self {
+                url,
+                temporary: None,
+            });
         }
         let bin = server_binaries()?;
         let run_as = if is_root()? {
@@ -84,7 +97,7 @@ impl TestPostgres {
             run(Command::new("chown").args([&format!("{user}:"), &path_str(&dir)?]))?;
         }
         let data = dir.join("data");
-        run(&mut temporary.command(&bin.join("initdb")).args([
+        run(temporary.command(&bin.join("initdb")).args([
             "-D",
             &path_str(&data)?,
             "-U",
@@ -96,13 +109,18 @@ impl TestPostgres {
         ]))
         .map_err(|e| format!("{e}\n  initdb failed; {HOW_TO_PROVIDE}"))?;
         let port = free_port()?;
+        let fast = if durable {
+            ""
+        } else {
+            " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        };
         let options = format!(
             "-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={} \
-             -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
+             -c max_connections=300{fast}",
             path_str(&dir)?
         );
         let log = dir.join("server.log");
-        let started = run(&mut temporary.command(&temporary.pg_ctl).args([
+        let started = run(temporary.command(&temporary.pg_ctl).args([
             "-D",
             &path_str(&data)?,
             "-l",

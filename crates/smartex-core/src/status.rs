@@ -480,6 +480,59 @@ impl KnownStatus {
         self.at_ms
             .map(|at| at.saturating_add(self.source.window_ms()))
     }
+
+    /// What becomes known when `event` repeats the known status
+    /// ([`Decision::Duplicate`]) but was observed later: the status is the
+    /// same, its time moves forward. `None` when nothing would change.
+    ///
+    /// Without this, a status the platform revisits (`inProgressPayout` →
+    /// `errorPayout` → `inProgressPayout`) and that a poll confirms would keep
+    /// its first time, and a late IPN of the status in between would look
+    /// newer and be applied. The merged observation starts at the later of
+    /// the two starts (an event that ended before it is older than a
+    /// confirmed sighting) and ends at the later of the two ends (an event
+    /// inside it cannot be ordered by time).
+    ///
+    /// ```
+    /// use smartex_core::status::{KnownStatus, Source, StatusEvent};
+    /// use smartex_core::OrderStatus::InProgressPayout;
+    /// let known = KnownStatus { status: InProgressPayout, at_ms: Some(1_000), source: Source::Ipn };
+    /// let confirmed = StatusEvent::polled_between(InProgressPayout, 20_000, 20_100, 5_000);
+    /// let merged = known.merge_duplicate(&confirmed).unwrap();
+    /// assert_eq!((merged.at_ms, merged.latest_ms()), (Some(15_000), Some(25_100)));
+    /// ```
+    pub fn merge_duplicate(&self, event: &StatusEvent) -> Option<KnownStatus> {
+        if event.status != self.status {
+            return None;
+        }
+        let (Some(e_start), Some(e_end)) = (event.at_ms, event.latest_ms()) else {
+            return None;
+        };
+        let (Some(k_start), Some(k_end)) = (self.at_ms, self.latest_ms()) else {
+            return Some(KnownStatus::after(None, event));
+        };
+        let start = k_start.max(e_start);
+        let end = k_end.max(e_end);
+        if start == k_start && end == k_end {
+            return None;
+        }
+        let source = if end == start {
+            if start == e_start {
+                event.source
+            } else {
+                self.source
+            }
+        } else {
+            Source::Poll {
+                window_ms: end - start,
+            }
+        };
+        Some(KnownStatus {
+            status: self.status.clone(),
+            at_ms: Some(start),
+            source,
+        })
+    }
 }
 
 /// What an incoming status change means. Only [`Decision::Apply`] should change
@@ -602,11 +655,21 @@ impl Tracker {
         self.known.as_ref()
     }
 
-    /// Decides, and records the event when the decision is [`Decision::Apply`].
+    /// Decides, and records the event when the decision is
+    /// [`Decision::Apply`]; a [`Decision::Duplicate`] observed later moves the
+    /// known time forward ([`KnownStatus::merge_duplicate`]).
     pub fn apply(&mut self, event: &StatusEvent) -> Decision {
         let decision = decide(self.known.as_ref(), event);
-        if decision == Decision::Apply {
-            self.known = Some(KnownStatus::after(self.known.as_ref(), event));
+        match decision {
+            Decision::Apply => {
+                self.known = Some(KnownStatus::after(self.known.as_ref(), event));
+            }
+            Decision::Duplicate => {
+                if let Some(merged) = self.known.as_ref().and_then(|k| k.merge_duplicate(event)) {
+                    self.known = Some(merged);
+                }
+            }
+            _ => {}
         }
         decision
     }

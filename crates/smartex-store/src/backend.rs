@@ -213,12 +213,24 @@ macro_rules! store_impl {
                 // The store never decides: the core tracker does.
                 let decision = smartex_core::status::decide(order.known.as_ref(), event);
                 let applied = decision == smartex_core::status::Decision::Apply;
+                // What the order's known state becomes: the new status when
+                // applied; for a duplicate observed later, the same status
+                // with a later time (so a late IPN of a status the platform
+                // has since left and come back from is seen as stale).
+                let new_known = match &decision {
+                    smartex_core::status::Decision::Apply => Some(
+                        smartex_core::status::KnownStatus::after(order.known.as_ref(), event),
+                    ),
+                    smartex_core::status::Decision::Duplicate => order
+                        .known
+                        .as_ref()
+                        .and_then(|k| k.merge_duplicate(event)),
+                    _ => None,
+                };
                 let version = to_i64("version", order.version)?;
                 let now = to_i64("received_at_ms", observation.received_at_ms)?;
-                let new_version = if applied { version + 1 } else { version };
-                let cas = if applied {
-                    let known =
-                        smartex_core::status::KnownStatus::after(order.known.as_ref(), event);
+                let new_version = if new_known.is_some() { version + 1 } else { version };
+                let cas = if let Some(known) = &new_known {
                     let is_final = known.status.is_final();
                     sqlx::query(
                         "UPDATE orders SET status = $3, at_ms = $4, window_ms = $5, source = $6, \
@@ -304,11 +316,8 @@ macro_rules! store_impl {
                 };
                 tx.commit().await?;
                 let mut order = order;
-                if applied {
-                    order.known = Some(smartex_core::status::KnownStatus::after(
-                        order.known.as_ref(),
-                        event,
-                    ));
+                if let Some(known) = new_known {
+                    order.known = Some(known);
                     order.version += 1;
                     order.updated_at_ms = observation.received_at_ms;
                     if order.is_final() {

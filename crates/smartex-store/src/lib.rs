@@ -92,6 +92,12 @@ impl StoreOptions {
         self
     }
 
+    /// Gives up after `n` (≥ 1) lost compare-and-sets in a row.
+    pub fn max_apply_attempts(mut self, n: u32) -> Self {
+        self.max_apply_attempts = n.max(1);
+        self
+    }
+
     /// At most `n` (≥ 1) connections.
     pub fn max_connections(mut self, n: u32) -> Self {
         self.max_connections = n.max(1);
@@ -137,7 +143,8 @@ pub trait OrderStore: Send + Sync {
     /// Claims up to `lease.limit` orders due for a poll (not final,
     /// `next_poll_at_ms` passed, no live lease), leasing each to
     /// `lease.owner` for `lease.duration_ms`. Several instances never hold
-    /// the same order at once.
+    /// the same order at once. Orders not yet bound to a `uid` are included:
+    /// the reconciler decides what it can do for them.
     fn claim_due(&self, lease: Lease) -> impl Future<Output = Result<Vec<OrderRecord>>> + Send;
 
     /// Ends `owner`'s poll of `reference`: releases the lease, counts the

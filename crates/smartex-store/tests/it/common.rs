@@ -126,13 +126,13 @@ pub(crate) async fn postgres(options: StoreOptions) -> Option<Fixture> {
 /// Drops a test's schema (best effort; a temporary server is discarded anyway).
 pub(crate) async fn cleanup(fixture: Fixture) {
     fixture.store.close().await;
-    if let Location::Postgres { url, schema } = &fixture.location {
-        if let Ok(admin) = sqlx::PgPool::connect(url).await {
-            let _ = sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
-                .execute(&admin)
-                .await;
-            admin.close().await;
-        }
+    if let Location::Postgres { url, schema } = &fixture.location
+        && let Ok(admin) = sqlx::PgPool::connect(url).await
+    {
+        let _ = sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+            .execute(&admin)
+            .await;
+        admin.close().await;
     }
 }
 

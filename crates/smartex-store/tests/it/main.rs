@@ -6,10 +6,12 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    clippy::print_stderr
+    clippy::print_stderr,
+    clippy::print_stdout
 )]
 
 mod common;
 mod concurrency;
+mod mirror;
 mod outbox;
 mod store;

@@ -192,11 +192,12 @@ async fn apply_decides_with_the_tracker(f: &Fixture) {
         dup,
         ApplyOutcome::Decided {
             decision: Decision::Duplicate,
+            outbox_id: None,
             ..
         }
     ));
     // A final status moving: unexpected, recorded with its reason.
-    let odd = s.apply(key, ipn(1, Hold, 4_000)).await.unwrap();
+    let odd = s.apply(key, ipn(1, Hold, 20_000)).await.unwrap();
     assert!(matches!(
         odd,
         ApplyOutcome::Decided {
@@ -206,7 +207,15 @@ async fn apply_decides_with_the_tracker(f: &Fixture) {
     ));
     let read = s.order(key).await.unwrap().unwrap();
     assert_eq!(read.known.as_ref().unwrap().status, Done);
-    assert_eq!(read.version, 2);
+    assert_eq!(
+        read.version, 3,
+        "the confirming poll moved the known time forward"
+    );
+    let known = read.known.as_ref().unwrap();
+    assert_eq!(
+        (known.at_ms, known.latest_ms()),
+        (Some(4_000), Some(14_100))
+    );
     assert_eq!(
         read.next_poll_at_ms, None,
         "a final order needs no more polls"
@@ -230,7 +239,7 @@ async fn apply_decides_with_the_tracker(f: &Fixture) {
     assert_eq!(log[3].event.source, Source::Poll { window_ms: 10_100 });
     assert_eq!(
         log.iter().map(|e| e.version).collect::<Vec<_>>(),
-        vec![1, 2, 2, 2, 2]
+        vec![1, 2, 2, 3, 3]
     );
     assert!(matches!(
         s.apply(OrderKey::Reference("nope"), ipn(9, Done, 1)).await,

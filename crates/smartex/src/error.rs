@@ -29,7 +29,8 @@ pub enum Error {
     /// The platform refused the order, or the request provably never reached
     /// it (no connection, refused before sending, maintenance): no order
     /// exists. The pending record stays without a uid and the reconciler
-    /// gives it up at its pending horizon.
+    /// gives it up at its pending horizon. Check out again under a new
+    /// reference (the old one stays taken).
     #[error("order not created: {0}")]
     NotCreated(#[source] smartex_http::Error),
     /// `order/create` failed after the request may have reached the platform

@@ -340,3 +340,66 @@ async fn a_business_step_that_crashes_gets_the_change_again() {
     assert_eq!(seen[0].0, seen[1].0, "the failed item came back");
     assert!(restarted.outbox().claim().await.unwrap().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_created_without_a_reference_is_found_by_its_order_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = sandbox().await;
+    let (m, port) = merchant(&sb, &dir.path().join("shop.db"), 0).await;
+    // Created the old way: a plain ipnUrl and a secret of the merchant's own.
+    let secret = smartex_core::IpnSecret::new("my-own-secret").unwrap();
+    let created = m
+        .client()
+        .create_order(
+            &order(&sb)
+                .ipn_url(format!("http://127.0.0.1:{port}/ipn"))
+                .ipn_secret(secret.expose())
+                .build()
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let store = m.store();
+    store
+        .insert_order(smartex::store::NewOrder {
+            reference: "plain-1".to_owned(),
+            ipn_secret: smartex::store::IpnSecretSource::Stored(secret),
+            created_at_ms: smartex::ipn::now_ms(),
+            first_poll_at_ms: None,
+        })
+        .await
+        .unwrap();
+    store
+        .bind_order(
+            "plain-1",
+            smartex::store::OrderBinding {
+                order_id: Some(created.id()),
+                uid: Some(created.uid()),
+                order_secret: Some(created.secret().clone()),
+            },
+            smartex::ipn::now_ms(),
+        )
+        .await
+        .unwrap();
+    let transition = sb.advance(created.uid()).await.unwrap();
+    assert_eq!(transition.ipns[0].outcome.http_status(), Some(200));
+    assert_eq!(
+        stored_status(&m, "plain-1").await,
+        Some(OrderStatus::WaitPayment)
+    );
+
+    // An order the store does not know: 404, nothing recorded.
+    let other = m
+        .client()
+        .create_order(
+            &order(&sb)
+                .ipn_url(format!("http://127.0.0.1:{port}/ipn"))
+                .ipn_secret("unknown")
+                .build()
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let transition = sb.advance(other.uid()).await.unwrap();
+    assert_eq!(transition.ipns[0].outcome.http_status(), Some(404));
+}

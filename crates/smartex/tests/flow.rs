@@ -92,6 +92,14 @@ fn sandbox_uid(sb: &Sandbox, reference: &str) -> smartex_core::OrderUid {
     found[0].uid
 }
 
+async fn stored(m: &Shop, reference: &str) -> smartex::store::OrderRecord {
+    m.store()
+        .order(OrderKey::Reference(reference))
+        .await
+        .unwrap()
+        .unwrap()
+}
+
 async fn stored_status(m: &Shop, reference: &str) -> Option<OrderStatus> {
     m.store()
         .order(OrderKey::Reference(reference))
@@ -120,12 +128,7 @@ async fn an_ipn_that_outruns_the_create_response_is_applied_and_binds_the_order(
     let uid = sandbox_uid(&sb, "early-1");
     let transition = sb.advance(uid).await.unwrap();
     assert_eq!(transition.ipns[0].outcome.http_status(), Some(200));
-    let record = m
-        .store()
-        .order(OrderKey::Reference("early-1"))
-        .await
-        .unwrap()
-        .unwrap();
+    let record = stored(&m, "early-1").await;
     assert!(
         record.uid.is_none(),
         "the create response is not stored yet"
@@ -136,12 +139,7 @@ async fn an_ipn_that_outruns_the_create_response_is_applied_and_binds_the_order(
     // The create answer arrives and completes the same record.
     let checkout = checkout.await.unwrap().unwrap();
     assert_eq!(checkout.uid(), uid);
-    let record = m
-        .store()
-        .order(OrderKey::Reference("early-1"))
-        .await
-        .unwrap()
-        .unwrap();
+    let record = stored(&m, "early-1").await;
     assert_eq!(record.uid, Some(uid));
     assert!(record.order_secret.is_some());
 }
@@ -156,12 +154,7 @@ async fn an_ambiguous_create_is_recovered_by_its_first_ipn() {
     sb.fail_next_create(500);
     let err = m.checkout(&reference, order(&sb)).await.unwrap_err();
     assert!(matches!(err, Error::Ambiguous { .. }), "{err:?}");
-    let pending = m
-        .store()
-        .order(OrderKey::Reference("ambiguous-1"))
-        .await
-        .unwrap()
-        .unwrap();
+    let pending = stored(&m, "ambiguous-1").await;
     assert!(pending.order_id.is_none() && pending.known.is_none());
     // Checking out the same reference again is refused: the order may exist.
     let again = m.checkout(&reference, order(&sb)).await.unwrap_err();
@@ -170,12 +163,7 @@ async fn an_ambiguous_create_is_recovered_by_its_first_ipn() {
     let uid = sandbox_uid(&sb, "ambiguous-1");
     let transition = sb.advance(uid).await.unwrap();
     assert_eq!(transition.ipns[0].outcome.http_status(), Some(200));
-    let record = m
-        .store()
-        .order(OrderKey::Reference("ambiguous-1"))
-        .await
-        .unwrap()
-        .unwrap();
+    let record = stored(&m, "ambiguous-1").await;
     assert_eq!(record.order_id, Some(sb.order(uid).unwrap().id));
     assert_eq!(record.known.unwrap().status, OrderStatus::WaitPayment);
     // Later IPNs find it by reference too.

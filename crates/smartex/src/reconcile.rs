@@ -46,7 +46,10 @@ pub struct ReconcileReport {
 ///   configured clock skew, applied exactly once like an IPN (so a poll
 ///   never moves an order backwards, nor lets a late IPN do so). The next
 ///   poll waits `first_poll × 1.5^polls` up to `max_poll`; final orders and
-///   orders older than the horizon are not polled again.
+///   orders older than the horizon are not polled again. A final status the
+///   tracker finds unexpected (say, an operator's change the lifecycle does
+///   not know) is logged in the event log for review, and polling stops:
+///   the platform will not change it again.
 /// - **No uid or secret** — a checkout whose `order/create` failed
 ///   ambiguously (or a record that only an IPN bound: IPNs carry neither
 ///   the uid signed nor the secret). `order/get` cannot be called: the

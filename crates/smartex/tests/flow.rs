@@ -36,6 +36,17 @@ fn key() -> MasterKey {
 /// A merchant over the SQLite file `db`, its IPN endpoint served on `port`
 /// (0: a new one). Returns the merchant and the port.
 async fn merchant(sb: &Sandbox, db: &Path, port: u16) -> (Shop, u16) {
+    merchant_with(sb, db, port, key(), None).await
+}
+
+/// As [`merchant`], with these master keys (current, previous).
+async fn merchant_with(
+    sb: &Sandbox,
+    db: &Path,
+    port: u16,
+    current: MasterKey,
+    previous: Option<MasterKey>,
+) -> (Shop, u16) {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .unwrap();
@@ -45,7 +56,11 @@ async fn merchant(sb: &Sandbox, db: &Path, port: u16) -> (Shop, u16) {
         .unwrap();
     let transport = ReqwestTransport::builder().no_proxy().build().unwrap();
     let ms = Duration::from_millis;
-    let m = Merchant::builder(sb.site_url(), store, key())
+    let mut builder = Merchant::builder(sb.site_url(), store, current);
+    if let Some(previous) = previous {
+        builder = builder.previous_key(previous);
+    }
+    let m = builder
         .ipn_url(format!("http://127.0.0.1:{port}/ipn"))
         .reconcile(
             ReconcileOptions::default()
@@ -390,4 +405,97 @@ async fn an_order_created_without_a_reference_is_found_by_its_order_id() {
         .unwrap();
     let transition = sb.advance(other.uid()).await.unwrap();
     assert_eq!(transition.ipns[0].outcome.http_status(), Some(404));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_key_rotation_orders_of_the_old_key_still_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shop.db");
+    let sb = sandbox().await;
+    let (old, _) = merchant(&sb, &db, 0).await;
+    let c = old
+        .checkout(&Reference::new("rot-1").unwrap(), order(&sb))
+        .await
+        .unwrap();
+    assert_eq!(
+        stored(&old, "rot-1").await.ipn_secret,
+        smartex::store::IpnSecretSource::Derived {
+            key_id: "k1".to_owned()
+        }
+    );
+    // The platform's next IPN (taken off the wire here) reaches an instance
+    // restarted with a new current key and the old one kept.
+    sb.drop_next_ipn(c.uid());
+    sb.advance(c.uid()).await.unwrap();
+    let body = sb.ipns_for(c.uid())[0].body.clone();
+    let request = IpnRequest::new("POST", body.as_bytes())
+        .content_type("application/x-www-form-urlencoded")
+        .query("ref=rot-1");
+    let k2 = MasterKey::new("k2", [0x43; 32]).unwrap();
+    let (rotated, _) = merchant_with(&sb, &db, 0, k2.clone(), Some(key())).await;
+    assert_eq!(rotated.handle_ipn(&request).await.answer.status, 200);
+    assert_eq!(
+        stored_status(&rotated, "rot-1").await,
+        Some(OrderStatus::WaitPayment)
+    );
+    // New orders use the new key.
+    rotated
+        .checkout(&Reference::new("rot-2").unwrap(), order(&sb))
+        .await
+        .unwrap();
+    assert_eq!(
+        stored(&rotated, "rot-2").await.ipn_secret,
+        smartex::store::IpnSecretSource::Derived {
+            key_id: "k2".to_owned()
+        }
+    );
+    // Without the old key, the old order's IPNs no longer verify.
+    let (only_new, _) = merchant_with(&sb, &db, 0, k2, None).await;
+    assert_eq!(only_new.handle_ipn(&request).await.answer.status, 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_notification_delivered_to_two_instances_at_once_is_applied_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shop.db");
+    let sb = sandbox().await;
+    let (a, _) = merchant(&sb, &db, 0).await;
+    let (b, _) = merchant(&sb, &db, 0).await;
+    for i in 0..8 {
+        let reference = format!("race-{i}");
+        let c = a
+            .checkout(&Reference::new(reference.clone()).unwrap(), order(&sb))
+            .await
+            .unwrap();
+        sb.advance(c.uid()).await.unwrap(); // waitPayment, through a
+        let sent = sb.advance(c.uid()).await.unwrap(); // inProgress, through a
+        let body = sent.ipns[0].body.clone();
+        let query = format!("ref={reference}");
+        let deliver = |m: Shop| {
+            let body = body.clone();
+            let query = query.clone();
+            tokio::spawn(async move {
+                let request = IpnRequest::new("POST", body.as_bytes())
+                    .content_type("application/x-www-form-urlencoded")
+                    .query(&query);
+                m.handle_ipn(&request).await.answer
+            })
+        };
+        let (x, y) = (deliver(a.clone()), deliver(b.clone()));
+        let (x, y) = (x.await.unwrap(), y.await.unwrap());
+        assert!(x.is_success() && y.is_success(), "{x:?} {y:?}");
+        let events = a
+            .store()
+            .events(OrderKey::Reference(&reference))
+            .await
+            .unwrap();
+        let applied = events
+            .iter()
+            .filter(|e| e.decision == DecisionKind::Apply)
+            .count();
+        assert_eq!(
+            applied, 2,
+            "waitPayment and inProgress, once each: {events:?}"
+        );
+    }
 }

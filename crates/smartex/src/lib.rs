@@ -89,6 +89,10 @@
 //! no longer matches: the platform signs with the secret we gave it at
 //! create. Details in [`core::derived`].
 //!
+//! Give each environment (production, staging) its own master key: a genuine
+//! notification signed for a reference under the key is trusted, and one for
+//! a reference the store does not know is recorded rather than lost.
+//!
 //! ## What to answer when our own processing fails
 //!
 //! The platform sends each IPN once and never retries, whatever the answer.

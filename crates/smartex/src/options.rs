@@ -19,10 +19,11 @@ use std::time::Duration;
 pub struct ReconcileOptions {
     /// How often the store is scanned for orders due a poll (default 15 s).
     pub scan_every: Duration,
-    /// The wait before an open order's first poll, growing by half each poll
-    /// that shows no change (default 5 s) …
+    /// The wait before an open order's first poll, growing by half with
+    /// each poll of the order (default 5 s) …
     pub first_poll: Duration,
-    /// … up to this (default 10 min). A change resets it.
+    /// … up to this (default 10 min). The store counts every finished poll,
+    /// so the wait does not shrink again after a change.
     pub max_poll: Duration,
     /// An order still not final this long after it was created is no longer
     /// polled, and an event says so (default 7 days: a payout may wait for an

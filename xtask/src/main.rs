@@ -1,11 +1,14 @@
 //! Project automation for smartex, run as `cargo xtask <command>`.
 //!
 //! * `cargo xtask ci` is the project's one test command: format, lints, tests,
-//!   docs, the no_std/wasm build, a fuzz smoke run and `tidy`, in that order,
+//!   the `smartex soak` chaos run (SQLite and PostgreSQL), docs, the
+//!   no_std/wasm build, a fuzz smoke run and `tidy`, in that order,
 //!   stopping at the first failure.
 //! * `cargo xtask tidy` checks repository hygiene (also run as a `#[test]`).
 //! * `cargo xtask fuzz [TARGET] [--seconds N]` fuzzes for longer.
 //! * `cargo xtask bench` runs the benchmarks.
+//! * `cargo xtask pg -- CMD...` runs a command with a PostgreSQL server for
+//!   the store's tests (`SMARTEX_TEST_DATABASE_URL`, or a temporary one).
 //!
 //! It only uses std (plus serde_json to read `cargo metadata`) and shells out
 //! to cargo, rustup and friends.
@@ -15,6 +18,7 @@
 
 mod fuzz;
 mod ipn_bench;
+mod pg;
 mod tidy;
 
 use std::ffi::OsStr;
@@ -32,17 +36,25 @@ Usage: cargo xtask <COMMAND>
 
 Commands:
   ci [--skip-fuzz]              Run every check CI runs, in order, stopping at the first
-                                failure: fmt, clippy, test, doc, no_std/wasm build,
-                                fuzz smoke, tidy. This is the project's test command.
+                                failure: fmt, clippy, test, soak (SQLite, PostgreSQL),
+                                doc, no_std/wasm build, fuzz smoke, tidy. This is the project's test command.
                                 --skip-fuzz skips the fuzz smoke (local iteration only).
   tidy                          Repository hygiene checks (also a #[test] in xtask).
   fuzz [TARGET] [--seconds N]   Fuzz one target (or all) for longer, default 300 s each,
                                 on the run corpus fuzz/corpus-run/<target>.
   bench [-- ARGS...]            Run the benchmarks; ARGS go to every benchmark binary.
+  pg -- CMD [ARGS...]           Run CMD with SMARTEX_TEST_DATABASE_URL set: the one in the
+                                environment, or a temporary PostgreSQL server started for
+                                it (initdb in a temporary directory, 127.0.0.1, a free
+                                port; installed with apt-get if missing and we are root)
+                                and stopped afterwards. For example:
+                                cargo xtask pg -- cargo test -p smartex-store
   help                          Print this message.
 
 Environment:
   SMARTEX_FUZZ_SECONDS          Seconds per target for the `ci` fuzz smoke (default 15).
+  SMARTEX_TEST_DATABASE_URL     A PostgreSQL server for the store's tests and benchmark
+                                (`ci`, `bench` and `pg` start a temporary one without it).
 ";
 
 /// Runs the command named on the command line. Exits with 0 on success, 1
@@ -66,6 +78,8 @@ fn main() -> ExitCode {
         ["fuzz", rest @ ..] => parse_fuzz(rest)
             .and_then(|(target, seconds)| fuzz::long_run(&root, target.as_deref(), seconds)),
         ["bench", rest @ ..] => parse_bench(rest).and_then(|extra| bench(&root, &extra)),
+        ["pg", "--", program, args @ ..] => with_postgres(&root, program, args),
+        ["pg", ..] => Err(usage_error("`pg` takes `-- CMD [ARGS...]`")),
         ["help" | "--help" | "-h"] => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -165,7 +179,7 @@ fn workspace_root() -> Result<PathBuf> {
 
 /// `cargo xtask ci`: every check, in order, stopping at the first failure.
 fn ci(root: &Path, skip_fuzz: bool) -> Result {
-    let mut steps = Steps::new("ci", 7);
+    let mut steps = Steps::new("ci", 8);
     steps.run("fmt", || {
         run(cargo(root).args(["fmt", "--all", "--", "--check"]))
             .map_err(|e| format!("{e}\n  fix it with: cargo fmt --all"))
@@ -182,14 +196,20 @@ fn ci(root: &Path, skip_fuzz: bool) -> Result {
         ]))
     })?;
     steps.run("test", || {
+        // The store's tests need a real PostgreSQL server; it is stopped when
+        // `server` drops, whether the tests passed or not.
+        let server = pg::TestPostgres::provide()?;
         // `cargo test` runs the doctests too. Snapshots are never accepted
         // here: a changed snapshot fails the run, and is reviewed with
         // `cargo insta review` by whoever changed it.
         run(cargo(root)
             .args(["test", "--workspace", "--all-features"])
             .env("INSTA_UPDATE", "no")
-            .env_remove("INSTA_FORCE_PASS"))
+            .env_remove("INSTA_FORCE_PASS")
+            .env(pg::URL_VAR, &server.url)
+            .env_remove("SMARTEX_ALLOW_NO_POSTGRES"))
     })?;
+    steps.run("soak", || soak(root))?;
     steps.run("doc", || {
         run(cargo(root)
             .args(["doc", "--workspace", "--no-deps", "--all-features"])
@@ -207,6 +227,38 @@ fn ci(root: &Path, skip_fuzz: bool) -> Result {
     steps.run("tidy", || tidy::run(root))?;
     steps.finish();
     Ok(())
+}
+
+/// The `smartex soak` chaos run at CI size: 200 orders through 3 instances
+/// killed and restarted at random, on SQLite and on PostgreSQL (about 15 s
+/// each). A fixed seed would hide new interleavings, so the seed is drawn
+/// and printed; a failure names it for `smartex soak --seed N`.
+fn soak(root: &Path) -> Result {
+    let smartex = |store: Option<&str>| {
+        let mut command = cargo(root);
+        command.args([
+            "run",
+            "--quiet",
+            "-p",
+            "smartex-cli",
+            "--all-features",
+            "--bin",
+            "smartex",
+            "--",
+            "soak",
+            "--orders",
+            "200",
+            "--instances",
+            "3",
+        ]);
+        if let Some(url) = store {
+            command.args(["--store", url]);
+        }
+        command
+    };
+    run(&mut smartex(None))?;
+    let server = pg::TestPostgres::provide()?;
+    run(&mut smartex(Some(&server.url)))
 }
 
 /// `cargo xtask tidy`, as one timed step.
@@ -281,6 +333,16 @@ const BENCH_SUITES: &[BenchSuite] = &[
         },
     },
     BenchSuite {
+        name: "smartex-store apply vs bare sqlx insert, SQLite and PostgreSQL (criterion)",
+        run: |root, extra| {
+            let server = pg::TestPostgres::provide_durable()?;
+            run(cargo(root)
+                .args(["bench", "-p", "smartex-store", "--bench", "apply", "--"])
+                .args(extra)
+                .env(pg::URL_VAR, &server.url))
+        },
+    },
+    BenchSuite {
         name: "smartex-ipn vs Node: verify one IPN",
         run: ipn_bench::verify_vs_node,
     },
@@ -298,6 +360,17 @@ fn bench(root: &Path, extra: &[String]) -> Result {
     }
     steps.finish();
     Ok(())
+}
+
+/// `cargo xtask pg -- CMD...`: runs CMD with a PostgreSQL server for the
+/// store's tests, stopping a temporary one afterwards.
+fn with_postgres(root: &Path, program: &str, args: &[&str]) -> Result {
+    let server = pg::TestPostgres::provide()?;
+    println!("{}={}", pg::URL_VAR, server.url);
+    run(Command::new(program)
+        .args(args)
+        .current_dir(root)
+        .env(pg::URL_VAR, &server.url))
 }
 
 /// How a step ended, for the summary table.

@@ -82,6 +82,7 @@ pub mod demo;
 mod exit;
 mod post;
 pub mod receiver;
+mod soak;
 mod term;
 
 use std::ffi::OsString;

@@ -329,10 +329,7 @@ impl IpnServer {
     pub fn reconcile(&self, order_id: &str, status: OrderStatus) -> Decision {
         let mut books = lock(&self.state.books);
         let book = books.entry(order_id.to_owned()).or_default();
-        let event = StatusEvent {
-            status,
-            at_ms: None,
-        };
+        let event = StatusEvent::polled_untimed(status);
         apply(book, &event)
     }
 
@@ -384,13 +381,7 @@ impl Drop for IpnServer {
 fn apply(book: &mut Book, event: &StatusEvent) -> Decision {
     let decision = decide(book.known.as_ref(), event);
     if decision == Decision::Apply {
-        let at_ms = event
-            .at_ms
-            .or_else(|| book.known.as_ref().and_then(|k| k.at_ms));
-        book.known = Some(KnownStatus {
-            status: event.status.clone(),
-            at_ms,
-        });
+        book.known = Some(KnownStatus::after(book.known.as_ref(), event));
         book.applied.push(event.status.clone());
     }
     decision

@@ -46,6 +46,7 @@ fn main() -> Result<(), Error> {
     let known = KnownStatus {
         status: OrderStatus::WaitPayment,
         at_ms: Some(1_571_328_000_000),
+        source: smartex_core::status::Source::Ipn,
     };
     let decision = decide(Some(&known), &ipn.event());
     println!("known: waitPayment -> decision: {decision:?}");

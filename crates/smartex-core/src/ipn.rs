@@ -695,6 +695,7 @@ impl<'a> VerifiedIpn<'a> {
         StatusEvent {
             status: self.status(),
             at_ms: self.timestamp_ms().ok(),
+            source: crate::status::Source::Ipn,
         }
     }
     /// The seven signed values exactly as received.

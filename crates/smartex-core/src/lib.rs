@@ -36,6 +36,7 @@
 //! | [`secret`] | `IpnSecret`, `OrderSecret`, `ApiSecret` (redacted), `ApiKey` |
 //! | [`status`] | `OrderStatus`, the inferred lifecycle, the tracker, the update-status rule |
 //! | [`checksum`] | the IPN checksum: sign and constant-time verify |
+//! | [`derived`] | stateless per-order IPN secrets from a master key; the reference in the `ipnUrl` |
 //! | [`auth`] | the API-key request signature and the `time` nonce |
 //! | [`form`] | the `qs` form codec |
 //! | [`ipn`] | notifications: `UnverifiedIpn` → `VerifiedIpn` |
@@ -55,6 +56,7 @@ extern crate alloc;
 
 pub mod auth;
 pub mod checksum;
+pub mod derived;
 mod error;
 pub mod form;
 pub mod ipn;

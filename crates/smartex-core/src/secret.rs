@@ -116,6 +116,15 @@ secret_type!(
     512
 );
 
+impl IpnSecret {
+    /// Wraps the hex of an HMAC-SHA256 tag from [`crate::derived`]: 64
+    /// characters, non-empty and within [`IpnSecret::MAX_LEN`] by
+    /// construction, so no check can fail.
+    pub(crate) fn from_derived_hex(hex: String) -> Self {
+        Self(hex)
+    }
+}
+
 /// The public half of an API key pair (`apikey` header). Not a secret, but kept as
 /// its own type so it cannot be swapped with the secret by mistake.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

@@ -75,6 +75,7 @@ impl WatchOptions {
         self.known = Some(KnownStatus {
             status,
             at_ms: None,
+            source: smartex_core::status::Source::Poll { window_ms: 0 },
         });
         self
     }
@@ -245,10 +246,9 @@ impl<T: Transport> OrderWatch<'_, T> {
             self.last_error = None;
             let status = order.status.clone();
             let is_final = status.is_final();
-            let decision = self.tracker.apply(&StatusEvent {
-                status: status.clone(),
-                at_ms: None,
-            });
+            let decision = self
+                .tracker
+                .apply(&StatusEvent::polled_untimed(status.clone()));
             let report = match &decision {
                 Decision::Apply => true,
                 Decision::Unexpected { .. } => self.last_unexpected.as_ref() != Some(&status),

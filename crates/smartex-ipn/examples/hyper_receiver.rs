@@ -80,6 +80,7 @@ impl Shop {
             order.known = Some(KnownStatus {
                 status: ipn.status(),
                 at_ms: ipn.timestamp_ms().ok(),
+                source: smartex_core::status::Source::Ipn,
             });
             // … ship the goods when ipn.status() is Done, etc.
         }

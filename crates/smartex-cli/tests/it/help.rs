@@ -20,6 +20,7 @@ const COMMANDS: &[&[&str]] = &[
     &["url"],
     &["url", "payment"],
     &["url", "order"],
+    &["soak"],
 ];
 
 #[test]

@@ -18,6 +18,7 @@ mod help;
 mod ipn;
 mod order;
 mod sandbox;
+mod soak;
 mod url;
 
 use std::io::{BufRead, BufReader};

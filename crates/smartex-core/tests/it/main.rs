@@ -3,6 +3,7 @@
 // Tests fail loudly by design.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod derived;
 mod form;
 mod ipn;
 mod pages;

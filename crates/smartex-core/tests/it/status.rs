@@ -78,16 +78,14 @@ fn lifecycle_reachability() {
 }
 
 fn ev(status: OrderStatus, at: u64) -> StatusEvent {
-    StatusEvent {
-        status,
-        at_ms: Some(at),
-    }
+    StatusEvent::ipn(status, at)
 }
 
 fn known(status: OrderStatus, at: u64) -> KnownStatus {
     KnownStatus {
         status,
         at_ms: Some(at),
+        source: smartex_core::status::Source::Ipn,
     }
 }
 
@@ -136,13 +134,15 @@ fn decisions() {
     let no_time = KnownStatus {
         status: Done,
         at_ms: None,
+        source: smartex_core::status::Source::Ipn,
     };
     assert!(matches!(
         decide(
             Some(&no_time),
             &StatusEvent {
                 status: WaitPayment,
-                at_ms: None
+                at_ms: None,
+                source: smartex_core::status::Source::Ipn,
             }
         ),
         Decision::Unexpected { .. }

@@ -42,6 +42,7 @@ fn valid_notification_exposes_the_signed_values() {
     let known = KnownStatus {
         status: OrderStatus::Done,
         at_ms: Some(T + 1),
+        source: smartex_core::status::Source::Ipn,
     };
     assert_eq!(n.decide(Some(&known)), Decision::Stale);
     let owned = n.into_owned();

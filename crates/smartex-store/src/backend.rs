@@ -1,0 +1,646 @@
+//! The SQL both backends share, written once as a macro over the backend's
+//! concrete sqlx types (SQLite accepts PostgreSQL's `$1` placeholders).
+//!
+//! Each backend provides `begin_write()` (SQLite: `BEGIN IMMEDIATE`, so the
+//! read inside the transaction already holds the write lock; PostgreSQL:
+//! `BEGIN`, read committed) and `SKIP_LOCKED` (PostgreSQL: `FOR UPDATE SKIP
+//! LOCKED`; SQLite: nothing, its writers are serialized).
+
+/// The columns of `orders`, in the order `decode_order` reads them.
+pub(crate) const ORDER_COLUMNS: &str = "reference, order_id, uid, order_secret, ipn_secret_kind, \
+     ipn_key_id, ipn_secret, status, at_ms, window_ms, source, version, created_at_ms, \
+     updated_at_ms, next_poll_at_ms, poll_attempts";
+
+/// The columns of `events`, in the order `decode_event` reads them.
+pub(crate) const EVENT_COLUMNS: &str = "id, reference, status, at_ms, window_ms, source, \
+     received_at_ms, dedupe_key, decision, reason, version";
+
+/// The columns of `outbox`, in the order `decode_outbox` reads them.
+pub(crate) const OUTBOX_COLUMNS: &str = "id, event_id, reference, order_id, previous_status, \
+     status, source, window_ms, created_at_ms, attempts, lease_until_ms";
+
+/// Implements [`crate::OrderStore`] for `$store` whose pool is a `$pool` of
+/// rows `$row`.
+macro_rules! store_impl {
+    ($store:ty, $row:ty) => {
+        impl $store {
+            /// Decodes one `orders` row selected with `ORDER_COLUMNS`.
+            fn decode_order(&self, row: &$row) -> $crate::Result<$crate::OrderRecord> {
+                use sqlx::Row as _;
+                use $crate::convert;
+                let reference: String = row.try_get("reference")?;
+                let order_secret: Option<String> = row.try_get("order_secret")?;
+                let order_secret = order_secret
+                    .map(|stored| {
+                        let plain = self.options.sealing.open(
+                            "order_secret",
+                            "order_secret",
+                            &reference,
+                            &stored,
+                        )?;
+                        smartex_core::OrderSecret::new(plain).map_err(|_| $crate::Error::Corrupt {
+                            field: "order_secret",
+                            reason: "is not a valid order secret",
+                        })
+                    })
+                    .transpose()?;
+                let kind: String = row.try_get("ipn_secret_kind")?;
+                let ipn_secret = match kind.as_str() {
+                    "derived" => $crate::IpnSecretSource::Derived {
+                        key_id: row
+                            .try_get::<Option<String>, _>("ipn_key_id")?
+                            .ok_or($crate::Error::Corrupt {
+                                field: "ipn_key_id",
+                                reason: "is missing for a derived secret",
+                            })?,
+                    },
+                    "stored" => {
+                        let stored: Option<String> = row.try_get("ipn_secret")?;
+                        let stored = stored.ok_or($crate::Error::Corrupt {
+                            field: "ipn_secret",
+                            reason: "is missing for a stored secret",
+                        })?;
+                        let plain = self.options.sealing.open(
+                            "ipn_secret",
+                            "ipn_secret",
+                            &reference,
+                            &stored,
+                        )?;
+                        $crate::IpnSecretSource::Stored(
+                            smartex_core::IpnSecret::new(plain).map_err(|_| {
+                                $crate::Error::Corrupt {
+                                    field: "ipn_secret",
+                                    reason: "is not a valid IPN secret",
+                                }
+                            })?,
+                        )
+                    }
+                    "none" => $crate::IpnSecretSource::None,
+                    _ => {
+                        return Err($crate::Error::Corrupt {
+                            field: "ipn_secret_kind",
+                            reason: "is not derived, stored or none",
+                        });
+                    }
+                };
+                Ok($crate::OrderRecord {
+                    order_id: convert::order_id(row.try_get("order_id")?)?,
+                    uid: convert::uid(row.try_get("uid")?)?,
+                    order_secret,
+                    ipn_secret,
+                    known: convert::known(
+                        row.try_get("status")?,
+                        row.try_get("at_ms")?,
+                        row.try_get("window_ms")?,
+                        row.try_get("source")?,
+                    )?,
+                    version: convert::to_u64("version", row.try_get("version")?)?,
+                    created_at_ms: convert::to_u64("created_at_ms", row.try_get("created_at_ms")?)?,
+                    updated_at_ms: convert::to_u64("updated_at_ms", row.try_get("updated_at_ms")?)?,
+                    next_poll_at_ms: row
+                        .try_get::<Option<i64>, _>("next_poll_at_ms")?
+                        .map(|t| convert::to_u64("next_poll_at_ms", t))
+                        .transpose()?,
+                    poll_attempts: convert::to_u32("poll_attempts", row.try_get("poll_attempts")?)?,
+                    reference,
+                })
+            }
+
+            /// Decodes one `events` row selected with `EVENT_COLUMNS`.
+            fn decode_event(row: &$row) -> $crate::Result<$crate::EventRow> {
+                use sqlx::Row as _;
+                use $crate::convert;
+                let status: String = row.try_get("status")?;
+                let source: String = row.try_get("source")?;
+                let decision: String = row.try_get("decision")?;
+                Ok($crate::EventRow {
+                    id: row.try_get("id")?,
+                    reference: row.try_get("reference")?,
+                    event: convert::event(
+                        &status,
+                        row.try_get("at_ms")?,
+                        row.try_get("window_ms")?,
+                        &source,
+                    )?,
+                    key: convert::key(row.try_get("dedupe_key")?)?,
+                    received_at_ms: convert::to_u64("received_at_ms", row.try_get("received_at_ms")?)?,
+                    decision: convert::decision(&decision)?,
+                    reason: row.try_get("reason")?,
+                    version: convert::to_u64("version", row.try_get("version")?)?,
+                })
+            }
+
+            /// Decodes one `outbox` row selected with `OUTBOX_COLUMNS`.
+            fn decode_outbox(row: &$row) -> $crate::Result<$crate::OutboxItem> {
+                use sqlx::Row as _;
+                use $crate::convert;
+                let previous: Option<String> = row.try_get("previous_status")?;
+                let status: String = row.try_get("status")?;
+                let source: String = row.try_get("source")?;
+                Ok($crate::OutboxItem {
+                    id: row.try_get("id")?,
+                    event_id: row.try_get("event_id")?,
+                    reference: row.try_get("reference")?,
+                    order_id: convert::order_id(row.try_get("order_id")?)?,
+                    previous: previous.as_deref().map(smartex_core::OrderStatus::parse),
+                    status: smartex_core::OrderStatus::parse(&status),
+                    source: convert::source(&source, row.try_get("window_ms")?)?,
+                    created_at_ms: convert::to_u64("created_at_ms", row.try_get("created_at_ms")?)?,
+                    attempts: convert::to_u32("attempts", row.try_get("attempts")?)?,
+                    lease_until_ms: row
+                        .try_get::<Option<i64>, _>("lease_until_ms")?
+                        .map(|t| convert::to_u64("lease_until_ms", t))
+                        .transpose()?
+                        .unwrap_or(0),
+                })
+            }
+
+            /// The `WHERE` clause and its bound value for `key`.
+            fn key_clause(key: $crate::OrderKey<'_>) -> (&'static str, String) {
+                match key {
+                    $crate::OrderKey::Reference(r) => ("reference = $1", r.to_owned()),
+                    $crate::OrderKey::OrderId(id) => ("order_id = $1", id.as_str().to_owned()),
+                }
+            }
+
+            /// The order matching `key`, read through `conn`.
+            async fn select_order<'c, E>(
+                &self,
+                conn: E,
+                key: $crate::OrderKey<'_>,
+            ) -> $crate::Result<Option<$crate::OrderRecord>>
+            where
+                E: sqlx::Executor<'c, Database = <$row as sqlx::Row>::Database>,
+            {
+                let (clause, value) = Self::key_clause(key);
+                let sql = format!(
+                    "SELECT {} FROM orders WHERE {clause}",
+                    $crate::backend::ORDER_COLUMNS
+                );
+                let row = sqlx::query(&sql).bind(value).fetch_optional(conn).await?;
+                row.map(|r| self.decode_order(&r)).transpose()
+            }
+
+            /// One pass of read, decide, compare-and-set. `Ok(None)` when the
+            /// version moved under us: the caller runs it again.
+            async fn apply_once(
+                &self,
+                key: $crate::OrderKey<'_>,
+                observation: &$crate::Observation,
+            ) -> $crate::Result<Option<$crate::ApplyOutcome>> {
+                use sqlx::Row as _;
+                use $crate::convert::to_i64;
+                let mut tx = self.begin_write().await?;
+                if let Some(dedupe) = &observation.key {
+                    let seen = sqlx::query("SELECT id, decision FROM events WHERE dedupe_key = $1")
+                        .bind(dedupe.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    if let Some(row) = seen {
+                        tx.rollback().await?;
+                        let decision: String = row.try_get("decision")?;
+                        return Ok(Some($crate::ApplyOutcome::Repeat {
+                            event_id: row.try_get("id")?,
+                            decision: $crate::convert::decision(&decision)?,
+                        }));
+                    }
+                }
+                let Some(order) = self.select_order(&mut *tx, key).await? else {
+                    tx.rollback().await?;
+                    return Err($crate::Error::NotFound);
+                };
+                let event = &observation.event;
+                // The store never decides: the core tracker does.
+                let decision = smartex_core::status::decide(order.known.as_ref(), event);
+                let applied = decision == smartex_core::status::Decision::Apply;
+                // What the order's known state becomes: the new status when
+                // applied; for a duplicate observed later, the same status
+                // with a later time (so a late IPN of a status the platform
+                // has since left and come back from is seen as stale).
+                let new_known = match &decision {
+                    smartex_core::status::Decision::Apply => Some(
+                        smartex_core::status::KnownStatus::after(order.known.as_ref(), event),
+                    ),
+                    smartex_core::status::Decision::Duplicate => order
+                        .known
+                        .as_ref()
+                        .and_then(|k| k.merge_duplicate(event)),
+                    _ => None,
+                };
+                let version = to_i64("version", order.version)?;
+                let now = to_i64("received_at_ms", observation.received_at_ms)?;
+                let new_version = if new_known.is_some() { version + 1 } else { version };
+                let cas = if let Some(known) = &new_known {
+                    let is_final = known.status.is_final();
+                    sqlx::query(
+                        "UPDATE orders SET status = $3, at_ms = $4, window_ms = $5, source = $6, \
+                         is_final = $7, version = version + 1, updated_at_ms = $8, \
+                         next_poll_at_ms = CASE WHEN $7 = 1 THEN NULL ELSE next_poll_at_ms END \
+                         WHERE reference = $1 AND version = $2",
+                    )
+                    .bind(&order.reference)
+                    .bind(version)
+                    .bind(known.status.as_str())
+                    .bind(known.at_ms.map(|t| to_i64("at_ms", t)).transpose()?)
+                    .bind(to_i64("window_ms", known.source.window_ms())?)
+                    .bind(known.source.as_str())
+                    .bind(i64::from(is_final))
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?
+                } else {
+                    // Nothing changes, but the decision must still have been
+                    // made against the current state: lock the row and check.
+                    sqlx::query(
+                        "UPDATE orders SET version = version WHERE reference = $1 AND version = $2",
+                    )
+                    .bind(&order.reference)
+                    .bind(version)
+                    .execute(&mut *tx)
+                    .await?
+                };
+                if cas.rows_affected() != 1 {
+                    tx.rollback().await?;
+                    return Ok(None);
+                }
+                let reason = match &decision {
+                    smartex_core::status::Decision::Unexpected { reason } => Some(*reason),
+                    _ => None,
+                };
+                let inserted = sqlx::query(
+                    "INSERT INTO events (reference, status, at_ms, window_ms, source, \
+                     received_at_ms, dedupe_key, decision, reason, version) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+                )
+                .bind(&order.reference)
+                .bind(event.status.as_str())
+                .bind(event.at_ms.map(|t| to_i64("at_ms", t)).transpose()?)
+                .bind(to_i64("window_ms", event.source.window_ms())?)
+                .bind(event.source.as_str())
+                .bind(now)
+                .bind(observation.key.as_ref().map($crate::NotificationKey::as_str))
+                .bind($crate::DecisionKind::of(&decision).as_str())
+                .bind(reason)
+                .bind(new_version)
+                .fetch_one(&mut *tx)
+                .await;
+                let event_id: i64 = match inserted {
+                    Ok(row) => row.try_get("id")?,
+                    Err(e) if $crate::Error::is_unique_violation(&e) => {
+                        // The same notification committed meanwhile (PostgreSQL
+                        // waits for it on the unique key): a repeat.
+                        tx.rollback().await?;
+                        return Ok(None);
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+                let outbox_id = if applied {
+                    let row = sqlx::query(
+                        "INSERT INTO outbox (event_id, reference, order_id, previous_status, \
+                         status, source, window_ms, created_at_ms, available_at_ms) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
+                    )
+                    .bind(event_id)
+                    .bind(&order.reference)
+                    .bind(order.order_id.as_ref().map(smartex_core::ObjectId::as_str))
+                    .bind(order.known.as_ref().map(|k| k.status.as_str()))
+                    .bind(event.status.as_str())
+                    .bind(event.source.as_str())
+                    .bind(to_i64("window_ms", event.source.window_ms())?)
+                    .bind(now)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    Some(row.try_get::<i64, _>("id")?)
+                } else {
+                    None
+                };
+                tx.commit().await?;
+                let mut order = order;
+                if let Some(known) = new_known {
+                    order.known = Some(known);
+                    order.version += 1;
+                    order.updated_at_ms = observation.received_at_ms;
+                    if order.is_final() {
+                        order.next_poll_at_ms = None;
+                    }
+                }
+                Ok(Some($crate::ApplyOutcome::Decided {
+                    decision,
+                    order,
+                    event_id,
+                    outbox_id,
+                }))
+            }
+        }
+
+        impl $crate::OrderStore for $store {
+            async fn insert_order(&self, order: $crate::NewOrder) -> $crate::Result<$crate::OrderRecord> {
+                use $crate::convert::to_i64;
+                $crate::convert::check_reference(&order.reference)?;
+                let (kind, key_id, secret) = match &order.ipn_secret {
+                    $crate::IpnSecretSource::Derived { key_id } => {
+                        if key_id.is_empty() {
+                            return Err($crate::Error::InvalidInput {
+                                field: "ipn key id",
+                                reason: "must not be empty",
+                            });
+                        }
+                        ("derived", Some(key_id.clone()), None)
+                    }
+                    $crate::IpnSecretSource::Stored(s) => (
+                        "stored",
+                        None,
+                        Some(self.options.sealing.seal("ipn_secret", &order.reference, s.expose())?),
+                    ),
+                    $crate::IpnSecretSource::None => ("none", None, None),
+                };
+                let created = to_i64("created_at_ms", order.created_at_ms)?;
+                let result = sqlx::query(
+                    "INSERT INTO orders (reference, ipn_secret_kind, ipn_key_id, ipn_secret, \
+                     created_at_ms, updated_at_ms, next_poll_at_ms) VALUES ($1, $2, $3, $4, $5, $5, $6)",
+                )
+                .bind(&order.reference)
+                .bind(kind)
+                .bind(key_id)
+                .bind(secret)
+                .bind(created)
+                .bind(order.first_poll_at_ms.map(|t| to_i64("first_poll_at_ms", t)).transpose()?)
+                .execute(&self.pool)
+                .await;
+                match result {
+                    Ok(_) => {}
+                    Err(e) if $crate::Error::is_unique_violation(&e) => {
+                        return Err($crate::Error::ReferenceTaken);
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+                Ok($crate::OrderRecord {
+                    reference: order.reference,
+                    order_id: None,
+                    uid: None,
+                    order_secret: None,
+                    ipn_secret: order.ipn_secret,
+                    known: None,
+                    version: 0,
+                    created_at_ms: order.created_at_ms,
+                    updated_at_ms: order.created_at_ms,
+                    next_poll_at_ms: order.first_poll_at_ms,
+                    poll_attempts: 0,
+                })
+            }
+
+            async fn bind_order(
+                &self,
+                reference: &str,
+                binding: $crate::OrderBinding,
+                now_ms: u64,
+            ) -> $crate::Result<$crate::OrderRecord> {
+                use $crate::convert::to_i64;
+                let mut tx = self.begin_write().await?;
+                let Some(mut order) = self
+                    .select_order(&mut *tx, $crate::OrderKey::Reference(reference))
+                    .await?
+                else {
+                    tx.rollback().await?;
+                    return Err($crate::Error::NotFound);
+                };
+                let mut changed = false;
+                let mut new_id = None;
+                let mut new_uid = None;
+                let mut new_secret = None;
+                if let Some(id) = binding.order_id {
+                    match &order.order_id {
+                        Some(old) if *old != id => {
+                            return Err($crate::Error::Conflict { field: "orderId" });
+                        }
+                        Some(_) => {}
+                        None => {
+                            new_id = Some(id.as_str().to_owned());
+                            order.order_id = Some(id);
+                            changed = true;
+                        }
+                    }
+                }
+                if let Some(uid) = binding.uid {
+                    match order.uid {
+                        Some(old) if old != uid => {
+                            return Err($crate::Error::Conflict { field: "uid" });
+                        }
+                        Some(_) => {}
+                        None => {
+                            new_uid = Some(uid.to_string());
+                            order.uid = Some(uid);
+                            changed = true;
+                        }
+                    }
+                }
+                if let Some(secret) = binding.order_secret {
+                    match &order.order_secret {
+                        Some(old) if *old != secret => {
+                            return Err($crate::Error::Conflict { field: "orderSecret" });
+                        }
+                        Some(_) => {}
+                        None => {
+                            new_secret = Some(self.options.sealing.seal(
+                                "order_secret",
+                                reference,
+                                secret.expose(),
+                            )?);
+                            order.order_secret = Some(secret);
+                            changed = true;
+                        }
+                    }
+                }
+                if !changed {
+                    tx.rollback().await?;
+                    return Ok(order);
+                }
+                let result = sqlx::query(
+                    "UPDATE orders SET order_id = COALESCE(order_id, $2), uid = COALESCE(uid, $3), \
+                     order_secret = COALESCE(order_secret, $4), version = version + 1, \
+                     updated_at_ms = $5 WHERE reference = $1",
+                )
+                .bind(reference)
+                .bind(new_id)
+                .bind(new_uid)
+                .bind(new_secret)
+                .bind(to_i64("now_ms", now_ms)?)
+                .execute(&mut *tx)
+                .await;
+                match result {
+                    Ok(_) => {}
+                    Err(e) if $crate::Error::is_unique_violation(&e) => {
+                        return Err($crate::Error::OrderIdTaken);
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+                tx.commit().await?;
+                order.version += 1;
+                order.updated_at_ms = now_ms;
+                Ok(order)
+            }
+
+            async fn order(
+                &self,
+                key: $crate::OrderKey<'_>,
+            ) -> $crate::Result<Option<$crate::OrderRecord>> {
+                self.select_order(&self.pool, key).await
+            }
+
+            async fn apply(
+                &self,
+                key: $crate::OrderKey<'_>,
+                observation: $crate::Observation,
+            ) -> $crate::Result<$crate::ApplyOutcome> {
+                let attempts = self.options.max_apply_attempts.max(1);
+                for _ in 0..attempts {
+                    if let Some(outcome) = self.apply_once(key, &observation).await? {
+                        return Ok(outcome);
+                    }
+                }
+                Err($crate::Error::Contention { attempts })
+            }
+
+            async fn events(
+                &self,
+                key: $crate::OrderKey<'_>,
+            ) -> $crate::Result<Vec<$crate::EventRow>> {
+                let (clause, value) = Self::key_clause(key);
+                let sql = format!(
+                    "SELECT {} FROM events WHERE reference = \
+                     (SELECT reference FROM orders WHERE {clause}) ORDER BY id",
+                    $crate::backend::EVENT_COLUMNS
+                );
+                let rows = sqlx::query(&sql).bind(value).fetch_all(&self.pool).await?;
+                rows.iter().map(Self::decode_event).collect()
+            }
+
+            async fn claim_due(
+                &self,
+                lease: $crate::Lease,
+            ) -> $crate::Result<Vec<$crate::OrderRecord>> {
+                use $crate::convert::to_i64;
+                let now = to_i64("now_ms", lease.now_ms)?;
+                let until = to_i64("lease until", lease.now_ms.saturating_add(lease.duration_ms))?;
+                let sql = format!(
+                    "UPDATE orders SET lease_owner = $1, lease_until_ms = $2 \
+                     WHERE reference IN (SELECT reference FROM orders \
+                       WHERE is_final = 0 AND next_poll_at_ms IS NOT NULL AND next_poll_at_ms <= $3 \
+                       AND (lease_until_ms IS NULL OR lease_until_ms <= $3) \
+                       ORDER BY next_poll_at_ms LIMIT $4 {}) \
+                     RETURNING {}",
+                    Self::SKIP_LOCKED,
+                    $crate::backend::ORDER_COLUMNS
+                );
+                let mut tx = self.begin_write().await?;
+                let rows = sqlx::query(&sql)
+                    .bind(&lease.owner)
+                    .bind(until)
+                    .bind(now)
+                    .bind(i64::from(lease.limit))
+                    .fetch_all(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                let mut orders = rows
+                    .iter()
+                    .map(|r| self.decode_order(r))
+                    .collect::<$crate::Result<Vec<_>>>()?;
+                orders.sort_by_key(|o| o.next_poll_at_ms);
+                Ok(orders)
+            }
+
+            async fn finish_poll(
+                &self,
+                reference: &str,
+                owner: &str,
+                next_poll_at_ms: Option<u64>,
+            ) -> $crate::Result<bool> {
+                use $crate::convert::to_i64;
+                let done = sqlx::query(
+                    "UPDATE orders SET lease_owner = NULL, lease_until_ms = NULL, \
+                     poll_attempts = poll_attempts + 1, \
+                     next_poll_at_ms = CASE WHEN is_final = 1 THEN NULL ELSE $3 END \
+                     WHERE reference = $1 AND lease_owner = $2",
+                )
+                .bind(reference)
+                .bind(owner)
+                .bind(next_poll_at_ms.map(|t| to_i64("next_poll_at_ms", t)).transpose()?)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn claim_outbox(
+                &self,
+                lease: $crate::Lease,
+            ) -> $crate::Result<Vec<$crate::OutboxItem>> {
+                use $crate::convert::to_i64;
+                let now = to_i64("now_ms", lease.now_ms)?;
+                let until = to_i64("lease until", lease.now_ms.saturating_add(lease.duration_ms))?;
+                // Per order, only the oldest undelivered item is handed out, so
+                // the business step sees an order's changes in order.
+                let sql = format!(
+                    "UPDATE outbox SET lease_owner = $1, lease_until_ms = $2, attempts = attempts + 1 \
+                     WHERE id IN (SELECT o.id FROM outbox o \
+                       WHERE o.delivered_at_ms IS NULL AND o.available_at_ms <= $3 \
+                       AND (o.lease_until_ms IS NULL OR o.lease_until_ms <= $3) \
+                       AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.reference = o.reference \
+                         AND p.delivered_at_ms IS NULL AND p.id < o.id) \
+                       ORDER BY o.id LIMIT $4 {}) \
+                     RETURNING {}",
+                    Self::SKIP_LOCKED,
+                    $crate::backend::OUTBOX_COLUMNS
+                );
+                let mut tx = self.begin_write().await?;
+                let rows = sqlx::query(&sql)
+                    .bind(&lease.owner)
+                    .bind(until)
+                    .bind(now)
+                    .bind(i64::from(lease.limit))
+                    .fetch_all(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                let mut items = rows
+                    .iter()
+                    .map(Self::decode_outbox)
+                    .collect::<$crate::Result<Vec<_>>>()?;
+                items.sort_by_key(|i| i.id);
+                Ok(items)
+            }
+
+            async fn ack_outbox(&self, id: i64, now_ms: u64) -> $crate::Result<bool> {
+                use $crate::convert::to_i64;
+                let done = sqlx::query(
+                    "UPDATE outbox SET delivered_at_ms = $2, lease_owner = NULL, lease_until_ms = NULL \
+                     WHERE id = $1 AND delivered_at_ms IS NULL",
+                )
+                .bind(id)
+                .bind(to_i64("now_ms", now_ms)?)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn retry_outbox(
+                &self,
+                id: i64,
+                owner: &str,
+                retry_at_ms: u64,
+            ) -> $crate::Result<bool> {
+                use $crate::convert::to_i64;
+                let done = sqlx::query(
+                    "UPDATE outbox SET lease_owner = NULL, lease_until_ms = NULL, available_at_ms = $3 \
+                     WHERE id = $1 AND lease_owner = $2 AND delivered_at_ms IS NULL",
+                )
+                .bind(id)
+                .bind(owner)
+                .bind(to_i64("retry_at_ms", retry_at_ms)?)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+        }
+    };
+}
+
+pub(crate) use store_impl;

@@ -1,0 +1,133 @@
+//! Conversions between stored columns and the store's types, shared by the
+//! backends (both store times as signed 64-bit integers and text for the rest).
+
+use smartex_core::status::{KnownStatus, Source, StatusEvent};
+use smartex_core::{ObjectId, OrderStatus, OrderUid};
+
+use crate::error::{Error, Result};
+use crate::model::{DecisionKind, NotificationKey};
+
+/// A time or count to store: refused if it does not fit a signed 64-bit column.
+pub(crate) fn to_i64(field: &'static str, value: u64) -> Result<i64> {
+    i64::try_from(value).map_err(|_| Error::InvalidInput {
+        field,
+        reason: "is larger than the database can store",
+    })
+}
+
+/// A stored time or count: never negative when this crate wrote it.
+pub(crate) fn to_u64(field: &'static str, value: i64) -> Result<u64> {
+    u64::try_from(value).map_err(|_| Error::Corrupt {
+        field,
+        reason: "is negative",
+    })
+}
+
+/// A stored count that fits 32 bits.
+pub(crate) fn to_u32(field: &'static str, value: i64) -> Result<u32> {
+    u32::try_from(value).map_err(|_| Error::Corrupt {
+        field,
+        reason: "is out of range",
+    })
+}
+
+/// A stored `orderId`.
+pub(crate) fn order_id(value: Option<String>) -> Result<Option<ObjectId>> {
+    value
+        .map(|s| {
+            ObjectId::parse("order_id", &s).map_err(|_| Error::Corrupt {
+                field: "order_id",
+                reason: "is not a 24-hex-digit id",
+            })
+        })
+        .transpose()
+}
+
+/// A stored `uid`.
+pub(crate) fn uid(value: Option<String>) -> Result<Option<OrderUid>> {
+    value
+        .map(|s| {
+            OrderUid::parse("uid", &s).map_err(|_| Error::Corrupt {
+                field: "uid",
+                reason: "is not a positive integer",
+            })
+        })
+        .transpose()
+}
+
+/// A stored source (`ipn` / `poll`) with its window.
+pub(crate) fn source(value: &str, window_ms: i64) -> Result<Source> {
+    match value {
+        "ipn" => Ok(Source::Ipn),
+        "poll" => Ok(Source::Poll {
+            window_ms: to_u64("window_ms", window_ms)?,
+        }),
+        _ => Err(Error::Corrupt {
+            field: "source",
+            reason: "is neither ipn nor poll",
+        }),
+    }
+}
+
+/// The stored known status, if the order has one.
+pub(crate) fn known(
+    status: Option<String>,
+    at_ms: Option<i64>,
+    window_ms: i64,
+    source_text: Option<String>,
+) -> Result<Option<KnownStatus>> {
+    let Some(status) = status else {
+        return Ok(None);
+    };
+    let source = source(source_text.as_deref().unwrap_or("ipn"), window_ms)?;
+    Ok(Some(KnownStatus {
+        status: OrderStatus::parse(&status),
+        at_ms: at_ms.map(|t| to_u64("at_ms", t)).transpose()?,
+        source,
+    }))
+}
+
+/// A stored event.
+pub(crate) fn event(
+    status: &str,
+    at_ms: Option<i64>,
+    window_ms: i64,
+    source_text: &str,
+) -> Result<StatusEvent> {
+    Ok(StatusEvent {
+        status: OrderStatus::parse(status),
+        at_ms: at_ms.map(|t| to_u64("at_ms", t)).transpose()?,
+        source: source(source_text, window_ms)?,
+    })
+}
+
+/// A stored decision.
+pub(crate) fn decision(value: &str) -> Result<DecisionKind> {
+    DecisionKind::parse(value).ok_or(Error::Corrupt {
+        field: "decision",
+        reason: "is not a known decision",
+    })
+}
+
+/// A stored notification key.
+pub(crate) fn key(value: Option<String>) -> Result<Option<NotificationKey>> {
+    value.map(NotificationKey::custom).transpose()
+}
+
+/// Refuses a reference the store cannot keep well: empty, longer than 200
+/// bytes, or with control characters (it travels in URLs and logs).
+pub(crate) fn check_reference(reference: &str) -> Result<()> {
+    if reference.is_empty() || reference.len() > 200 {
+        return Err(Error::InvalidInput {
+            field: "reference",
+            reason: "must be 1 to 200 bytes",
+        });
+    }
+    if reference.chars().any(char::is_control) {
+        return Err(Error::InvalidInput {
+            field: "reference",
+            reason: "must not contain control characters",
+        });
+    }
+    Ok(())
+}

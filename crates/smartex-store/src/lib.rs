@@ -1,0 +1,176 @@
+//! Durable order state for the smartex SDK.
+//!
+//! The platform sends each IPN once and never retries, so what a merchant must
+//! not lose lives here: every order (the merchant's reference, the platform's
+//! `orderId` and `uid`, the order secret, how its IPN secret is found), the
+//! status it is known to have with when and by whom it was observed, an
+//! append-only log of every IPN and poll observation with its decision, and an
+//! outbox of applied changes for the merchant's business step.
+//!
+//! # Invariants
+//!
+//! - **The store never decides.** [`OrderStore::apply`] reads the stored state,
+//!   asks the pure core tracker ([`smartex_core::status::decide`]) and writes
+//!   what it decided — the new state with compare-and-set on the version, the
+//!   event-log row and, for an applied change, the outbox item — in **one
+//!   transaction**. On a version conflict it reads and decides again.
+//! - **Exactly once.** Concurrent deliveries of one notification, on one or
+//!   several instances, give exactly one [`Decision::Apply`]; a repeat (same
+//!   [`NotificationKey`], a unique key in the database) is
+//!   [`ApplyOutcome::Repeat`] and writes nothing.
+//! - **At least once to the business step.** An applied change is an outbox
+//!   row from the same transaction; it is claimed with a lease
+//!   ([`OrderStore::claim_outbox`]) and gone only when acknowledged
+//!   ([`OrderStore::ack_outbox`]), so a crash between the apply and the
+//!   business step loses nothing.
+//! - **The database coordinates.** Leases for the reconciler
+//!   ([`OrderStore::claim_due`]) and the outbox use `FOR UPDATE SKIP LOCKED` on
+//!   PostgreSQL and an immediate (write-locked) transaction on SQLite.
+//!
+//! # Backends
+//!
+//! [`SqliteStore`] is the embedded default: one file, WAL, a busy timeout, safe
+//! for several processes on one machine. [`PostgresStore`] (feature
+//! `postgres`) is for several servers. [`AnyStore`] opens either from a URL.
+//! Migrations ship in the crate and run on open. Queries are checked at run
+//! time (`sqlx::query`), so building needs no database.
+
+#![forbid(unsafe_code)]
+
+mod any;
+mod backend;
+mod convert;
+mod error;
+mod model;
+#[cfg(feature = "postgres")]
+mod postgres;
+mod seal;
+mod sqlite;
+
+use std::future::Future;
+
+pub use any::AnyStore;
+pub use error::{Error, Result};
+pub use model::{
+    ApplyOutcome, DecisionKind, EventRow, IpnSecretSource, Lease, NewOrder, NotificationKey,
+    Observation, OrderBinding, OrderKey, OrderRecord, OutboxItem,
+};
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStore;
+pub use seal::{SealingKey, SecretSealing};
+pub use smartex_core::status::{Decision, KnownStatus, Source, StatusEvent};
+pub use sqlite::SqliteStore;
+
+/// Options common to every backend.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct StoreOptions {
+    /// How secrets are kept (default: plain).
+    pub sealing: SecretSealing,
+    /// How many times [`OrderStore::apply`] re-reads and re-decides after
+    /// losing a compare-and-set before it answers [`Error::Contention`]
+    /// (default 64).
+    pub max_apply_attempts: u32,
+    /// The most connections the pool opens (default 8).
+    pub max_connections: u32,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            sealing: SecretSealing::plain(),
+            max_apply_attempts: 64,
+            max_connections: 8,
+        }
+    }
+}
+
+impl StoreOptions {
+    /// Seals secrets as `sealing` says.
+    pub fn sealing(mut self, sealing: SecretSealing) -> Self {
+        self.sealing = sealing;
+        self
+    }
+
+    /// Gives up after `n` (≥ 1) lost compare-and-sets in a row.
+    pub fn max_apply_attempts(mut self, n: u32) -> Self {
+        self.max_apply_attempts = n.max(1);
+        self
+    }
+
+    /// At most `n` (≥ 1) connections.
+    pub fn max_connections(mut self, n: u32) -> Self {
+        self.max_connections = n.max(1);
+        self
+    }
+}
+
+/// Durable order state. Every method is one transaction (or one statement).
+///
+/// Implemented by [`SqliteStore`], [`PostgresStore`] and [`AnyStore`]; the
+/// same test suite runs against each.
+pub trait OrderStore: Send + Sync {
+    /// Records an order before the platform is asked to create it.
+    /// [`Error::ReferenceTaken`] if the reference exists.
+    fn insert_order(&self, order: NewOrder) -> impl Future<Output = Result<OrderRecord>> + Send;
+
+    /// Stores what the platform told about the order `reference` (create
+    /// response, or the `orderId` of a verified IPN). Idempotent: a value
+    /// already stored is kept, a different one is [`Error::Conflict`]; an
+    /// `orderId` bound to another order is [`Error::OrderIdTaken`].
+    fn bind_order(
+        &self,
+        reference: &str,
+        binding: OrderBinding,
+        now_ms: u64,
+    ) -> impl Future<Output = Result<OrderRecord>> + Send;
+
+    /// The order, if stored.
+    fn order(&self, key: OrderKey<'_>) -> impl Future<Output = Result<Option<OrderRecord>>> + Send;
+
+    /// Decides `observation` with the core tracker against the stored state
+    /// and writes the decision exactly once (see the crate docs).
+    /// [`Error::NotFound`] if no order matches `key`.
+    fn apply(
+        &self,
+        key: OrderKey<'_>,
+        observation: Observation,
+    ) -> impl Future<Output = Result<ApplyOutcome>> + Send;
+
+    /// The order's event log, oldest first.
+    fn events(&self, key: OrderKey<'_>) -> impl Future<Output = Result<Vec<EventRow>>> + Send;
+
+    /// Claims up to `lease.limit` orders due for a poll (not final,
+    /// `next_poll_at_ms` passed, no live lease), leasing each to
+    /// `lease.owner` for `lease.duration_ms`. Several instances never hold
+    /// the same order at once. Orders not yet bound to a `uid` are included:
+    /// the reconciler decides what it can do for them.
+    fn claim_due(&self, lease: Lease) -> impl Future<Output = Result<Vec<OrderRecord>>> + Send;
+
+    /// Ends `owner`'s poll of `reference`: releases the lease, counts the
+    /// attempt and sets the next poll (`None`: no more polls). `false` if
+    /// `owner` no longer held the lease (it expired and another took it).
+    fn finish_poll(
+        &self,
+        reference: &str,
+        owner: &str,
+        next_poll_at_ms: Option<u64>,
+    ) -> impl Future<Output = Result<bool>> + Send;
+
+    /// Claims up to `lease.limit` unacknowledged outbox items whose time has
+    /// come and that no live lease holds, oldest first.
+    fn claim_outbox(&self, lease: Lease) -> impl Future<Output = Result<Vec<OutboxItem>>> + Send;
+
+    /// Acknowledges an outbox item after its business step succeeded; it is
+    /// never delivered again. `false` if it was already acknowledged.
+    fn ack_outbox(&self, id: i64, now_ms: u64) -> impl Future<Output = Result<bool>> + Send;
+
+    /// Gives an outbox item back after its business step failed: it becomes
+    /// claimable again at `retry_at_ms`. `false` if `owner` no longer held it.
+    fn retry_outbox(
+        &self,
+        id: i64,
+        owner: &str,
+        retry_at_ms: u64,
+    ) -> impl Future<Output = Result<bool>> + Send;
+}

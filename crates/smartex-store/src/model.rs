@@ -1,0 +1,318 @@
+//! The records the store keeps and the arguments of its operations.
+
+use smartex_core::status::{Decision, KnownStatus, Source, StatusEvent};
+use smartex_core::{IpnSecret, ObjectId, OrderSecret, OrderStatus, OrderUid};
+
+/// How the IPN secret of an order is found when its notification arrives.
+#[derive(Clone, PartialEq, Eq)]
+pub enum IpnSecretSource {
+    /// Derived from one of the merchant's master keys and the merchant
+    /// reference (`HMAC-SHA256(master key, reference)`): nothing secret is
+    /// stored, only which key (`key_id`) derived it.
+    Derived {
+        /// The id of the master key that derived the secret.
+        key_id: String,
+    },
+    /// A secret of the order's own, stored with it (sealed when the store seals).
+    Stored(IpnSecret),
+    /// The order expects no IPN (created without an `ipnUrl`): it is learned
+    /// by polling only.
+    None,
+}
+
+impl std::fmt::Debug for IpnSecretSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Derived { key_id } => f.debug_struct("Derived").field("key_id", key_id).finish(),
+            Self::Stored(_) => f.write_str("Stored([redacted])"),
+            Self::None => f.write_str("None"),
+        }
+    }
+}
+
+/// An order recorded before the platform is asked to create it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewOrder {
+    /// The merchant's own reference: unique in the store, never reused.
+    pub reference: String,
+    /// How its IPN secret will be found.
+    pub ipn_secret: IpnSecretSource,
+    /// When it was recorded (ms since the Unix epoch, our clock).
+    pub created_at_ms: u64,
+    /// When the reconciler should first look at it; `None` never.
+    pub first_poll_at_ms: Option<u64>,
+}
+
+/// What the platform told about an order: its `orderId`, `uid` and secret,
+/// from the create response or (the `orderId`) from a verified IPN. Each field
+/// set here is stored once; binding the same value again is a no-op, binding a
+/// different one is [`crate::Error::Conflict`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OrderBinding {
+    /// The platform's `orderId` (`_id`).
+    pub order_id: Option<ObjectId>,
+    /// The platform's numeric `uid`.
+    pub uid: Option<OrderUid>,
+    /// The order's secret (needed to poll it with `order/get`).
+    pub order_secret: Option<OrderSecret>,
+}
+
+/// Which order an operation is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OrderKey<'a> {
+    /// By the merchant's reference.
+    Reference(&'a str),
+    /// By the platform's `orderId`.
+    OrderId(&'a ObjectId),
+}
+
+/// One order as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrderRecord {
+    /// The merchant's reference.
+    pub reference: String,
+    /// The platform's `orderId`, once known.
+    pub order_id: Option<ObjectId>,
+    /// The platform's `uid`, once known.
+    pub uid: Option<OrderUid>,
+    /// The order's secret, once known.
+    pub order_secret: Option<OrderSecret>,
+    /// How its IPN secret is found.
+    pub ipn_secret: IpnSecretSource,
+    /// The status last applied, with when it was observed and by whom.
+    pub known: Option<KnownStatus>,
+    /// Bumped by every change of the record: the compare-and-set token.
+    pub version: u64,
+    /// When the order was recorded (ms).
+    pub created_at_ms: u64,
+    /// When the record last changed (ms).
+    pub updated_at_ms: u64,
+    /// When the reconciler should poll it next; `None` when it no longer
+    /// needs polling (final, or given up).
+    pub next_poll_at_ms: Option<u64>,
+    /// How many polls were finished for it (for backoff).
+    pub poll_attempts: u32,
+}
+
+impl OrderRecord {
+    /// Whether the known status is final.
+    pub fn is_final(&self) -> bool {
+        self.known.as_ref().is_some_and(|k| k.status.is_final())
+    }
+}
+
+/// The identity of one notification, so that a repeat is recognised: for an
+/// IPN, its `orderId` and its signed checksum (which covers the status, the
+/// amounts and the timestamp).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct NotificationKey(String);
+
+impl NotificationKey {
+    /// The key of a verified IPN: its `orderId` and checksum (hex, any case).
+    pub fn ipn(order_id: &ObjectId, checksum_hex: &str) -> Self {
+        Self(format!(
+            "ipn:{}:{}",
+            order_id.as_str(),
+            checksum_hex.to_ascii_lowercase()
+        ))
+    }
+
+    /// A key of the caller's own making (at most 200 bytes).
+    pub fn custom(key: impl Into<String>) -> crate::Result<Self> {
+        let key = key.into();
+        if key.is_empty() || key.len() > 200 {
+            return Err(crate::Error::InvalidInput {
+                field: "notification key",
+                reason: "must be 1 to 200 bytes",
+            });
+        }
+        Ok(Self(key))
+    }
+
+    /// The key as stored.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A status observation to decide and apply: a verified IPN or a poll answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Observation {
+    /// The status, when it was observed and by whom.
+    pub event: StatusEvent,
+    /// The notification's identity (IPNs); `None` for polls, whose repeats
+    /// the tracker answers as duplicates.
+    pub key: Option<NotificationKey>,
+    /// When we received it (ms, our clock).
+    pub received_at_ms: u64,
+}
+
+impl Observation {
+    /// A verified IPN: its event, its identity and when it arrived.
+    pub fn ipn(event: StatusEvent, key: NotificationKey, received_at_ms: u64) -> Self {
+        Self {
+            event,
+            key: Some(key),
+            received_at_ms,
+        }
+    }
+
+    /// A poll answer.
+    pub fn poll(event: StatusEvent, received_at_ms: u64) -> Self {
+        Self {
+            event,
+            key: None,
+            received_at_ms,
+        }
+    }
+}
+
+/// A tracker decision as the event log keeps it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DecisionKind {
+    /// Applied: the order's state changed and an outbox item was written.
+    Apply,
+    /// The order already had this status.
+    Duplicate,
+    /// Older than what was known, or of an order time cannot tell.
+    Stale,
+    /// Outside the lifecycle; left for a person to look at.
+    Unexpected,
+}
+
+impl DecisionKind {
+    /// The kind of a core [`Decision`] (a kind added to the core later counts
+    /// as unexpected: it is never applied blindly).
+    pub fn of(decision: &Decision) -> Self {
+        match decision {
+            Decision::Apply => Self::Apply,
+            Decision::Duplicate => Self::Duplicate,
+            Decision::Stale => Self::Stale,
+            _ => Self::Unexpected,
+        }
+    }
+
+    /// How the event log spells it.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Apply => "apply",
+            Self::Duplicate => "duplicate",
+            Self::Stale => "stale",
+            Self::Unexpected => "unexpected",
+        }
+    }
+
+    /// Reads a stored spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "apply" => Self::Apply,
+            "duplicate" => Self::Duplicate,
+            "stale" => Self::Stale,
+            "unexpected" => Self::Unexpected,
+            _ => return None,
+        })
+    }
+}
+
+/// One row of the append-only event log: an observation and its decision.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventRow {
+    /// Its id (increasing in commit order per backend sequence).
+    pub id: i64,
+    /// The order's reference.
+    pub reference: String,
+    /// The observation.
+    pub event: StatusEvent,
+    /// The notification's identity, if it had one.
+    pub key: Option<NotificationKey>,
+    /// When it was received (ms).
+    pub received_at_ms: u64,
+    /// What the tracker decided.
+    pub decision: DecisionKind,
+    /// Why, for [`DecisionKind::Unexpected`].
+    pub reason: Option<String>,
+    /// The order's version after this row (unchanged unless applied).
+    pub version: u64,
+}
+
+/// What [`crate::OrderStore::apply`] did.
+// Returned once per apply and matched at once: boxing the record would cost
+// an allocation and a less direct API for nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ApplyOutcome {
+    /// The tracker decided against the stored state, and the decision was
+    /// written in one transaction with its event-log row — and, when it is
+    /// [`Decision::Apply`], with the new state and an outbox item.
+    Decided {
+        /// The tracker's decision.
+        decision: Decision,
+        /// The order after the decision.
+        order: OrderRecord,
+        /// The event-log row written.
+        event_id: i64,
+        /// The outbox item written (only for [`Decision::Apply`]).
+        outbox_id: Option<i64>,
+    },
+    /// This notification (same [`NotificationKey`]) was processed before:
+    /// nothing was written. Answer it as a success.
+    Repeat {
+        /// The event-log row of the first processing.
+        event_id: i64,
+        /// What was decided then.
+        decision: DecisionKind,
+    },
+}
+
+impl ApplyOutcome {
+    /// Whether this call changed the order's state.
+    pub fn is_applied(&self) -> bool {
+        matches!(
+            self,
+            Self::Decided {
+                decision: Decision::Apply,
+                ..
+            }
+        )
+    }
+}
+
+/// A lease request: who claims, when, for how long and how many rows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lease {
+    /// The claimant (an instance id); shown in the rows it holds.
+    pub owner: String,
+    /// Now, on the claimant's clock (ms).
+    pub now_ms: u64,
+    /// How long the claim holds before others may take the row (ms).
+    pub duration_ms: u64,
+    /// At most this many rows.
+    pub limit: u32,
+}
+
+/// One applied change waiting for the merchant's business step (ship,
+/// refund): delivered at least once, until acknowledged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutboxItem {
+    /// Its id (acknowledge with it).
+    pub id: i64,
+    /// The event-log row of the change.
+    pub event_id: i64,
+    /// The order's reference.
+    pub reference: String,
+    /// The order's `orderId`, if known when the change was applied.
+    pub order_id: Option<ObjectId>,
+    /// The status before the change.
+    pub previous: Option<OrderStatus>,
+    /// The status applied.
+    pub status: OrderStatus,
+    /// Who reported it.
+    pub source: Source,
+    /// When the change was applied (ms).
+    pub created_at_ms: u64,
+    /// How many times it has been claimed, this claim included.
+    pub attempts: u32,
+    /// Until when this claim holds (ms).
+    pub lease_until_ms: u64,
+}

@@ -1,0 +1,84 @@
+//! The embedded backend: one SQLite file.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+
+use crate::StoreOptions;
+use crate::error::Result;
+
+/// How long a writer waits for another (process's) writer before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The store on a SQLite file: the embedded default.
+///
+/// The file is opened in WAL mode (readers never block the writer) with
+/// `synchronous = FULL` (a committed apply survives a power cut, not only a
+/// crash) and a busy timeout, so several processes on one machine can share
+/// it: every write transaction starts with `BEGIN IMMEDIATE`, taking SQLite's
+/// single write lock before it reads, which is what makes read-decide-write
+/// safe without `SELECT … FOR UPDATE`. Not for a network file system.
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    pub(crate) pool: SqlitePool,
+    pub(crate) options: StoreOptions,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the store in the file at `path` and runs
+    /// the migrations.
+    pub async fn open(path: impl AsRef<Path>, options: StoreOptions) -> Result<Self> {
+        let connect = SqliteConnectOptions::new().filename(path.as_ref());
+        Self::open_with(connect, options).await
+    }
+
+    /// Opens the store at a `sqlite:` URL (`sqlite:orders.db`,
+    /// `sqlite:///var/lib/shop/orders.db`), creating the file if missing.
+    pub async fn open_url(url: &str, options: StoreOptions) -> Result<Self> {
+        let connect = SqliteConnectOptions::from_str(url)?;
+        Self::open_with(connect, options).await
+    }
+
+    /// Opens the store with sqlx connection options of the caller's own;
+    /// WAL, `synchronous = FULL`, foreign keys, a busy timeout and
+    /// create-if-missing are set on top.
+    pub async fn open_with(connect: SqliteConnectOptions, options: StoreOptions) -> Result<Self> {
+        let connect = connect
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(options.max_connections.max(1))
+            .connect_with(connect)
+            .await?;
+        sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+        Ok(Self { pool, options })
+    }
+
+    /// The sqlx pool, for the merchant's own tables in the same file.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Closes every connection (waiting for those in use).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// No row locks in SQLite: writers are serialized by the write lock.
+    const SKIP_LOCKED: &'static str = "";
+
+    /// A transaction that holds the write lock from its first statement.
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+crate::backend::store_impl!(SqliteStore, SqliteRow);

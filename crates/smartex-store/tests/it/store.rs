@@ -1,0 +1,382 @@
+//! Orders, binding, apply and the event log.
+
+use smartex_core::status::{Decision, Source, StatusEvent};
+use smartex_core::{IpnSecret, OrderSecret, OrderStatus::*, OrderUid};
+use smartex_store::{
+    ApplyOutcome, DecisionKind, Error, IpnSecretSource, NewOrder, NotificationKey, Observation,
+    OrderBinding, OrderKey, OrderStore,
+};
+
+use crate::common::{Fixture, both_backends, oid};
+
+pub(crate) fn new_order(reference: &str) -> NewOrder {
+    NewOrder {
+        reference: reference.to_owned(),
+        ipn_secret: IpnSecretSource::Derived {
+            key_id: "k1".to_owned(),
+        },
+        created_at_ms: 1_000,
+        first_poll_at_ms: Some(5_000),
+    }
+}
+
+/// An IPN observation with a key made of its status and time.
+pub(crate) fn ipn(order: u64, status: smartex_core::OrderStatus, at: u64) -> Observation {
+    let key = NotificationKey::ipn(
+        &oid(order),
+        &format!("{}{:060x}", status.as_str().len(), at),
+    );
+    Observation::ipn(StatusEvent::ipn(status, at), key, at + 10)
+}
+
+both_backends!(
+    insert_and_read,
+    bind_is_idempotent_and_refuses_conflicts,
+    apply_decides_with_the_tracker,
+    a_poll_learned_status_is_not_undone_by_a_late_ipn,
+    event_log_is_append_only,
+    secrets_are_sealed_at_rest,
+);
+
+async fn insert_and_read(f: &Fixture) {
+    let s = &f.store;
+    let rec = s.insert_order(new_order("r-1")).await.unwrap();
+    assert_eq!(rec.version, 0);
+    assert!(rec.known.is_none());
+    let read = s.order(OrderKey::Reference("r-1")).await.unwrap().unwrap();
+    assert_eq!(read, rec);
+    assert!(matches!(
+        s.insert_order(new_order("r-1")).await,
+        Err(Error::ReferenceTaken)
+    ));
+    assert!(matches!(
+        s.insert_order(new_order("")).await,
+        Err(Error::InvalidInput {
+            field: "reference",
+            ..
+        })
+    ));
+    assert!(matches!(
+        s.insert_order(new_order("a\nb")).await,
+        Err(Error::InvalidInput {
+            field: "reference",
+            ..
+        })
+    ));
+    assert!(
+        s.order(OrderKey::Reference("nope"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(s.order(OrderKey::OrderId(&oid(1))).await.unwrap().is_none());
+    let mut stored = new_order("r-2");
+    stored.ipn_secret = IpnSecretSource::Stored(IpnSecret::new("IPN-SECRET").unwrap());
+    s.insert_order(stored.clone()).await.unwrap();
+    let read = s.order(OrderKey::Reference("r-2")).await.unwrap().unwrap();
+    assert_eq!(read.ipn_secret, stored.ipn_secret);
+    let mut none = new_order("r-3");
+    none.ipn_secret = IpnSecretSource::None;
+    s.insert_order(none).await.unwrap();
+    let read = s.order(OrderKey::Reference("r-3")).await.unwrap().unwrap();
+    assert_eq!(read.ipn_secret, IpnSecretSource::None);
+}
+
+async fn bind_is_idempotent_and_refuses_conflicts(f: &Fixture) {
+    let s = &f.store;
+    s.insert_order(new_order("r-1")).await.unwrap();
+    s.insert_order(new_order("r-2")).await.unwrap();
+    // An IPN revealed the orderId first (the create response was lost).
+    let rec = s
+        .bind_order(
+            "r-1",
+            OrderBinding {
+                order_id: Some(oid(1)),
+                ..Default::default()
+            },
+            2_000,
+        )
+        .await
+        .unwrap();
+    assert_eq!(rec.order_id, Some(oid(1)));
+    assert_eq!(rec.version, 1);
+    // Then the create response: same orderId, plus uid and secret.
+    let full = OrderBinding {
+        order_id: Some(oid(1)),
+        uid: Some(OrderUid::new(42).unwrap()),
+        order_secret: Some(OrderSecret::new("ORDER-SECRET").unwrap()),
+    };
+    let rec = s.bind_order("r-1", full.clone(), 3_000).await.unwrap();
+    assert_eq!(rec.version, 2);
+    assert_eq!(rec.uid, Some(OrderUid::new(42).unwrap()));
+    // Again: nothing changes.
+    let again = s.bind_order("r-1", full, 4_000).await.unwrap();
+    assert_eq!(again, rec);
+    let read = s.order(OrderKey::OrderId(&oid(1))).await.unwrap().unwrap();
+    assert_eq!(read, rec);
+    assert_eq!(
+        read.order_secret.as_ref().map(OrderSecret::expose),
+        Some("ORDER-SECRET")
+    );
+    // A different value is a conflict, a taken orderId is refused.
+    let other_id = OrderBinding {
+        order_id: Some(oid(2)),
+        ..Default::default()
+    };
+    assert!(matches!(
+        s.bind_order("r-1", other_id, 5_000).await,
+        Err(Error::Conflict { field: "orderId" })
+    ));
+    let taken = OrderBinding {
+        order_id: Some(oid(1)),
+        ..Default::default()
+    };
+    assert!(matches!(
+        s.bind_order("r-2", taken, 5_000).await,
+        Err(Error::OrderIdTaken)
+    ));
+    assert!(matches!(
+        s.bind_order("nope", OrderBinding::default(), 5_000).await,
+        Err(Error::NotFound)
+    ));
+}
+
+async fn apply_decides_with_the_tracker(f: &Fixture) {
+    let s = &f.store;
+    s.insert_order(new_order("r-1")).await.unwrap();
+    let key = OrderKey::Reference("r-1");
+    let wait = ipn(1, WaitPayment, 1_000);
+    let out = s.apply(key, wait.clone()).await.unwrap();
+    let ApplyOutcome::Decided {
+        decision: Decision::Apply,
+        order,
+        event_id,
+        outbox_id: Some(_),
+    } = out
+    else {
+        panic!("first IPN applies: {out:?}")
+    };
+    assert_eq!(order.version, 1);
+    assert_eq!(order.known.as_ref().unwrap().status, WaitPayment);
+    // The same notification again: a repeat, nothing written.
+    let again = s.apply(key, wait).await.unwrap();
+    assert_eq!(
+        again,
+        ApplyOutcome::Repeat {
+            event_id,
+            decision: DecisionKind::Apply
+        }
+    );
+    // Done, then a late inProgress: stale; then a duplicate done (other key).
+    assert!(
+        s.apply(key, ipn(1, Done, 3_000))
+            .await
+            .unwrap()
+            .is_applied()
+    );
+    let late = s.apply(key, ipn(1, InProgress, 2_000)).await.unwrap();
+    assert!(matches!(
+        late,
+        ApplyOutcome::Decided {
+            decision: Decision::Stale,
+            outbox_id: None,
+            ..
+        }
+    ));
+    let poll = Observation::poll(
+        StatusEvent::polled_between(Done, 9_000, 9_100, 5_000),
+        9_100,
+    );
+    let dup = s.apply(key, poll).await.unwrap();
+    assert!(matches!(
+        dup,
+        ApplyOutcome::Decided {
+            decision: Decision::Duplicate,
+            outbox_id: None,
+            ..
+        }
+    ));
+    // A final status moving: unexpected, recorded with its reason.
+    let odd = s.apply(key, ipn(1, Hold, 20_000)).await.unwrap();
+    assert!(matches!(
+        odd,
+        ApplyOutcome::Decided {
+            decision: Decision::Unexpected { .. },
+            ..
+        }
+    ));
+    let read = s.order(key).await.unwrap().unwrap();
+    assert_eq!(read.known.as_ref().unwrap().status, Done);
+    assert_eq!(
+        read.version, 3,
+        "the confirming poll moved the known time forward"
+    );
+    let known = read.known.as_ref().unwrap();
+    assert_eq!(
+        (known.at_ms, known.latest_ms()),
+        (Some(4_000), Some(14_100))
+    );
+    assert_eq!(
+        read.next_poll_at_ms, None,
+        "a final order needs no more polls"
+    );
+    let log = s.events(key).await.unwrap();
+    let kinds: Vec<_> = log
+        .iter()
+        .map(|e| (e.event.status.clone(), e.decision))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            (WaitPayment, DecisionKind::Apply),
+            (Done, DecisionKind::Apply),
+            (InProgress, DecisionKind::Stale),
+            (Done, DecisionKind::Duplicate),
+            (Hold, DecisionKind::Unexpected),
+        ]
+    );
+    assert!(log[4].reason.is_some());
+    assert_eq!(log[3].event.source, Source::Poll { window_ms: 10_100 });
+    assert_eq!(
+        log.iter().map(|e| e.version).collect::<Vec<_>>(),
+        vec![1, 2, 2, 3, 3]
+    );
+    assert!(matches!(
+        s.apply(OrderKey::Reference("nope"), ipn(9, Done, 1)).await,
+        Err(Error::NotFound)
+    ));
+}
+
+async fn a_poll_learned_status_is_not_undone_by_a_late_ipn(f: &Fixture) {
+    let s = &f.store;
+    s.insert_order(new_order("r-1")).await.unwrap();
+    s.insert_order(new_order("r-2")).await.unwrap();
+    // IPN inProgress@1000 → poll errorPayout at 10 000 → late IPN inProgressPayout@2000.
+    let k1 = OrderKey::Reference("r-1");
+    assert!(
+        s.apply(k1, ipn(1, InProgress, 1_000))
+            .await
+            .unwrap()
+            .is_applied()
+    );
+    let poll = Observation::poll(
+        StatusEvent::polled_between(ErrorPayout, 10_000, 10_200, 5_000),
+        10_200,
+    );
+    assert!(s.apply(k1, poll).await.unwrap().is_applied());
+    let late = s.apply(k1, ipn(1, InProgressPayout, 2_000)).await.unwrap();
+    assert!(matches!(
+        late,
+        ApplyOutcome::Decided {
+            decision: Decision::Stale,
+            ..
+        }
+    ));
+    // Even sent within the clock-skew allowance of the poll: not applied.
+    let close = s.apply(k1, ipn(1, InProgressPayout, 9_000)).await.unwrap();
+    assert!(matches!(
+        close,
+        ApplyOutcome::Decided {
+            decision: Decision::Stale,
+            ..
+        }
+    ));
+    // Sent well after the poll: a genuine new status.
+    assert!(
+        s.apply(k1, ipn(1, InProgressPayout, 20_000))
+            .await
+            .unwrap()
+            .is_applied()
+    );
+    // A poll-learned hold is not lifted by a late IPN.
+    let k2 = OrderKey::Reference("r-2");
+    assert!(
+        s.apply(k2, ipn(2, WaitPayment, 1_000))
+            .await
+            .unwrap()
+            .is_applied()
+    );
+    let hold = Observation::poll(
+        StatusEvent::polled_between(Hold, 10_000, 10_100, 5_000),
+        10_100,
+    );
+    assert!(s.apply(k2, hold).await.unwrap().is_applied());
+    let late = s.apply(k2, ipn(2, InProgress, 8_000)).await.unwrap();
+    assert!(!late.is_applied());
+    assert_eq!(
+        s.order(k2).await.unwrap().unwrap().known.unwrap().status,
+        Hold
+    );
+}
+
+async fn event_log_is_append_only(f: &Fixture) {
+    let s = &f.store;
+    s.insert_order(new_order("r-1")).await.unwrap();
+    s.apply(OrderKey::Reference("r-1"), ipn(1, WaitPayment, 1_000))
+        .await
+        .unwrap();
+    let update = "UPDATE events SET decision = 'stale'";
+    let delete = "DELETE FROM events";
+    match &f.store {
+        smartex_store::AnyStore::Sqlite(db) => {
+            assert!(sqlx::query(update).execute(db.pool()).await.is_err());
+            assert!(sqlx::query(delete).execute(db.pool()).await.is_err());
+        }
+        smartex_store::AnyStore::Postgres(db) => {
+            assert!(sqlx::query(update).execute(db.pool()).await.is_err());
+            assert!(sqlx::query(delete).execute(db.pool()).await.is_err());
+        }
+        _ => unreachable!("two backends"),
+    }
+    assert_eq!(s.events(OrderKey::Reference("r-1")).await.unwrap().len(), 1);
+}
+
+async fn secrets_are_sealed_at_rest(f: &Fixture) {
+    use smartex_store::{SealingKey, SecretSealing, StoreOptions};
+    let key = SealingKey::new("k1", [3; 32]).unwrap();
+    let sealed = f
+        .another_instance(StoreOptions::default().sealing(SecretSealing::sealed(key.clone())))
+        .await;
+    let mut order = new_order("r-1");
+    order.ipn_secret = IpnSecretSource::Stored(IpnSecret::new("IPN-SECRET-VALUE").unwrap());
+    sealed.insert_order(order).await.unwrap();
+    let binding = OrderBinding {
+        order_id: Some(oid(1)),
+        uid: None,
+        order_secret: Some(OrderSecret::new("ORDER-SECRET-VALUE").unwrap()),
+    };
+    sealed.bind_order("r-1", binding, 2_000).await.unwrap();
+    let read = sealed
+        .order(OrderKey::Reference("r-1"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.order_secret.unwrap().expose(), "ORDER-SECRET-VALUE");
+    // The raw columns hold neither secret.
+    let raw = "SELECT order_secret, ipn_secret FROM orders";
+    let (a, b): (String, String) = match &sealed {
+        smartex_store::AnyStore::Sqlite(db) => {
+            sqlx::query_as(raw).fetch_one(db.pool()).await.unwrap()
+        }
+        smartex_store::AnyStore::Postgres(db) => {
+            sqlx::query_as(raw).fetch_one(db.pool()).await.unwrap()
+        }
+        _ => unreachable!("two backends"),
+    };
+    for column in [&a, &b] {
+        assert!(column.starts_with("xc20p:k1:"), "{column}");
+        assert!(!column.contains("SECRET"));
+    }
+    // Without the key the store says so instead of handing out garbage.
+    assert!(matches!(
+        f.store.order(OrderKey::Reference("r-1")).await,
+        Err(Error::Unseal { .. })
+    ));
+    // Debug never shows a secret.
+    let debug = format!(
+        "{:?}",
+        sealed.order(OrderKey::Reference("r-1")).await.unwrap()
+    );
+    assert!(!debug.contains("SECRET-VALUE"), "{debug}");
+    sealed.close().await;
+}

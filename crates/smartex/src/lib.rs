@@ -1,0 +1,157 @@
+//! # smartex
+//!
+//! Take payments through the exchange platform behind smartexpay.com,
+//! develop.exchange, utbs.ws, payexchanger.com and their white-label siblings
+//! — without losing an order across restarts, applying a status twice, or
+//! trusting a forged notification.
+//!
+//! [`Merchant`] ties together the durable store ([`store`]), the API client
+//! ([`http`]) and the IPN receiver ([`ipn`]), over the pure core
+//! ([`core`]):
+//!
+//! - [`Merchant::checkout`] records the order **before** `order/create`
+//!   and completes the record after; an ambiguous failure leaves a pending
+//!   record that the order's first IPN resolves.
+//! - [`Merchant::handle_ipn`] derives the order's IPN secret from the
+//!   merchant's reference carried in the `ipnUrl` and verifies **before any
+//!   lookup** — so an IPN that outruns the create response, or follows an
+//!   ambiguous create, is verified and binds the platform's `orderId` to the
+//!   reference — then applies the status exactly once through the store and
+//!   returns the HTTP answer.
+//! - [`Merchant::reconciler`] polls every open order in the store until it is
+//!   final, one instance per order at a time, resuming after restarts.
+//! - [`Merchant::outbox`] hands every applied change to the merchant's
+//!   business step at least once, acknowledged after it succeeds.
+//!
+//! ```no_run
+//! use axum::{Router, body::{Body, Bytes}, extract::State, http::request::Parts};
+//! use axum::{response::Response, routing::post};
+//! use smartex::{Merchant, MasterKey, ipn::IpnRequest, store::{SqliteStore, StoreOptions}};
+//!
+//! // The IPN endpoint: a few lines, any framework.
+//! async fn ipn(State(m): State<Merchant<SqliteStore>>, parts: Parts, body: Bytes) -> Response {
+//!     let request = IpnRequest::from_http_parts(&parts, &body);
+//!     m.handle_ipn(&request).await.answer.to_http_response().map(Body::from)
+//! }
+//!
+//! # async fn main_() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = SqliteStore::open("shop.db", StoreOptions::default()).await?;
+//! let key = MasterKey::from_hex("k1", &std::env::var("SMARTEX_MASTER_KEY")?)?;
+//! let merchant = Merchant::builder("https://www.smartexpay.com", store, key)
+//!     .ipn_url("https://shop.example/ipn")
+//!     .build()?;
+//!
+//! // Background work, on every instance.
+//! tokio::spawn(merchant.reconciler().run(std::future::pending()));
+//! let outbox = merchant.outbox();
+//! tokio::spawn(async move {
+//!     outbox.run(|change| async move {
+//!         // Ship, refund, e-mail: idempotently (delivered at least once).
+//!         println!("order {} is now {}", change.reference, change.status);
+//!         Ok::<(), std::io::Error>(())
+//!     }, std::future::pending()).await
+//! });
+//!
+//! let app: Router = Router::new().route("/ipn", post(ipn)).with_state(merchant);
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! axum::serve(listener, app).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! A checkout:
+//!
+//! ```no_run
+//! # async fn f(merchant: smartex::Merchant<smartex::store::SqliteStore>) -> Result<(), smartex::Error> {
+//! use smartex::{Reference, core::request::CreateOrder};
+//! let reference = Reference::new("order-2026-0001")?; // your order number, never reused
+//! let order = CreateOrder::builder()
+//!     .route_id("5d8e6002b80b7b4cd75a6424")
+//!     .amount("0.05")
+//!     .agreement(true)
+//!     .to_value("wallet", "Z123456789012");
+//! match merchant.checkout(&reference, order).await {
+//!     Ok(checkout) => { /* redirect the customer to checkout.payment_page() */ }
+//!     Err(smartex::Error::Ambiguous { .. }) => {
+//!         // The order may exist: its first IPN will bind it. Do not create
+//!         // another for the same purchase yet.
+//!     }
+//!     Err(e) => return Err(e),
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! ## Why a forged notification cannot verify
+//!
+//! Each order's `ipnSecret` is `HMAC-SHA256(master key, reference)`; the
+//! reference travels in the `ipnUrl`'s query, unsigned. Without the master
+//! key nobody can compute the secret for any reference, and changing the
+//! reference of a genuine notification changes the secret, so its checksum
+//! no longer matches: the platform signs with the secret we gave it at
+//! create. Details in [`core::derived`].
+//!
+//! Give each environment (production, staging) its own master key: a genuine
+//! notification signed for a reference under the key is trusted, and one for
+//! a reference the store does not know is recorded rather than lost.
+//!
+//! ## What to answer when our own processing fails
+//!
+//! The platform sends each IPN once and never retries, whatever the answer.
+//! When the store fails, [`handle_ipn`](Merchant::handle_ipn) answers
+//! [`INTERNAL_ERROR`] (500): truthful in the platform's logs and in the
+//! merchant's monitoring. What recovers the change is the reconciler: the
+//! order was recorded before it was created, so it is polled until final
+//! once the store is back.
+//!
+//! ## Limits (platform facts, not choices)
+//!
+//! - An order created ambiguously is known only by its reference until an IPN
+//!   binds its `orderId`. The platform's IPN carries neither a signed `uid` nor
+//!   the order secret, and `order/get` needs both, so such an order is
+//!   tracked by its IPNs only; the reconciler cannot poll it and gives the
+//!   record up at its pending horizon ([`ReconcileOptions::pending_horizon`]).
+//! - The store has no "failed" or "abandoned" mark: a record whose create was
+//!   refused, or given up, stays without `uid` and is simply no longer polled.
+//!
+//! ## Layers
+//!
+//! | crate | re-exported as | what it holds |
+//! |---|---|---|
+//! | `smartex-core` | [`core`] | types, statuses and the tracker, checksums, derived secrets, the `qs` codec (no I/O) |
+//! | `smartex-store` | [`store`] | durable orders, the event log, exactly-once apply, leases, the outbox (SQLite; PostgreSQL with `postgres`) |
+//! | `smartex-http` | [`http`] | the API client |
+//! | `smartex-ipn` | [`ipn`] | the framework-agnostic IPN receiver |
+//!
+//! ## Features
+//!
+//! | feature | what it does | default |
+//! |---|---|---|
+//! | `postgres` | the PostgreSQL store backend, for several servers | no |
+//! | `http` | `IpnRequest::from_http_parts`, `Answer::to_http_response` (axum, hyper) | no |
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+mod error;
+mod merchant;
+mod options;
+mod outbox;
+mod receive;
+mod reconcile;
+
+pub use error::Error;
+pub use merchant::{Checkout, Merchant, MerchantBuilder};
+pub use options::{OutboxOptions, ReconcileOptions};
+pub use outbox::Outbox;
+pub use receive::{CONFLICT, Handled, INTERNAL_ERROR, IpnOutcome};
+pub use reconcile::{ReconcileReport, Reconciler};
+
+pub use smartex_core::derived::{MasterKey, MasterKeys, Reference};
+pub use smartex_ipn::{Answer, IpnRequest};
+pub use smartex_store::OutboxItem;
+
+/// The core: types, statuses, the tracker, checksums, derived secrets.
+pub use smartex_core as core;
+/// The API client.
+pub use smartex_http as http;
+/// The IPN receiver.
+pub use smartex_ipn as ipn;
+/// The durable store.
+pub use smartex_store as store;

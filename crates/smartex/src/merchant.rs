@@ -1,0 +1,401 @@
+//! `Merchant`: the store, the API client and the IPN receiver, tied together.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::Duration;
+
+use smartex_core::derived::{IpnUrlTemplate, MasterKey, MasterKeys, Reference};
+use smartex_core::request::CreateOrderBuilder;
+use smartex_core::{ObjectId, OrderSecret, OrderUid};
+use smartex_http::{ApiKeyAuth, Client, ClientBuilder, ErrorKind, NewOrder, Transport};
+use smartex_ipn::{Config, Receiver};
+use smartex_store::{IpnSecretSource, OrderBinding, OrderStore};
+
+use crate::error::Error;
+use crate::options::{OutboxOptions, ReconcileOptions};
+
+/// The milliseconds since the Unix epoch on this machine's clock.
+pub(crate) fn now_ms() -> u64 {
+    smartex_ipn::now_ms()
+}
+
+pub(crate) fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+pub(crate) struct Inner<S, T> {
+    pub(crate) store: S,
+    pub(crate) client: Client<T>,
+    pub(crate) keys: MasterKeys,
+    pub(crate) template: IpnUrlTemplate,
+    pub(crate) receiver: Receiver,
+    pub(crate) reconcile: ReconcileOptions,
+    pub(crate) outbox: OutboxOptions,
+    pub(crate) instance: String,
+}
+
+/// A merchant's whole payment flow, durable: checkout, IPN handling,
+/// reconciliation and the outbox, over one [`OrderStore`].
+///
+/// Cheap to clone (one `Arc`); build it once at start-up and share it between
+/// request handlers and background tasks. See the [crate docs](crate) for
+/// the flow and an axum handler.
+pub struct Merchant<S, T = smartex_http::ReqwestTransport> {
+    pub(crate) inner: Arc<Inner<S, T>>,
+}
+
+impl<S, T> Clone for Merchant<S, T> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<S, T> std::fmt::Debug for Merchant<S, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Merchant")
+            .field("ipn_url", &self.inner.template.base())
+            .field("current_key", &self.inner.keys.current().id())
+            .field("instance", &self.inner.instance)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Merchant`]: [`Merchant::builder`].
+pub struct MerchantBuilder<S> {
+    site: String,
+    store: S,
+    keys: MasterKeys,
+    ipn_url: Option<String>,
+    param: Cow<'static, str>,
+    client: ClientBuilder,
+    receiver: Config,
+    reconcile: ReconcileOptions,
+    outbox: OutboxOptions,
+    instance: Option<String>,
+}
+
+impl<S> std::fmt::Debug for MerchantBuilder<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MerchantBuilder")
+            .field("site", &self.site)
+            .field("ipn_url", &self.ipn_url)
+            .field("keys", &self.keys)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: OrderStore> MerchantBuilder<S> {
+    /// Uses `key` as a previous master key: still accepted for the IPNs of
+    /// orders created under it, never used for new ones (rotation).
+    #[must_use]
+    pub fn previous_key(mut self, key: MasterKey) -> Self {
+        self.keys = self.keys.with_previous(key);
+        self
+    }
+
+    /// The merchant's IPN endpoint (required), e.g.
+    /// `https://shop.example/ipn`: each order's `ipnUrl` is this with the
+    /// order's reference appended as a query parameter.
+    #[must_use]
+    pub fn ipn_url(mut self, base: impl Into<String>) -> Self {
+        self.ipn_url = Some(base.into());
+        self
+    }
+
+    /// The query parameter that carries the reference (default `ref`).
+    #[must_use]
+    pub fn reference_param(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.param = name.into();
+        self
+    }
+
+    /// Signs API calls with this key (optional: without one, orders do not
+    /// show in the merchant's cabinet).
+    #[must_use]
+    pub fn api_key(mut self, auth: ApiKeyAuth) -> Self {
+        self.client = self.client.api_key(auth);
+        self
+    }
+
+    /// Adjusts the API client (language, timeout, API root, …).
+    #[must_use]
+    pub fn client(mut self, adjust: impl FnOnce(ClientBuilder) -> ClientBuilder) -> Self {
+        self.client = adjust(self.client);
+        self
+    }
+
+    /// The receiver's configuration (checksum location, content types,
+    /// timestamp window). Its replay guard is not used: the store recognises
+    /// repeats, across instances and restarts.
+    #[must_use]
+    pub fn receiver_config(mut self, config: Config) -> Self {
+        self.receiver = config;
+        self
+    }
+
+    /// The reconciler's tunables.
+    #[must_use]
+    pub fn reconcile(mut self, options: ReconcileOptions) -> Self {
+        self.reconcile = options;
+        self
+    }
+
+    /// The outbox's tunables.
+    #[must_use]
+    pub fn outbox(mut self, options: OutboxOptions) -> Self {
+        self.outbox = options;
+        self
+    }
+
+    /// A name for this instance, shown on the leases it holds (default: the
+    /// process id and a random suffix).
+    #[must_use]
+    pub fn instance(mut self, name: impl Into<String>) -> Self {
+        self.instance = Some(name.into());
+        self
+    }
+
+    /// Builds with the default transport (reqwest + rustls).
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for a missing or unusable `ipnUrl`;
+    /// [`Error::Client`] if the client cannot be built.
+    pub fn build(self) -> Result<Merchant<S>, Error> {
+        let client = self.client.clone().build().map_err(Error::Client)?;
+        self.finish(client)
+    }
+
+    /// Builds over `transport`.
+    ///
+    /// # Errors
+    /// As [`build`](Self::build).
+    pub fn build_with<T: Transport>(self, transport: T) -> Result<Merchant<S, T>, Error> {
+        let client = self
+            .client
+            .clone()
+            .build_with(transport)
+            .map_err(Error::Client)?;
+        self.finish(client)
+    }
+
+    fn finish<T>(self, client: Client<T>) -> Result<Merchant<S, T>, Error> {
+        let base = self.ipn_url.ok_or(smartex_core::Error::MissingField {
+            field: Cow::Borrowed("ipnUrl"),
+        })?;
+        let template = IpnUrlTemplate::with_param(base, self.param)?;
+        let instance = self
+            .instance
+            .unwrap_or_else(|| format!("pid{}-{:x}", std::process::id(), random_u32()));
+        Ok(Merchant {
+            inner: Arc::new(Inner {
+                store: self.store,
+                client,
+                keys: self.keys,
+                template,
+                receiver: Receiver::with_config(self.receiver).without_replay_guard(),
+                reconcile: self.reconcile,
+                outbox: self.outbox,
+                instance,
+            }),
+        })
+    }
+}
+
+fn random_u32() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    // Truncation intended: a short random suffix.
+    #[allow(clippy::cast_possible_truncation)]
+    let r = h.finish() as u32;
+    r
+}
+
+/// A created and recorded order: where to send the customer.
+#[derive(Clone, Debug)]
+pub struct Checkout {
+    /// The merchant's reference.
+    pub reference: Reference,
+    /// The platform's order.
+    pub order: NewOrder,
+}
+
+impl Checkout {
+    /// The order's public number.
+    pub fn uid(&self) -> OrderUid {
+        self.order.uid()
+    }
+
+    /// The platform's `orderId`.
+    pub fn order_id(&self) -> ObjectId {
+        self.order.id()
+    }
+
+    /// The order's secret (opens its pages; never log it).
+    pub fn secret(&self) -> &OrderSecret {
+        self.order.secret()
+    }
+
+    /// The payment page to send the customer to.
+    pub fn payment_page(&self) -> String {
+        self.order.payment_page()
+    }
+}
+
+/// Whether a failed `order/create` proves that no order exists: it was
+/// refused before sending, never connected, or the platform answered with
+/// its refusal or maintenance. Anything else may have created it.
+fn proves_not_created(kind: ErrorKind) -> bool {
+    matches!(
+        kind,
+        ErrorKind::Invalid
+            | ErrorKind::Auth
+            | ErrorKind::Connect
+            | ErrorKind::Api
+            | ErrorKind::Maintenance
+    )
+}
+
+impl<S: OrderStore> Merchant<S> {
+    /// Starts building a merchant for `site` (e.g. `https://www.smartexpay.com`)
+    /// over `store`, deriving each order's IPN secret from `master_key`.
+    pub fn builder(site: &str, store: S, master_key: MasterKey) -> MerchantBuilder<S> {
+        MerchantBuilder {
+            site: site.to_owned(),
+            store,
+            keys: MasterKeys::new(master_key),
+            ipn_url: None,
+            param: Cow::Borrowed(smartex_core::derived::DEFAULT_REFERENCE_PARAM),
+            client: ClientBuilder::new(site),
+            receiver: Config::default(),
+            reconcile: ReconcileOptions::default(),
+            outbox: OutboxOptions::default(),
+            instance: None,
+        }
+    }
+}
+
+impl<S: OrderStore, T: Transport> Merchant<S, T> {
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.inner.store
+    }
+
+    /// The API client.
+    pub fn client(&self) -> &Client<T> {
+        &self.inner.client
+    }
+
+    /// The master keys.
+    pub fn keys(&self) -> &MasterKeys {
+        &self.inner.keys
+    }
+
+    /// This instance's name (on the leases it holds).
+    pub fn instance(&self) -> &str {
+        &self.inner.instance
+    }
+
+    /// The `ipnUrl` an order with `reference` is created with.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] if it would exceed 200 characters.
+    pub fn ipn_url_for(&self, reference: &Reference) -> Result<String, Error> {
+        Ok(self.inner.template.url_for(reference)?)
+    }
+
+    /// Creates an order under the merchant's `reference`, durably:
+    ///
+    /// 1. the order is built with its `ipnUrl` (the reference in its query)
+    ///    and its derived `ipnSecret` — any set on `order` are replaced;
+    /// 2. a pending record (reference, key id) is stored **before** the call,
+    ///    so that no order can exist on the platform without one here;
+    /// 3. `order/create` is called (never retried);
+    /// 4. the record is completed with the `uid`, `orderId` and secret.
+    ///
+    /// An IPN that arrives between 3 and 4 is verified all the same (its
+    /// secret is derived from the reference) and binds the order itself.
+    ///
+    /// # Errors
+    /// - [`Error::Invalid`]: the order is invalid or the `ipnUrl` too long;
+    ///   nothing recorded, nothing sent.
+    /// - [`Error::ReferenceTaken`]: the reference is already recorded.
+    /// - [`Error::Store`]: the store failed before the call; nothing sent.
+    /// - [`Error::NotCreated`]: no order exists; the record is marked failed.
+    /// - [`Error::Ambiguous`]: the order may exist; the record stays pending
+    ///   until its first IPN binds it, or the reconciler gives it up.
+    /// - [`Error::CreatedNotRecorded`]: the order exists (returned in the
+    ///   error) but the store failed to complete its record.
+    pub async fn checkout(
+        &self,
+        reference: &Reference,
+        order: CreateOrderBuilder,
+    ) -> Result<Checkout, Error> {
+        let inner = &self.inner;
+        let key = inner.keys.current();
+        let ipn_url = inner.template.url_for(reference)?;
+        let secret = key.ipn_secret(reference);
+        let order = order.ipn_url(ipn_url).ipn_secret(secret.expose()).build()?;
+
+        let now = now_ms();
+        let pending = smartex_store::NewOrder {
+            reference: reference.as_str().to_owned(),
+            ipn_secret: IpnSecretSource::Derived {
+                key_id: key.id().to_owned(),
+            },
+            created_at_ms: now,
+            // Due for the reconciler after `first_poll`: by then the record
+            // is normally complete and can be polled; a record left pending
+            // by an ambiguous create waits there for its first IPN.
+            first_poll_at_ms: Some(now.saturating_add(ms(inner.reconcile.first_poll))),
+        };
+        match inner.store.insert_order(pending).await {
+            Ok(_) => {}
+            Err(smartex_store::Error::ReferenceTaken) => {
+                return Err(Error::ReferenceTaken(reference.clone()));
+            }
+            Err(e) => return Err(Error::Store(e)),
+        }
+
+        let created = match inner.client.create_order(&order).await {
+            Ok(created) => created,
+            Err(e) if proves_not_created(e.kind()) => {
+                // The record stays without uid: the reconciler gives it up at
+                // the pending horizon (the store has no "failed" mark).
+                return Err(Error::NotCreated(e));
+            }
+            Err(e) => {
+                return Err(Error::Ambiguous {
+                    reference: reference.clone(),
+                    source: e,
+                });
+            }
+        };
+        let binding = OrderBinding {
+            order_id: Some(created.id()),
+            uid: Some(created.uid()),
+            order_secret: Some(created.secret().clone()),
+        };
+        match inner
+            .store
+            .bind_order(reference.as_str(), binding, now_ms())
+            .await
+        {
+            Ok(_) => Ok(Checkout {
+                reference: reference.clone(),
+                order: created,
+            }),
+            Err(source) => Err(Error::CreatedNotRecorded {
+                reference: reference.clone(),
+                order: Box::new(created),
+                source,
+            }),
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! The outbox: applied changes reach the merchant's business step at least
+//! once, acknowledged after it succeeds.
+
+use std::future::Future;
+
+use smartex_http::Transport;
+use smartex_store::{Lease, OrderStore, OutboxItem};
+
+use crate::merchant::{Merchant, ms, now_ms};
+
+/// Delivers applied status changes to the merchant's business step (ship
+/// the goods, refund, e-mail) **at least once**.
+///
+/// Every applied change — from an IPN or a poll — is written as an outbox
+/// item in the same transaction as the change itself. The outbox hands items
+/// out under a lease and forgets one only when it is acknowledged, after the
+/// business step succeeded. A crash between the apply and the business step,
+/// or during it, loses nothing: the lease expires and the item is delivered
+/// again (to this instance after a restart, or to another). So the business
+/// step must be idempotent — key it by [`OutboxItem::id`] or by the order's
+/// reference and status.
+///
+/// Made by [`Merchant::outbox`]; run [`run`](Self::run) on every instance,
+/// or claim and acknowledge by hand ([`claim`](Self::claim),
+/// [`ack`](Self::ack), [`retry`](Self::retry)).
+pub struct Outbox<S, T> {
+    merchant: Merchant<S, T>,
+}
+
+impl<S, T> std::fmt::Debug for Outbox<S, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outbox")
+            .field("instance", &self.merchant.inner.instance)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: OrderStore, T: Transport> Merchant<S, T> {
+    /// The outbox of this merchant's store.
+    pub fn outbox(&self) -> Outbox<S, T> {
+        Outbox {
+            merchant: self.clone(),
+        }
+    }
+}
+
+impl<S: OrderStore, T: Transport> Outbox<S, T> {
+    /// Claims up to [`batch`](crate::OutboxOptions::batch) items due for
+    /// delivery, leased to this instance.
+    ///
+    /// # Errors
+    /// The store's error.
+    pub async fn claim(&self) -> Result<Vec<OutboxItem>, smartex_store::Error> {
+        let inner = &self.merchant.inner;
+        inner
+            .store
+            .claim_outbox(Lease {
+                owner: inner.instance.clone(),
+                now_ms: now_ms(),
+                duration_ms: ms(inner.outbox.lease),
+                limit: u32::try_from(inner.outbox.batch).unwrap_or(u32::MAX),
+            })
+            .await
+    }
+
+    /// Acknowledges `item`: its business step succeeded; it is never
+    /// delivered again. `false` if it was acknowledged before.
+    ///
+    /// # Errors
+    /// The store's error (the item will then be delivered again).
+    pub async fn ack(&self, item: &OutboxItem) -> Result<bool, smartex_store::Error> {
+        self.merchant
+            .inner
+            .store
+            .ack_outbox(item.id, now_ms())
+            .await
+    }
+
+    /// Gives `item` back after its business step failed: delivered again
+    /// after [`retry_after`](crate::OutboxOptions::retry_after).
+    ///
+    /// # Errors
+    /// The store's error (the item is then delivered again when its lease
+    /// expires).
+    pub async fn retry(&self, item: &OutboxItem) -> Result<bool, smartex_store::Error> {
+        let inner = &self.merchant.inner;
+        let at = now_ms().saturating_add(ms(inner.outbox.retry_after));
+        inner.store.retry_outbox(item.id, &inner.instance, at).await
+    }
+
+    /// Runs until `shutdown` completes: claims items, calls `handler` on each
+    /// and acknowledges it when the handler returns `Ok`; on `Err` the item
+    /// is offered again later. Waits [`idle_wait`](crate::OutboxOptions::idle_wait)
+    /// when there is nothing to deliver or the store fails.
+    pub async fn run<F, Fut, E>(&self, mut handler: F, shutdown: impl Future<Output = ()>)
+    where
+        F: FnMut(OutboxItem) -> Fut,
+        Fut: Future<Output = Result<(), E>>,
+    {
+        let idle = self.merchant.inner.outbox.idle_wait;
+        tokio::pin!(shutdown);
+        loop {
+            let items = self.claim().await.unwrap_or_default();
+            let busy = !items.is_empty();
+            for item in items {
+                // The handler's outcome decides; a store error on ack or retry
+                // leaves the lease to expire, and the item comes back.
+                match handler(item.clone()).await {
+                    Ok(()) => {
+                        let _ = self.ack(&item).await;
+                    }
+                    Err(_) => {
+                        let _ = self.retry(&item).await;
+                    }
+                }
+            }
+            if busy {
+                tokio::select! {
+                    () = &mut shutdown => return,
+                    () = tokio::task::yield_now() => {}
+                }
+            } else {
+                tokio::select! {
+                    () = &mut shutdown => return,
+                    () = tokio::time::sleep(idle) => {}
+                }
+            }
+        }
+    }
+}

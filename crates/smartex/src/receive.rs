@@ -1,0 +1,322 @@
+//! `Merchant::handle_ipn`: verify first (the secret derived from the
+//! reference in the query), then bind and apply exactly once.
+
+use smartex_core::derived::Reference;
+use smartex_core::status::Decision;
+use smartex_core::{Error as CoreError, ObjectId, OrderStatus};
+use smartex_http::Transport;
+use smartex_ipn::{Answer, IpnRequest, Notification, ParsedIpn};
+use smartex_store::{
+    ApplyOutcome, IpnSecretSource, NotificationKey, Observation, OrderBinding, OrderKey, OrderStore,
+};
+
+use crate::merchant::{Merchant, now_ms};
+
+/// The answer when our own processing failed (the store is down): `500`.
+///
+/// The platform sends each IPN once and never retries, whatever the answer,
+/// so no answer can get the notification back. 500 is the truthful one: the
+/// platform's logs and the merchant's monitoring see a failure, not a
+/// success that hides a lost notification. What recovers the change is the
+/// reconciler: the order was recorded before it was created, so it is polled
+/// until final once the store is back. (An IPN that was to bind an
+/// ambiguously created order is the exception: the order's next IPN binds it.)
+pub const INTERNAL_ERROR: Answer = Answer {
+    status: 500,
+    body: "Internal Server Error: not stored, the order will be reconciled",
+    allow: None,
+};
+
+/// The answer to a genuine notification that contradicts the store (its
+/// reference is bound to another `orderId`): `202`, received, not applied,
+/// for a person to look at.
+pub const CONFLICT: Answer = Answer::HELD;
+
+/// What [`Merchant::handle_ipn`] did with a request.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Handled {
+    /// Verified and applied: the order's status changed and an outbox item
+    /// was written for the business step.
+    Applied {
+        /// The order's reference.
+        reference: String,
+        /// The status applied.
+        status: OrderStatus,
+    },
+    /// Verified; the order already had this status.
+    Duplicate,
+    /// Verified; older than what the store knows.
+    Stale,
+    /// Verified; outside the lifecycle, not applied, recorded for review.
+    Unexpected {
+        /// Why.
+        reason: &'static str,
+    },
+    /// This very notification was processed before (a duplicate delivery,
+    /// or a byte-identical resend): nothing written.
+    Repeat,
+    /// Refused by the receiver: malformed, forged, wrong method, outside the
+    /// time window, or of an order the store does not know.
+    Refused(smartex_ipn::Error),
+    /// The reference parameter is present but unusable (repeated, badly
+    /// escaped, not a reference).
+    BadReference(CoreError),
+    /// Genuine, but contradicts the store: its reference is bound to another
+    /// `orderId`, or its `orderId` to another reference. Not applied.
+    Conflict(smartex_store::Error),
+    /// Our own processing failed (see [`INTERNAL_ERROR`]).
+    StoreFailed(smartex_store::Error),
+}
+
+/// The outcome of [`Merchant::handle_ipn`]: the answer to send and what
+/// happened.
+#[derive(Debug)]
+pub struct IpnOutcome {
+    /// The HTTP answer to send.
+    pub answer: Answer,
+    /// What happened.
+    pub handled: Handled,
+    /// Whether this notification bound the platform's `orderId` to a
+    /// reference that had none yet: an order whose create response was not
+    /// (yet) stored — an ambiguous create, or an IPN faster than the
+    /// response — recovered by its notification.
+    pub bound_order_id: bool,
+}
+
+impl IpnOutcome {
+    fn new(answer: Answer, handled: Handled) -> Self {
+        Self {
+            answer,
+            handled,
+            bound_order_id: false,
+        }
+    }
+
+    fn refused(error: smartex_ipn::Error) -> Self {
+        Self::new(Answer::for_error(&error), Handled::Refused(error))
+    }
+
+    fn store_failed(error: smartex_store::Error) -> Self {
+        Self::new(INTERNAL_ERROR, Handled::StoreFailed(error))
+    }
+}
+
+impl<S: OrderStore, T: Transport> Merchant<S, T> {
+    /// Handles one IPN request and returns the answer to send.
+    ///
+    /// 1. The receiver checks method, size, content type, decodes the body
+    ///    and finds the checksum.
+    /// 2. If the query carries the reference, the secrets are derived from
+    ///    it (one per master key) and the checksum verified **before any
+    ///    lookup**: an IPN for an order whose create response is not stored
+    ///    verifies all the same. Its signed `orderId` is then bound to the
+    ///    reference — the order is recovered.
+    /// 3. Without a reference parameter (orders created otherwise), the
+    ///    order is looked up by `orderId` and its stored secret used.
+    /// 4. The status is applied exactly once through the store (a repeat
+    ///    writes nothing); an applied change reaches the [outbox](crate::Outbox).
+    ///
+    /// Answers: 200 for applied, duplicate, stale and repeated
+    /// notifications; 202 for genuine ones not applied (unexpected,
+    /// conflicting); 400/401/404/405/413/415/422 for refusals (see
+    /// [`Answer`]); [`INTERNAL_ERROR`] when the store fails.
+    pub async fn handle_ipn(&self, request: &IpnRequest<'_>) -> IpnOutcome {
+        let inner = &self.inner;
+        let parsed = match inner.receiver.parse(request) {
+            Ok(parsed) => parsed,
+            Err(e) => return IpnOutcome::refused(e),
+        };
+        let query = request.query_string().unwrap_or("");
+        match inner.template.reference_from_query(query) {
+            Ok(reference) => self.handle_with_reference(parsed, reference).await,
+            Err(CoreError::MissingField { .. }) => self.handle_by_order_id(parsed).await,
+            Err(e) => IpnOutcome::new(
+                Answer::for_error(&smartex_ipn::Error::Malformed(e.clone())),
+                Handled::BadReference(e),
+            ),
+        }
+    }
+
+    async fn handle_with_reference(
+        &self,
+        parsed: ParsedIpn<'_>,
+        reference: Reference,
+    ) -> IpnOutcome {
+        let inner = &self.inner;
+        let now = now_ms();
+        // Verify with each key's secret in turn, to learn which key signed
+        // (recorded if the order must be recorded now). Key ids are not
+        // secret; each comparison is constant time.
+        let mut verified = None;
+        let mut last_error = smartex_ipn::Error::BadChecksum;
+        for key in inner.keys.iter() {
+            match inner
+                .receiver
+                .verify(parsed.clone(), &key.ipn_secret(&reference), now)
+            {
+                Ok(n) => {
+                    verified = Some((n, key.id().to_owned()));
+                    break;
+                }
+                Err(smartex_ipn::Error::BadChecksum) => {}
+                Err(e) => {
+                    last_error = e;
+                    break;
+                }
+            }
+        }
+        let Some((notification, key_id)) = verified else {
+            return IpnOutcome::refused(last_error);
+        };
+        let order_id = match notification.order_id() {
+            Ok(id) => id,
+            Err(e) => return IpnOutcome::refused(smartex_ipn::Error::Malformed(e)),
+        };
+
+        // Bind the signed orderId to the reference (idempotent).
+        let record = match inner
+            .store
+            .order(OrderKey::Reference(reference.as_str()))
+            .await
+        {
+            Ok(record) => record,
+            Err(e) => return IpnOutcome::store_failed(e),
+        };
+        let mut bound = false;
+        match record {
+            Some(r) if r.order_id.as_ref() == Some(&order_id) => {}
+            Some(_) => {
+                bound = true;
+                if let Err(e) = self.bind(&reference, &order_id, now).await {
+                    return bind_failure(e);
+                }
+            }
+            None => {
+                // Signed for our reference, yet not recorded (the record was
+                // lost with a database restored from an older backup, say):
+                // record it now rather than lose a genuine notification.
+                bound = true;
+                let order = smartex_store::NewOrder {
+                    reference: reference.as_str().to_owned(),
+                    ipn_secret: IpnSecretSource::Derived { key_id },
+                    created_at_ms: now,
+                    first_poll_at_ms: None,
+                };
+                match inner.store.insert_order(order).await {
+                    Ok(_) | Err(smartex_store::Error::ReferenceTaken) => {}
+                    Err(e) => return IpnOutcome::store_failed(e),
+                }
+                if let Err(e) = self.bind(&reference, &order_id, now).await {
+                    return bind_failure(e);
+                }
+            }
+        }
+        let mut outcome = self
+            .apply(
+                OrderKey::Reference(reference.as_str()),
+                &notification,
+                &order_id,
+            )
+            .await;
+        outcome.bound_order_id = bound;
+        outcome
+    }
+
+    async fn bind(
+        &self,
+        reference: &Reference,
+        order_id: &ObjectId,
+        now: u64,
+    ) -> Result<(), smartex_store::Error> {
+        let binding = OrderBinding {
+            order_id: Some(*order_id),
+            // `orderUID` is not signed: it is never bound from an IPN.
+            uid: None,
+            order_secret: None,
+        };
+        self.inner
+            .store
+            .bind_order(reference.as_str(), binding, now)
+            .await
+            .map(|_| ())
+    }
+
+    async fn handle_by_order_id(&self, parsed: ParsedIpn<'_>) -> IpnOutcome {
+        let inner = &self.inner;
+        let order_id = match parsed.order_id() {
+            Ok(id) => id,
+            Err(e) => return IpnOutcome::refused(e),
+        };
+        let record = match inner.store.order(OrderKey::OrderId(&order_id)).await {
+            Ok(record) => record,
+            Err(e) => return IpnOutcome::store_failed(e),
+        };
+        let secret = record.and_then(|r| match r.ipn_secret {
+            IpnSecretSource::Stored(secret) => Some(secret),
+            IpnSecretSource::Derived { key_id } => {
+                let key = inner.keys.get(&key_id)?;
+                Reference::new(r.reference)
+                    .ok()
+                    .map(|re| key.ipn_secret(&re))
+            }
+            IpnSecretSource::None => None,
+        });
+        let notification = match inner.receiver.verify(parsed, &secret, now_ms()) {
+            Ok(n) => n,
+            Err(e) => return IpnOutcome::refused(e),
+        };
+        self.apply(OrderKey::OrderId(&order_id), &notification, &order_id)
+            .await
+    }
+
+    async fn apply(
+        &self,
+        key: OrderKey<'_>,
+        notification: &Notification<'_>,
+        order_id: &ObjectId,
+    ) -> IpnOutcome {
+        let storage_key = notification.replay_key().storage_key();
+        let Ok(notification_key) =
+            NotificationKey::custom(format!("ipn:{}:{storage_key}", order_id.as_str()))
+        else {
+            // 4 + 24 + 1 + 64 bytes: always within the store's 200.
+            return IpnOutcome::refused(smartex_ipn::Error::Malformed(CoreError::MissingChecksum));
+        };
+        let observation = Observation::ipn(notification.event(), notification_key, now_ms());
+        match self.inner.store.apply(key, observation).await {
+            Ok(ApplyOutcome::Decided {
+                decision, order, ..
+            }) => {
+                let answer = Answer::for_decision(&decision);
+                let handled = match decision {
+                    Decision::Apply => Handled::Applied {
+                        reference: order.reference,
+                        status: notification.status().clone(),
+                    },
+                    Decision::Duplicate => Handled::Duplicate,
+                    Decision::Stale => Handled::Stale,
+                    Decision::Unexpected { reason } => Handled::Unexpected { reason },
+                    _ => Handled::Unexpected {
+                        reason: "a decision this version does not know",
+                    },
+                };
+                IpnOutcome::new(answer, handled)
+            }
+            Ok(ApplyOutcome::Repeat { .. }) => IpnOutcome::new(Answer::DUPLICATE, Handled::Repeat),
+            Err(smartex_store::Error::NotFound) => {
+                IpnOutcome::refused(smartex_ipn::Error::UnknownOrder)
+            }
+            Err(e) => IpnOutcome::store_failed(e),
+        }
+    }
+}
+
+fn bind_failure(e: smartex_store::Error) -> IpnOutcome {
+    match e {
+        smartex_store::Error::Conflict { .. } | smartex_store::Error::OrderIdTaken => {
+            IpnOutcome::new(CONFLICT, Handled::Conflict(e))
+        }
+        other => IpnOutcome::store_failed(other),
+    }
+}

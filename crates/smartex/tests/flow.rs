@@ -1,0 +1,501 @@
+//! The facade over real HTTP: the sandbox as the platform, an axum IPN
+//! endpoint calling `handle_ipn`, and a real SQLite file as the store.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::request::Parts;
+use axum::response::Response;
+use axum::routing::post;
+use smartex::core::request::CreateOrder;
+use smartex::http::ReqwestTransport;
+use smartex::ipn::IpnRequest;
+use smartex::store::{DecisionKind, OrderKey, OrderStore, Source, SqliteStore, StoreOptions};
+use smartex::{Error, MasterKey, Merchant, OutboxOptions, ReconcileOptions, Reference};
+use smartex_core::OrderStatus;
+use smartex_sandbox::{Sandbox, SandboxConfig, Schedule};
+
+type Shop = Merchant<SqliteStore, ReqwestTransport>;
+
+async fn ipn(State(m): State<Shop>, parts: Parts, body: Bytes) -> Response {
+    let request = IpnRequest::from_http_parts(&parts, &body);
+    m.handle_ipn(&request)
+        .await
+        .answer
+        .to_http_response()
+        .map(Body::from)
+}
+
+fn key() -> MasterKey {
+    MasterKey::new("k1", [0x42; 32]).unwrap()
+}
+
+/// A merchant over the SQLite file `db`, its IPN endpoint served on `port`
+/// (0: a new one). Returns the merchant and the port.
+async fn merchant(sb: &Sandbox, db: &Path, port: u16) -> (Shop, u16) {
+    merchant_with(sb, db, port, key(), None).await
+}
+
+/// As [`merchant`], with these master keys (current, previous).
+async fn merchant_with(
+    sb: &Sandbox,
+    db: &Path,
+    port: u16,
+    current: MasterKey,
+    previous: Option<MasterKey>,
+) -> (Shop, u16) {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let store = SqliteStore::open(db, StoreOptions::default())
+        .await
+        .unwrap();
+    let transport = ReqwestTransport::builder().no_proxy().build().unwrap();
+    let ms = Duration::from_millis;
+    let mut builder = Merchant::builder(sb.site_url(), store, current);
+    if let Some(previous) = previous {
+        builder = builder.previous_key(previous);
+    }
+    let m = builder
+        .ipn_url(format!("http://127.0.0.1:{port}/ipn"))
+        .reconcile(
+            ReconcileOptions::default()
+                .backoff(ms(50), ms(200))
+                .pending_horizon(ms(30_000))
+                .lease(ms(300))
+                .clock_skew(ms(20)),
+        )
+        .outbox(OutboxOptions::default().lease(ms(300)).retry_after(ms(10)))
+        .client(|c| c.timeout(ms(1_000)))
+        .build_with(transport)
+        .unwrap();
+    let app = axum::Router::new()
+        .route("/ipn", post(ipn))
+        .with_state(m.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (m, port)
+}
+
+async fn sandbox() -> Sandbox {
+    Sandbox::start(SandboxConfig::default().schedule(Schedule::manual()))
+        .await
+        .unwrap()
+}
+
+fn order(sb: &Sandbox) -> smartex::core::request::CreateOrderBuilder {
+    let route = sb.route_by_xml("ETH", "WMZ").unwrap();
+    CreateOrder::builder()
+        .route_id(route.id)
+        .amount("2")
+        .agreement(true)
+        .to_value("wallet", "Z123456789012")
+}
+
+/// The sandbox's order whose `ipnUrl` carries `reference`.
+fn sandbox_uid(sb: &Sandbox, reference: &str) -> smartex_core::OrderUid {
+    let suffix = format!("ref={reference}");
+    let found: Vec<_> = sb
+        .orders()
+        .into_iter()
+        .filter(|o| o.ipn_url.as_deref().is_some_and(|u| u.ends_with(&suffix)))
+        .collect();
+    assert_eq!(found.len(), 1, "one order on the sandbox for {reference}");
+    found[0].uid
+}
+
+async fn stored(m: &Shop, reference: &str) -> smartex::store::OrderRecord {
+    m.store()
+        .order(OrderKey::Reference(reference))
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+async fn stored_status(m: &Shop, reference: &str) -> Option<OrderStatus> {
+    m.store()
+        .order(OrderKey::Reference(reference))
+        .await
+        .unwrap()
+        .and_then(|r| r.known.map(|k| k.status))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ipn_that_outruns_the_create_response_is_applied_and_binds_the_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = sandbox().await;
+    let (m, _) = merchant(&sb, &dir.path().join("shop.db"), 0).await;
+    let reference = Reference::new("early-1").unwrap();
+
+    // The create is processed, but its answer is held back for 600 ms …
+    sb.stall_responses(Duration::from_millis(600), smartex_sandbox::Times::Once);
+    let checkout = tokio::spawn({
+        let m = m.clone();
+        let order = order(&sb);
+        let reference = reference.clone();
+        async move { m.checkout(&reference, order).await }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // … meanwhile the platform sends waitPayment.
+    let uid = sandbox_uid(&sb, "early-1");
+    let transition = sb.advance(uid).await.unwrap();
+    assert_eq!(transition.ipns[0].outcome.http_status(), Some(200));
+    let record = stored(&m, "early-1").await;
+    assert!(
+        record.uid.is_none(),
+        "the create response is not stored yet"
+    );
+    assert_eq!(record.order_id, Some(sb.order(uid).unwrap().id));
+    assert_eq!(record.known.unwrap().status, OrderStatus::WaitPayment);
+
+    // The create answer arrives and completes the same record.
+    let checkout = checkout.await.unwrap().unwrap();
+    assert_eq!(checkout.uid(), uid);
+    let record = stored(&m, "early-1").await;
+    assert_eq!(record.uid, Some(uid));
+    assert!(record.order_secret.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ambiguous_create_is_recovered_by_its_first_ipn() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = sandbox().await;
+    let (m, _) = merchant(&sb, &dir.path().join("shop.db"), 0).await;
+    let reference = Reference::new("ambiguous-1").unwrap();
+
+    sb.fail_next_create(500);
+    let err = m.checkout(&reference, order(&sb)).await.unwrap_err();
+    assert!(matches!(err, Error::Ambiguous { .. }), "{err:?}");
+    let pending = stored(&m, "ambiguous-1").await;
+    assert!(pending.order_id.is_none() && pending.known.is_none());
+    // Checking out the same reference again is refused: the order may exist.
+    let again = m.checkout(&reference, order(&sb)).await.unwrap_err();
+    assert!(matches!(again, Error::ReferenceTaken(_)), "{again:?}");
+
+    let uid = sandbox_uid(&sb, "ambiguous-1");
+    let transition = sb.advance(uid).await.unwrap();
+    assert_eq!(transition.ipns[0].outcome.http_status(), Some(200));
+    let record = stored(&m, "ambiguous-1").await;
+    assert_eq!(record.order_id, Some(sb.order(uid).unwrap().id));
+    assert_eq!(record.known.unwrap().status, OrderStatus::WaitPayment);
+    // Later IPNs find it by reference too.
+    sb.advance(uid).await.unwrap();
+    assert_eq!(
+        stored_status(&m, "ambiguous-1").await,
+        Some(OrderStatus::InProgress)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_duplicate_ipn_is_applied_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = sandbox().await;
+    let (m, _) = merchant(&sb, &dir.path().join("shop.db"), 0).await;
+    let reference = Reference::new("dup-1").unwrap();
+    let c = m.checkout(&reference, order(&sb)).await.unwrap();
+    sb.duplicate_next_ipn(c.uid());
+    let transition = sb.advance(c.uid()).await.unwrap();
+    let answers: Vec<_> = transition
+        .ipns
+        .iter()
+        .map(|r| match &r.outcome {
+            smartex_sandbox::IpnOutcome::Delivered { status, body } => (*status, body.clone()),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(answers.len(), 2);
+    assert_eq!(answers[0], (200, "OK".to_owned()));
+    assert_eq!(answers[1], (200, "OK: duplicate".to_owned()));
+    let events = m
+        .store()
+        .events(OrderKey::Reference("dup-1"))
+        .await
+        .unwrap();
+    let applied = events
+        .iter()
+        .filter(|e| e.decision == DecisionKind::Apply)
+        .count();
+    assert_eq!(applied, 1, "{events:?}");
+
+    // A forged notification for the same reference (signed with a guess)
+    // is refused before the store is consulted.
+    let body = transition.ipns[0].body.replace("waitPayment", "done");
+    let forged = IpnRequest::new("POST", body.as_bytes())
+        .content_type("application/x-www-form-urlencoded")
+        .query("ref=dup-1");
+    assert_eq!(m.handle_ipn(&forged).await.answer.status, 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_merchant_reconciles_what_it_missed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shop.db");
+    let sb = sandbox().await;
+    let reference = Reference::new("restart-1").unwrap();
+    let (first, _) = merchant(&sb, &db, 0).await;
+    let c = first.checkout(&reference, order(&sb)).await.unwrap();
+    drop(first); // the instance goes away; nothing runs its reconciler
+
+    // Every IPN of the order is lost while it completes.
+    sb.drop_all_ipns(c.uid());
+    for _ in 0..4 {
+        sb.advance(c.uid()).await.unwrap();
+    }
+    assert_eq!(sb.order(c.uid()).unwrap().status, OrderStatus::Done);
+
+    // A new instance over the same file resumes from the store.
+    let (second, _) = merchant(&sb, &db, 0).await;
+    let mut report_total = 0;
+    for _ in 0..50 {
+        let report = second.reconciler().run_once().await.unwrap();
+        report_total += report.applied;
+        if stored_status(&second, "restart-1").await == Some(OrderStatus::Done) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        stored_status(&second, "restart-1").await,
+        Some(OrderStatus::Done)
+    );
+    assert_eq!(report_total, 1, "one poll applies the final status");
+    let events = second
+        .store()
+        .events(OrderKey::Reference("restart-1"))
+        .await
+        .unwrap();
+    let applied: Vec<_> = events
+        .iter()
+        .filter(|e| e.decision == DecisionKind::Apply)
+        .collect();
+    assert_eq!(applied.len(), 1);
+    assert!(matches!(applied[0].event.source, Source::Poll { .. }));
+    // Final: never claimed again.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(second.reconciler().run_once().await.unwrap().claimed, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_business_step_that_crashes_gets_the_change_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shop.db");
+    let sb = sandbox().await;
+    let (m, _) = merchant(&sb, &db, 0).await;
+    let c = m
+        .checkout(&Reference::new("biz-1").unwrap(), order(&sb))
+        .await
+        .unwrap();
+    sb.advance(c.uid()).await.unwrap();
+
+    // The business step takes the change and "crashes": no ack.
+    let items = m.outbox().claim().await.unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0].status, OrderStatus::WaitPayment);
+    // Under its lease, nobody else gets it …
+    assert!(m.outbox().claim().await.unwrap().is_empty());
+    // … after the lease, a restarted instance does.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let (restarted, _) = merchant(&sb, &db, 0).await;
+    let again = restarted.outbox().claim().await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].id, items[0].id);
+    assert!(restarted.outbox().ack(&again[0]).await.unwrap());
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(restarted.outbox().claim().await.unwrap().is_empty());
+
+    // `run` acknowledges after the handler succeeds and retries after it fails.
+    sb.advance(c.uid()).await.unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let outbox = restarted.outbox();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let runner = tokio::spawn({
+        let seen = std::sync::Arc::clone(&seen);
+        async move {
+            let mut failed_once = false;
+            outbox
+                .run(
+                    move |item| {
+                        let fail = !failed_once;
+                        failed_once = true;
+                        seen.lock().unwrap().push((item.id, fail));
+                        async move { if fail { Err("crash") } else { Ok(()) } }
+                    },
+                    async {
+                        let _ = stopped.await;
+                    },
+                )
+                .await;
+        }
+    });
+    for _ in 0..100 {
+        if seen.lock().unwrap().len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _ = stop.send(());
+    runner.await.unwrap();
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert_eq!(seen[0].0, seen[1].0, "the failed item came back");
+    assert!(restarted.outbox().claim().await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_created_without_a_reference_is_found_by_its_order_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = sandbox().await;
+    let (m, port) = merchant(&sb, &dir.path().join("shop.db"), 0).await;
+    // Created the old way: a plain ipnUrl and a secret of the merchant's own.
+    let secret = smartex_core::IpnSecret::new("my-own-secret").unwrap();
+    let created = m
+        .client()
+        .create_order(
+            &order(&sb)
+                .ipn_url(format!("http://127.0.0.1:{port}/ipn"))
+                .ipn_secret(secret.expose())
+                .build()
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let store = m.store();
+    store
+        .insert_order(smartex::store::NewOrder {
+            reference: "plain-1".to_owned(),
+            ipn_secret: smartex::store::IpnSecretSource::Stored(secret),
+            created_at_ms: smartex::ipn::now_ms(),
+            first_poll_at_ms: None,
+        })
+        .await
+        .unwrap();
+    store
+        .bind_order(
+            "plain-1",
+            smartex::store::OrderBinding {
+                order_id: Some(created.id()),
+                uid: Some(created.uid()),
+                order_secret: Some(created.secret().clone()),
+            },
+            smartex::ipn::now_ms(),
+        )
+        .await
+        .unwrap();
+    let transition = sb.advance(created.uid()).await.unwrap();
+    assert_eq!(transition.ipns[0].outcome.http_status(), Some(200));
+    assert_eq!(
+        stored_status(&m, "plain-1").await,
+        Some(OrderStatus::WaitPayment)
+    );
+
+    // An order the store does not know: 404, nothing recorded.
+    let other = m
+        .client()
+        .create_order(
+            &order(&sb)
+                .ipn_url(format!("http://127.0.0.1:{port}/ipn"))
+                .ipn_secret("unknown")
+                .build()
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let transition = sb.advance(other.uid()).await.unwrap();
+    assert_eq!(transition.ipns[0].outcome.http_status(), Some(404));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_key_rotation_orders_of_the_old_key_still_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shop.db");
+    let sb = sandbox().await;
+    let (old, _) = merchant(&sb, &db, 0).await;
+    let c = old
+        .checkout(&Reference::new("rot-1").unwrap(), order(&sb))
+        .await
+        .unwrap();
+    assert_eq!(
+        stored(&old, "rot-1").await.ipn_secret,
+        smartex::store::IpnSecretSource::Derived {
+            key_id: "k1".to_owned()
+        }
+    );
+    // The platform's next IPN (taken off the wire here) reaches an instance
+    // restarted with a new current key and the old one kept.
+    sb.drop_next_ipn(c.uid());
+    sb.advance(c.uid()).await.unwrap();
+    let body = sb.ipns_for(c.uid())[0].body.clone();
+    let request = IpnRequest::new("POST", body.as_bytes())
+        .content_type("application/x-www-form-urlencoded")
+        .query("ref=rot-1");
+    let k2 = MasterKey::new("k2", [0x43; 32]).unwrap();
+    let (rotated, _) = merchant_with(&sb, &db, 0, k2.clone(), Some(key())).await;
+    assert_eq!(rotated.handle_ipn(&request).await.answer.status, 200);
+    assert_eq!(
+        stored_status(&rotated, "rot-1").await,
+        Some(OrderStatus::WaitPayment)
+    );
+    // New orders use the new key.
+    rotated
+        .checkout(&Reference::new("rot-2").unwrap(), order(&sb))
+        .await
+        .unwrap();
+    assert_eq!(
+        stored(&rotated, "rot-2").await.ipn_secret,
+        smartex::store::IpnSecretSource::Derived {
+            key_id: "k2".to_owned()
+        }
+    );
+    // Without the old key, the old order's IPNs no longer verify.
+    let (only_new, _) = merchant_with(&sb, &db, 0, k2, None).await;
+    assert_eq!(only_new.handle_ipn(&request).await.answer.status, 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_notification_delivered_to_two_instances_at_once_is_applied_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shop.db");
+    let sb = sandbox().await;
+    let (a, _) = merchant(&sb, &db, 0).await;
+    let (b, _) = merchant(&sb, &db, 0).await;
+    for i in 0..8 {
+        let reference = format!("race-{i}");
+        let c = a
+            .checkout(&Reference::new(reference.clone()).unwrap(), order(&sb))
+            .await
+            .unwrap();
+        sb.advance(c.uid()).await.unwrap(); // waitPayment, through a
+        let sent = sb.advance(c.uid()).await.unwrap(); // inProgress, through a
+        let body = sent.ipns[0].body.clone();
+        let query = format!("ref={reference}");
+        let deliver = |m: Shop| {
+            let body = body.clone();
+            let query = query.clone();
+            tokio::spawn(async move {
+                let request = IpnRequest::new("POST", body.as_bytes())
+                    .content_type("application/x-www-form-urlencoded")
+                    .query(&query);
+                m.handle_ipn(&request).await.answer
+            })
+        };
+        let (x, y) = (deliver(a.clone()), deliver(b.clone()));
+        let (x, y) = (x.await.unwrap(), y.await.unwrap());
+        assert!(x.is_success() && y.is_success(), "{x:?} {y:?}");
+        let events = a
+            .store()
+            .events(OrderKey::Reference(&reference))
+            .await
+            .unwrap();
+        let applied = events
+            .iter()
+            .filter(|e| e.decision == DecisionKind::Apply)
+            .count();
+        assert_eq!(
+            applied, 2,
+            "waitPayment and inProgress, once each: {events:?}"
+        );
+    }
+}

@@ -67,6 +67,7 @@ impl TestPostgres {
             });
         }
         let bin = server_binaries()?;
+        stop_orphans(&bin);
         let run_as = if is_root()? {
             // PostgreSQL refuses to run as root.
             capture(Command::new("id").args(["-u", "postgres"])).map_err(|e| {
@@ -181,6 +182,73 @@ impl Drop for TestPostgres {
                 t.dir.display()
             ),
         }
+    }
+}
+
+/// Stops temporary servers left by earlier runs whose xtask was killed (a
+/// killed process runs no `Drop`): a `smartex-pg-<pid>-…` directory whose
+/// pid is no longer alive. Best effort; what cannot be stopped is reported.
+fn stop_orphans(bin: &Path) {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("smartex-pg-"))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if process_alive(pid) {
+            continue;
+        }
+        let dir = entry.path();
+        let data = dir.join("data");
+        if data.join("postmaster.pid").exists() {
+            let owner = if is_root().unwrap_or(false) {
+                Some("postgres".to_owned())
+            } else {
+                None
+            };
+            let t = Temporary {
+                pg_ctl: bin.join("pg_ctl"),
+                dir: dir.clone(),
+                run_as: owner,
+            };
+            let stopped = run(t.command(&t.pg_ctl).arg("-D").arg(&data).args([
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+            ]));
+            if let Err(e) = stopped {
+                eprintln!(
+                    "PostgreSQL: a server left by an earlier run in {} did not stop: {e}",
+                    dir.display()
+                );
+                continue;
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        println!(
+            "PostgreSQL: cleaned up {} (left by a killed run)",
+            dir.display()
+        );
+    }
+}
+
+/// Whether `pid` runs (a zombie, killed and not yet reaped, does not).
+fn process_alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the command name in parentheses.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X"),
+        Err(_) => false,
     }
 }
 

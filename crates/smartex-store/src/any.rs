@@ -23,6 +23,13 @@ impl AnyStore {
     /// Opens the store the URL names, running the migrations.
     pub async fn open(url: &str, options: StoreOptions) -> Result<Self> {
         if url.starts_with("sqlite:") {
+            if url.contains(":memory:") || url.contains("mode=memory") {
+                // Each pooled connection would see a database of its own.
+                return Err(Error::UnsupportedUrl {
+                    reason: "an in-memory SQLite database is not durable and not shared \
+                             between connections; use a file",
+                });
+            }
             return Ok(Self::Sqlite(SqliteStore::open_url(url, options).await?));
         }
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {

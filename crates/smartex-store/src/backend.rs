@@ -181,6 +181,28 @@ macro_rules! store_impl {
                 row.map(|r| self.decode_order(&r)).transpose()
             }
 
+            /// Runs a claim statement (`$1` owner, `$2` lease end, `$3` now,
+            /// `$4` limit) in a write transaction; returns the claimed rows.
+            async fn claim_rows(
+                &self,
+                sql: &str,
+                lease: &$crate::Lease,
+            ) -> $crate::Result<Vec<$row>> {
+                use $crate::convert::to_i64;
+                let now = to_i64("now_ms", lease.now_ms)?;
+                let until = to_i64("lease end", lease.now_ms.saturating_add(lease.duration_ms))?;
+                let mut tx = self.begin_write().await?;
+                let rows = sqlx::query(sql)
+                    .bind(&lease.owner)
+                    .bind(until)
+                    .bind(now)
+                    .bind(i64::from(lease.limit))
+                    .fetch_all(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(rows)
+            }
+
             /// One pass of read, decide, compare-and-set. `Ok(None)` when the
             /// version moved under us: the caller runs it again.
             async fn apply_once(
@@ -519,9 +541,6 @@ macro_rules! store_impl {
                 &self,
                 lease: $crate::Lease,
             ) -> $crate::Result<Vec<$crate::OrderRecord>> {
-                use $crate::convert::to_i64;
-                let now = to_i64("now_ms", lease.now_ms)?;
-                let until = to_i64("lease until", lease.now_ms.saturating_add(lease.duration_ms))?;
                 let sql = format!(
                     "UPDATE orders SET lease_owner = $1, lease_until_ms = $2 \
                      WHERE reference IN (SELECT reference FROM orders \
@@ -532,15 +551,7 @@ macro_rules! store_impl {
                     Self::SKIP_LOCKED,
                     $crate::backend::ORDER_COLUMNS
                 );
-                let mut tx = self.begin_write().await?;
-                let rows = sqlx::query(&sql)
-                    .bind(&lease.owner)
-                    .bind(until)
-                    .bind(now)
-                    .bind(i64::from(lease.limit))
-                    .fetch_all(&mut *tx)
-                    .await?;
-                tx.commit().await?;
+                let rows = self.claim_rows(&sql, &lease).await?;
                 let mut orders = rows
                     .iter()
                     .map(|r| self.decode_order(r))
@@ -574,9 +585,6 @@ macro_rules! store_impl {
                 &self,
                 lease: $crate::Lease,
             ) -> $crate::Result<Vec<$crate::OutboxItem>> {
-                use $crate::convert::to_i64;
-                let now = to_i64("now_ms", lease.now_ms)?;
-                let until = to_i64("lease until", lease.now_ms.saturating_add(lease.duration_ms))?;
                 // Per order, only the oldest undelivered item is handed out, so
                 // the business step sees an order's changes in order.
                 let sql = format!(
@@ -591,15 +599,7 @@ macro_rules! store_impl {
                     Self::SKIP_LOCKED,
                     $crate::backend::OUTBOX_COLUMNS
                 );
-                let mut tx = self.begin_write().await?;
-                let rows = sqlx::query(&sql)
-                    .bind(&lease.owner)
-                    .bind(until)
-                    .bind(now)
-                    .bind(i64::from(lease.limit))
-                    .fetch_all(&mut *tx)
-                    .await?;
-                tx.commit().await?;
+                let rows = self.claim_rows(&sql, &lease).await?;
                 let mut items = rows
                     .iter()
                     .map(Self::decode_outbox)

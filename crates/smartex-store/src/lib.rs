@@ -35,6 +35,47 @@
 //! Migrations ship in the crate and run on open. Queries are checked at run
 //! time (`sqlx::query`), so building needs no database.
 
+//!
+//! # Example
+//!
+//! ```
+//! use smartex_core::{ObjectId, status::StatusEvent, OrderStatus};
+//! use smartex_store::*;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<()> {
+//! # let dir = tempfile::tempdir().map_err(|_| Error::NotFound)?;
+//! # let path = dir.path().join("orders.db");
+//! let store = SqliteStore::open(&path, StoreOptions::default()).await?;
+//! // Before asking the platform to create it:
+//! store.insert_order(NewOrder {
+//!     reference: "order-1001".into(),
+//!     ipn_secret: IpnSecretSource::Derived { key_id: "2026-01".into() },
+//!     created_at_ms: 1_700_000_000_000,
+//!     first_poll_at_ms: Some(1_700_000_060_000),
+//! }).await?;
+//! // A verified IPN (its orderId bound to the reference first):
+//! let order_id = ObjectId::parse("orderId", "5d8e6002b80b7b4cd75a6424").unwrap();
+//! let binding = OrderBinding { order_id: Some(order_id.clone()), ..Default::default() };
+//! store.bind_order("order-1001", binding, 1_700_000_001_000).await?;
+//! let ipn = Observation::ipn(
+//!     StatusEvent::ipn(OrderStatus::InProgress, 1_700_000_001_000),
+//!     NotificationKey::ipn(&order_id, "af3acf947e6f0e0f2c267e300b8582e504dba12d1f2d058652b7414163c09f48"),
+//!     1_700_000_001_050,
+//! );
+//! assert!(store.apply(OrderKey::OrderId(&order_id), ipn.clone()).await?.is_applied());
+//! // Delivered twice: a repeat, nothing written.
+//! assert!(matches!(store.apply(OrderKey::OrderId(&order_id), ipn).await?, ApplyOutcome::Repeat { .. }));
+//! // The business step, at least once:
+//! let lease = Lease { owner: "web-1".into(), now_ms: 1_700_000_002_000, duration_ms: 30_000, limit: 10 };
+//! for item in store.claim_outbox(lease).await? {
+//!     // … ship the goods for item.reference, then:
+//!     store.ack_outbox(item.id, 1_700_000_002_100).await?;
+//! }
+//! # Ok(())
+//! # }
+//! ```
+
 #![forbid(unsafe_code)]
 
 mod any;

@@ -218,7 +218,8 @@ impl DecisionKind {
 /// One row of the append-only event log: an observation and its decision.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EventRow {
-    /// Its id (increasing in commit order per backend sequence).
+    /// Its id (increasing in insertion order; on PostgreSQL not necessarily
+    /// in commit order).
     pub id: i64,
     /// The order's reference.
     pub reference: String,

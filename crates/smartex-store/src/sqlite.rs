@@ -39,6 +39,8 @@ impl SqliteStore {
 
     /// Opens the store at a `sqlite:` URL (`sqlite:orders.db`,
     /// `sqlite:///var/lib/shop/orders.db`), creating the file if missing.
+    /// (An in-memory database is refused by [`crate::AnyStore::open`]: each
+    /// pooled connection would see one of its own.)
     pub async fn open_url(url: &str, options: StoreOptions) -> Result<Self> {
         let connect = SqliteConnectOptions::from_str(url)?;
         Self::open_with(connect, options).await

@@ -81,3 +81,36 @@ async fn outbox_delivers_at_least_once_in_order(f: &Fixture) {
     }
     assert!(s.claim_outbox(lease("c", 99_000)).await.unwrap().is_empty());
 }
+
+both_backends!(outbox_claims_are_exclusive_across_instances);
+
+async fn outbox_claims_are_exclusive_across_instances(f: &Fixture) {
+    let second = f
+        .another_instance(smartex_store::StoreOptions::default())
+        .await;
+    for i in 0..40u64 {
+        let reference = format!("r-{i}");
+        f.store.insert_order(new_order(&reference)).await.unwrap();
+        f.store
+            .apply(OrderKey::Reference(&reference), ipn(i, WaitPayment, 1_000))
+            .await
+            .unwrap();
+    }
+    let claim = |owner: &str| Lease {
+        owner: owner.to_owned(),
+        now_ms: 5_000,
+        duration_ms: 60_000,
+        limit: 25,
+    };
+    let (a, b) = tokio::join!(
+        f.store.claim_outbox(claim("a")),
+        second.claim_outbox(claim("b"))
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let mut ids: Vec<i64> = a.iter().chain(&b).map(|i| i.id).collect();
+    assert_eq!(ids.len(), 40, "every item claimed");
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 40, "no item claimed by both instances");
+    second.close().await;
+}

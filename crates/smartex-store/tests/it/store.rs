@@ -380,3 +380,32 @@ async fn secrets_are_sealed_at_rest(f: &Fixture) {
     assert!(!debug.contains("SECRET-VALUE"), "{debug}");
     sealed.close().await;
 }
+
+#[tokio::test]
+async fn any_store_opens_by_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("orders.db").display());
+    let store = smartex_store::AnyStore::open(&url, Default::default())
+        .await
+        .unwrap();
+    store.insert_order(new_order("r-1")).await.unwrap();
+    store.close().await;
+    // Reopened: the order survived, the migrations are not run twice.
+    let store = smartex_store::AnyStore::open(&url, Default::default())
+        .await
+        .unwrap();
+    assert!(
+        store
+            .order(OrderKey::Reference("r-1"))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    store.close().await;
+    for bad in ["sqlite::memory:", "mysql://x", "orders.db"] {
+        assert!(matches!(
+            smartex_store::AnyStore::open(bad, Default::default()).await,
+            Err(Error::UnsupportedUrl { .. })
+        ));
+    }
+}

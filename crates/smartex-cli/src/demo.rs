@@ -289,7 +289,7 @@ pub async fn run(options: &DemoOptions, out: &mut (dyn Write + Send)) -> Result<
 
 /// Milliseconds since the Unix epoch.
 fn now_ms() -> u64 {
-    smartex_ipn::now_ms()
+    smartex_ipn::now().as_millis()
 }
 
 /// 32 random hex digits from std alone (the per-process random hasher keys,

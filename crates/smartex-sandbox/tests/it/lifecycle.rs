@@ -88,7 +88,7 @@ async fn an_automatic_route_runs_to_done_and_every_ipn_verifies() {
         assert_eq!(ipn.xml_to().unwrap().as_str(), "USDTTRC20");
         let to: Vec<_> = ipn
             .to_values()
-            .map(|v| (v.key().into_owned(), v.value().into_owned()))
+            .map(|v| (v.key().to_owned(), v.value().to_owned()))
             .collect();
         assert_eq!(to, [("wallet".to_owned(), TRON_WALLET.to_owned())]);
         let ts = ipn.timestamp_ms().unwrap();

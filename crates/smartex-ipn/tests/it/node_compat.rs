@@ -20,12 +20,12 @@ use smartex_ipn::{Config, Error, IpnRequest, IpnSecret, Receiver};
 const INSTALL: &str = "install Node.js >= 20 with npm (Debian/Ubuntu: `apt-get install -y nodejs npm`), \
 or set SMARTEX_ALLOW_NO_NODE=1 to skip this test explicitly";
 
-fn node_dir() -> PathBuf {
+pub fn node_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tools/node")
 }
 
 /// Makes the Node peer ready; `false` if node is absent and skipping is allowed.
-fn node_ready() -> bool {
+pub fn node_ready() -> bool {
     let allow_skip = std::env::var("SMARTEX_ALLOW_NO_NODE").is_ok_and(|v| v == "1");
     let missing = |why: &str| -> bool {
         let banner = "=".repeat(78);

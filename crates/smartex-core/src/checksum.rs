@@ -144,23 +144,6 @@ impl SignedFields<'_> {
     }
 }
 
-/// The value of each hex digit (either case); `0x80` marks a non-digit.
-const HEX_VALUE: [u8; 256] = {
-    let mut t = [0x80u8; 256];
-    let mut i = 0;
-    while i < 10 {
-        t[b'0' as usize + i] = i as u8;
-        i += 1;
-    }
-    let mut i = 0;
-    while i < 6 {
-        t[b'a' as usize + i] = 10 + i as u8;
-        t[b'A' as usize + i] = 10 + i as u8;
-        i += 1;
-    }
-    t
-};
-
 /// A SHA-256 checksum. `Display` writes it as 64 lowercase hex digits.
 ///
 /// Its `Debug` is redacted: an expected checksum is as good as a forged
@@ -183,17 +166,32 @@ impl Checksum {
         if digits.len() != 64 {
             return Err(Error::invalid(field, Problem::WrongLength { expected: 64 }));
         }
-        // A table lookup per digit, every digit visited (no early exit whose
-        // timing would depend on the received value), one check at the end.
+        // Eight digits at a time (SWAR), every digit visited (no early exit
+        // whose timing would depend on the received value), one check at the
+        // end. A digit's value is its low nibble, plus 9 for a letter (bit 6).
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const HIGH: u64 = 0x8080_8080_8080_8080;
+        // Bit 7 of each byte: set iff the byte is >= `lo` (bytes under 0x80).
+        let ge = |w: u64, lo: u8| ((w | HIGH) - ONES * u64::from(lo)) & HIGH;
+        // Bit 7 of each byte: set iff the byte is <= `hi` (bytes under 0x80).
+        let le = |w: u64, hi: u8| (((ONES * u64::from(hi)) | HIGH) - w) & HIGH;
         let mut out = [0u8; 32];
-        let mut bad = 0u8;
-        for (byte, pair) in out.iter_mut().zip(digits.chunks_exact(2)) {
-            let (hi, lo) = (
-                HEX_VALUE[usize::from(pair[0])],
-                HEX_VALUE[usize::from(pair[1])],
-            );
-            bad |= (hi | lo) & 0x80;
-            *byte = (hi << 4) | (lo & 0x0F);
+        let mut bad = 0u64;
+        for (bytes, chunk) in out.chunks_exact_mut(4).zip(digits.chunks_exact(8)) {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(chunk);
+            let w = u64::from_le_bytes(w);
+            let ascii = !w & HIGH; // set for bytes under 0x80
+            let w7 = w & !HIGH;
+            let digit = ge(w7, b'0') & le(w7, b'9');
+            let lower = w7 | (ONES * 0x20);
+            let letter = ge(lower, b'a') & le(lower, b'f');
+            bad |= !(ascii & (digit | letter)) & HIGH;
+            let nibbles = (w & (ONES * 0x0F)) + ((w >> 6) & ONES) * 9;
+            // Byte 2k holds the high digit, byte 2k+1 the low one.
+            let pairs = (nibbles << 4) | (nibbles >> 8);
+            let p = pairs.to_le_bytes();
+            bytes.copy_from_slice(&[p[0], p[2], p[4], p[6]]);
         }
         if bad != 0 {
             return Err(Error::invalid(field, Problem::NotHex));

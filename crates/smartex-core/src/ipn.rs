@@ -285,7 +285,17 @@ fn classify(key: &[u8], checksum: Option<&str>) -> KeyClass {
         Some(_) => &[],
     };
     for &slot in slots {
-        match match_decoded(key, SIGNED[slot].as_bytes()) {
+        let name = SIGNED[slot].as_bytes();
+        // The second byte, when plain, settles most keys (`toValues…` is
+        // not `timestamp`) without a call.
+        if let (Some(_), Some(&k), Some(&n)) = (first, key.get(1), name.get(1))
+            && k != n
+            && k != b'%'
+            && k != b'+'
+        {
+            continue;
+        }
+        match match_decoded(key, name) {
             NameMatch::Exact => return KeyClass::Signed(slot),
             NameMatch::Nested => return KeyClass::SignedNested(slot),
             NameMatch::Other => {}
@@ -626,7 +636,6 @@ impl<'a> Builder<'a> {
 }
 
 const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
 
 /// The high bit of every byte of `x` that is zero, and of no other byte.
 #[inline(always)]
@@ -657,7 +666,7 @@ impl<'a> FormPass<'a, '_> {
     }
 
     /// Handles the pair `body[start..end]` whose first `=` is at `eq`.
-    #[inline]
+    #[inline(always)]
     fn pair(&mut self, start: usize, eq: Option<usize>, end: usize) -> Result<()> {
         let body = self.body;
         let key_end = eq.unwrap_or(end);
@@ -776,20 +785,18 @@ impl<'a> UnverifiedIpn<'a> {
                     u64::from_le_bytes(w)
                 }
             };
-            let (a, e) = (w ^ AMP, w ^ EQ);
-            // A cheap test first: most words hold no delimiter.
-            if (a.wrapping_sub(ONES) & !a | e.wrapping_sub(ONES) & !e) & HIGHS != 0 {
-                let mut marks = exact_zero_bytes(a) | exact_zero_bytes(e);
-                while marks != 0 {
-                    let at = base + (marks.trailing_zeros() / 8) as usize;
-                    marks &= marks - 1;
-                    if body.get(at) == Some(&b'&') {
-                        p.pair(start, eq, at)?;
-                        start = at + 1;
-                        eq = None;
-                    } else if eq.is_none() {
-                        eq = Some(at);
-                    }
+            let amps = exact_zero_bytes(w ^ AMP);
+            let mut marks = amps | exact_zero_bytes(w ^ EQ);
+            while marks != 0 {
+                let lowest = marks & marks.wrapping_neg();
+                let at = base + (lowest.trailing_zeros() / 8) as usize;
+                marks ^= lowest;
+                if amps & lowest != 0 {
+                    p.pair(start, eq, at)?;
+                    start = at + 1;
+                    eq = None;
+                } else if eq.is_none() {
+                    eq = Some(at);
                 }
             }
             base += 8;

@@ -1184,9 +1184,10 @@ impl core::fmt::Debug for ToValue<'_> {
 /// any index, sparse indices kept in order), `toValues[][key]` and
 /// `toValues[key]` (`qs` with `arrayFormat: 'brackets'` or `indices: false`:
 /// a repeated attribute starts a new entry), `toValues.0.key` (`qs` with
-/// `allowDots`), and a lone empty `toValues=` (`URLSearchParams` of an empty
-/// list). Anything else — `toValues=[object Object]` (`URLSearchParams`),
-/// `toValues=&toValues=` (Node's `querystring`), deeper nesting, an attribute
+/// `allowDots`). Anything else — `toValues=[object Object]` (`URLSearchParams`),
+/// `toValues=&toValues=` (Node's `querystring`), a lone `toValues=` (an empty
+/// list from `URLSearchParams`, or one entry from `querystring`: which, cannot
+/// be told), deeper nesting, an attribute
 /// given twice for one index — is not structured: [`is_structured`](Self::is_structured)
 /// is `false`, the entries hold what could be placed, and every pair is in
 /// [`VerifiedIpn::unsigned_pairs`] as received.
@@ -1254,7 +1255,6 @@ impl<'x> ToValues<'x> {
         let mut entries: Vec<ToValue<'x>> = Vec::new();
         let mut structured = true;
         let mut bare = 0usize; // `toValues=…` pairs
-        let mut bare_text = false;
         for (key, value) in pairs {
             let Some(rest) = to_values_rest(&key) else {
                 continue;
@@ -1266,7 +1266,6 @@ impl<'x> ToValues<'x> {
             let (index, attr) = match segs.as_slice() {
                 [] => {
                     bare += 1;
-                    bare_text |= !value.is_empty();
                     continue;
                 }
                 [attr] if index_of(attr).is_none() && !attr.is_empty() => (None, *attr),
@@ -1317,9 +1316,11 @@ impl<'x> ToValues<'x> {
                 }
             }
         }
-        // A lone empty `toValues=` is an empty list; any other bare value
-        // (`[object Object]`, `toValues=&toValues=`) has lost its structure.
-        if bare > 1 || bare_text || (bare == 1 && !entries.is_empty()) {
+        // Any bare value has lost the structure: `[object Object]`,
+        // `toValues=&toValues=`, and even a lone `toValues=`, which is both
+        // `URLSearchParams` of an empty list and `querystring` of a list of
+        // one object: which one cannot be told.
+        if bare > 0 {
             structured = false;
         }
         entries.sort_by_key(|e| e.index);

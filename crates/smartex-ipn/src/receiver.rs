@@ -7,7 +7,6 @@ use smallvec::SmallVec;
 
 use smartex_core::IpnSecret;
 use smartex_core::checksum::Checksum;
-use smartex_core::form::Pairs;
 use smartex_core::ipn::{IpnFormat, UnverifiedIpn, VerifiedIpn};
 use smartex_core::status::{Decision, KnownStatus, StatusEvent, decide};
 use smartex_core::time::UnixMillis;
@@ -426,7 +425,7 @@ impl Receiver {
                 }
                 ChecksumLocation::QueryParam(name) => {
                     if let Some(query) = request.query_string() {
-                        for text in query_params(query, name, &self.config) {
+                        for text in query_params(query, name) {
                             offer(Some(i), text.as_bytes());
                         }
                     }
@@ -566,17 +565,19 @@ fn media_kind(value: &[u8]) -> Option<BodyKind> {
 /// pairs that do not decode are skipped). The query is unsigned: nothing in
 /// it refuses a notification, a malformed checksum value included (it is
 /// then only not a candidate).
-fn query_params(query: &str, name: &str, config: &Config) -> Vec<String> {
-    let limits = smartex_core::form::Limits {
-        max_depth: usize::MAX,
-        max_index: usize::MAX,
-        ..config.limits
+fn query_params(query: &str, name: &str) -> Vec<String> {
+    let decode = |text: &str| {
+        smartex_core::form::Encoded::new(text)
+            .decode("query")
+            .ok()
+            .map(Cow::into_owned)
     };
-    Pairs::new(query.as_bytes(), limits)
-        .map_while(|pair| pair.ok())
-        .filter(|(key, _)| key.depth() == 0 && key.root().is_ok_and(|r| r == name))
-        .filter_map(|(_, encoded)| encoded.decode("checksum").ok())
-        .map(|v| v.into_owned())
+    query
+        .split('&')
+        .filter_map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(key)? == name).then(|| decode(value)).flatten()
+        })
         .collect()
 }
 

@@ -367,7 +367,7 @@ fn checksum_locations() {
         ok(form(&bare).query(&nested)).unwrap_err(),
         Error::MissingChecksum
     );
-    let junk = format!("sig[0]=x&%ZZ&sig={hash}");
+    let junk = format!("sig[0]=x&%ZZ&a[=1&b]]=2&=&&sig={hash}");
     ok(form(&bare).query(&junk)).unwrap();
     // Nowhere.
     assert_eq!(

@@ -73,7 +73,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(secret) = IpnSecret::new(SECRET) else {
         return;
     };
-    let now = 1_571_328_406_072 + 60_000;
+    let now = smartex_ipn::UnixMillis::from_millis(1_571_328_406_072 + 60_000);
     match receiver.parse(&request) {
         Err(e) => check_refusal(&e, data),
         Ok(parsed) => {

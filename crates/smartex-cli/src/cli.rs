@@ -225,6 +225,20 @@ pub(crate) struct DemoArgs {
     /// Pause between the steps of the flow, in milliseconds
     #[arg(long, value_name = "MS", default_value_t = 100)]
     pub(crate) pace_ms: u64,
+
+    /// How the sandbox spells IPN bodies, as a Node client would: qs (the
+    /// platform's), qs-brackets, qs-allow-dots, qs-no-indices,
+    /// url-search-params, querystring, or random (one per IPN)
+    #[arg(long, value_name = "SPELLING", default_value = "qs", value_parser = parse_spelling)]
+    pub(crate) ipn_spelling: smartex_sandbox::IpnSpelling,
+}
+
+fn parse_spelling(name: &str) -> Result<smartex_sandbox::IpnSpelling, String> {
+    smartex_sandbox::IpnSpelling::parse(name).ok_or_else(|| {
+        "expected qs, qs-brackets, qs-allow-dots, qs-no-indices, url-search-params, \
+         querystring or random"
+            .to_owned()
+    })
 }
 
 #[derive(Debug, Args)]

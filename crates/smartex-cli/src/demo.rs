@@ -30,7 +30,7 @@ use smartex_core::request::CreateOrder;
 use smartex_core::status::Decision;
 use smartex_core::{CurrencyCode, IpnSecret, OrderStatus, OrderUid};
 use smartex_http::{Client, ClientBuilder, ReqwestTransport, RetryPolicy, WatchEnd, WatchOptions};
-use smartex_sandbox::{IpnOutcome, Sandbox, SandboxConfig, Schedule};
+use smartex_sandbox::{IpnOutcome, IpnSpelling, Sandbox, SandboxConfig, Schedule};
 
 use crate::exit::Error;
 use crate::receiver::{IpnServer, IpnServerOptions, Verdict};
@@ -104,6 +104,7 @@ pub struct DemoOptions {
     wrong_secret: bool,
     pace: Duration,
     late_by: Duration,
+    ipn_spelling: IpnSpelling,
 }
 
 impl Default for DemoOptions {
@@ -116,6 +117,7 @@ impl Default for DemoOptions {
             wrong_secret: false,
             pace: Duration::from_millis(100),
             late_by: Duration::from_secs(1),
+            ipn_spelling: IpnSpelling::Qs,
         }
     }
 }
@@ -145,6 +147,13 @@ impl DemoOptions {
     /// endpoint looks like.
     pub fn wrong_secret(mut self, wrong: bool) -> Self {
         self.wrong_secret = wrong;
+        self
+    }
+
+    /// How the sandbox spells its IPN bodies (default: as the platform's
+    /// `qs`); see [`IpnSpelling`].
+    pub fn ipn_spelling(mut self, spelling: IpnSpelling) -> Self {
+        self.ipn_spelling = spelling;
         self
     }
 
@@ -289,7 +298,7 @@ pub async fn run(options: &DemoOptions, out: &mut (dyn Write + Send)) -> Result<
 
 /// Milliseconds since the Unix epoch.
 fn now_ms() -> u64 {
-    smartex_ipn::now_ms()
+    smartex_ipn::now().as_millis()
 }
 
 /// 32 random hex digits from std alone (the per-process random hasher keys,
@@ -371,7 +380,14 @@ pub(crate) async fn run_with(options: &DemoOptions, p: &Printer<'_>) -> Result<D
         "smartex demo: one order from creation to done, on this machine (no real money moves)",
     ));
     p.line("");
-    let sb = Arc::new(Sandbox::start(SandboxConfig::default().schedule(Schedule::manual())).await?);
+    let sb = Arc::new(
+        Sandbox::start(
+            SandboxConfig::default()
+                .schedule(Schedule::manual())
+                .ipn_spelling(options.ipn_spelling),
+        )
+        .await?,
+    );
     let server = IpnServer::start(
         std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
         IpnServerOptions::default(),

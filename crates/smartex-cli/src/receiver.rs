@@ -20,7 +20,7 @@
 //! server.expect_order("5d8e6002b80b7b4cd75a6424", secret.clone());
 //!
 //! // Anything that POSTs a signed form body to server.url() is verified; here, by hand:
-//! let now = smartex_ipn::now_ms().to_string();
+//! let now = smartex_ipn::now().as_millis().to_string();
 //! let body = IpnBody {
 //!     order_uid: "1001",
 //!     signed: smartex_core::checksum::SignedFields {
@@ -430,7 +430,7 @@ async fn handle(
     state: Arc<State>,
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
-    let received_at_ms = smartex_ipn::now_ms();
+    let received_at_ms = smartex_ipn::now().as_millis();
     let (parts, body) = request.into_parts();
     let max = state.receiver.config().max_body_bytes();
     let body = match Limited::new(body, max).collect().await {
@@ -548,10 +548,7 @@ fn judge(state: &State, request: &IpnRequest<'_>) -> Verdict {
         .get(&order_id)
         .and_then(|b| b.secret.clone())
         .or_else(|| state.default_secret.clone());
-    let notification = match state
-        .receiver
-        .verify(parsed, &secret, smartex_ipn::now_ms())
-    {
+    let notification = match state.receiver.verify(parsed, &secret, smartex_ipn::now()) {
         Ok(n) => n,
         Err(error) => {
             return Verdict::Refused {

@@ -5,16 +5,37 @@
 //! order's id and uid); only [`UnverifiedIpn::verify`] yields a [`VerifiedIpn`]
 //! with the status, amounts, currencies and `toValues`.
 //!
-//! Values are kept exactly as received: the checksum covers the raw text, and a
-//! typed view (an [`Amount`], an [`OrderUid`]) that fails to parse never makes a
-//! correctly signed notification unreadable — the raw text is always there.
-//!
 //! The checksum covers seven values: `orderId`, `newStatus`, `inAmount`,
 //! `outAmount`, `xml_from`, `xml_to` and `timestamp`. It does **not** cover
 //! `orderUID`, `toValues` or any other field: whoever holds one genuine
 //! notification can change those and it still verifies. So find (and update)
 //! the order by `orderId`, and treat `toValues` as information, never as an
 //! instruction (where to pay out, say).
+//!
+//! # What may cost a notification
+//!
+//! The platform sends each notification once, so refusing a genuine one loses
+//! it. Only what the checksum covers can therefore refuse a body:
+//!
+//! - the seven signed fields are strict: one missing, given twice (even with
+//!   the same value), nested (`newStatus[x]=…`) or not decodable is refused,
+//!   naming the field;
+//! - the checksum field may appear more than once: every distinct value is a
+//!   candidate and the body verifies if one of them matches (see
+//!   [`UnverifiedIpn::verify_any`]);
+//! - everything else — `orderUID`, `toValues` and unknown fields, in any
+//!   shape, repeated, nested to any depth, with any index, badly escaped or
+//!   not UTF-8 — never refuses a body. It is kept as raw decoded pairs
+//!   ([`VerifiedIpn::unsigned_pairs`]); `toValues` is also offered as a
+//!   best-effort structured view ([`VerifiedIpn::to_values`]) that says when
+//!   the sender's spelling could not be structured.
+//!
+//! Only the body's pair count ([`Limits::max_pairs`]) bounds the rest; the
+//! other [`Limits`] apply to the general form decoder, not here.
+//!
+//! Values are kept exactly as received: the checksum covers the raw text, and a
+//! typed view (an [`Amount`], an [`OrderUid`]) that fails to parse never makes a
+//! correctly signed notification unreadable — the raw text is always there.
 //!
 //! ```
 //! use smartex_core::ipn::{IpnFormat, UnverifiedIpn};
@@ -28,7 +49,9 @@
 //! let ipn = ipn.verify(&IpnSecret::new("SECRET123")?)?;
 //! assert_eq!(ipn.status(), OrderStatus::InProgress);
 //! assert_eq!(ipn.out_amount()?.as_str(), "317.42");
-//! assert_eq!(ipn.to_values().next().map(|v| v.value()).as_deref(), Some("Z123"));
+//! let to_values = ipn.to_values();
+//! assert!(to_values.is_structured());
+//! assert_eq!(to_values.entries()[0].value(), "Z123");
 //! # Ok::<(), smartex_core::Error>(())
 //! ```
 
@@ -38,11 +61,12 @@ use alloc::vec::Vec;
 
 use smallvec::SmallVec;
 
-use crate::checksum::SignedFields;
-use crate::error::{Error, Problem, Result};
-use crate::form::{Encoded, Key, Limits, Pairs};
+use crate::checksum::{Checksum, SignedFields};
+use crate::error::{Error, Limit, Problem, Result};
+use crate::form::{Encoded, Limits, find_byte, has_escape};
 use crate::secret::IpnSecret;
 use crate::status::{OrderStatus, StatusEvent};
+use crate::time::UnixMillis;
 use crate::types::{Amount, CurrencyCode, ObjectId, OrderUid};
 
 /// How an IPN body is laid out: where the checksum is, and the decoder's bounds.
@@ -53,7 +77,8 @@ pub struct IpnFormat<'n> {
     /// caller passes it to [`UnverifiedIpn::verify_checksum`]. The docs never
     /// name it; see `API-NOTES` in the repository's docs.
     pub checksum_field: Option<&'n str>,
-    /// Bounds of the form decoder.
+    /// Bounds of the form decoder. Only [`Limits::max_pairs`] applies to a
+    /// notification: the shape of unsigned fields is never a reason to refuse.
     pub limits: Limits,
 }
 
@@ -88,131 +113,8 @@ pub mod field {
     pub const TO_VALUES: &str = "toValues";
 }
 
-/// Text from a notification: still form-encoded (decoded on access, already
-/// validated), or owned (from a JSON body, or after [`VerifiedIpn::into_owned`]).
-#[derive(Clone, PartialEq, Eq)]
-enum Text<'a> {
-    Form(Encoded<'a>),
-    Owned(String),
-}
-
-impl<'a> Text<'a> {
-    fn get(&self) -> Cow<'_, str> {
-        match self {
-            Text::Form(e) => e.decode_lossy(),
-            Text::Owned(s) => Cow::Borrowed(s),
-        }
-    }
-
-    fn into_owned(self) -> Text<'static> {
-        match self {
-            Text::Form(e) => Text::Owned(e.decode_lossy().into_owned()),
-            Text::Owned(s) => Text::Owned(s),
-        }
-    }
-}
-
-/// One entry of `toValues`: a requisite of the order (`wallet`, `email`, …).
-#[derive(Clone, PartialEq, Eq)]
-pub struct ToValue<'a> {
-    index: usize,
-    key: Option<Text<'a>>,
-    name: Option<Text<'a>>,
-    value: Option<Text<'a>>,
-}
-
-impl ToValue<'_> {
-    /// The route field's key (`wallet`); empty if the sender left it out.
-    pub fn key(&self) -> Cow<'_, str> {
-        self.key.as_ref().map_or(Cow::Borrowed(""), Text::get)
-    }
-
-    /// The field's human name (`Wallet`); empty if the sender left it out.
-    pub fn name(&self) -> Cow<'_, str> {
-        self.name.as_ref().map_or(Cow::Borrowed(""), Text::get)
-    }
-
-    /// The value (`Z123456789012`); empty if the sender left it out.
-    pub fn value(&self) -> Cow<'_, str> {
-        self.value.as_ref().map_or(Cow::Borrowed(""), Text::get)
-    }
-
-    fn into_owned(self) -> ToValue<'static> {
-        ToValue {
-            index: self.index,
-            key: self.key.map(Text::into_owned),
-            name: self.name.map(Text::into_owned),
-            value: self.value.map(Text::into_owned),
-        }
-    }
-}
-
-impl core::fmt::Debug for ToValue<'_> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        // Requisites are personal data: show keys, not values.
-        f.debug_struct("ToValue")
-            .field("key", &self.key())
-            .field("value", &"[..]")
-            .finish()
-    }
-}
-
-/// The fields of a notification, raw. Shared by both states.
-#[derive(Clone, PartialEq, Eq)]
-struct Fields<'a> {
-    order_uid: Cow<'a, str>,
-    order_id: Cow<'a, str>,
-    new_status: Cow<'a, str>,
-    in_amount: Cow<'a, str>,
-    out_amount: Cow<'a, str>,
-    xml_from: Cow<'a, str>,
-    xml_to: Cow<'a, str>,
-    timestamp: Cow<'a, str>,
-    to_values: SmallVec<[ToValue<'a>; 4]>,
-    extra: Vec<(Cow<'a, str>, Cow<'a, str>)>,
-}
-
-impl<'a> Fields<'a> {
-    fn signed(&self) -> SignedFields<'_> {
-        SignedFields {
-            order_id: &self.order_id,
-            new_status: &self.new_status,
-            in_amount: &self.in_amount,
-            out_amount: &self.out_amount,
-            xml_from: &self.xml_from,
-            xml_to: &self.xml_to,
-            timestamp: &self.timestamp,
-        }
-    }
-
-    fn into_owned(self) -> Fields<'static> {
-        let own = |c: Cow<'a, str>| Cow::Owned(c.into_owned());
-        Fields {
-            order_uid: own(self.order_uid),
-            order_id: own(self.order_id),
-            new_status: own(self.new_status),
-            in_amount: own(self.in_amount),
-            out_amount: own(self.out_amount),
-            xml_from: own(self.xml_from),
-            xml_to: own(self.xml_to),
-            timestamp: own(self.timestamp),
-            to_values: self
-                .to_values
-                .into_iter()
-                .map(ToValue::into_owned)
-                .collect(),
-            extra: self
-                .extra
-                .into_iter()
-                .map(|(k, v)| (own(k), own(v)))
-                .collect(),
-        }
-    }
-}
-
-/// The signed scalar fields by wire name, in a fixed order for the builder.
-const SCALARS: [&str; 8] = [
-    field::ORDER_UID,
+/// The signed fields' wire names, in the order they are hashed.
+const SIGNED: [&str; 7] = [
     field::ORDER_ID,
     field::NEW_STATUS,
     field::IN_AMOUNT,
@@ -222,188 +124,599 @@ const SCALARS: [&str; 8] = [
     field::TIMESTAMP,
 ];
 
-/// The index in [`SCALARS`] of a signed scalar's wire name.
-fn scalar_slot(name: &str) -> Option<usize> {
-    Some(match name {
-        field::ORDER_UID => 0,
-        field::ORDER_ID => 1,
-        field::NEW_STATUS => 2,
-        field::IN_AMOUNT => 3,
-        field::OUT_AMOUNT => 4,
-        field::XML_FROM => 5,
-        field::XML_TO => 6,
-        field::TIMESTAMP => 7,
-        _ => return None,
-    })
+/// What a form key names, as `qs` (the platform's parser) would read it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum KeyClass {
+    /// One of the seven signed fields (the index in [`SIGNED`]).
+    Signed(usize),
+    /// A signed field's name with a bracket segment (`newStatus[x]`): `qs`
+    /// would make it a nested value, so the signed value is ambiguous.
+    SignedNested(usize),
+    /// The configured checksum field.
+    Checksum,
+    /// `orderUID`.
+    OrderUid,
+    /// `orderUID[…]`: makes the uid ambiguous.
+    OrderUidNested,
+    /// Anything else, `toValues` included.
+    Unsigned,
 }
 
-/// Recognises the two spellings of a plain `toValues` key the platform sends —
-/// `toValues[0][key]` and `toValues%5B0%5D%5Bkey%5D`, with an index or `[]` —
-/// and returns its index (`None` for `[]`) and attribute name. Anything else
-/// (escapes in the name, an index over the limit, other shapes) answers `None`
-/// and is left to the general key parser.
-fn fast_to_values_key<'k>(key: &'k str, limits: &Limits) -> Option<(Option<usize>, &'k str)> {
-    fn segment(s: &str) -> Option<(&str, &str)> {
-        let (inner, close) = if let Some(rest) = s.strip_prefix('[') {
-            (rest, "]")
-        } else if let Some(rest) = s.strip_prefix("%5B").or_else(|| s.strip_prefix("%5b")) {
-            (rest, "%5D")
-        } else {
-            return None;
-        };
-        let end = inner
-            .bytes()
-            .position(|b| !b.is_ascii_alphanumeric() && b != b'_')?;
-        let (text, rest) = inner.split_at(end);
-        let rest = if close == "]" {
-            rest.strip_prefix(']')?
-        } else {
-            rest.strip_prefix("%5D")
-                .or_else(|| rest.strip_prefix("%5d"))?
-        };
-        Some((text, rest))
-    }
-    if limits.max_depth < 2 {
-        return None;
-    }
-    let rest = key.strip_prefix(field::TO_VALUES)?;
-    let (index, rest) = segment(rest)?;
-    let (sub, rest) = segment(rest)?;
-    if !rest.is_empty() || sub.is_empty() || sub.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let index = if index.is_empty() {
-        None
-    } else if index.len() <= 9 && index.bytes().all(|b| b.is_ascii_digit()) {
-        let i = index
-            .bytes()
-            .fold(0usize, |n, d| n * 10 + usize::from(d - b'0'));
-        if i > limits.max_index {
-            return None;
+/// How a key's decoded text relates to a name.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum NameMatch {
+    Exact,
+    /// The name, then a complete bracket segment: `qs` makes it the parent of
+    /// a nested value.
+    Nested,
+    Other,
+}
+
+/// Decoded bytes of form-encoded text: `+` is a space, `%XX` a byte, and an
+/// escape that is not one (`%zz`, a trailing `%`) stands for itself. With
+/// `plus_only`, only `+` is decoded: what `qs` does to text whose escapes do
+/// not decode to UTF-8 (`decodeURIComponent` throws, and `qs` keeps the text).
+struct Decoded<'r> {
+    raw: &'r [u8],
+    plus_only: bool,
+}
+
+impl<'r> Decoded<'r> {
+    fn new(raw: &'r [u8]) -> Self {
+        Self {
+            raw,
+            plus_only: false,
         }
-        Some(i)
-    } else {
-        return None;
-    };
-    Some((index, sub))
+    }
+
+    /// As `qs` decodes a key: fully, or only `+` if that would fail.
+    fn like_qs(raw: &'r [u8]) -> Self {
+        let clean = core::str::from_utf8(raw)
+            .is_ok_and(|s| !s.contains('%') || Encoded::new(s).validate("key").is_ok());
+        Self {
+            raw,
+            plus_only: !clean,
+        }
+    }
 }
 
-/// Collects fields from either encoding, refusing duplicates.
-#[derive(Default)]
+impl Iterator for Decoded<'_> {
+    type Item = u8;
+
+    #[inline]
+    fn next(&mut self) -> Option<u8> {
+        let (&first, rest) = self.raw.split_first()?;
+        let byte = match first {
+            b'+' => b' ',
+            b'%' if !self.plus_only => match (
+                rest.first().and_then(|&h| hex(h)),
+                rest.get(1).and_then(|&l| hex(l)),
+            ) {
+                (Some(h), Some(l)) => {
+                    self.raw = &rest[2..];
+                    return Some(h << 4 | l);
+                }
+                _ => b'%',
+            },
+            b => b,
+        };
+        self.raw = rest;
+        Some(byte)
+    }
+}
+
+#[inline]
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Compares the decoded text of `raw` with `name` without decoding it into a
+/// buffer. `Nested` follows `qs`: the parent of a nested key is the text
+/// before its first complete `[…]` segment.
+fn match_decoded(raw: &[u8], name: &[u8]) -> NameMatch {
+    // Most keys differ from the name in their plain first bytes.
+    for (&r, &n) in raw.iter().zip(name) {
+        if r == b'%' || r == b'+' {
+            break;
+        }
+        if r != n {
+            return NameMatch::Other;
+        }
+    }
+    let mut decoded = Decoded::new(raw);
+    for &want in name {
+        if decoded.next() != Some(want) {
+            return NameMatch::Other;
+        }
+    }
+    // Rare: the name matched. Compare again as `qs` would decode the key
+    // (escapes that do not decode leave the whole key undecoded).
+    let mut decoded = Decoded::like_qs(raw);
+    for &want in name {
+        if decoded.next() != Some(want) {
+            return NameMatch::Other;
+        }
+    }
+    match decoded.next() {
+        None => NameMatch::Exact,
+        Some(b'[') => match decoded.find(|&b| b == b'[' || b == b']') {
+            Some(b']') => NameMatch::Nested,
+            _ => NameMatch::Other,
+        },
+        Some(_) => NameMatch::Other,
+    }
+}
+
+/// Reads a raw key. `checksum` is the configured checksum field's name.
+///
+/// The platform's own spellings (`orderId`, `hash`, …) are one comparison
+/// each; any other key is checked, without allocating, for a signed name in
+/// disguise (`order%49d`, `newStatus[x]`), and is otherwise unsigned.
+#[inline(always)]
+fn classify(key: &[u8], checksum: Option<&str>) -> KeyClass {
+    if let Some(class) = platform_name(key) {
+        return class;
+    }
+    if let Some(name) = checksum
+        && key == name.as_bytes()
+        && !has_escape(key)
+    {
+        return KeyClass::Checksum;
+    }
+    // Only names that start with the key's first decoded byte can match:
+    // `toValues…` and most unknown fields stop after a byte or two.
+    let first = match key.first() {
+        Some(b'%' | b'+') | None => None,
+        Some(&b) => Some(b),
+    };
+    let could_be = |name: &str| first.is_none() || name.as_bytes().first().copied() == first;
+    let slots: &[usize] = match first {
+        None => &[0, 1, 2, 3, 4, 5, 6],
+        Some(b'o') => &[0, 3],
+        Some(b'n') => &[1],
+        Some(b'i') => &[2],
+        Some(b'x') => &[4, 5],
+        Some(b't') => &[6],
+        Some(_) => &[],
+    };
+    for &slot in slots {
+        let name = SIGNED[slot].as_bytes();
+        // The second byte, when plain, settles most keys (`toValues…` is
+        // not `timestamp`) without a call.
+        if let (Some(_), Some(&k), Some(&n)) = (first, key.get(1), name.get(1))
+            && k != n
+            && k != b'%'
+            && k != b'+'
+        {
+            continue;
+        }
+        match match_decoded(key, name) {
+            NameMatch::Exact => return KeyClass::Signed(slot),
+            NameMatch::Nested => return KeyClass::SignedNested(slot),
+            NameMatch::Other => {}
+        }
+    }
+    if could_be(field::ORDER_UID) {
+        match match_decoded(key, field::ORDER_UID.as_bytes()) {
+            NameMatch::Exact => return KeyClass::OrderUid,
+            NameMatch::Nested => return KeyClass::OrderUidNested,
+            NameMatch::Other => {}
+        }
+    }
+    if let Some(name) = checksum
+        && could_be(name)
+        && match_decoded(key, name.as_bytes()) == NameMatch::Exact
+    {
+        return KeyClass::Checksum;
+    }
+    KeyClass::Unsigned
+}
+
+/// The first (up to) eight bytes of `s` as a little-endian word, zero-padded.
+const fn word_of(s: &[u8]) -> u64 {
+    let mut w = 0u64;
+    let mut i = 0;
+    while i < s.len() && i < 8 {
+        w |= (s[i] as u64) << (8 * i);
+        i += 1;
+    }
+    w
+}
+
+/// The platform's plain spellings of the documented names, compared as
+/// words (one or two comparisons, no call to `memcmp`).
+#[inline(always)]
+fn platform_name(key: &[u8]) -> Option<KeyClass> {
+    const ORDER_ID: u64 = word_of(b"orderId");
+    const XML_TO: u64 = word_of(b"xml_to");
+    const IN_AMOUNT: u64 = word_of(b"inAmount");
+    const XML_FROM: u64 = word_of(b"xml_from");
+    const ORDER_UID: u64 = word_of(b"orderUID");
+    const NEW_STATU: u64 = word_of(b"newStatu");
+    const OUT_AMOUN: u64 = word_of(b"outAmoun");
+    const TIMESTAM: u64 = word_of(b"timestam");
+    // Fixed-size copies: the compiler turns each into a load.
+    let head = |k: &[u8]| -> u64 {
+        let mut w = [0u8; 8];
+        match k.len() {
+            6 => w[..6].copy_from_slice(&k[..6]),
+            7 => w[..7].copy_from_slice(&k[..7]),
+            _ => w.copy_from_slice(&k[..8]),
+        }
+        u64::from_le_bytes(w)
+    };
+    match key.len() {
+        6 if head(key) == XML_TO => Some(KeyClass::Signed(5)),
+        7 if head(key) == ORDER_ID => Some(KeyClass::Signed(0)),
+        8 => match head(key) {
+            IN_AMOUNT => Some(KeyClass::Signed(2)),
+            XML_FROM => Some(KeyClass::Signed(4)),
+            ORDER_UID => Some(KeyClass::OrderUid),
+            _ => None,
+        },
+        9 => match (head(key), key[8]) {
+            (NEW_STATU, b's') => Some(KeyClass::Signed(1)),
+            (OUT_AMOUN, b't') => Some(KeyClass::Signed(3)),
+            (TIMESTAM, b'p') => Some(KeyClass::Signed(6)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Decodes unsigned text for reading as `qs` does (if its escapes do not
+/// decode to UTF-8, only `+` is decoded); never fails (raw bytes that are not
+/// UTF-8 become U+FFFD); borrows when there is nothing to decode.
+fn decode_lossy(raw: &[u8]) -> Cow<'_, str> {
+    if !has_escape(raw) {
+        return String::from_utf8_lossy(raw);
+    }
+    let bytes: Vec<u8> = Decoded::like_qs(raw).collect();
+    Cow::Owned(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// An unsigned value for reading: the text itself when it is UTF-8 with
+/// nothing to unescape, else [`decode_lossy`].
+#[inline]
+fn read_unsigned<'a>(text: Option<&'a str>, raw: &'a [u8]) -> Cow<'a, str> {
+    match text {
+        Some(t) if !has_escape(raw) => Cow::Borrowed(t),
+        _ => decode_lossy(raw),
+    }
+}
+
+/// `orderUID` as received: not signed, so never a reason to refuse.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Uid<'a> {
+    Absent,
+    One(Cow<'a, str>),
+    /// Given more than once with different values, or nested.
+    Ambiguous,
+}
+
+impl<'a> Uid<'a> {
+    fn offer(&mut self, value: Cow<'a, str>) {
+        *self = match core::mem::replace(self, Uid::Absent) {
+            Uid::Absent => Uid::One(value),
+            Uid::One(first) if first == value => Uid::One(first),
+            _ => Uid::Ambiguous,
+        };
+    }
+
+    fn into_owned(self) -> Uid<'static> {
+        match self {
+            Uid::Absent => Uid::Absent,
+            Uid::One(v) => Uid::One(Cow::Owned(v.into_owned())),
+            Uid::Ambiguous => Uid::Ambiguous,
+        }
+    }
+
+    fn raw(&self) -> Option<&str> {
+        match self {
+            Uid::One(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    fn parse(&self) -> Result<OrderUid> {
+        match self {
+            Uid::One(v) => OrderUid::parse(field::ORDER_UID, v),
+            Uid::Absent => Err(Error::missing(field::ORDER_UID)),
+            Uid::Ambiguous => Err(Error::DuplicateField {
+                field: Cow::Borrowed(field::ORDER_UID),
+            }),
+        }
+    }
+}
+
+/// Everything the checksum does not cover, kept raw.
+#[derive(Clone, PartialEq, Eq)]
+enum Unsigned<'a> {
+    /// A form body: its unsigned pairs are found by walking it again when
+    /// asked, so the hot path stores nothing for them. `checksum_key` is the
+    /// raw key of the body's checksum field, if it had one, to skip it.
+    Form {
+        body: &'a [u8],
+        checksum_key: Option<&'a [u8]>,
+    },
+    /// Decoded pairs (a JSON body flattened in `qs` spelling, or an owned copy).
+    Pairs(Vec<(String, String)>),
+}
+
+impl<'a> Unsigned<'a> {
+    fn pairs(&self) -> UnsignedPairs<'_> {
+        UnsignedPairs {
+            inner: match self {
+                Unsigned::Form { body, checksum_key } => PairsInner::Form {
+                    rest: body,
+                    checksum_key: *checksum_key,
+                },
+                Unsigned::Pairs(pairs) => PairsInner::Pairs(pairs.iter()),
+            },
+        }
+    }
+
+    fn into_owned(self) -> Unsigned<'static> {
+        Unsigned::Pairs(
+            self.pairs()
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        )
+    }
+}
+
+/// The fields the checksum does not cover, as (name, value) pairs decoded
+/// for reading, in the order received: `orderUID`, every `toValues` pair in
+/// the sender's own spelling, unknown fields. Repetitions are all there.
+/// Nothing here is authenticated.
+///
+/// Names are decoded as they were sent (`toValues[0][key]`, `extra.ref`); a
+/// JSON body's nested members are written in brackets.
+#[derive(Clone, Debug)]
+pub struct UnsignedPairs<'x> {
+    inner: PairsInner<'x>,
+}
+
+#[derive(Clone, Debug)]
+enum PairsInner<'x> {
+    Form {
+        rest: &'x [u8],
+        checksum_key: Option<&'x [u8]>,
+    },
+    Pairs(core::slice::Iter<'x, (String, String)>),
+}
+
+/// Whether two raw keys decode to the same text.
+fn same_decoded(a: &[u8], b: &[u8]) -> bool {
+    a == b || Decoded::like_qs(a).eq(Decoded::like_qs(b))
+}
+
+impl<'x> Iterator for UnsignedPairs<'x> {
+    type Item = (Cow<'x, str>, Cow<'x, str>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match &mut self.inner {
+            PairsInner::Pairs(iter) => iter
+                .next()
+                .map(|(k, v)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(v.as_str()))),
+            PairsInner::Form { rest, checksum_key } => loop {
+                if rest.is_empty() {
+                    return None;
+                }
+                let end = find_byte(rest, b'&').unwrap_or(rest.len());
+                let pair = &rest[..end];
+                *rest = rest.get(end + 1..).unwrap_or_default();
+                if pair.is_empty() {
+                    continue;
+                }
+                let (key, value) = match find_byte(pair, b'=') {
+                    Some(i) => (&pair[..i], &pair[i + 1..]),
+                    None => (pair, &[][..]),
+                };
+                match classify(key, None) {
+                    KeyClass::Signed(_) | KeyClass::SignedNested(_) => continue,
+                    _ => {}
+                }
+                if checksum_key.is_some_and(|c| same_decoded(key, c)) {
+                    continue;
+                }
+                return Some((decode_lossy(key), decode_lossy(value)));
+            },
+        }
+    }
+}
+
+/// The signed values and what else a notification carries. Shared by both states.
+#[derive(Clone, PartialEq, Eq)]
+struct Fields<'a> {
+    /// The seven signed values, decoded, in [`SIGNED`] order.
+    signed: [Cow<'a, str>; 7],
+    order_uid: Uid<'a>,
+    unsigned: Unsigned<'a>,
+}
+
+impl<'a> Fields<'a> {
+    fn signed(&self) -> SignedFields<'_> {
+        let [
+            order_id,
+            new_status,
+            in_amount,
+            out_amount,
+            xml_from,
+            xml_to,
+            timestamp,
+        ] = &self.signed;
+        SignedFields {
+            order_id,
+            new_status,
+            in_amount,
+            out_amount,
+            xml_from,
+            xml_to,
+            timestamp,
+        }
+    }
+
+    fn into_owned(self) -> Fields<'static> {
+        Fields {
+            signed: self.signed.map(|c| Cow::Owned(c.into_owned())),
+            order_uid: self.order_uid.into_owned(),
+            unsigned: self.unsigned.into_owned(),
+        }
+    }
+}
+
+/// The checksum values found in a body: usually one.
+type Candidates<'a> = SmallVec<[Cow<'a, str>; 1]>;
+
+/// Collects the signed values and checksum candidates, refusing what the
+/// checksum covers when it is missing or given twice.
 struct Builder<'a> {
-    scalars: [Option<Cow<'a, str>>; 8],
-    checksum: Option<Cow<'a, str>>,
-    to_values: SmallVec<[ToValue<'a>; 4]>,
-    extra: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    signed: [Option<Cow<'a, str>>; 7],
+    order_uid: Uid<'a>,
+    checksums: Candidates<'a>,
 }
 
 impl<'a> Builder<'a> {
-    fn scalar(&mut self, slot: usize, value: Cow<'a, str>) -> Result<()> {
-        let target = &mut self.scalars[slot];
+    fn new() -> Self {
+        Self {
+            signed: Default::default(),
+            order_uid: Uid::Absent,
+            checksums: SmallVec::new(),
+        }
+    }
+
+    #[inline]
+    fn signed(&mut self, slot: usize, value: Cow<'a, str>) -> Result<()> {
+        let target = &mut self.signed[slot];
         if target.is_some() {
             return Err(Error::DuplicateField {
-                field: Cow::Borrowed(SCALARS[slot]),
+                field: Cow::Borrowed(SIGNED[slot]),
             });
         }
         *target = Some(value);
         Ok(())
     }
 
-    fn checksum(&mut self, name: &str, value: Cow<'a, str>) -> Result<()> {
-        if self.checksum.is_some() {
-            return Err(Error::DuplicateField {
-                field: Cow::Owned(String::from(name)),
-            });
+    /// A checksum value: every distinct one is kept as a candidate.
+    #[inline]
+    fn checksum(&mut self, value: Cow<'a, str>) {
+        if !self.checksums.contains(&value) {
+            self.checksums.push(value);
         }
-        self.checksum = Some(value);
-        Ok(())
     }
 
-    /// Sets `toValues[index][sub]`; `index` is `None` for `[]` (push).
-    fn set_to_value(&mut self, index: Option<usize>, sub: &str, text: Text<'a>) -> Result<()> {
-        let which = match sub {
-            "key" => 0,
-            "name" => 1,
-            "value" => 2,
-            _ => 3,
-        };
-        let has = |v: &ToValue<'a>| match which {
-            0 => v.key.is_some(),
-            1 => v.name.is_some(),
-            2 => v.value.is_some(),
-            _ => false,
-        };
-        let index = match index {
-            Some(i) => i,
-            None => match self.to_values.last() {
-                // `toValues[][key]`: fill the last entry while it lacks the name.
-                Some(last) if !has(last) => last.index,
-                // Saturating: limits may allow any index, up to `usize::MAX`.
-                Some(_) => self
-                    .to_values
-                    .iter()
-                    .map(|v| v.index.saturating_add(1))
-                    .max()
-                    .unwrap_or(0),
-                None => 0,
-            },
-        };
-        let pos = match self.to_values.iter().position(|v| v.index == index) {
-            Some(pos) => pos,
-            None => {
-                self.to_values.push(ToValue {
-                    index,
-                    key: None,
-                    name: None,
-                    value: None,
-                });
-                self.to_values.len() - 1
-            }
-        };
-        let entry = &mut self.to_values[pos];
-        let target = match which {
-            0 => &mut entry.key,
-            1 => &mut entry.name,
-            2 => &mut entry.value,
-            _ => {
-                // An attribute this SDK does not know: keep it among the extras.
-                let name = alloc::format!("toValues[{index}][{sub}]");
-                self.extra
-                    .push((Cow::Owned(name), Cow::Owned(text.get().into_owned())));
-                return Ok(());
-            }
-        };
-        if target.is_some() {
-            return Err(Error::DuplicateField {
-                field: Cow::Owned(alloc::format!("toValues[{index}][{sub}]")),
-            });
-        }
-        *target = Some(text);
-        Ok(())
-    }
-
-    fn finish(self) -> Result<UnverifiedIpn<'a>> {
-        let [uid, id, status, inn, out, from, to, ts] = self.scalars;
+    fn finish(self, unsigned: Unsigned<'a>) -> Result<UnverifiedIpn<'a>> {
+        let [id, status, inn, out, from, to, ts] = self.signed;
         let need =
-            |v: Option<Cow<'a, str>>, name: &'static str| v.ok_or_else(|| Error::missing(name));
-        let mut to_values = self.to_values;
-        to_values.sort_unstable_by_key(|v| v.index);
+            |v: Option<Cow<'a, str>>, slot: usize| v.ok_or_else(|| Error::missing(SIGNED[slot]));
         let fields = Fields {
-            order_uid: need(uid, SCALARS[0])?,
-            order_id: need(id, SCALARS[1])?,
-            new_status: need(status, SCALARS[2])?,
-            in_amount: need(inn, SCALARS[3])?,
-            out_amount: need(out, SCALARS[4])?,
-            xml_from: need(from, SCALARS[5])?,
-            xml_to: need(to, SCALARS[6])?,
-            timestamp: need(ts, SCALARS[7])?,
-            to_values,
-            extra: self.extra,
+            signed: [
+                need(id, 0)?,
+                need(status, 1)?,
+                need(inn, 2)?,
+                need(out, 3)?,
+                need(from, 4)?,
+                need(to, 5)?,
+                need(ts, 6)?,
+            ],
+            order_uid: self.order_uid,
+            unsigned,
         };
         Ok(UnverifiedIpn {
             fields,
-            checksum: self.checksum,
+            checksums: self.checksums,
         })
+    }
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+
+/// The high bit of every byte of `x` that is zero, and of no other byte.
+#[inline(always)]
+fn exact_zero_bytes(x: u64) -> u64 {
+    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    !(((x & LOW7) + LOW7) | x | LOW7)
+}
+
+/// The state of [`UnverifiedIpn::parse_form`]'s pass.
+struct FormPass<'a, 'n> {
+    body: &'a [u8],
+    text: Option<&'a str>,
+    checksum_field: Option<&'n str>,
+    max_pairs: usize,
+    count: usize,
+    b: Builder<'a>,
+    checksum_key: Option<&'a [u8]>,
+}
+
+impl<'a> FormPass<'a, '_> {
+    /// The body's text from `start` to `end`, if it is UTF-8.
+    #[inline(always)]
+    fn text_of(&self, start: usize, end: usize) -> Option<&'a str> {
+        match self.text {
+            Some(t) => t.get(start..end),
+            None => core::str::from_utf8(self.body.get(start..end)?).ok(),
+        }
+    }
+
+    /// Handles the pair `body[start..end]` whose first `=` is at `eq`.
+    #[inline(always)]
+    fn pair(&mut self, start: usize, eq: Option<usize>, end: usize) -> Result<()> {
+        let body = self.body;
+        let key_end = eq.unwrap_or(end);
+        if start == end {
+            return Ok(()); // `a=1&&b=2`: skipped, as browsers and `qs` do
+        }
+        self.count += 1;
+        if self.count > self.max_pairs {
+            return Err(Error::LimitExceeded {
+                limit: Limit::Pairs,
+                max: self.max_pairs,
+            });
+        }
+        let key = body.get(start..key_end).unwrap_or_default();
+        let value_start = eq.map_or(end, |e| e + 1);
+        let value = body.get(value_start..end).unwrap_or_default();
+        match classify(key, self.checksum_field) {
+            KeyClass::Unsigned => {}
+            KeyClass::Signed(slot) => {
+                let name = SIGNED[slot];
+                let text = self
+                    .text_of(value_start, end)
+                    .ok_or_else(|| Error::invalid(name, Problem::InvalidUtf8))?;
+                let decoded = if has_escape(value) {
+                    Encoded::new(text).decode(name)?
+                } else {
+                    Cow::Borrowed(text)
+                };
+                self.b.signed(slot, decoded)?;
+            }
+            KeyClass::Checksum => {
+                self.checksum_key.get_or_insert(key);
+                let v = read_unsigned(self.text_of(value_start, end), value);
+                self.b.checksum(v);
+            }
+            KeyClass::OrderUid => {
+                let v = read_unsigned(self.text_of(value_start, end), value);
+                self.b.order_uid.offer(v);
+            }
+            KeyClass::OrderUidNested => self.b.order_uid = Uid::Ambiguous,
+            KeyClass::SignedNested(_) => {
+                return Err(Error::InvalidField {
+                    field: Cow::Owned(decode_lossy(key).into_owned()),
+                    problem: Problem::WrongShape {
+                        expected: SIGNED_SHAPE,
+                    },
+                });
+            }
+        }
+        Ok(())
     }
 }
 
@@ -414,135 +727,96 @@ impl<'a> Builder<'a> {
 #[derive(Clone)]
 pub struct UnverifiedIpn<'a> {
     fields: Fields<'a>,
-    checksum: Option<Cow<'a, str>>,
+    checksums: Candidates<'a>,
 }
 
 impl core::fmt::Debug for UnverifiedIpn<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("UnverifiedIpn")
-            .field("order_uid", &self.fields.order_uid)
-            .field("order_id", &self.fields.order_id)
+            .field("order_uid", &self.fields.order_uid.raw())
+            .field("order_id", &self.fields.signed[0])
             .finish_non_exhaustive()
     }
 }
 
 impl<'a> UnverifiedIpn<'a> {
-    /// Parses an `application/x-www-form-urlencoded` body in any `qs` spelling.
-    /// Allocates nothing when no value needs unescaping (values of `toValues` are
-    /// checked now and unescaped only when read).
+    /// Parses an `application/x-www-form-urlencoded` body in any spelling a
+    /// Node sender may use, in one pass that only picks out the signed fields
+    /// and the checksum. Allocates nothing when no signed value needs
+    /// unescaping; unsigned fields are read only when asked for.
     ///
     /// # Errors
-    /// A missing, duplicated or undecodable field (named), a malformed key, or a
-    /// bound of `format.limits` exceeded.
+    /// A signed field missing, given twice, nested or not decodable (named),
+    /// or more pairs than [`Limits::max_pairs`]. Never anything about
+    /// `orderUID`, `toValues` or unknown fields.
     pub fn parse_form(body: &'a [u8], format: &IpnFormat<'_>) -> Result<Self> {
-        let mut b = Builder::default();
-        let mut pairs = Pairs::new(body, format.limits);
-        while let Some(pair) = pairs.next_raw() {
-            let (raw_key, key_plain, value) = pair?;
-            // The keys the platform sends take a direct path; anything else goes
-            // through the general key parser, which gives the same answers.
-            if key_plain {
-                if let Some(slot) = scalar_slot(raw_key) {
-                    b.scalar(slot, value.decode(SCALARS[slot])?)?;
-                    continue;
+        // Form bodies are ASCII: checked once, values are then slices of one
+        // `&str`. A body that is not UTF-8 (bytes above 127 in some unsigned
+        // value, say) is read value by value instead.
+        let text = core::str::from_utf8(body).ok();
+        let mut p = FormPass {
+            body,
+            text,
+            checksum_field: format.checksum_field,
+            max_pairs: format.limits.max_pairs,
+            count: 0,
+            b: Builder::new(),
+            checksum_key: None,
+        };
+        // One pass over the body, eight bytes at a time, marking every `&` and
+        // `=`: each byte is read once, and each pair handled as its `&` is met.
+        const AMP: u64 = ONES * b'&' as u64;
+        const EQ: u64 = ONES * b'=' as u64;
+        let mut start = 0; // of the current pair
+        let mut eq = None; // its first `=`
+        let mut base = 0;
+        while base < body.len() {
+            let w = match body.get(base..base + 8) {
+                Some(chunk) => {
+                    let mut w = [0u8; 8];
+                    w.copy_from_slice(chunk);
+                    u64::from_le_bytes(w)
                 }
-                if format.checksum_field == Some(raw_key) {
-                    let v = value.decode_with(|p| Error::InvalidField {
-                        field: Cow::Owned(String::from(raw_key)),
-                        problem: p,
-                    })?;
-                    b.checksum(raw_key, v)?;
-                    continue;
-                }
-            } else if let Some((index, sub)) = fast_to_values_key(raw_key, pairs.limits()) {
-                value.validate(field::TO_VALUES)?;
-                b.set_to_value(index, sub, Text::Form(value))?;
-                continue;
-            }
-            let key = match Key::parse(raw_key, pairs.limits()) {
-                Ok(key) => key,
-                Err(e) => {
-                    pairs.fail();
-                    return Err(e);
+                None => {
+                    // The last, short word, padded with zeros (neither `&` nor `=`).
+                    let mut w = [0u8; 8];
+                    let tail = body.get(base..).unwrap_or_default();
+                    w[..tail.len()].copy_from_slice(tail);
+                    u64::from_le_bytes(w)
                 }
             };
-            let root = key.root()?;
-            if key.depth() == 0 {
-                if let Some(slot) = scalar_slot(&root) {
-                    b.scalar(slot, value.decode(SCALARS[slot])?)?;
-                    continue;
+            let amps = exact_zero_bytes(w ^ AMP);
+            let mut marks = amps | exact_zero_bytes(w ^ EQ);
+            while marks != 0 {
+                let lowest = marks & marks.wrapping_neg();
+                let at = base + (lowest.trailing_zeros() / 8) as usize;
+                marks ^= lowest;
+                if amps & lowest != 0 {
+                    p.pair(start, eq, at)?;
+                    start = at + 1;
+                    eq = None;
+                } else if eq.is_none() {
+                    eq = Some(at);
                 }
-                if format.checksum_field == Some(&*root) {
-                    let v = value.decode_with(|p| Error::InvalidField {
-                        field: Cow::Owned(String::from(&*root)),
-                        problem: p,
-                    })?;
-                    b.checksum(&root, v)?;
-                    continue;
-                }
-                if root == field::TO_VALUES {
-                    return Err(Error::invalid(
-                        field::TO_VALUES,
-                        Problem::WrongShape { expected: "a list" },
-                    ));
-                }
-            } else if root == field::TO_VALUES {
-                let (2, Some(index), Some(sub)) = (key.depth(), key.segment(0), key.segment(1))
-                else {
-                    return Err(Error::MalformedKey {
-                        key: key.display_lossy(),
-                        problem: Problem::Rule("is not toValues[index][name]"),
-                    });
-                };
-                let index = match (index.is_push(), index.index()) {
-                    (true, _) => None,
-                    (false, Some(i)) => Some(i),
-                    (false, None) => {
-                        return Err(Error::MalformedKey {
-                            key: key.display_lossy(),
-                            problem: Problem::Rule("toValues needs a numeric index or []"),
-                        });
-                    }
-                };
-                value.validate(field::TO_VALUES)?;
-                let sub = sub.decode()?;
-                b.set_to_value(index, &sub, Text::Form(value))?;
-                continue;
-            } else if scalar_slot(&root).is_some() || format.checksum_field == Some(&*root) {
-                return Err(Error::InvalidField {
-                    field: Cow::Owned(key.display_lossy()),
-                    problem: Problem::WrongShape {
-                        expected: "a single value",
-                    },
-                });
             }
-            // An unknown field: kept, decoded.
-            let name = if key.depth() == 0 {
-                root
-            } else {
-                Cow::Owned(key.display_lossy())
-            };
-            let value = value.decode_with(|p| Error::InvalidField {
-                field: Cow::Owned(key.display_lossy()),
-                problem: p,
-            })?;
-            if b.extra.iter().any(|(k, _)| *k == name) {
-                return Err(Error::DuplicateField {
-                    field: Cow::Owned(name.into_owned()),
-                });
-            }
-            b.extra.push((name, value));
+            base += 8;
         }
-        b.finish()
+        p.pair(start, eq, body.len())?;
+        let FormPass {
+            b, checksum_key, ..
+        } = p;
+        b.finish(Unsigned::Form { body, checksum_key })
     }
 
     /// Parses a JSON object body with the same fields (numbers or strings; a
     /// number's exact text is kept). Only for merchants who configure the
-    /// platform, or a proxy, to send JSON.
+    /// platform, or a proxy, to send JSON. Unsigned members of any shape are
+    /// kept, flattened into pairs in `qs` spelling (`toValues[0][key]`).
     ///
     /// # Errors
-    /// As [`parse_form`](Self::parse_form); a body that is not JSON, or not a
-    /// JSON object, is [`Error::InvalidField`] on the field `(body)`.
+    /// As [`parse_form`](Self::parse_form); a signed member that is not a
+    /// string or number is [`Error::InvalidField`]; a body that is not JSON,
+    /// or not a JSON object, is [`Error::InvalidField`] on the field `(body)`.
     ///
     /// The result owns its text, so it may have any lifetime (`'static` too).
     pub fn parse_json(body: &[u8], format: &IpnFormat<'_>) -> Result<Self> {
@@ -551,7 +825,7 @@ impl<'a> UnverifiedIpn<'a> {
 
     /// The order's id, as received.
     pub fn order_id_raw(&self) -> &str {
-        &self.fields.order_id
+        &self.fields.signed[0]
     }
 
     /// The order's id, typed.
@@ -559,27 +833,35 @@ impl<'a> UnverifiedIpn<'a> {
     /// # Errors
     /// If `orderId` is not 24 hex digits.
     pub fn order_id(&self) -> Result<ObjectId> {
-        ObjectId::parse(field::ORDER_ID, &self.fields.order_id)
+        ObjectId::parse(field::ORDER_ID, &self.fields.signed[0])
     }
 
-    /// The order's uid, as received. Not covered by the checksum, even once
+    /// The order's uid as received, or `None` if the body has none or gives
+    /// several different ones. Not covered by the checksum, even once
     /// verified: look the secret up by [`order_id`](Self::order_id).
-    pub fn order_uid_raw(&self) -> &str {
-        &self.fields.order_uid
+    pub fn order_uid_raw(&self) -> Option<&str> {
+        self.fields.order_uid.raw()
     }
 
     /// The order's uid, typed. Not covered by the checksum.
     ///
     /// # Errors
-    /// If `orderUID` is not an integer of at most 11 digits.
+    /// [`Error::MissingField`] if the body has none, [`Error::DuplicateField`]
+    /// if it gives different ones, [`Error::InvalidField`] if it is not an
+    /// integer of at most 11 digits. None of these refuses the notification.
     pub fn order_uid(&self) -> Result<OrderUid> {
-        OrderUid::parse(field::ORDER_UID, &self.fields.order_uid)
+        self.fields.order_uid.parse()
     }
 
-    /// The checksum found in the body, if the format names a checksum field and
-    /// the body has it.
+    /// The first checksum found in the body, if the format names a checksum
+    /// field and the body has it. See [`checksums_in_body`](Self::checksums_in_body).
     pub fn checksum_in_body(&self) -> Option<&str> {
-        self.checksum.as_deref()
+        self.checksums.first().map(|c| &**c)
+    }
+
+    /// Every distinct value of the checksum field in the body, in order.
+    pub fn checksums_in_body(&self) -> impl Iterator<Item = &str> {
+        self.checksums.iter().map(|c| &**c)
     }
 
     /// Verifies the checksum carried in the body against `secret`.
@@ -595,33 +877,103 @@ impl<'a> UnverifiedIpn<'a> {
     /// Verifies the body's checksum against any of `secrets` (rotation), in
     /// constant time over all of them.
     ///
+    /// A body whose checksum field is given more than once verifies if any of
+    /// its values matches: a value added in transit cannot make a genuine
+    /// notification lost, and a forgery still needs a valid checksum over the
+    /// signed values, which an extra guess does not provide.
+    ///
     /// # Errors
-    /// As [`verify`](Self::verify).
+    /// [`Error::MissingChecksum`] if the body has no checksum,
+    /// [`Error::InvalidField`] if no value is 64 hex digits,
+    /// [`Error::BadChecksum`] if none matches.
     pub fn verify_any(self, secrets: &[IpnSecret]) -> Result<VerifiedIpn<'a>> {
-        let Some(checksum) = self.checksum.clone() else {
+        if self.checksums.is_empty() {
             return Err(Error::MissingChecksum);
-        };
-        self.verify_checksum(secrets, &checksum)
+        }
+        let mut candidates: SmallVec<[Checksum; 1]> = SmallVec::new();
+        let mut malformed = None;
+        for text in &self.checksums {
+            match Checksum::parse_hex("hash", text) {
+                Ok(c) => candidates.push(c),
+                Err(Error::InvalidField { problem, .. }) => {
+                    malformed.get_or_insert(problem);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if candidates.is_empty() {
+            let field = match &self.fields.unsigned {
+                Unsigned::Form {
+                    checksum_key: Some(key),
+                    ..
+                } => Cow::Owned(decode_lossy(key).into_owned()),
+                _ => Cow::Borrowed("hash"),
+            };
+            return Err(match malformed {
+                Some(problem) => Error::InvalidField { field, problem },
+                None => Error::MissingChecksum,
+            });
+        }
+        self.verify_checksums(secrets, &candidates)
     }
 
     /// Verifies a checksum the caller found elsewhere (a header, a query
     /// parameter) against any of `secrets`.
     ///
     /// A checksum in the body ([`checksum_in_body`](Self::checksum_in_body)) is
-    /// not consulted: if both may be present, compare them first and refuse a
-    /// mismatch (smartex-ipn's receiver does), or parse with
-    /// [`IpnFormat::checksum_field`] `None`.
+    /// not consulted; to try it as well, pass all of them to
+    /// [`verify_checksums`](Self::verify_checksums) (smartex-ipn's receiver
+    /// does), or parse with [`IpnFormat::checksum_field`] `None`.
     ///
     /// # Errors
     /// [`Error::InvalidField`] if `checksum` is not 64 hex digits,
     /// [`Error::BadChecksum`] if it does not match.
     pub fn verify_checksum(self, secrets: &[IpnSecret], checksum: &str) -> Result<VerifiedIpn<'a>> {
-        self.fields.signed().verify_any(secrets, checksum)?;
+        let checksum = Checksum::parse_hex("hash", checksum)?;
+        self.verify_checksums(secrets, core::slice::from_ref(&checksum))
+    }
+
+    /// Verifies against several candidate checksums (found in several places,
+    /// or repeated) and any of `secrets`: accepted if one candidate matches the
+    /// checksum made with one secret, compared in constant time over all pairs.
+    ///
+    /// # Errors
+    /// [`Error::BadChecksum`] if none matches (or either list is empty).
+    pub fn verify_checksums(
+        self,
+        secrets: &[IpnSecret],
+        candidates: &[Checksum],
+    ) -> Result<VerifiedIpn<'a>> {
+        let signed = self.fields.signed();
+        let mut matched = subtle::Choice::from(0);
+        for secret in secrets {
+            let expected = signed.sign(secret);
+            for candidate in candidates {
+                matched |= expected.ct_eq_checksum(candidate);
+            }
+        }
+        if !bool::from(matched) {
+            return Err(Error::BadChecksum);
+        }
+        // Which candidate matched is no secret once one has: the sender
+        // chose them all.
+        let checksum = match candidates {
+            [one] => *one,
+            _ => secrets
+                .iter()
+                .map(|s| signed.sign(s))
+                .find(|expected| candidates.contains(expected))
+                .unwrap_or(candidates[0]),
+        };
         Ok(VerifiedIpn {
             fields: self.fields,
+            checksum,
         })
     }
 }
+
+/// The shape a signed field must have.
+const SIGNED_SHAPE: &str = "a single value";
 
 /// A notification whose checksum matched: its seven signed values (see
 /// [`signed_fields`](Self::signed_fields)) are authentic and safe to act on.
@@ -633,64 +985,81 @@ impl<'a> UnverifiedIpn<'a> {
 #[derive(Clone, PartialEq, Eq)]
 pub struct VerifiedIpn<'a> {
     fields: Fields<'a>,
+    /// The candidate that matched.
+    checksum: Checksum,
 }
 
 impl core::fmt::Debug for VerifiedIpn<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let s = &self.fields.signed;
         f.debug_struct("VerifiedIpn")
-            .field("order_uid", &self.fields.order_uid)
-            .field("order_id", &self.fields.order_id)
-            .field("new_status", &self.fields.new_status)
-            .field("in_amount", &self.fields.in_amount)
-            .field("out_amount", &self.fields.out_amount)
-            .field("xml_from", &self.fields.xml_from)
-            .field("xml_to", &self.fields.xml_to)
-            .field("timestamp", &self.fields.timestamp)
-            .field("to_values", &self.fields.to_values.len())
+            .field("order_uid", &self.fields.order_uid.raw())
+            .field("order_id", &s[0])
+            .field("new_status", &s[1])
+            .field("in_amount", &s[2])
+            .field("out_amount", &s[3])
+            .field("xml_from", &s[4])
+            .field("xml_to", &s[5])
+            .field("timestamp", &s[6])
             .finish_non_exhaustive()
     }
 }
 
 impl<'a> VerifiedIpn<'a> {
     /// `orderUID`, typed; **not** covered by the checksum (find the order by
-    /// `orderId`). # Errors: not an integer of at most 11 digits.
+    /// `orderId`).
+    ///
+    /// # Errors
+    /// Absent, given twice with different values, or not an integer of at
+    /// most 11 digits (see [`UnverifiedIpn::order_uid`]).
     pub fn order_uid(&self) -> Result<OrderUid> {
-        OrderUid::parse(field::ORDER_UID, &self.fields.order_uid)
+        self.fields.order_uid.parse()
     }
     /// `orderId`, typed. # Errors: not 24 hex digits.
     pub fn order_id(&self) -> Result<ObjectId> {
-        ObjectId::parse(field::ORDER_ID, &self.fields.order_id)
+        ObjectId::parse(field::ORDER_ID, &self.fields.signed[0])
     }
     /// `newStatus`, typed (an unknown status is [`OrderStatus::Unknown`]).
     pub fn status(&self) -> OrderStatus {
-        OrderStatus::parse(&self.fields.new_status)
+        OrderStatus::parse(&self.fields.signed[1])
     }
     /// `inAmount`, typed. # Errors: not a decimal number.
     pub fn in_amount(&self) -> Result<Amount> {
-        Amount::parse(field::IN_AMOUNT, &self.fields.in_amount)
+        Amount::parse(field::IN_AMOUNT, &self.fields.signed[2])
     }
     /// `outAmount`, typed. # Errors: not a decimal number.
     pub fn out_amount(&self) -> Result<Amount> {
-        Amount::parse(field::OUT_AMOUNT, &self.fields.out_amount)
+        Amount::parse(field::OUT_AMOUNT, &self.fields.signed[3])
     }
     /// `xml_from`, typed. # Errors: not a currency code.
     pub fn xml_from(&self) -> Result<CurrencyCode> {
-        CurrencyCode::parse(field::XML_FROM, &self.fields.xml_from)
+        CurrencyCode::parse(field::XML_FROM, &self.fields.signed[4])
     }
     /// `xml_to`, typed. # Errors: not a currency code.
     pub fn xml_to(&self) -> Result<CurrencyCode> {
-        CurrencyCode::parse(field::XML_TO, &self.fields.xml_to)
+        CurrencyCode::parse(field::XML_TO, &self.fields.signed[5])
     }
-    /// `timestamp` in milliseconds since the Unix epoch (the docs say "unix time";
-    /// their example `1571328406072` is in milliseconds).
+    /// `timestamp` as an instant. The docs say "unix time" and their example
+    /// `1571328406072` is in milliseconds, but a sender may use seconds: the
+    /// unit is told by magnitude ([`UnixMillis::from_seconds_or_millis`]:
+    /// below 10^11 it is seconds).
     ///
     /// # Errors
     /// Not an integer of at most 16 digits.
-    pub fn timestamp_ms(&self) -> Result<u64> {
-        parse_timestamp(&self.fields.timestamp)
+    pub fn timestamp(&self) -> Result<UnixMillis> {
+        parse_timestamp(&self.fields.signed[6])
     }
-    /// The status change this notification reports, for the [tracker](crate::status).
-    /// A timestamp that does not parse gives an event without a time.
+    /// [`timestamp`](Self::timestamp) in milliseconds since the Unix epoch,
+    /// whichever unit it was sent in.
+    ///
+    /// # Errors
+    /// As [`timestamp`](Self::timestamp).
+    pub fn timestamp_ms(&self) -> Result<u64> {
+        self.timestamp().map(UnixMillis::as_millis)
+    }
+    /// The status change this notification reports, for the [tracker](crate::status),
+    /// its time in milliseconds whichever unit was sent. A timestamp that does
+    /// not parse gives an event without a time.
     pub fn event(&self) -> StatusEvent {
         StatusEvent {
             status: self.status(),
@@ -702,60 +1071,309 @@ impl<'a> VerifiedIpn<'a> {
     pub fn signed_fields(&self) -> SignedFields<'_> {
         self.fields.signed()
     }
-    /// `orderUID` as received; **not** covered by the checksum.
-    pub fn order_uid_raw(&self) -> &str {
-        &self.fields.order_uid
+    /// The checksum that matched (when several were offered, the one that did).
+    pub fn checksum(&self) -> Checksum {
+        self.checksum
+    }
+    /// `orderUID` as received, or `None` if absent or given with different
+    /// values; **not** covered by the checksum.
+    pub fn order_uid_raw(&self) -> Option<&str> {
+        self.fields.order_uid.raw()
     }
     /// `orderId` as received.
     pub fn order_id_raw(&self) -> &str {
-        &self.fields.order_id
+        &self.fields.signed[0]
     }
     /// `newStatus` as received.
     pub fn status_raw(&self) -> &str {
-        &self.fields.new_status
+        &self.fields.signed[1]
     }
     /// `inAmount` as received.
     pub fn in_amount_raw(&self) -> &str {
-        &self.fields.in_amount
+        &self.fields.signed[2]
     }
     /// `outAmount` as received.
     pub fn out_amount_raw(&self) -> &str {
-        &self.fields.out_amount
+        &self.fields.signed[3]
     }
     /// `timestamp` as received.
     pub fn timestamp_raw(&self) -> &str {
-        &self.fields.timestamp
+        &self.fields.signed[6]
     }
-    /// The `toValues` entries (the order's requisites), in index order.
-    /// **Not** covered by the checksum: information, not an instruction.
-    pub fn to_values(&self) -> impl Iterator<Item = &ToValue<'a>> {
-        self.fields.to_values.iter()
+    /// Every field the checksum does not cover, as decoded pairs in the order
+    /// received (see [`UnsignedPairs`]). **Not** authenticated.
+    pub fn unsigned_pairs(&self) -> UnsignedPairs<'_> {
+        self.fields.unsigned.pairs()
     }
-    /// Fields this SDK does not know, as (name, value), in the order received.
-    /// Nested names are written in brackets (`extraData[ref]`). **Not** covered
-    /// by the checksum.
-    pub fn extra(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.fields.extra.iter().map(|(k, v)| (&**k, &**v))
+    /// The `toValues` entries (the order's requisites), structured as well as
+    /// the sender's spelling allows; [`ToValues::is_structured`] says whether
+    /// it could be read completely. **Not** covered by the checksum:
+    /// information, not an instruction. Built on each call (it allocates).
+    pub fn to_values(&self) -> ToValues<'_> {
+        ToValues::from_pairs(self.unsigned_pairs())
+    }
+    /// Fields this SDK does not know (neither signed, the checksum, `orderUID`
+    /// nor `toValues…`), as decoded (name, value), in the order received,
+    /// repetitions included. **Not** covered by the checksum.
+    pub fn extra(&self) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
+        self.unsigned_pairs().filter(|(k, _)| {
+            rest_after(k, field::ORDER_UID).is_none() && to_values_rest(k).is_none()
+        })
     }
     /// A copy that owns its text, to keep beyond the request body's lifetime.
     pub fn into_owned(self) -> VerifiedIpn<'static> {
         VerifiedIpn {
             fields: self.fields.into_owned(),
+            checksum: self.checksum,
         }
     }
 }
 
+/// The part of a decoded key after `toValues`, if the key is rooted there
+/// (`toValues`, `toValues[…]`, `toValues.…`).
+fn to_values_rest(key: &str) -> Option<&str> {
+    rest_after(key, field::TO_VALUES)
+}
+
+/// The part of a decoded key after `root`, if the key is rooted there
+/// (`root`, `root[…]`, `root.…`).
+fn rest_after<'k>(key: &'k str, root: &str) -> Option<&'k str> {
+    let rest = key.strip_prefix(root)?;
+    (rest.is_empty() || rest.starts_with('[') || rest.starts_with('.')).then_some(rest)
+}
+
+/// One entry of `toValues`: a requisite of the order (`wallet`, `email`, …).
+#[derive(Clone, PartialEq, Eq)]
+pub struct ToValue<'x> {
+    index: u64,
+    key: Option<Cow<'x, str>>,
+    name: Option<Cow<'x, str>>,
+    value: Option<Cow<'x, str>>,
+}
+
+impl ToValue<'_> {
+    /// The route field's key (`wallet`); empty if the sender left it out.
+    pub fn key(&self) -> &str {
+        self.key.as_deref().unwrap_or_default()
+    }
+
+    /// The field's human name (`Wallet`); empty if the sender left it out.
+    pub fn name(&self) -> &str {
+        self.name.as_deref().unwrap_or_default()
+    }
+
+    /// The value (`Z123456789012`); empty if the sender left it out.
+    pub fn value(&self) -> &str {
+        self.value.as_deref().unwrap_or_default()
+    }
+}
+
+impl core::fmt::Debug for ToValue<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        // Requisites are personal data: show keys, not values.
+        f.debug_struct("ToValue")
+            .field("key", &self.key())
+            .field("value", &"[..]")
+            .finish()
+    }
+}
+
+/// `toValues` read as a list of entries, as far as the sender's spelling
+/// allows.
+///
+/// Read as entries: `toValues[0][key]` (brackets plain or percent-encoded,
+/// any index, sparse indices kept in order), `toValues[][key]` and
+/// `toValues[key]` (`qs` with `arrayFormat: 'brackets'` or `indices: false`:
+/// a repeated attribute starts a new entry), `toValues.0.key` (`qs` with
+/// `allowDots`). Anything else — `toValues=[object Object]` (`URLSearchParams`),
+/// `toValues=&toValues=` (Node's `querystring`), a lone `toValues=` (an empty
+/// list from `URLSearchParams`, or one entry from `querystring`: which, cannot
+/// be told), deeper nesting, an attribute
+/// given twice for one index — is not structured: [`is_structured`](Self::is_structured)
+/// is `false`, the entries hold what could be placed, and every pair is in
+/// [`VerifiedIpn::unsigned_pairs`] as received.
+///
+/// Iterates over the entries in index order.
+#[derive(Clone, Debug)]
+pub struct ToValues<'x> {
+    entries: Vec<ToValue<'x>>,
+    structured: bool,
+    next: usize,
+}
+
+/// An attribute of an entry: `key`, `name`, `value` or another.
+fn attribute_slot<'e, 'x>(
+    entry: &'e mut ToValue<'x>,
+    attr: &str,
+) -> Option<&'e mut Option<Cow<'x, str>>> {
+    match attr {
+        "key" => Some(&mut entry.key),
+        "name" => Some(&mut entry.name),
+        "value" => Some(&mut entry.value),
+        _ => None,
+    }
+}
+
+/// Whether `entry` lacks the attribute `attr` (`key`, `name`, `value`).
+fn lacks(entry: &ToValue<'_>, attr: &str) -> bool {
+    match attr {
+        "key" => entry.key.is_none(),
+        "name" => entry.name.is_none(),
+        "value" => entry.value.is_none(),
+        _ => false,
+    }
+}
+
+/// Splits `[a][b]`, `.a.b` or a mix into segments; `None` if malformed.
+fn segments(mut rest: &str) -> Option<SmallVec<[&str; 2]>> {
+    let mut out = SmallVec::new();
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix('[') {
+            let end = r.find(']')?;
+            out.push(&r[..end]);
+            rest = &r[end + 1..];
+        } else if let Some(r) = rest.strip_prefix('.') {
+            let end = r.find(['.', '[']).unwrap_or(r.len());
+            out.push(&r[..end]);
+            rest = &r[end..];
+        } else {
+            return None;
+        }
+    }
+    Some(out)
+}
+
+/// A decimal index of at most 18 digits.
+fn index_of(segment: &str) -> Option<u64> {
+    if segment.is_empty() || segment.len() > 18 || !segment.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    segment.parse().ok()
+}
+
+impl<'x> ToValues<'x> {
+    fn from_pairs(pairs: UnsignedPairs<'x>) -> Self {
+        let mut entries: Vec<ToValue<'x>> = Vec::new();
+        let mut structured = true;
+        let mut bare = 0usize; // `toValues=…` pairs
+        for (key, value) in pairs {
+            let Some(rest) = to_values_rest(&key) else {
+                continue;
+            };
+            let Some(segs) = segments(rest) else {
+                structured = false;
+                continue;
+            };
+            let (index, attr) = match segs.as_slice() {
+                [] => {
+                    bare += 1;
+                    continue;
+                }
+                [attr] if index_of(attr).is_none() && !attr.is_empty() => (None, *attr),
+                ["", attr] => (None, *attr),
+                [index, attr] => match index_of(index) {
+                    Some(i) => (Some(i), *attr),
+                    None => {
+                        structured = false;
+                        continue;
+                    }
+                },
+                _ => {
+                    structured = false;
+                    continue;
+                }
+            };
+            // Where a push (`[]` or no index) goes: the last entry while it
+            // lacks this attribute, else a new one after the highest index.
+            let index = match index {
+                Some(i) => i,
+                None => match entries.last() {
+                    Some(last) if lacks(last, attr) => last.index,
+                    _ => entries
+                        .iter()
+                        .map(|e| e.index.saturating_add(1))
+                        .max()
+                        .unwrap_or(0),
+                },
+            };
+            let pos = match entries.iter().position(|e| e.index == index) {
+                Some(pos) => pos,
+                None => {
+                    entries.push(ToValue {
+                        index,
+                        key: None,
+                        name: None,
+                        value: None,
+                    });
+                    entries.len() - 1
+                }
+            };
+            // Other attributes are kept only among the raw pairs.
+            if let Some(slot) = attribute_slot(&mut entries[pos], attr) {
+                if slot.is_some() {
+                    structured = false; // given twice: keep the first
+                } else {
+                    *slot = Some(value);
+                }
+            }
+        }
+        // Any bare value has lost the structure: `[object Object]`,
+        // `toValues=&toValues=`, and even a lone `toValues=`, which is both
+        // `URLSearchParams` of an empty list and `querystring` of a list of
+        // one object: which one cannot be told.
+        if bare > 0 {
+            structured = false;
+        }
+        entries.sort_by_key(|e| e.index);
+        Self {
+            entries,
+            structured,
+            next: 0,
+        }
+    }
+
+    /// Whether every `toValues` pair was placed in an entry. `false` says the
+    /// sender's spelling lost the structure (or was ambiguous): read the raw
+    /// pairs to see what was sent.
+    pub fn is_structured(&self) -> bool {
+        self.structured
+    }
+
+    /// All entries, in index order (whatever has been iterated too).
+    pub fn entries(&self) -> &[ToValue<'x>] {
+        &self.entries
+    }
+}
+
+impl<'x> Iterator for ToValues<'x> {
+    type Item = ToValue<'x>;
+
+    fn next(&mut self) -> Option<ToValue<'x>> {
+        let item = self.entries.get(self.next).cloned();
+        self.next += 1;
+        item
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.entries.len().saturating_sub(self.next);
+        (n, Some(n))
+    }
+}
+
+impl ExactSizeIterator for ToValues<'_> {}
+
 impl serde::Serialize for VerifiedIpn<'_> {
-    /// The notification as received, raw text for every field.
+    /// The notification as received: raw text for every signed field, the
+    /// structured `toValues` (and whether it could be structured), and the
+    /// unknown fields as a list of `[name, value]` pairs (names may repeat).
     fn serialize<S: serde::Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
-        use serde::ser::{SerializeMap, SerializeStruct};
-        struct ToValues<'x, 'a>(&'x [ToValue<'a>]);
-        impl serde::Serialize for ToValues<'_, '_> {
+        use serde::ser::{SerializeMap, SerializeSeq, SerializeStruct};
+        struct Entries<'x, 'y>(&'x [ToValue<'y>]);
+        impl serde::Serialize for Entries<'_, '_> {
             fn serialize<S: serde::Serializer>(
                 &self,
                 s: S,
             ) -> core::result::Result<S::Ok, S::Error> {
-                use serde::ser::SerializeSeq;
                 let mut seq = s.serialize_seq(Some(self.0.len()))?;
                 for v in self.0 {
                     seq.serialize_element(&Entry(v))?;
@@ -763,50 +1381,41 @@ impl serde::Serialize for VerifiedIpn<'_> {
                 seq.end()
             }
         }
-        struct Entry<'x, 'a>(&'x ToValue<'a>);
+        struct Entry<'x, 'y>(&'x ToValue<'y>);
         impl serde::Serialize for Entry<'_, '_> {
             fn serialize<S: serde::Serializer>(
                 &self,
                 s: S,
             ) -> core::result::Result<S::Ok, S::Error> {
                 let mut m = s.serialize_map(Some(3))?;
-                m.serialize_entry("key", &self.0.key())?;
-                m.serialize_entry("name", &self.0.name())?;
-                m.serialize_entry("value", &self.0.value())?;
+                m.serialize_entry("key", self.0.key())?;
+                m.serialize_entry("name", self.0.name())?;
+                m.serialize_entry("value", self.0.value())?;
                 m.end()
             }
         }
-        struct Extra<'x, 'a>(&'x [(Cow<'a, str>, Cow<'a, str>)]);
-        impl serde::Serialize for Extra<'_, '_> {
-            fn serialize<S: serde::Serializer>(
-                &self,
-                s: S,
-            ) -> core::result::Result<S::Ok, S::Error> {
-                let mut m = s.serialize_map(Some(self.0.len()))?;
-                for (k, v) in self.0 {
-                    m.serialize_entry(k, v)?;
-                }
-                m.end()
-            }
-        }
-        let f = &self.fields;
-        let mut st = s.serialize_struct("VerifiedIpn", 11)?;
-        st.serialize_field("orderUID", &f.order_uid)?;
-        st.serialize_field("orderId", &f.order_id)?;
-        st.serialize_field("newStatus", &f.new_status)?;
-        st.serialize_field("inAmount", &f.in_amount)?;
-        st.serialize_field("outAmount", &f.out_amount)?;
-        st.serialize_field("xml_from", &f.xml_from)?;
-        st.serialize_field("xml_to", &f.xml_to)?;
-        st.serialize_field("timestamp", &f.timestamp)?;
-        st.serialize_field("toValues", &ToValues(&f.to_values))?;
-        st.serialize_field("extra", &Extra(&f.extra))?;
+        let extra: Vec<_> = self.extra().collect();
+        let to_values = self.to_values();
+        let f = &self.fields.signed;
+        let mut st = s.serialize_struct("VerifiedIpn", 12)?;
+        st.serialize_field("orderUID", &self.order_uid_raw())?;
+        st.serialize_field("orderId", &f[0])?;
+        st.serialize_field("newStatus", &f[1])?;
+        st.serialize_field("inAmount", &f[2])?;
+        st.serialize_field("outAmount", &f[3])?;
+        st.serialize_field("xml_from", &f[4])?;
+        st.serialize_field("xml_to", &f[5])?;
+        st.serialize_field("timestamp", &f[6])?;
+        st.serialize_field("toValues", &Entries(to_values.entries()))?;
+        st.serialize_field("toValuesStructured", &to_values.is_structured())?;
+        st.serialize_field("extra", &extra)?;
         st.end()
     }
 }
 
-/// Parses a millisecond timestamp: digits only, at most 16 of them.
-pub(crate) fn parse_timestamp(s: &str) -> Result<u64> {
+/// Parses a timestamp: digits only, at most 16 of them, in seconds or
+/// milliseconds ([`UnixMillis::from_seconds_or_millis`]).
+pub(crate) fn parse_timestamp(s: &str) -> Result<UnixMillis> {
     if s.is_empty() {
         return Err(Error::invalid(field::TIMESTAMP, Problem::Empty));
     }
@@ -819,7 +1428,9 @@ pub(crate) fn parse_timestamp(s: &str) -> Result<u64> {
             Problem::TooManyDigits { max: 16 },
         ));
     }
-    Ok(s.bytes().fold(0u64, |n, d| n * 10 + u64::from(d - b'0')))
+    Ok(UnixMillis::from_seconds_or_millis(
+        s.bytes().fold(0u64, |n, d| n * 10 + u64::from(d - b'0')),
+    ))
 }
 
 /// Builds a signed form body, as the platform would send it. For tests, the
@@ -918,19 +1529,42 @@ mod json {
         }
     }
 
-    /// A scalar's text: a string's content, or a number's or boolean's exact text.
-    fn scalar(name: &str, raw: &RawValue) -> Result<String> {
+    /// A scalar's text: a string's content, or a number's or boolean's exact
+    /// text; `None` for anything else.
+    fn scalar(raw: &RawValue) -> Option<String> {
         let text = raw.get();
-        let shape = || Error::InvalidField {
-            field: Cow::Owned(String::from(name)),
-            problem: Problem::WrongShape {
-                expected: "a string or number",
-            },
-        };
         match text.as_bytes().first() {
-            Some(b'"') => serde_json::from_str::<String>(text).map_err(|_| shape()),
-            Some(b'-' | b'0'..=b'9' | b't' | b'f') => Ok(String::from(text)),
-            _ => Err(shape()),
+            Some(b'"') => serde_json::from_str::<String>(text).ok(),
+            Some(b'-' | b'0'..=b'9' | b't' | b'f') => Some(String::from(text)),
+            _ => None,
+        }
+    }
+
+    /// Flattens an unsigned member into pairs in `qs` spelling
+    /// (`toValues[0][key]`); `null` and empty containers give an empty value.
+    fn flatten(name: String, raw: &RawValue, out: &mut Vec<(String, String)>) {
+        let text = raw.get();
+        match text.as_bytes().first() {
+            Some(b'{') => match serde_json::from_str::<Members>(text) {
+                Ok(Members(members)) if !members.is_empty() => {
+                    for (k, v) in members {
+                        flatten(alloc::format!("{name}[{k}]"), &v, out);
+                    }
+                }
+                _ => out.push((name, String::new())),
+            },
+            Some(b'[') => match serde_json::from_str::<Vec<Box<RawValue>>>(text) {
+                Ok(items) if !items.is_empty() => {
+                    for (i, v) in items.iter().enumerate() {
+                        flatten(alloc::format!("{name}[{i}]"), v, out);
+                    }
+                }
+                _ => out.push((name, String::new())),
+            },
+            _ => {
+                let value = scalar(raw).unwrap_or_default();
+                out.push((name, value));
+            }
         }
     }
 
@@ -948,55 +1582,36 @@ mod json {
         let Members(members) = serde_json::from_slice(body).map_err(not_json)?;
         if members.len() > format.limits.max_pairs {
             return Err(Error::LimitExceeded {
-                limit: crate::error::Limit::Pairs,
+                limit: Limit::Pairs,
                 max: format.limits.max_pairs,
             });
         }
-        let mut b = Builder::default();
+        let mut b = Builder::new();
+        let mut pairs = Vec::new();
         for (name, raw) in members {
-            if let Some(slot) = scalar_slot(&name) {
-                b.scalar(slot, Cow::Owned(scalar(SCALARS[slot], &raw)?))?;
+            if let Some(slot) = SIGNED.iter().position(|s| *s == name) {
+                let value = scalar(&raw).ok_or_else(|| {
+                    Error::invalid(
+                        SIGNED[slot],
+                        Problem::WrongShape {
+                            expected: "a string or number",
+                        },
+                    )
+                })?;
+                b.signed(slot, Cow::Owned(value))?;
             } else if format.checksum_field == Some(name.as_str()) {
-                let v = scalar(&name, &raw)?;
-                b.checksum(&name, Cow::Owned(v))?;
-            } else if name == field::TO_VALUES {
-                let entries: Vec<Vec<(String, Box<RawValue>)>> = {
-                    let list: Vec<Members> = serde_json::from_str(raw.get()).map_err(|_| {
-                        Error::invalid(
-                            field::TO_VALUES,
-                            Problem::WrongShape {
-                                expected: "a list of objects",
-                            },
-                        )
-                    })?;
-                    list.into_iter().map(|m| m.0).collect()
-                };
-                if entries.len() > format.limits.max_index.saturating_add(1) {
-                    return Err(Error::LimitExceeded {
-                        limit: crate::error::Limit::ArrayIndex,
-                        max: format.limits.max_index,
-                    });
-                }
-                for (i, entry) in entries.into_iter().enumerate() {
-                    for (sub, raw) in entry {
-                        let v = scalar(&alloc::format!("toValues[{i}][{sub}]"), &raw)?;
-                        b.set_to_value(Some(i), &sub, Text::Owned(v))?;
+                b.checksum(Cow::Owned(scalar(&raw).unwrap_or_default()));
+            } else {
+                if name == field::ORDER_UID {
+                    match scalar(&raw) {
+                        Some(v) => b.order_uid.offer(Cow::Owned(v)),
+                        None => b.order_uid = Uid::Ambiguous,
                     }
                 }
-            } else {
-                if b.extra.iter().any(|(k, _)| *k == name) {
-                    return Err(Error::DuplicateField {
-                        field: Cow::Owned(name),
-                    });
-                }
-                let v = match scalar(&name, &raw) {
-                    Ok(v) => v,
-                    Err(_) => String::from(raw.get()),
-                };
-                b.extra.push((Cow::Owned(name), Cow::Owned(v)));
+                flatten(name, &raw, &mut pairs);
             }
         }
-        b.finish()
+        b.finish(Unsigned::Pairs(pairs))
     }
 }
 
@@ -1007,44 +1622,64 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    proptest! {
-        /// The direct path for `toValues` keys agrees with the general key parser
-        /// whenever it answers, and answers for every key the platform sends.
-        #[test]
-        fn fast_to_values_key_agrees_with_the_key_parser(
-            key in "toValues(\\[|%5[Bb])[0-9a-z_%]{0,4}(\\]|%5[Dd])(\\[|%5[Bb])[a-z0-9_%+]{0,6}(\\]|%5[Dd])[a-z\\[\\]]{0,2}",
-            max_depth in 0usize..4,
-            max_index in 0usize..20,
-        ) {
-            let limits = Limits { max_depth, max_index, ..Limits::default() };
-            if let Some((index, sub)) = fast_to_values_key(&key, &limits) {
-                let parsed = Key::parse(&key, &limits).unwrap();
-                prop_assert_eq!(parsed.root().unwrap(), "toValues");
-                prop_assert_eq!(parsed.depth(), 2);
-                let seg0 = parsed.segment(0).unwrap();
-                prop_assert_eq!(index, if seg0.is_push() { None } else { seg0.index() });
-                prop_assert_eq!(parsed.segment(1).unwrap().decode().unwrap(), sub);
-            }
-        }
+    #[test]
+    fn keys_are_classified_as_qs_reads_them() {
+        let c = |k: &str| classify(k.as_bytes(), Some("hash"));
+        assert_eq!(c("orderId"), KeyClass::Signed(0));
+        assert_eq!(c("order%49d"), KeyClass::Signed(0));
+        assert_eq!(c("time%73tamp"), KeyClass::Signed(6));
+        assert_eq!(c("newStatus[x]"), KeyClass::SignedNested(1));
+        assert_eq!(c("newStatus%5B%5D"), KeyClass::SignedNested(1));
+        assert_eq!(c("newStatus["), KeyClass::Unsigned); // qs: no segment
+        assert_eq!(c("newStatus[a[b]"), KeyClass::Unsigned); // qs: parent `newStatus[a`
+        assert_eq!(c("newStatusX"), KeyClass::Unsigned);
+        assert_eq!(c("hash"), KeyClass::Checksum);
+        assert_eq!(c("h%61sh"), KeyClass::Checksum);
+        assert_eq!(c("hash[0]"), KeyClass::Unsigned);
+        assert_eq!(c("orderUID"), KeyClass::OrderUid);
+        assert_eq!(c("orderUID[]"), KeyClass::OrderUidNested);
+        assert_eq!(c("toValues%5B0%5D%5Bkey%5D"), KeyClass::Unsigned);
+        assert_eq!(c("%ZZ"), KeyClass::Unsigned);
+        assert_eq!(c("order%49d[%ZZ]"), KeyClass::Unsigned); // qs leaves it undecoded
+        assert_eq!(c("order%49d%FF"), KeyClass::Unsigned);
+        assert_eq!(c(""), KeyClass::Unsigned);
+        assert_eq!(classify(b"hash", None), KeyClass::Unsigned);
     }
 
-    #[test]
-    fn fast_path_takes_the_platform_spellings() {
-        let l = Limits::default();
-        assert_eq!(
-            fast_to_values_key("toValues%5B0%5D%5Bkey%5D", &l),
-            Some((Some(0), "key"))
-        );
-        assert_eq!(
-            fast_to_values_key("toValues[12][value]", &l),
-            Some((Some(12), "value"))
-        );
-        assert_eq!(
-            fast_to_values_key("toValues%5B%5D%5Bname%5D", &l),
-            Some((None, "name"))
-        );
-        assert_eq!(fast_to_values_key("toValues[101][key]", &l), None); // over the limit
-        assert_eq!(fast_to_values_key("toValues[0][k%65y]", &l), None); // escaped name
-        assert_eq!(fast_to_values_key("toValues[0][key][x]", &l), None);
+    proptest! {
+        /// The allocation-free classifier agrees with decoding the key first.
+        #[test]
+        fn classify_agrees_with_decoding_first(
+            key in "(orderId|newStatus|timestamp|orderUID|hash|toValues|o|x)(%[0-9A-Fa-f]{2}|%|\\+|\\[|\\]|[a-z0-9]){0,6}",
+        ) {
+            let decoded: Vec<u8> = Decoded::like_qs(key.as_bytes()).collect();
+            let by_decoding = {
+                let parent_end = {
+                    // qs: the parent ends at the first complete `[...]` segment.
+                    let mut end = decoded.len();
+                    let mut open = None;
+                    for (i, &b) in decoded.iter().enumerate() {
+                        match b {
+                            b'[' => open = Some(i),
+                            b']' if open.is_some() => { end = open.unwrap(); break; }
+                            _ => {}
+                        }
+                    }
+                    end
+                };
+                let parent = &decoded[..parent_end];
+                let nested = parent_end < decoded.len();
+                let signed = SIGNED.iter().position(|s| s.as_bytes() == parent);
+                match (signed, nested) {
+                    (Some(slot), false) => KeyClass::Signed(slot),
+                    (Some(slot), true) => KeyClass::SignedNested(slot),
+                    (None, false) if parent == b"orderUID" => KeyClass::OrderUid,
+                    (None, true) if parent == b"orderUID" => KeyClass::OrderUidNested,
+                    (None, false) if parent == b"hash" => KeyClass::Checksum,
+                    _ => KeyClass::Unsigned,
+                }
+            };
+            prop_assert_eq!(classify(key.as_bytes(), Some("hash")), by_decoding, "{}", key);
+        }
     }
 }

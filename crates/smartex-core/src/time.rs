@@ -1,8 +1,91 @@
-//! Calendar dates for the platform's millisecond timestamps.
+//! Instants and calendar dates for the platform's timestamps.
 //!
-//! The IPN's `timestamp` and the sandbox's `createdAt` are milliseconds since
-//! the Unix epoch. This turns one into a UTC date and time for people to read,
-//! without a clock and without a date crate: the time is an argument.
+//! The IPN's `timestamp` and the sandbox's `createdAt` are counted from the
+//! Unix epoch. [`UnixMillis`] is such an instant in milliseconds, a type of
+//! its own so that a count in seconds, or a duration, cannot be passed where
+//! an instant is meant; [`UtcDateTime`] turns one into a UTC date and time for
+//! people to read, without a clock and without a date crate: the time is an
+//! argument.
+
+/// An instant: milliseconds since 1970-01-01T00:00:00Z.
+///
+/// The caller's `now` in every time-dependent check (the IPN timestamp
+/// window) is one of these, never a bare integer, so seconds and milliseconds
+/// cannot be confused. Built from a [`SystemTime`](std::time::SystemTime)
+/// (with the `std` feature), or from an explicit unit:
+///
+/// ```
+/// use smartex_core::time::UnixMillis;
+/// let t = UnixMillis::from_secs(1_571_328_406);
+/// assert_eq!(t, UnixMillis::from_millis(1_571_328_406_000));
+/// assert_eq!(t.as_millis(), 1_571_328_406_000);
+/// // A notification's `timestamp`, in whichever unit it was sent:
+/// assert_eq!(UnixMillis::from_seconds_or_millis(1_571_328_406), t);
+/// assert_eq!(UnixMillis::from_seconds_or_millis(1_571_328_406_000), t);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct UnixMillis(u64);
+
+impl UnixMillis {
+    /// Values below this are read as seconds by
+    /// [`from_seconds_or_millis`](Self::from_seconds_or_millis): 10^11 seconds
+    /// is the year 5138, and 10^11 milliseconds is 1973-03-03, before the
+    /// platform existed, so neither unit's plausible values reach the other's.
+    pub const SECONDS_BELOW: u64 = 100_000_000_000;
+
+    /// The instant `ms` milliseconds after the epoch.
+    pub const fn from_millis(ms: u64) -> Self {
+        Self(ms)
+    }
+
+    /// The instant `s` seconds after the epoch (saturating far in the future).
+    pub const fn from_secs(s: u64) -> Self {
+        Self(s.saturating_mul(1000))
+    }
+
+    /// A count from the epoch whose unit is told by its magnitude: below
+    /// [`SECONDS_BELOW`](Self::SECONDS_BELOW) it is seconds, otherwise
+    /// milliseconds. The platform documents milliseconds, but a Node server
+    /// may send `Math.floor(Date.now() / 1000)`; both are the same instant.
+    pub const fn from_seconds_or_millis(n: u64) -> Self {
+        if n < Self::SECONDS_BELOW {
+            Self::from_secs(n)
+        } else {
+            Self(n)
+        }
+    }
+
+    /// Milliseconds since the epoch.
+    pub const fn as_millis(self) -> u64 {
+        self.0
+    }
+}
+
+#[cfg(feature = "std")]
+impl From<std::time::SystemTime> for UnixMillis {
+    /// The same instant; one before the epoch is the epoch, and one past
+    /// `u64::MAX` milliseconds saturates.
+    fn from(t: std::time::SystemTime) -> Self {
+        Self(
+            t.duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+        )
+    }
+}
+
+#[cfg(feature = "std")]
+impl From<UnixMillis> for std::time::SystemTime {
+    fn from(t: UnixMillis) -> Self {
+        std::time::UNIX_EPOCH + std::time::Duration::from_millis(t.0)
+    }
+}
+
+impl core::fmt::Display for UnixMillis {
+    /// ISO 8601 in UTC (`2019-10-17T16:06:46.072Z`).
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        UtcDateTime::from_unix_ms(self.0).fmt(f)
+    }
+}
 
 /// A UTC date and time with millisecond precision.
 ///
@@ -78,6 +161,24 @@ mod tests {
     #[track_caller]
     fn check(ms: u64, expect: &str) {
         assert_eq!(UtcDateTime::from_unix_ms(ms).to_string(), expect);
+    }
+
+    #[test]
+    fn seconds_and_milliseconds_are_told_apart() {
+        use super::UnixMillis;
+        let ms = |n| UnixMillis::from_seconds_or_millis(n).as_millis();
+        assert_eq!(ms(0), 0);
+        assert_eq!(ms(1_700_000_000), 1_700_000_000_000);
+        assert_eq!(ms(99_999_999_999), 99_999_999_999_000);
+        assert_eq!(ms(100_000_000_000), 100_000_000_000);
+        assert_eq!(ms(1_700_000_000_123), 1_700_000_000_123);
+        assert_eq!(ms(u64::MAX), u64::MAX);
+        #[cfg(feature = "std")]
+        {
+            let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(1_571_328_406_072);
+            assert_eq!(UnixMillis::from(t).as_millis(), 1_571_328_406_072);
+            assert_eq!(std::time::SystemTime::from(UnixMillis::from(t)), t);
+        }
     }
 
     #[test]

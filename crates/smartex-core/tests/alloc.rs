@@ -31,8 +31,24 @@ fn parse_and_verify_of_the_sample_allocates_nothing() {
 
     // The measurement is real: reading a value that needs unescaping allocates.
     let before = dhat::HeapStats::get();
-    let email = ipn.to_values().nth(1).map(|v| v.value().into_owned());
+    let email = ipn.to_values().nth(1).map(|v| v.value().to_owned());
     let after = dhat::HeapStats::get();
     dhat::assert!(after.total_blocks > before.total_blocks);
     dhat::assert_eq!(email.as_deref(), Some("customer.name@example.com"));
+
+    // Unsigned fields in other spellings (`URLSearchParams`, `querystring`,
+    // `qs` with `allowDots`, deep and escaped junk) are skipped, not stored:
+    // parse + verify still allocates nothing.
+    let odd = String::from_utf8(body.clone()).unwrap().replace(
+        "&hash=",
+        "&toValues=%5Bobject+Object%5D&toValues=&toValues.0.key=wallet\
+         &extra%5Ba%5D%5Bb%5D%5Bc%5D%5Bd%5D%5Be%5D%5Bf%5D=1&junk%ZZ=%FF&toValues[999][key]=x&hash=",
+    );
+    let before = dhat::HeapStats::get();
+    let ipn = UnverifiedIpn::parse_form(odd.as_bytes(), &format).unwrap();
+    let ipn = ipn.verify(&secret).unwrap();
+    let status = ipn.status();
+    let after = dhat::HeapStats::get();
+    dhat::assert_eq!(after.total_blocks - before.total_blocks, 0);
+    drop(status);
 }

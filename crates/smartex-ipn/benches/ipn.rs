@@ -15,7 +15,8 @@ use smartex_ipn::{IpnRequest, IpnSecret, MemoryReplayGuard, Receiver};
 
 const BODY: &[u8] = include_bytes!("../../smartex-core/tests/data/sample-ipn-body.txt");
 /// A minute after the sample was sent.
-const NOW: u64 = 1_571_328_406_072 + 60_000;
+const NOW: smartex_ipn::UnixMillis =
+    smartex_ipn::UnixMillis::from_millis(1_571_328_406_072 + 60_000);
 
 fn body() -> &'static [u8] {
     BODY.strip_suffix(b"\n").unwrap_or(BODY)

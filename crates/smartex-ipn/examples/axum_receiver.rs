@@ -85,7 +85,7 @@ async fn ipn(State(shop): State<Arc<Shop>>, parts: Parts, body: Bytes) -> Respon
         Err(refusal) => Answer::for_error(&refusal),
         Ok(parsed) => {
             let secret = shop.secret_of(parsed.order_id_raw()).await;
-            match shop.receiver.verify(parsed, &secret, smartex_ipn::now_ms()) {
+            match shop.receiver.verify(parsed, &secret, smartex_ipn::now()) {
                 Err(refusal) => Answer::for_error(&refusal),
                 Ok(ipn) => Answer::for_decision(&shop.apply(&ipn).await),
             }

@@ -136,7 +136,7 @@ pub async fn handle(
         Err(refusal) => Answer::for_error(&refusal),
         Ok(parsed) => {
             let secret = shop.secret_of(parsed.order_id_raw()); // async is fine here too
-            match shop.receiver.verify(parsed, &secret, smartex_ipn::now_ms()) {
+            match shop.receiver.verify(parsed, &secret, smartex_ipn::now()) {
                 Err(refusal) => Answer::for_error(&refusal),
                 Ok(ipn) => Answer::for_decision(&shop.apply(&ipn)),
             }

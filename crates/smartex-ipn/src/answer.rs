@@ -16,7 +16,7 @@ use crate::error::Error;
 /// | verified, [`Decision::Duplicate`], or [`Error::Replayed`] | 200 | `OK: duplicate` |
 /// | verified, [`Decision::Stale`] (older than what the merchant knows) | 200 | `OK: stale, ignored` |
 /// | verified, [`Decision::Unexpected`] (not applied; held for a person to look at) | 202 | `Accepted: held for review` |
-/// | [`Error::Malformed`], [`Error::ChecksumConflict`] | 400 | `Bad Request: malformed notification` |
+/// | [`Error::Malformed`] | 400 | `Bad Request: malformed notification` |
 /// | [`Error::MissingChecksum`], [`Error::MalformedChecksum`], [`Error::BadChecksum`] | 401 | `Unauthorized: checksum missing or wrong` |
 /// | [`Error::UnknownOrder`] | 404 | `Not Found: unknown order` |
 /// | [`Error::WrongMethod`] | 405, with `Allow` | `Method Not Allowed` |
@@ -74,9 +74,7 @@ impl Answer {
     pub fn for_error(error: &Error) -> Answer {
         match error {
             Error::Replayed => Self::DUPLICATE,
-            Error::Malformed(_) | Error::ChecksumConflict { .. } => {
-                Self::new(400, "Bad Request: malformed notification")
-            }
+            Error::Malformed(_) => Self::new(400, "Bad Request: malformed notification"),
             Error::MissingChecksum | Error::MalformedChecksum { .. } | Error::BadChecksum => {
                 Self::new(401, "Unauthorized: checksum missing or wrong")
             }

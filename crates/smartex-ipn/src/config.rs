@@ -10,11 +10,11 @@ use smartex_core::form::Limits;
 ///
 /// The platform's docs do not say where the IPN checksum travels; the body
 /// field `hash` is the default (what the docs' JavaScript reads). Several
-/// places may be configured at once; if the checksum is found in more than one
-/// and the values differ, the notification is refused
-/// ([`Error::ChecksumConflict`](crate::Error::ChecksumConflict)). A checksum
-/// the caller passes with [`IpnRequest::checksum`](crate::IpnRequest::checksum)
-/// is always one more place.
+/// places may be configured at once; every distinct value found (in any
+/// place, repeated or not) is a candidate, and the notification verifies if
+/// one matches. A checksum the caller passes with
+/// [`IpnRequest::checksum`](crate::IpnRequest::checksum) is always one more
+/// place.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ChecksumLocation {

@@ -47,20 +47,12 @@ pub enum Error {
     /// No checksum was found in any of the configured places.
     #[error("the notification carries no checksum")]
     MissingChecksum,
-    /// A checksum was found but is not 64 hexadecimal digits.
+    /// A checksum was found but is not 64 hexadecimal digits (and no other
+    /// place held a well-formed one).
     #[error("checksum in {location} is not 64 hexadecimal digits")]
     MalformedChecksum {
         /// Where it was found (`body field `hash``, `query parameter …`, `header …`).
         location: Cow<'static, str>,
-    },
-    /// The checksum was found in more than one configured place, with
-    /// different values.
-    #[error("checksums in {first} and {second} differ")]
-    ChecksumConflict {
-        /// One place.
-        first: Cow<'static, str>,
-        /// Another place, whose checksum differs.
-        second: Cow<'static, str>,
     },
     /// The checksum does not match the one computed with the order's secret
     /// (or with any of the secrets, during a rotation).

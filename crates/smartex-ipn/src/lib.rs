@@ -14,9 +14,9 @@
 //! // In your handler: the method, content type and raw body as received.
 //! let body = std::fs::read("../smartex-core/tests/data/sample-ipn-body.txt")?;
 //! let request = IpnRequest::new("POST", &body).content_type("application/x-www-form-urlencoded");
-//! # let now = 1_571_328_406_072 + 1_000;
-//! # let _ = smartex_ipn::now_ms;
-//! match receiver.receive(&request, &secret, now /* smartex_ipn::now_ms() */) {
+//! # let now = smartex_ipn::UnixMillis::from_millis(1_571_328_406_072 + 1_000);
+//! # let _ = smartex_ipn::now;
+//! match receiver.receive(&request, &secret, now /* smartex_ipn::now() */) {
 //!     Ok(ipn) => {
 //!         // Only a verified notification exposes the status and amounts.
 //!         assert!(ipn.status().is_payment_received());
@@ -66,7 +66,7 @@
 //! async fn handle<'a>(receiver: &Receiver, request: &IpnRequest<'a>) -> Result<Notification<'a>, Error> {
 //!     let parsed = receiver.parse(request)?;
 //!     let secret = secret_of(parsed.order_id_raw()).await; // your database
-//!     receiver.verify(parsed, &secret, smartex_ipn::now_ms())
+//!     receiver.verify(parsed, &secret, smartex_ipn::now())
 //! }
 //! ```
 //!
@@ -76,16 +76,17 @@
 //! [`Config::checksum_in`] adds or replaces places ([`ChecksumLocation`]: a
 //! body field, a query parameter of the `ipnUrl`, a header), and
 //! [`IpnRequest::checksum`] passes one the caller found itself. Found in more
-//! than one place with different values: refused
-//! ([`Error::ChecksumConflict`]).
+//! than one place (or repeated) with different values: each is a candidate,
+//! and the notification verifies if one of them matches.
 //!
 //! ## Bounds, time and replays
 //!
 //! - Method `POST`, `Content-Type: application/x-www-form-urlencoded`, body
 //!   up to 64 KiB, the core decoder's limits — all in [`Config`]; JSON bodies
 //!   only with [`Config::allow_json`].
-//! - The signed `timestamp` (milliseconds) must lie between 24 hours before
-//!   and 5 minutes after the `now_ms` you pass ([`TimestampWindow`]). The
+//! - The signed `timestamp` (milliseconds, or seconds: below 10^11 it is read
+//!   as seconds) must lie between 24 hours before and 5 minutes after the
+//!   `now` you pass ([`now`], a [`UnixMillis`]; [`TimestampWindow`]). The
 //!   window is generous because the platform never resends: a notification
 //!   delayed by network trouble must still be accepted.
 //!   [`Config::danger_accept_any_timestamp`] turns the check off.
@@ -128,7 +129,7 @@
 //!         Err(refusal) => Answer::for_error(&refusal),
 //!         Ok(parsed) => {
 //!             let secret = my_db::ipn_secret(parsed.order_id_raw()).await; // Option<IpnSecret>
-//!             match receiver.verify(parsed, &secret, smartex_ipn::now_ms()) {
+//!             match receiver.verify(parsed, &secret, smartex_ipn::now()) {
 //!                 Err(refusal) => Answer::for_error(&refusal),
 //!                 // Your tracker step: ipn.decide(stored status), store it if Apply.
 //!                 Ok(ipn) => Answer::for_decision(&my_db::apply(&ipn).await),
@@ -175,7 +176,7 @@
 //!         Err(e) => Answer::for_error(&e),
 //!         Ok(parsed) => {
 //!             let secret = lookup_secret(parsed.order_id_raw()).await; // Option<IpnSecret>
-//!             match receiver.verify(parsed, &secret, smartex_ipn::now_ms()) {
+//!             match receiver.verify(parsed, &secret, smartex_ipn::now()) {
 //!                 Err(e) => Answer::for_error(&e),
 //!                 Ok(ipn) => Answer::for_decision(&apply(&ipn).await), // your tracker step
 //!             }
@@ -214,9 +215,10 @@ mod request;
 pub use answer::Answer;
 pub use config::{ChecksumLocation, Config, ContentTypes, TimestampWindow};
 pub use error::{Error, Result};
-pub use receiver::{Notification, ParsedIpn, Receiver, Secrets, now_ms};
+pub use receiver::{Notification, ParsedIpn, Receiver, Secrets, now};
 pub use replay::{MemoryReplayGuard, ReplayGuard, ReplayKey};
 pub use request::{Headers, IpnRequest};
+pub use smartex_core::time::UnixMillis;
 
 /// The core types a receiver works with, re-exported for convenience.
 pub use smartex_core::{

@@ -3,11 +3,13 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use smallvec::SmallVec;
+
 use smartex_core::IpnSecret;
 use smartex_core::checksum::Checksum;
-use smartex_core::form::Pairs;
 use smartex_core::ipn::{IpnFormat, UnverifiedIpn, VerifiedIpn};
 use smartex_core::status::{Decision, KnownStatus, StatusEvent, decide};
+use smartex_core::time::UnixMillis;
 use smartex_core::types::{ObjectId, OrderUid};
 
 use crate::config::{ChecksumLocation, Config, TimestampWindow};
@@ -63,13 +65,10 @@ impl<S: Secrets + ?Sized> Secrets for &S {
     }
 }
 
-/// The current time in milliseconds since the Unix epoch, from the system
-/// clock: the `now_ms` to pass to [`Receiver::verify`]. A clock set before
-/// 1970 gives 0.
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+/// The current time from the system clock: the `now` to pass to
+/// [`Receiver::verify`]. A clock set before 1970 gives the epoch.
+pub fn now() -> UnixMillis {
+    UnixMillis::from(std::time::SystemTime::now())
 }
 
 /// A request that passed the HTTP checks and parsed as a notification, but
@@ -81,7 +80,8 @@ pub fn now_ms() -> u64 {
 #[derive(Clone)]
 pub struct ParsedIpn<'a> {
     ipn: UnverifiedIpn<'a>,
-    checksum: Hex64,
+    /// Every distinct checksum found, in every configured place: usually one.
+    checksums: SmallVec<[Checksum; 1]>,
 }
 
 impl core::fmt::Debug for ParsedIpn<'_> {
@@ -107,17 +107,20 @@ impl ParsedIpn<'_> {
         Ok(self.ipn.order_id()?)
     }
 
-    /// `orderUID` as received. The checksum never covers it, not even after
+    /// `orderUID` as received, or `None` if the body has none or several
+    /// different ones. The checksum never covers it, not even after
     /// [`Receiver::verify`]: look the secret up by
     /// [`order_id_raw`](Self::order_id_raw) instead.
-    pub fn order_uid_raw(&self) -> &str {
+    pub fn order_uid_raw(&self) -> Option<&str> {
         self.ipn.order_uid_raw()
     }
 
-    /// `orderUID`, typed (never covered by the checksum).
+    /// `orderUID`, typed (never covered by the checksum). Its absence or a
+    /// bad value never refuses the notification; only this accessor fails.
     ///
     /// # Errors
-    /// [`Error::Malformed`] if it is not an integer of at most 11 digits.
+    /// [`Error::Malformed`] if it is absent, given with different values, or
+    /// not an integer of at most 11 digits.
     pub fn order_uid(&self) -> Result<OrderUid> {
         Ok(self.ipn.order_uid()?)
     }
@@ -129,7 +132,6 @@ impl ParsedIpn<'_> {
 #[derive(Clone)]
 pub struct Notification<'a> {
     ipn: VerifiedIpn<'a>,
-    checksum: Hex64,
 }
 
 impl core::fmt::Debug for Notification<'_> {
@@ -161,7 +163,6 @@ impl<'a> Notification<'a> {
     pub fn into_owned(self) -> Notification<'static> {
         Notification {
             ipn: self.ipn.into_owned(),
-            checksum: self.checksum,
         }
     }
 
@@ -172,7 +173,7 @@ impl<'a> Notification<'a> {
             self.ipn.order_id_raw(),
             self.ipn.status_raw(),
             self.ipn.timestamp_raw(),
-            &self.checksum.to_checksum(),
+            &self.ipn.checksum(),
         )
     }
 
@@ -207,7 +208,8 @@ impl<'a> Notification<'a> {
 /// // 2. Look the order's secret up (may be async: the receiver needs no runtime).
 /// let secret = (parsed.order_id_raw() == "5d8e6002b80b7b4cd75a6424").then(|| IpnSecret::new("SECRET123")).transpose()?;
 /// // 3. Verify: checksum, timestamp window, replay guard.
-/// let now = 1_571_328_406_072 + 60_000; // a minute after it was sent; usually smartex_ipn::now_ms()
+/// // A minute after it was sent; usually smartex_ipn::now().
+/// let now = smartex_ipn::UnixMillis::from_millis(1_571_328_406_072 + 60_000);
 /// let ipn = receiver.verify(parsed, &secret, now)?;
 /// assert_eq!(ipn.status_raw(), "inProgress");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -291,8 +293,7 @@ impl Receiver {
     /// # Errors
     /// [`Error::WrongMethod`], [`Error::TooLarge`],
     /// [`Error::WrongContentType`], [`Error::Malformed`],
-    /// [`Error::MissingChecksum`], [`Error::MalformedChecksum`],
-    /// [`Error::ChecksumConflict`].
+    /// [`Error::MissingChecksum`], [`Error::MalformedChecksum`].
     #[inline]
     pub fn parse<'a>(&self, request: &IpnRequest<'a>) -> Result<ParsedIpn<'a>> {
         let result = self.parse_inner(request);
@@ -302,9 +303,10 @@ impl Receiver {
         result
     }
 
-    /// Step 2: verifies the checksum with the order's secret(s), checks the
-    /// timestamp window against `now_ms` (milliseconds since the Unix epoch;
-    /// see [`now_ms`]), and consults the replay guard.
+    /// Step 2: verifies the checksum with the order's secret(s) (any of the
+    /// checksums found matching is enough), checks the timestamp window
+    /// against `now` (see [`now`]; the notification's `timestamp` may be in
+    /// seconds or milliseconds), and consults the replay guard.
     ///
     /// # Errors
     /// [`Error::UnknownOrder`] if `secrets` is `None`, [`Error::BadChecksum`],
@@ -315,9 +317,9 @@ impl Receiver {
         &self,
         parsed: ParsedIpn<'a>,
         secrets: &S,
-        now_ms: u64,
+        now: UnixMillis,
     ) -> Result<Notification<'a>> {
-        let result = self.verify_inner(parsed, secrets, now_ms);
+        let result = self.verify_inner(parsed, secrets, now);
         match &result {
             Ok(n) => trace::accepted(n),
             Err(e) => trace::refused(e),
@@ -334,10 +336,10 @@ impl Receiver {
         &self,
         request: &IpnRequest<'a>,
         secrets: &S,
-        now_ms: u64,
+        now: UnixMillis,
     ) -> Result<Notification<'a>> {
         let parsed = self.parse(request)?;
-        self.verify(parsed, secrets, now_ms)
+        self.verify(parsed, secrets, now)
     }
 
     #[inline]
@@ -363,8 +365,8 @@ impl Receiver {
             BodyKind::Form => UnverifiedIpn::parse_form(body, &format)?,
             BodyKind::Json => UnverifiedIpn::parse_json(body, &format)?,
         };
-        let checksum = self.locate_checksum(request, &ipn)?;
-        Ok(ParsedIpn { ipn, checksum })
+        let checksums = self.locate_checksums(request, &ipn)?;
+        Ok(ParsedIpn { ipn, checksums })
     }
 
     fn body_kind(&self, request: &IpnRequest<'_>) -> Result<BodyKind> {
@@ -386,31 +388,28 @@ impl Receiver {
         }
     }
 
-    fn locate_checksum(&self, request: &IpnRequest<'_>, ipn: &UnverifiedIpn<'_>) -> Result<Hex64> {
-        // Where the first checksum was found: an index into the configured
-        // locations, or `None` for the caller's. Described only on error.
-        let mut found: Option<(Option<usize>, Hex64)> = None;
-        let describe = |place: Option<usize>| -> Cow<'static, str> {
-            match place.and_then(|i| self.config.checksum.get(i)) {
-                Some(location) => location.describe(),
-                None => Cow::Borrowed("the checksum supplied by the caller"),
-            }
-        };
-        let mut offer = |place: Option<usize>, text: &[u8]| -> Result<()> {
-            let hex = Hex64::parse(text).ok_or_else(|| Error::MalformedChecksum {
-                location: describe(place),
-            })?;
-            match &found {
-                None => found = Some((place, hex)),
-                Some((first, h)) if *h != hex => {
-                    return Err(Error::ChecksumConflict {
-                        first: describe(*first),
-                        second: describe(place),
-                    });
+    /// Every distinct checksum in the configured places. Found in several
+    /// places (or repeated in one) with different values, each is a
+    /// candidate and the notification verifies if one matches: a value added
+    /// in transit cannot lose a genuine notification, and a forgery still
+    /// needs a valid checksum over the signed values. A malformed value is
+    /// refused only if no well-formed one was found.
+    fn locate_checksums(
+        &self,
+        request: &IpnRequest<'_>,
+        ipn: &UnverifiedIpn<'_>,
+    ) -> Result<SmallVec<[Checksum; 1]>> {
+        let mut found: SmallVec<[Hex64; 1]> = SmallVec::new();
+        let mut malformed: Option<Option<usize>> = None;
+        let mut offer = |place: Option<usize>, text: &[u8]| match Hex64::parse(text) {
+            Some(hex) => {
+                if !found.contains(&hex) {
+                    found.push(hex);
                 }
-                Some(_) => {}
             }
-            Ok(())
+            None => {
+                malformed.get_or_insert(place);
+            }
         };
         let body_field = self.config.body_field();
         for (i, location) in self.config.checksum.iter().enumerate() {
@@ -418,35 +417,42 @@ impl Receiver {
                 ChecksumLocation::BodyField(name) => {
                     // Only the first body field is looked at (the core decoder
                     // knows one checksum field).
-                    if body_field == Some(&**name)
-                        && let Some(text) = ipn.checksum_in_body()
-                    {
-                        offer(Some(i), text.as_bytes())?;
+                    if body_field == Some(&**name) {
+                        for text in ipn.checksums_in_body() {
+                            offer(Some(i), text.as_bytes());
+                        }
                     }
                 }
                 ChecksumLocation::QueryParam(name) => {
-                    if let Some(query) = request.query_string()
-                        && let Some(text) = query_param(query, name, &self.config)?
-                    {
-                        offer(Some(i), text.as_bytes())?;
+                    if let Some(query) = request.query_string() {
+                        for text in query_params(query, name) {
+                            offer(Some(i), text.as_bytes());
+                        }
                     }
                 }
                 ChecksumLocation::Header(name) => {
-                    let mut result = Ok(());
                     request.header_source().for_each(name, &mut |value| {
-                        if result.is_ok() {
-                            // Optional whitespace around a header value is not part of it.
-                            result = offer(Some(i), value.trim_ascii());
-                        }
+                        // Optional whitespace around a header value is not part of it.
+                        offer(Some(i), value.trim_ascii());
                     });
-                    result?;
                 }
             }
         }
         if let Some(text) = request.supplied_checksum() {
-            offer(None, text.as_bytes())?;
+            offer(None, text.as_bytes());
         }
-        found.map(|(_, h)| h).ok_or(Error::MissingChecksum)
+        if found.is_empty() {
+            return Err(match malformed {
+                Some(place) => Error::MalformedChecksum {
+                    location: match place.and_then(|i| self.config.checksum.get(i)) {
+                        Some(location) => location.describe(),
+                        None => Cow::Borrowed("the checksum supplied by the caller"),
+                    },
+                },
+                None => Error::MissingChecksum,
+            });
+        }
+        Ok(found.iter().map(|h| h.to_checksum()).collect())
     }
 
     #[inline]
@@ -454,31 +460,32 @@ impl Receiver {
         &self,
         parsed: ParsedIpn<'a>,
         secrets: &S,
-        now_ms: u64,
+        now: UnixMillis,
     ) -> Result<Notification<'a>> {
         let Some(secrets) = secrets.secrets() else {
             return Err(Error::UnknownOrder);
         };
-        let ParsedIpn { ipn, checksum } = parsed;
-        let ipn = ipn.verify_checksum(secrets, checksum.as_str())?;
+        let ParsedIpn { ipn, checksums } = parsed;
+        let ipn = ipn.verify_checksums(secrets, &checksums)?;
         if let TimestampWindow::Within { max_age, max_ahead } = self.config.window {
-            let at = ipn.timestamp_ms()?;
+            let at = ipn.timestamp()?.as_millis();
+            let now = now.as_millis();
             let max_age_ms = duration_ms(max_age);
             let max_ahead_ms = duration_ms(max_ahead);
-            if at < now_ms && now_ms - at > max_age_ms {
+            if at < now && now - at > max_age_ms {
                 return Err(Error::TooOld {
-                    age_ms: now_ms - at,
+                    age_ms: now - at,
                     max_age_ms,
                 });
             }
-            if at > now_ms && at - now_ms > max_ahead_ms {
+            if at > now && at - now > max_ahead_ms {
                 return Err(Error::InTheFuture {
-                    ahead_ms: at - now_ms,
+                    ahead_ms: at - now,
                     max_ahead_ms,
                 });
             }
         }
-        let notification = Notification { ipn, checksum };
+        let notification = Notification { ipn };
         if let Some(guard) = &self.guard
             && !guard.first_sight(&notification.replay_key())
         {
@@ -488,9 +495,9 @@ impl Receiver {
     }
 }
 
-/// A received checksum: 64 hex digits, lowercased, on the stack. Compared
-/// between places and handed to the core as text; decoded by the core's
-/// constant-time check, and once more into the [`ReplayKey`].
+/// A received checksum: 64 hex digits, lowercased, on the stack, compared
+/// between places to drop repeats, then decoded for the core's constant-time
+/// check.
 #[derive(Clone, Copy, PartialEq, Eq)]
 struct Hex64([u8; 64]);
 
@@ -504,11 +511,6 @@ impl Hex64 {
         }
         digits.make_ascii_lowercase();
         Some(Self(digits))
-    }
-
-    fn as_str(&self) -> &str {
-        // ASCII hex digits by construction; the fallback is never taken.
-        core::str::from_utf8(&self.0).unwrap_or_default()
     }
 
     /// The 32 bytes.
@@ -559,36 +561,24 @@ fn media_kind(value: &[u8]) -> Option<BodyKind> {
     Some(kind)
 }
 
-/// Finds the query parameter `name` (top level, once). The query is decoded
-/// with the body's limits; a repeated or nested parameter of that name is
-/// refused.
-fn query_param(query: &str, name: &str, config: &Config) -> Result<Option<String>> {
-    let mut value = None;
-    for pair in Pairs::new(query.as_bytes(), config.limits) {
-        let (key, encoded) = pair?;
-        if key.root()? != name {
-            continue;
-        }
-        if key.depth() > 0 {
-            return Err(Error::Malformed(smartex_core::Error::InvalidField {
-                field: Cow::Owned(key.display_lossy()),
-                problem: smartex_core::Problem::WrongShape {
-                    expected: "a single value",
-                },
-            }));
-        }
-        if value.is_some() {
-            return Err(Error::Malformed(smartex_core::Error::DuplicateField {
-                field: Cow::Owned(name.to_owned()),
-            }));
-        }
-        let text = encoded.decode_with(|problem| smartex_core::Error::InvalidField {
-            field: Cow::Owned(name.to_owned()),
-            problem,
-        })?;
-        value = Some(text.into_owned());
-    }
-    Ok(value)
+/// The values of the top-level query parameter `name`, every one (decoded;
+/// pairs that do not decode are skipped). The query is unsigned: nothing in
+/// it refuses a notification, a malformed checksum value included (it is
+/// then only not a candidate).
+fn query_params(query: &str, name: &str) -> Vec<String> {
+    let decode = |text: &str| {
+        smartex_core::form::Encoded::new(text)
+            .decode("query")
+            .ok()
+            .map(Cow::into_owned)
+    };
+    query
+        .split('&')
+        .filter_map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(key)? == name).then(|| decode(value)).flatten()
+        })
+        .collect()
 }
 
 mod trace {
@@ -652,10 +642,6 @@ mod tests {
             hex.map(Hex64::to_checksum),
             Checksum::parse_hex("hash", text).ok()
         );
-        assert_eq!(
-            hex.map(|h| h.as_str().to_owned()),
-            Some(text.to_lowercase())
-        );
         assert!(Hex64::parse(&text.as_bytes()[1..]).is_none());
         assert!(Hex64::parse(text.replace('A', "g").as_bytes()).is_none());
         assert!(Hex64::parse(format!("{text} ").as_bytes()).is_none());
@@ -663,6 +649,6 @@ mod tests {
 
     #[test]
     fn now_is_after_2024() {
-        assert!(now_ms() > 1_704_067_200_000);
+        assert!(now().as_millis() > 1_704_067_200_000);
     }
 }

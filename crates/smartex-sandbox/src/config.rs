@@ -88,6 +88,7 @@ pub struct SandboxConfig {
     pub(crate) api_keys: Vec<(ApiKey, ApiSecret)>,
     pub(crate) require_api_key: bool,
     pub(crate) checksum_field: String,
+    pub(crate) ipn_spelling: crate::IpnSpelling,
     pub(crate) first_uid: u64,
     pub(crate) ipn_timeout: Duration,
     pub(crate) allow_any_ipn_host: bool,
@@ -109,6 +110,7 @@ impl Default for SandboxConfig {
             api_keys: Vec::new(),
             require_api_key: false,
             checksum_field: "hash".to_owned(),
+            ipn_spelling: crate::IpnSpelling::Qs,
             first_uid: 1001,
             ipn_timeout: Duration::from_secs(5),
             allow_any_ipn_host: false,
@@ -157,6 +159,14 @@ impl SandboxConfig {
     /// platform accepts anonymous orders).
     pub fn require_api_key(mut self, required: bool) -> Self {
         self.require_api_key = required;
+        self
+    }
+
+    /// How IPN bodies spell `toValues`: as the platform's `qs` (default), as
+    /// another Node client would, or a random one per notification
+    /// ([`IpnSpelling`](crate::IpnSpelling)).
+    pub fn ipn_spelling(mut self, spelling: crate::IpnSpelling) -> Self {
+        self.ipn_spelling = spelling;
         self
     }
 

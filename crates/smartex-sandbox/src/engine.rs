@@ -108,6 +108,7 @@ pub(crate) struct Settings {
     pub(crate) api_keys: Vec<(ApiKey, ApiSecret)>,
     pub(crate) require_api_key: bool,
     pub(crate) checksum_field: String,
+    pub(crate) ipn_spelling: crate::IpnSpelling,
     pub(crate) ipn_timeout: Duration,
     pub(crate) allow_any_ipn_host: bool,
     pub(crate) admin: bool,
@@ -224,6 +225,7 @@ impl Inner {
                 api_keys: config.api_keys,
                 require_api_key: config.require_api_key,
                 checksum_field: config.checksum_field,
+                ipn_spelling: config.ipn_spelling,
                 ipn_timeout: config.ipn_timeout,
                 allow_any_ipn_host: config.allow_any_ipn_host,
                 admin: config.admin,
@@ -476,7 +478,7 @@ impl Inner {
                 .collect();
             let uid_text = order.uid.to_string();
             let ts = at.to_string();
-            IpnBody {
+            let body = IpnBody {
                 order_uid: &uid_text,
                 signed: smartex_core::checksum::SignedFields {
                     order_id: order.id.as_str(),
@@ -488,8 +490,13 @@ impl Inner {
                     timestamp: &ts,
                 },
                 to_values: &to_values,
-            }
-            .to_form(secret, &self.settings.checksum_field)
+            };
+            self.settings.ipn_spelling.form(
+                &body,
+                secret,
+                &self.settings.checksum_field,
+                &mut Rng::from_entropy(),
+            )
         });
         let order_uid = order.uid;
         let queued_at_ms = now_ms();

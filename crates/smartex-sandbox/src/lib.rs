@@ -138,6 +138,7 @@ mod faults;
 mod model;
 mod rng;
 mod server;
+mod spelling;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -156,6 +157,7 @@ pub use faults::{ApiFault, IpnFault, Times};
 pub use model::{
     IpnKind, IpnOutcome, IpnRecord, OrderSnapshot, StatusChange, Transition, ValueEntry,
 };
+pub use spelling::IpnSpelling;
 
 use engine::Inner;
 

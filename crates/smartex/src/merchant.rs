@@ -16,7 +16,7 @@ use crate::options::{OutboxOptions, ReconcileOptions};
 
 /// The milliseconds since the Unix epoch on this machine's clock.
 pub(crate) fn now_ms() -> u64 {
-    smartex_ipn::now_ms()
+    smartex_ipn::now().as_millis()
 }
 
 pub(crate) fn ms(d: Duration) -> u64 {

@@ -3,6 +3,7 @@
 
 use smartex_core::derived::Reference;
 use smartex_core::status::Decision;
+use smartex_core::time::UnixMillis;
 use smartex_core::{Error as CoreError, ObjectId, OrderStatus};
 use smartex_http::Transport;
 use smartex_ipn::{Answer, IpnRequest, Notification, ParsedIpn};
@@ -153,7 +154,7 @@ impl<S: OrderStore, T: Transport> Merchant<S, T> {
         for key in inner.keys.iter() {
             match inner
                 .receiver
-                .verify(parsed.clone(), &key.ipn_secret(&reference), now)
+                .verify(parsed.clone(), &key.ipn_secret(&reference), UnixMillis::from_millis(now))
             {
                 Ok(n) => {
                     verified = Some((n, key.id().to_owned()));
@@ -262,7 +263,7 @@ impl<S: OrderStore, T: Transport> Merchant<S, T> {
             }
             IpnSecretSource::None => None,
         });
-        let notification = match inner.receiver.verify(parsed, &secret, now_ms()) {
+        let notification = match inner.receiver.verify(parsed, &secret, smartex_ipn::now()) {
             Ok(n) => n,
             Err(e) => return IpnOutcome::refused(e),
         };

@@ -367,7 +367,7 @@ async fn an_order_created_without_a_reference_is_found_by_its_order_id() {
         .insert_order(smartex::store::NewOrder {
             reference: "plain-1".to_owned(),
             ipn_secret: smartex::store::IpnSecretSource::Stored(secret),
-            created_at_ms: smartex::ipn::now_ms(),
+            created_at_ms: smartex::ipn::now().as_millis(),
             first_poll_at_ms: None,
         })
         .await
@@ -380,7 +380,7 @@ async fn an_order_created_without_a_reference_is_found_by_its_order_id() {
                 uid: Some(created.uid()),
                 order_secret: Some(created.secret().clone()),
             },
-            smartex::ipn::now_ms(),
+            smartex::ipn::now().as_millis(),
         )
         .await
         .unwrap();

@@ -119,7 +119,7 @@ fn describe(ipn: &VerifiedIpn<'_>) -> Vec<String> {
     let mut lines = vec![
         format!(
             "  order      {}  (id {})",
-            ipn.order_uid_raw(),
+            ipn.order_uid_raw().unwrap_or("(no uid)"),
             ipn.order_id_raw()
         ),
         format!("  status     {}{meaning}", ipn.status_raw()),
@@ -135,7 +135,19 @@ fn describe(ipn: &VerifiedIpn<'_>) -> Vec<String> {
         .timestamp_ms()
         .map_or_else(|_| "not a time".to_owned(), utc);
     lines.push(format!("  timestamp  {}  ({when})", ipn.timestamp_raw()));
-    for (i, v) in ipn.to_values().enumerate() {
+    let to_values = ipn.to_values();
+    if !to_values.is_structured() {
+        lines.push(format!(
+            "  {:<10} sent in a spelling that could not be structured; as received:",
+            "toValues"
+        ));
+        for (k, v) in ipn.unsigned_pairs() {
+            if k.starts_with("toValues") {
+                lines.push(format!("  {:<10} {k} = {v}", ""));
+            }
+        }
+    }
+    for (i, v) in to_values.enumerate() {
         let label = if i == 0 { "toValues" } else { "" };
         let name = v.name();
         let name = if name.is_empty() {
@@ -182,7 +194,7 @@ fn signed_body(fields: &IpnFields, secret: &IpnSecret, field: &str) -> Result<St
     }
     let timestamp = fields
         .timestamp
-        .unwrap_or_else(smartex_ipn::now_ms)
+        .unwrap_or_else(|| smartex_ipn::now().as_millis())
         .to_string();
     let values = to_values(&fields.to_values)?;
     let values: Vec<(&str, &str, &str)> = values
@@ -378,7 +390,7 @@ fn delivery_lines(d: &Delivery, s: Style) -> Vec<String> {
         Verdict::Verified { ipn, .. } | Verdict::Replayed { ipn } => format!(
             "{when}  {}  order {}  {:<16}  {:<9}  {answer}  ({} {} → {} {})",
             s.ok("✓ verified"),
-            ipn.order_uid_raw(),
+            ipn.order_uid_raw().unwrap_or("(no uid)"),
             ipn.status_raw(),
             d.verdict.outcome(),
             ipn.in_amount_raw(),

@@ -40,7 +40,8 @@ pub(crate) fn dispatch(command: &Command) -> Result<Exit, Error> {
 fn demo(args: &DemoArgs, p: &Printer<'_>) -> Result<Exit, Error> {
     let mut options = DemoOptions::default()
         .pace(Duration::from_millis(args.pace_ms))
-        .wrong_secret(args.wrong_secret);
+        .wrong_secret(args.wrong_secret)
+        .ipn_spelling(args.ipn_spelling);
     if let Some(step) = args.lose_ipn {
         options = options.lose_ipn(step);
     }

@@ -34,6 +34,28 @@ fn the_demo_passes() {
     assert!(!text.contains('\x1b'), "no colour into a pipe");
 }
 
+/// The sandbox speaks like Node: the demo passes with every client spelling
+/// of the IPN body, and with a random one per IPN.
+#[test]
+fn the_demo_passes_in_every_node_spelling() {
+    for spelling in [
+        "qs-brackets",
+        "qs-allow-dots",
+        "qs-no-indices",
+        "url-search-params",
+        "querystring",
+        "random",
+    ] {
+        let (code, text) = demo(&["--ipn-spelling", spelling, "--pace-ms", "0"]);
+        assert_eq!(code, Some(0), "{spelling}: {text}");
+        assert!(
+            text.contains("✓ 4 IPN(s) arrived, 4 verified"),
+            "{spelling}: {text}"
+        );
+        assert!(!text.contains('✗'), "{spelling}: {text}");
+    }
+}
+
 #[test]
 fn a_lost_ipn_is_recovered_by_reconciliation() {
     let (code, text) = demo(&["--lose-ipn", "done", "--pace-ms", "10"]);

@@ -257,7 +257,7 @@ fn sign_then_verify_round_trips() {
     assert_eq!(json["toValues"][0]["value"], "bc1q&x=y z");
     assert_eq!(json["toValues"][1]["name"], "");
     assert_eq!(json["toValues"][1]["value"], "ünïcode");
-    let now = smartex_ipn::now_ms();
+    let now = smartex_ipn::now().as_millis();
     let ts: u64 = json["timestamp"].as_str().unwrap().parse().unwrap();
     assert!(
         ts <= now && now - ts < 60_000,
@@ -596,7 +596,7 @@ fn listen_exits_0_when_every_counted_ipn_verified() {
             .args([
                 "ipn", "send", "--to", &url, "--status", status, "--secret", "s",
             ])
-            .args(["--timestamp", &smartex_ipn::now_ms().to_string()])
+            .args(["--timestamp", &smartex_ipn::now().as_millis().to_string()])
             .output()
             .unwrap();
         assert_eq!(output.status.code(), Some(0));

@@ -74,25 +74,39 @@ fn word(chunk: &[u8]) -> u64 {
 /// The first `needle` in `hay`, eight bytes at a time. Form bodies are mostly
 /// short pairs, where a SIMD search's set-up costs more than it saves.
 #[inline]
-fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
-    let pattern = ONES * u64::from(needle);
+pub(crate) fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
+    find_either(hay, needle, needle)
+}
+
+/// The first `a` or `b` in `hay`, eight bytes at a time; neither may be 0
+/// (the last, short word is padded with zeros).
+#[inline]
+pub(crate) fn find_either(hay: &[u8], a: u8, b: u8) -> Option<usize> {
+    let (pa, pb) = (ONES * u64::from(a), ONES * u64::from(b));
     let mut chunks = hay.chunks_exact(8);
     for (n, chunk) in chunks.by_ref().enumerate() {
-        let marks = zero_bytes(word(chunk) ^ pattern);
+        let w = word(chunk);
+        let marks = zero_bytes(w ^ pa) | zero_bytes(w ^ pb);
         if marks != 0 {
-            // Little-endian: the lowest mark is the first byte in memory.
+            // Little-endian: the lowest mark is the first byte in memory, and
+            // the lowest mark of each search is exact.
             return Some(n * 8 + (marks.trailing_zeros() / 8) as usize);
         }
     }
     let tail = chunks.remainder();
-    tail.iter()
-        .position(|&b| b == needle)
-        .map(|p| hay.len() - tail.len() + p)
+    if tail.is_empty() {
+        return None;
+    }
+    let mut last = [0u8; 8];
+    last[..tail.len()].copy_from_slice(tail);
+    let w = u64::from_le_bytes(last);
+    let marks = zero_bytes(w ^ pa) | zero_bytes(w ^ pb);
+    (marks != 0).then(|| hay.len() - tail.len() + (marks.trailing_zeros() / 8) as usize)
 }
 
 /// Whether `text` holds a `%` or a `+` (anything to unescape).
 #[inline]
-fn has_escape(text: &[u8]) -> bool {
+pub(crate) fn has_escape(text: &[u8]) -> bool {
     const PERCENT: u64 = ONES * b'%' as u64;
     const PLUS: u64 = ONES * b'+' as u64;
     let mut chunks = text.chunks_exact(8);
@@ -102,6 +116,7 @@ fn has_escape(text: &[u8]) -> bool {
             return true;
         }
     }
+    // Byte by byte: padding the tail into a word would cost a `memcpy` call.
     chunks.remainder().iter().any(|&b| b == b'%' || b == b'+')
 }
 
@@ -166,9 +181,8 @@ fn field_at(body: &[u8], pos: usize) -> String {
 
 impl<'a> Pairs<'a> {
     /// The next pair with its name still unparsed: the name, whether it is a
-    /// plain root (no brackets, no escapes), and the value. The IPN parser uses
-    /// this to recognise its own keys without the general key parser.
-    pub(crate) fn next_raw(&mut self) -> Option<Result<(&'a str, bool, Encoded<'a>)>> {
+    /// plain root (no brackets, no escapes), and the value.
+    fn next_raw(&mut self) -> Option<Result<(&'a str, bool, Encoded<'a>)>> {
         if self.failed {
             return None;
         }
@@ -218,16 +232,6 @@ impl<'a> Pairs<'a> {
             };
             return Some(Ok((key, key_plain, value)));
         }
-    }
-
-    /// The limits this walk applies.
-    pub(crate) fn limits(&self) -> &Limits {
-        &self.limits
-    }
-
-    /// Stops the walk after an error found by the caller.
-    pub(crate) fn fail(&mut self) {
-        self.failed = true;
     }
 }
 
@@ -737,7 +741,7 @@ fn flush_utf8(buf: &mut [u8; 64], len: usize) -> core::result::Result<usize, ()>
 
 #[cfg(test)]
 mod tests {
-    use super::{find_byte, has_escape};
+    use super::{find_byte, find_either, has_escape};
     use proptest::prelude::*;
 
     proptest! {
@@ -747,6 +751,7 @@ mod tests {
             prop_assert_eq!(find_byte(&hay, needle), hay.iter().position(|&b| b == needle));
             prop_assert_eq!(find_byte(&hay, b'&'), hay.iter().position(|&b| b == b'&'));
             prop_assert_eq!(has_escape(&hay), hay.iter().any(|&b| b == b'%' || b == b'+'));
+            prop_assert_eq!(find_either(&hay, b'=', b'&'), hay.iter().position(|&b| b == b'=' || b == b'&'));
         }
     }
 }

@@ -241,3 +241,106 @@ proptest! {
         }
     }
 }
+
+/// A pair the checksum does not cover, in any shape: a root that is not a
+/// signed name (`toValues`, `orderUID`, unknown, badly escaped), then any
+/// brackets, dots, escapes and indices, and any bytes but `&` as its value.
+fn unsigned_pair() -> impl Strategy<Value = Vec<u8>> {
+    let root = prop::sample::select(vec![
+        "toValues",
+        "orderUID",
+        "extra",
+        "",
+        "x%ZZ",
+        "%FF",
+        "to%56alues",
+        "orderUIDs",
+        "hash2",
+    ]);
+    let piece = prop::sample::select(vec![
+        "[",
+        "]",
+        "%5B",
+        "%5d",
+        ".",
+        "0",
+        "1",
+        "99999999999999999999",
+        "key",
+        "value",
+        "name",
+        "+",
+        "%",
+        "%2",
+        "%20",
+        "%C3%A9",
+        "[object Object]",
+        "=",
+        "",
+    ]);
+    let value = prop::collection::vec(any::<u8>().prop_filter("no &", |b| *b != b'&'), 0..12);
+    (
+        root,
+        prop::collection::vec(piece, 0..8),
+        prop::option::of(value),
+    )
+        .prop_map(|(root, pieces, value)| {
+            let mut pair = root.as_bytes().to_vec();
+            for p in pieces {
+                pair.extend_from_slice(p.as_bytes());
+            }
+            if let Some(v) = value {
+                pair.push(b'=');
+                pair.extend(v);
+            }
+            pair
+        })
+}
+
+proptest! {
+    /// Refuse only what the checksum covers: a body whose signed fields verify
+    /// stays accepted, with the same signed values and checksum, whatever
+    /// unsigned pairs are added, repeated and placed anywhere.
+    #[test]
+    fn unsigned_additions_never_change_a_verified_notification(
+        values in prop::array::uniform7("[^\u{0}]{0,16}"),
+        junk in prop::collection::vec((unsigned_pair(), 0usize..10, 1usize..3), 0..12),
+        checksum_repeated in any::<bool>(),
+    ) {
+        let secret = IpnSecret::new("s3cret").unwrap();
+        let [order_id, new_status, in_amount, out_amount, xml_from, xml_to, timestamp] = &values;
+        let signed = SignedFields { order_id, new_status, in_amount, out_amount, xml_from, xml_to, timestamp };
+        let checksum = signed.sign(&secret).to_string();
+        let mut pairs: Vec<Vec<u8>> = [
+            ("orderId", order_id), ("newStatus", new_status), ("inAmount", in_amount),
+            ("outAmount", out_amount), ("xml_from", xml_from), ("xml_to", xml_to), ("timestamp", timestamp),
+        ]
+        .iter()
+        .map(|(k, v)| {
+            let mut w = FormWriter::default();
+            w.field(k, v);
+            w.finish().into_bytes()
+        })
+        .collect();
+        pairs.push(format!("hash={checksum}").into_bytes());
+        if checksum_repeated {
+            pairs.push(b"hash=0000".to_vec());
+        }
+        for (pair, at, times) in junk {
+            for _ in 0..times {
+                let at = at.min(pairs.len());
+                pairs.insert(at, pair.clone());
+            }
+        }
+        let body = pairs.join(&b'&');
+        let format = IpnFormat { limits: Limits { max_pairs: 1000, ..Limits::default() }, ..IpnFormat::default() };
+        let ipn = UnverifiedIpn::parse_form(&body, &format).unwrap_or_else(|e| {
+            panic!("{e}: {}", String::from_utf8_lossy(&body))
+        });
+        let ipn = ipn.verify(&secret).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&body)));
+        prop_assert_eq!(ipn.signed_fields(), signed);
+        prop_assert_eq!(ipn.checksum().to_string(), checksum);
+        // Every unsigned view reads without failing.
+        let _ = (ipn.to_values().count(), ipn.extra().count(), ipn.unsigned_pairs().count(), ipn.order_uid());
+    }
+}

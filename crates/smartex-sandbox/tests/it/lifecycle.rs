@@ -6,7 +6,9 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use smartex_core::request::{Method, UpdateStatus};
 use smartex_core::{OrderStatus, OrderUid};
-use smartex_sandbox::{IpnFault, IpnKind, IpnOutcome, Sandbox, SandboxConfig, Schedule, Times};
+use smartex_sandbox::{
+    IpnFault, IpnKind, IpnOutcome, IpnSpelling, Sandbox, SandboxConfig, Schedule, Times,
+};
 
 use crate::*;
 
@@ -40,6 +42,50 @@ async fn fast_sandbox(step_ms: u64) -> Sandbox {
     )
     .await
     .unwrap()
+}
+
+/// The sandbox speaks like Node: in every client spelling of `toValues` (and
+/// a random one per notification), the order runs to `done` and every IPN
+/// verifies at a real endpoint with the same signed values.
+#[tokio::test]
+async fn every_node_spelling_of_an_ipn_verifies() {
+    for spelling in IpnSpelling::ALL.into_iter().chain([IpnSpelling::Random]) {
+        let receiver = Receiver::start(SECRET).await;
+        let sb = Sandbox::start(
+            SandboxConfig::default()
+                .schedule(Schedule::every(Duration::from_millis(20)))
+                .ipn_spelling(spelling),
+        )
+        .await
+        .unwrap();
+        let data = create(&sb, btc_usdt(&receiver)).await;
+        let uid = uid_of(&data);
+        sb.wait_for_status(uid, OrderStatus::Done, WAIT)
+            .await
+            .unwrap();
+        let got = receiver.wait_for(4).await;
+        assert_eq!(
+            receiver.statuses(),
+            ["waitPayment", "inProgress", "inProgressPayout", "done"],
+            "{spelling:?}"
+        );
+        for r in &got {
+            let ipn = r.verified();
+            assert_eq!(ipn.order_id_raw(), data["_id"].as_str().unwrap());
+            assert_eq!(ipn.in_amount_raw(), "0.05");
+            let tv = ipn.to_values();
+            if matches!(
+                spelling,
+                IpnSpelling::UrlSearchParams | IpnSpelling::Querystring
+            ) {
+                assert!(!tv.is_structured(), "{spelling:?}");
+            } else if spelling != IpnSpelling::Random {
+                let values: Vec<_> = tv.map(|v| v.value().to_owned()).collect();
+                assert_eq!(values, [TRON_WALLET.to_owned()], "{spelling:?}");
+            }
+        }
+        sb.shutdown().await;
+    }
 }
 
 #[tokio::test]
@@ -88,7 +134,7 @@ async fn an_automatic_route_runs_to_done_and_every_ipn_verifies() {
         assert_eq!(ipn.xml_to().unwrap().as_str(), "USDTTRC20");
         let to: Vec<_> = ipn
             .to_values()
-            .map(|v| (v.key().into_owned(), v.value().into_owned()))
+            .map(|v| (v.key().to_owned(), v.value().to_owned()))
             .collect();
         assert_eq!(to, [("wallet".to_owned(), TRON_WALLET.to_owned())]);
         let ts = ipn.timestamp_ms().unwrap();

@@ -38,6 +38,7 @@
 //! | [`checksum`] | the IPN checksum: sign and constant-time verify |
 //! | [`auth`] | the API-key request signature and the `time` nonce |
 //! | [`form`] | the `qs` form codec |
+//! | [`js`] | what the Node.js server makes of request parameters (the API-key hash input) |
 //! | [`ipn`] | notifications: `UnverifiedIpn` → `VerifiedIpn` |
 //! | [`request`], [`response`] | the API methods' parameters and results |
 //! | [`pages`] | site, API root, payment/order pages, callback status |
@@ -58,6 +59,7 @@ pub mod checksum;
 mod error;
 pub mod form;
 pub mod ipn;
+pub mod js;
 pub mod pages;
 pub mod request;
 pub mod response;

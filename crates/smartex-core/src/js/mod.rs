@@ -50,6 +50,10 @@ use value::{Object, Value, stringify};
 /// `&`-separated parts is refused (413); a query string's extra parts are
 /// ignored.
 pub const PARAMETER_LIMIT: usize = 1000;
+/// `body-parser`'s default `limit` for `json` and `urlencoded` bodies, in
+/// bytes: a larger body is refused (413) before it is parsed. It also bounds
+/// the work done here.
+pub const BODY_LIMIT: usize = 100 * 1024;
 /// `body-parser`'s `depth` for `urlencoded` (deeper keys: 400).
 pub const BODY_DEPTH: usize = 32;
 /// `qs`'s default `depth`, used by Express's query parser (deeper brackets stay
@@ -179,7 +183,8 @@ fn parse_json(text: &str) -> Result<Value> {
 /// a request with the query string `query` (without the `?`) and `body`.
 ///
 /// # Errors
-/// What Express itself refuses before any handler runs: a JSON body that is
+/// What Express itself refuses before any handler runs: a body over
+/// [`BODY_LIMIT`], a JSON body that is
 /// not JSON or not an object/array ([`Error::InvalidField`] on `body`), a form
 /// body with more than [`PARAMETER_LIMIT`] parts or keys nested deeper than
 /// [`BODY_DEPTH`] ([`Error::LimitExceeded`]). JSON nested deeper than 256
@@ -189,6 +194,13 @@ pub fn express_params_json(query: Option<&str>, body: Body<'_>) -> Result<String
         Some(q) => parse_query(q),
         None => Object::default(),
     };
+    if let Body::Json(bytes) | Body::Form(bytes) = body
+        && bytes.len() > BODY_LIMIT
+    {
+        return Err(body_error(
+            "is larger than Express's default limit of 100 kB (it answers 413)",
+        ));
+    }
     let body = match body {
         Body::None => Value::Object(Object::default()),
         Body::Json(bytes) => parse_json(&body_text(bytes))?,

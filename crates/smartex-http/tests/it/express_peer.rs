@@ -455,6 +455,13 @@ fn express_params_match_the_real_middleware() {
     ] {
         inputs.push(json!({"query": "a=1&time=2", "json": text, "form": null}));
     }
+    // Express's 100 kB body limit, and body-parser's 1,000 parameters.
+    let big = "x".repeat(100 * 1024 - 3);
+    for form in [format!("a={big}"), format!("ab={big}"), "a=1&".repeat(1000)] {
+        inputs.push(json!({"query": null, "json": null, "form": form}));
+    }
+    inputs.push(json!({"query": null, "json": null, "form": "a=1&".repeat(999)}));
+    inputs.push(json!({"query": "a=1&".repeat(1100), "json": null, "form": null}));
     let mut child = Command::new("node")
         .arg("express-params.js")
         .current_dir(node_dir())

@@ -160,7 +160,7 @@ pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 /// then `hash = sha256_hex(sha256_hex(params) + secret)`, where `params` is
 /// `JSON.stringify({...req.query, ...req.body})` as the platform's Express
 /// server computes it from what it parsed
-/// ([`express_signature`](smartex_core::auth::express_signature)), and the
+/// ([`smartex_core::auth::express_signature`]), and the
 /// headers `apikey: <key>` and `hash: <hash>`:
 ///
 /// ```text

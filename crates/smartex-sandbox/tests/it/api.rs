@@ -844,25 +844,18 @@ async fn api_keys_are_checked_with_an_increasing_time() {
     // GET: what is signed is the JSON of the parsed query, every value a
     // string — not the query's bytes.
     let query = "time=4000&xmlIn=ETH&xmlOut=WMZ";
-    let raw = auth::request_signature(query.as_bytes(), &secret);
-    let refused = request(
-        sb.local_addr(),
-        "GET",
-        &format!("/service/api/v1/public/exchanger/route/get/one/by-xml?{query}"),
-        &[("apikey", TEST_API_KEY), ("hash", raw.as_str())],
-        b"",
-    )
-    .await;
+    let addr = sb.local_addr();
+    let get_signed = |signed: &[u8]| {
+        let hash = auth::request_signature(signed, &secret);
+        let path = format!("/service/api/v1/public/exchanger/route/get/one/by-xml?{query}");
+        async move {
+            let headers = [("apikey", TEST_API_KEY), ("hash", hash.as_str())];
+            request(addr, "GET", &path, &headers, b"").await
+        }
+    };
+    let refused = get_signed(query.as_bytes()).await;
     assert_eq!(refused.error()["message"], "Invalid hash");
-    let sig = auth::request_signature(br#"{"time":"4000","xmlIn":"ETH","xmlOut":"WMZ"}"#, &secret);
-    let get = request(
-        sb.local_addr(),
-        "GET",
-        &format!("/service/api/v1/public/exchanger/route/get/one/by-xml?{query}"),
-        &[("apikey", TEST_API_KEY), ("hash", sig.as_str())],
-        b"",
-    )
-    .await;
+    let get = get_signed(br#"{"time":"4000","xmlIn":"ETH","xmlOut":"WMZ"}"#).await;
     assert_eq!(get.data()["route"]["routeId"], ETH_WMZ);
 
     // Without a key the call is anonymous, and accepted…

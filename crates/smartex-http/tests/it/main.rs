@@ -6,6 +6,7 @@ mod auth;
 mod express_peer;
 mod failures;
 mod props;
+mod sandbox_key;
 mod server;
 mod watch;
 mod wire;

@@ -20,7 +20,10 @@ use crate::error::Result;
 use crate::js::{Body, express_params_json};
 use crate::secret::ApiSecret;
 
-/// The `hash` header for a request whose body is exactly `body`.
+/// `sha256_hex(sha256_hex(params) + secret)`: the `hash` header for a request
+/// whose parameters, as the platform's server writes them with
+/// `JSON.stringify`, are exactly `params`. For a request as it goes over the
+/// wire, use [`express_signature`], which computes that text first.
 ///
 /// ```
 /// use smartex_core::{auth::request_signature, ApiSecret};

@@ -420,11 +420,24 @@ fn express_params_match_the_real_middleware() {
     const VALUES: &[&str] = &[
         "", "1", "x", "%20", "+", "%ZZ", "%E2%82", "a%26b", "%5D%3D", "[]", "é", "😀", "1E-7",
     ];
+    // Free-form text from the characters qs gives a meaning to.
+    const CHARS: &[char] = &[
+        '[', ']', '[', ']', '&', '=', '%', '5', 'B', 'D', 'b', 'd', '2', '0', '1', '+', 'a', 'b',
+        '.', '_', 'é', '😀', 'E', '8', 'C',
+    ];
+    let cases: usize = std::env::var("SMARTEX_EXPRESS_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(400);
     let mut inputs = Vec::new();
-    for _ in 0..400 {
+    for _ in 0..cases {
         let mut form = String::new();
+        if rng.below(4) == 0 {
+            let n = rng.below(40);
+            form.extend((0..n).map(|_| *rng.pick(CHARS)));
+        }
         for i in 0..1 + rng.below(6) {
-            if i > 0 {
+            if i > 0 || !form.is_empty() {
                 form.push('&');
             }
             let key = rng.pick::<&str>(KEYS);
@@ -454,6 +467,25 @@ fn express_params_match_the_real_middleware() {
         "",
     ] {
         inputs.push(json!({"query": "a=1&time=2", "json": text, "form": null}));
+    }
+    // Past qs's array limits (20 in a query, max(100, pairs) in a body):
+    // arrays become objects, and later pushes go on from the highest index.
+    for n in [19, 20, 21, 25, 99, 100, 101, 150] {
+        for (unit, tail) in [
+            ("a[]=x&", "a[]=y"),
+            ("a=x&", "a=y"),
+            ("a[]=x&", "a[b]=y"),
+            ("a[]=x&", "a=y"),
+            ("a[0]=x&", "a[]=y"),
+        ] {
+            let form = format!("{}{tail}", unit.repeat(n));
+            for (query, body) in [(Some(form.clone()), None), (None, Some(form))] {
+                inputs.push(json!({"query": query, "json": null, "form": body}));
+            }
+        }
+        let sparse = format!("a[{n}]=x&a[]=y&a[1]=z&a=w&a[{}][b]=v", n + 1);
+        inputs.push(json!({"query": sparse, "json": null, "form": null}));
+        inputs.push(json!({"query": null, "json": null, "form": sparse}));
     }
     // Express's 100 kB body limit, and body-parser's 1,000 parameters.
     let big = "x".repeat(100 * 1024 - 3);

@@ -468,6 +468,31 @@ fn express_params_match_the_real_middleware() {
     ] {
         inputs.push(json!({"query": "a=1&time=2", "json": text, "form": null}));
     }
+    // Numbers: random doubles (every magnitude) and random decimal texts,
+    // written back by V8 and by ryu-js.
+    for _ in 0..60 {
+        let mut items = Vec::new();
+        for _ in 0..25 {
+            let n = f64::from_bits(rng.next());
+            if n.is_finite() {
+                items.push(if rng.flag() {
+                    format!("{n:e}")
+                } else {
+                    format!("{n:?}")
+                });
+            }
+            let digits = 1 + rng.below(25);
+            let int: String = (0..digits)
+                .map(|_| char::from(b'0' + rng.below(10) as u8))
+                .collect();
+            let int = int.trim_start_matches('0');
+            let int = if int.is_empty() { "0" } else { int };
+            let exp = rng.below(80) as i64 - 40;
+            items.push(format!("{int}.{}e{exp}", rng.below(1000)));
+        }
+        let text = format!("[{}]", items.join(","));
+        inputs.push(json!({"query": null, "json": text, "form": null}));
+    }
     // Past qs's array limits (20 in a query, max(100, pairs) in a body):
     // arrays become objects, and later pushes go on from the highest index.
     for n in [19, 20, 21, 25, 99, 100, 101, 150] {

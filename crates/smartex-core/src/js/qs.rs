@@ -62,8 +62,11 @@ pub(crate) fn parse(text: &str, o: &Options) -> Result<Object, DepthExceeded> {
 /// The Unicode text of a key that `qs` made (never holds a lone surrogate:
 /// `decodeURIComponent` refuses to make one).
 fn key_text(key: &JsStr) -> String {
-    let mut out = String::new();
     let s = key.escaped();
+    if !s.contains('\\') {
+        return String::from(s);
+    }
+    let mut out = String::new();
     let mut chars = s.chars();
     while let Some(c) = chars.next() {
         if c != '\\' {

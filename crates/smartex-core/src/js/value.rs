@@ -44,6 +44,11 @@ impl JsStr {
 /// `JSON.stringify`'s escaping of a string's characters (ES2019, "well-formed"):
 /// `"` `\` and the C0 controls; everything else, U+2028 and DEL included, as is.
 pub(crate) fn escape_into(s: &str, out: &mut String) {
+    // Most text needs no escape at all: copy it in one go.
+    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.push_str(s);
+        return;
+    }
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),

@@ -11,6 +11,8 @@
 //! A second test runs the real middleware over tricky form bodies, query
 //! strings and JSON texts (`tools/node/express-params.js`) and compares it with
 //! `smartex_core::js::express_params_json` — what the sandbox checks with.
+//! `SMARTEX_SEED=N` repeats a run; `SMARTEX_EXPRESS_CASES=N` sets how many
+//! random form/query cases it draws (default 400).
 //!
 //! Needs Node.js ≥ 20 with npm (`tools/node/ensure.sh` installs express and
 //! qs from the committed lock file). Without `node` the tests FAIL, saying how

@@ -2,9 +2,13 @@
 //!
 //! Each request carries a numeric `time` that never repeats nor decreases for a
 //! key (a nonce), and two headers: `apikey: <key>` and
-//! `hash: sha256_hex(sha256_hex(body) + secret)`, where `body` is the exact JSON
-//! text sent. So a client serializes once, signs those bytes, and sends the same
-//! bytes.
+//! `hash: sha256_hex(sha256_hex(params) + secret)`, where `params` is
+//! `JSON.stringify({...req.query, ...req.body})` as the platform's Express
+//! server computes it from what it parsed — not the bytes on the wire. For a
+//! JSON body those are the same bytes only if the body is already in
+//! JavaScript's spelling (`2.1`, not `2.10`); for a form body or a query string
+//! they never are (`"time":"1742774343407"`, a string). [`express_signature`]
+//! signs what the server hashes; [`crate::js`] rebuilds it.
 //!
 //! The profile page's prose says SHA-512, but its worked example is SHA-256 and
 //! reproduces exactly (see the test vectors); SHA-256 it is.
@@ -12,9 +16,14 @@
 use sha2::{Digest, Sha256};
 
 use crate::checksum::{HexDigest, sha256_hex};
+use crate::error::Result;
+use crate::js::{Body, express_params_json};
 use crate::secret::ApiSecret;
 
-/// The `hash` header for a request whose body is exactly `body`.
+/// `sha256_hex(sha256_hex(params) + secret)`: the `hash` header for a request
+/// whose parameters, as the platform's server writes them with
+/// `JSON.stringify`, are exactly `params`. For a request as it goes over the
+/// wire, use [`express_signature`], which computes that text first.
 ///
 /// ```
 /// use smartex_core::{auth::request_signature, ApiSecret};
@@ -30,6 +39,38 @@ pub fn request_signature(body: &[u8], secret: &ApiSecret) -> HexDigest {
     outer.update(secret.expose().as_bytes());
     let digest: [u8; 32] = outer.finalize().into();
     crate::checksum::Checksum::from_bytes(digest).to_hex()
+}
+
+/// The `hash` the platform's Express server computes for a request with the
+/// query string `query` (without `?`) and `body`:
+/// [`request_signature`] over [`express_params_json`]. The same for a client
+/// (sign this, send `query` and `body`) and for a server (compare with the
+/// `hash` header in constant time).
+///
+/// ```
+/// use smartex_core::auth::express_signature;
+/// use smartex_core::js::Body;
+/// use smartex_core::ApiSecret;
+/// let secret = ApiSecret::new("97aab8410868ba7c1824f490999607c0ce46a3de")?;
+/// // The published example, sent as JSON, as a form body and as a query string.
+/// let json = express_signature(None, Body::Json(br#"{"time":123456789,"param1":"val1"}"#), &secret)?;
+/// assert_eq!(json.as_str(), "ac876c6314ffcca01b0e65571cc136cedfb2c3d8e2194aaaf364ca7123568fc7");
+/// let form = express_signature(None, Body::Form(b"time=123456789&param1=val1"), &secret)?;
+/// let get = express_signature(Some("time=123456789&param1=val1"), Body::None, &secret)?;
+/// assert_eq!(form, get); // both hash {"time":"123456789","param1":"val1"}
+/// assert_ne!(form, json);
+/// # Ok::<(), smartex_core::Error>(())
+/// ```
+///
+/// # Errors
+/// What Express refuses before hashing (see [`express_params_json`]).
+pub fn express_signature(
+    query: Option<&str>,
+    body: Body<'_>,
+    secret: &ApiSecret,
+) -> Result<HexDigest> {
+    let params = express_params_json(query, body)?;
+    Ok(request_signature(params.as_bytes(), secret))
 }
 
 /// The next `time` nonce: `now`, unless that would not be greater than the last

@@ -39,6 +39,7 @@
 //! | [`derived`] | stateless per-order IPN secrets from a master key; the reference in the `ipnUrl` |
 //! | [`auth`] | the API-key request signature and the `time` nonce |
 //! | [`form`] | the `qs` form codec |
+//! | [`js`] | what the Node.js server makes of request parameters (the API-key hash input) |
 //! | [`ipn`] | notifications: `UnverifiedIpn` → `VerifiedIpn` |
 //! | [`request`], [`response`] | the API methods' parameters and results |
 //! | [`pages`] | site, API root, payment/order pages, callback status |
@@ -60,6 +61,7 @@ pub mod derived;
 mod error;
 pub mod form;
 pub mod ipn;
+pub mod js;
 pub mod pages;
 pub mod request;
 pub mod response;

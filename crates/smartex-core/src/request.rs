@@ -122,6 +122,24 @@ fn serialize_order_secret<S: serde::Serializer>(
     ser.serialize_str(s.expose())
 }
 
+/// An amount as the platform's server reads it back: a JSON number in
+/// JavaScript's spelling (`2.10` → `2.1`). [`CreateOrderBuilder::build`] has
+/// checked that this is the same decimal value.
+fn serialize_js_amount<S: serde::Serializer>(
+    a: &Amount,
+    ser: S,
+) -> core::result::Result<S::Ok, S::Error> {
+    let text = js_amount_text(a);
+    let raw = serde_json::value::RawValue::from_string(text).map_err(serde::ser::Error::custom)?;
+    raw.serialize(ser)
+}
+
+/// The JavaScript spelling of a checked amount (its own text if, against
+/// the builder's check, it has none).
+fn js_amount_text(a: &Amount) -> String {
+    crate::js::exact_js_number(a.as_str()).unwrap_or_else(|| String::from(a.as_str()))
+}
+
 /// `public/exchanger/order/create`: a new exchange order.
 ///
 /// Made with [`CreateOrder::builder`], which checks every rule the platform is
@@ -133,6 +151,7 @@ pub struct CreateOrder {
     route_id: ObjectId,
     #[serde(skip_serializing_if = "Option::is_none")]
     partner: Option<String>,
+    #[serde(serialize_with = "serialize_js_amount")]
     amount: Amount,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     from_values: Vec<FieldValue>,
@@ -215,7 +234,7 @@ impl Method for CreateOrder {
         if let Some(p) = &self.partner {
             w.field("partner", p);
         }
-        w.field("amount", self.amount.as_str());
+        w.field("amount", &js_amount_text(&self.amount));
         for (list, values) in [
             ("fromValues", &self.from_values),
             ("toValues", &self.to_values),
@@ -326,7 +345,10 @@ impl CreateOrderBuilder {
     );
     setter!(
         /// `amount` (required): a decimal number as text (`"0.05"`). Positive: what
-        /// the client sends; negative: what the client receives.
+        /// the client sends; negative: what the client receives. Sent as
+        /// JavaScript writes the number (`2.10` as `2.1`, `1E-7` as `1e-7`);
+        /// [`build`](Self::build) refuses an amount a JavaScript number cannot
+        /// hold exactly (`0.123456789012345678`), which the platform would round.
         amount, amount
     );
     setter!(
@@ -401,6 +423,17 @@ impl CreateOrderBuilder {
         let amount = Amount::parse("amount", &amount)?;
         if amount.is_zero() {
             return Err(Error::invalid("amount", Problem::Zero));
+        }
+        if crate::js::exact_js_number(amount.as_str()).is_none() {
+            // The platform's server reads the amount into a JavaScript number
+            // (a double): it would quietly use another amount than this one.
+            return Err(Error::invalid(
+                "amount",
+                Problem::Rule(
+                    "has more significant digits than the platform keeps \
+                     (a JavaScript number, about 15-17 digits): it would round it",
+                ),
+            ));
         }
         match self.agreement {
             None => return Err(Error::missing("agreement")),

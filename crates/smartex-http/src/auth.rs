@@ -5,15 +5,18 @@
 //! may rewrite them (the API-key scheme puts its `time` nonce first) and adds
 //! headers (`apikey`, `hash`). What it leaves in [`Unsigned::params`] is sent
 //! byte for byte — as the body of a `POST`/`PUT`, or as the query string of a
-//! `GET` — so a signature over those bytes is a signature over what the
-//! platform receives.
+//! `GET`. The API-key scheme signs what the platform's server hashes from
+//! those bytes once parsed (see [`ApiKeyAuth`]).
 
 use std::borrow::Cow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use smartex_core::auth::{form_with_time, json_with_time, next_nonce, request_signature};
+use smartex_core::auth::{
+    express_signature, form_with_time, json_with_time, next_nonce, request_signature,
+};
+use smartex_core::js::{Body, restringify_json};
 use smartex_core::{ApiKey, ApiSecret};
 
 use crate::config::Encoding;
@@ -147,11 +150,18 @@ pub enum NonceUnit {
 
 type Clock = dyn Fn() -> u64 + Send + Sync;
 
+/// `Number.MAX_SAFE_INTEGER`: the largest `time` nonce [`ApiKeyAuth`] sends
+/// (the platform's server holds it in a JavaScript number).
+pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+
 /// The platform's API-key scheme.
 ///
 /// Every attempt gets a fresh `time` nonce, put first among the parameters;
-/// then `hash = sha256_hex(sha256_hex(params) + secret)` over the parameters'
-/// exact text, and the headers `apikey: <key>` and `hash: <hash>`:
+/// then `hash = sha256_hex(sha256_hex(params) + secret)`, where `params` is
+/// `JSON.stringify({...req.query, ...req.body})` as the platform's Express
+/// server computes it from what it parsed
+/// ([`smartex_core::auth::express_signature`]), and the
+/// headers `apikey: <key>` and `hash: <hash>`:
 ///
 /// ```text
 /// POST /service/api/v1/public/exchanger/order/get/
@@ -171,9 +181,12 @@ type Clock = dyn Fn() -> u64 + Send + Sync;
 /// order; if the platform ever refuses a smaller `time` than one it has already
 /// seen (not documented), run calls of one key one at a time.
 ///
-/// With [`Encoding::Form`] or a `GET`, the hash is over
-/// the form text sent (`time=…&orderUID=…`); the profile page documents the
-/// hash over JSON only, so JSON, the default, is the encoding to use with a key.
+/// - A JSON body is sent as JavaScript writes it back
+///   (`JSON.stringify(JSON.parse(body))`: `2.10` → `2.1`, `1E-7` → `1e-7`), so
+///   the bytes sent are the bytes hashed.
+/// - A form body (`POST`/`PUT` with [`Encoding::Form`]) or a `GET` query string
+///   is sent as written; the hash is over the JSON of what `qs` makes of it,
+///   every value a string: `{"time":"1742774343407","orderUID":"1409",…}`.
 #[derive(Clone)]
 pub struct ApiKeyAuth {
     key: ApiKey,
@@ -273,11 +286,44 @@ impl ApiKeyAuth {
 impl Authorizer for ApiKeyAuth {
     fn authorize(&self, request: &mut Unsigned<'_>) -> Result<(), AuthError> {
         let time = self.next_nonce();
-        let params = match request.encoding {
-            Encoding::Json => json_with_time(&request.params, time),
-            Encoding::Form => form_with_time(&request.params, time),
+        if time > MAX_SAFE_INTEGER {
+            // The server reads `time` into a JavaScript number: above 2^53 − 1
+            // neighbouring nonces become the same number, a repeated nonce.
+            return Err(AuthError::new(
+                "the time nonce is above 2^53 - 1, which the platform's server cannot hold exactly",
+            ));
+        }
+        let refused = |e: smartex_core::Error| {
+            AuthError::new(format!(
+                "the parameters are not what the platform's server can parse: {e}"
+            ))
         };
-        let hash = request_signature(params.as_bytes(), &self.secret);
+        let (params, hash) = match (request.verb.has_body(), request.encoding) {
+            (true, Encoding::Json) => {
+                // Sent as the server writes it back: then what is hashed is
+                // what is sent, and no number's spelling can differ.
+                let body =
+                    restringify_json(&json_with_time(&request.params, time)).map_err(refused)?;
+                // A fixed point of JSON.stringify(JSON.parse(·)), an object:
+                // exactly the text the server hashes.
+                (
+                    body.clone(),
+                    request_signature(body.as_bytes(), &self.secret),
+                )
+            }
+            (true, Encoding::Form) => {
+                let body = form_with_time(&request.params, time);
+                let hash = express_signature(None, Body::Form(body.as_bytes()), &self.secret)
+                    .map_err(refused)?;
+                (body, hash)
+            }
+            (false, _) => {
+                let query = form_with_time(&request.params, time);
+                let hash =
+                    express_signature(Some(&query), Body::None, &self.secret).map_err(refused)?;
+                (query, hash)
+            }
+        };
         request.params = params;
         request.add_header("apikey", self.key.as_str().to_owned());
         request.add_header("hash", hash.as_str().to_owned());

@@ -335,7 +335,8 @@ impl<T: Transport> Client<T> {
         } else {
             Encoding::Form
         };
-        // Serialized once; each attempt signs (a copy of) these bytes.
+        // Serialized once; each attempt's authorizer signs (a copy of) these
+        // parameters, putting its fresh nonce in.
         let params = match encoding {
             Encoding::Json => method.to_json(),
             Encoding::Form => method.to_form(),

@@ -121,7 +121,10 @@
 //! None (valid: orders just do not appear in the merchant's cabinet), the
 //! platform's API-key scheme ([`ApiKeyAuth`]: `apikey` and `hash` headers and a
 //! `time` nonce, in milliseconds by default, [configurable](NonceUnit)), or the
-//! merchant's own [`Authorizer`].
+//! merchant's own [`Authorizer`]. The `hash` covers what the platform's
+//! Express server recomputes from the parameters it parsed, so a key works
+//! with every [`Encoding`] and [`Verb`] (a test runs every combination against
+//! real Express).
 //!
 //! ## Not included
 //!

@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 use smartex_core::checksum::Checksum;
 use smartex_core::form::{self, Limits, Node};
 use smartex_core::status::check_update_status;
-use smartex_core::{IpnSecret, OrderSecret, OrderStatus, OrderUid, auth};
+use smartex_core::{IpnSecret, OrderSecret, OrderStatus, OrderUid, auth, js};
 use subtle::ConstantTimeEq;
 
 use crate::catalogue::FieldSpec;
@@ -321,9 +321,11 @@ fn as_u64(v: &Value) -> Option<u64> {
 }
 
 /// The API-key scheme: `apikey` + `hash` headers, `hash` =
-/// `sha256_hex(sha256_hex(signed bytes) + secret)` over the body exactly as
-/// received (the query string for GET), and a `time` greater than the last one
-/// seen for the key.
+/// `sha256_hex(sha256_hex(JSON.stringify({...req.query, ...req.body})) + secret)`
+/// over the parameters as the platform's Express server parses them
+/// (`express.json`, `express.urlencoded({extended: true})`, its `qs` query
+/// parser — never the raw bytes), and a `time` greater than the last one seen
+/// for the key.
 fn authenticate(inner: &Inner, call: &Call<'_>, params: &Map<String, Value>) -> Result<(), ApiErr> {
     let Some(key) = call.headers.get("apikey") else {
         return if inner.settings.require_api_key {
@@ -344,12 +346,11 @@ fn authenticate(inner: &Inner, call: &Call<'_>, params: &Map<String, Value>) -> 
         .get("hash")
         .and_then(|h| h.to_str().ok())
         .ok_or_else(|| auth_error("A hash header is required"))?;
-    let signed: &[u8] = if *call.http == Method::GET {
-        call.query.unwrap_or_default().as_bytes()
-    } else {
-        call.body
-    };
-    let expected = auth::request_signature(signed, secret);
+    let content_type = call.headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    // Express's body parsers go by Content-Type alone, whatever the verb.
+    let body = js::Body::from_content_type(content_type, call.body);
+    let expected = auth::express_signature(call.query, body, secret)
+        .map_err(|e| bad_request(format!("Invalid request: {e}")))?;
     let matches = match (
         Checksum::parse_hex("hash", hash.trim()),
         Checksum::parse_hex("hash", expected.as_str()),

@@ -11,7 +11,7 @@ fn full() -> CreateOrderBuilder {
     CreateOrder::builder()
         .route_id("5d8e6002b80b7b4cd75a6424")
         .partner("partner-7")
-        .amount("-0.12345678901234567890")
+        .amount("-1.2345678901234560E+2")
         .from_value("5d8e6002b80b7b4cd75a6425", "4111 **** 1111")
         .to_value("wallet", "Z123456789012")
         .to_value("email", "client+tag@example.com")
@@ -31,12 +31,41 @@ fn full() -> CreateOrderBuilder {
 fn create_order_json_snapshot() {
     let order = full().build().unwrap();
     insta::assert_snapshot!(order.to_json());
-    // The amount is a JSON number written from its exact text: every digit kept.
-    assert!(
-        order
-            .to_json()
-            .contains(r#""amount":-0.12345678901234567890,"#)
-    );
+    // The amount is a JSON number in JavaScript's spelling (what the
+    // platform's server writes back and hashes), the same decimal value.
+    assert!(order.to_json().contains(r#""amount":-123.4567890123456,"#));
+    assert_eq!(order.amount().as_str(), "-1.2345678901234560E+2");
+}
+
+#[test]
+fn amounts_a_javascript_number_cannot_hold_are_refused() {
+    for (amount, sent) in [
+        ("2.10", "2.1"),
+        ("100.0", "100"),
+        ("1E-7", "1e-7"),
+        ("0.1", "0.1"),
+        ("9007199254740992", "9007199254740992"),
+    ] {
+        let order = full().amount(amount).build().unwrap();
+        assert!(
+            order.to_json().contains(&format!(r#""amount":{sent},"#)),
+            "{amount}"
+        );
+        assert!(
+            order.to_form().contains(&format!("&amount={sent}&")),
+            "{amount}"
+        );
+    }
+    for amount in [
+        "0.123456789012345678",
+        "9007199254740993",
+        "1e400",
+        "1e-400",
+    ] {
+        let err = full().amount(amount).build().unwrap_err();
+        assert_eq!(err.field(), Some("amount"), "{amount}: {err}");
+        assert!(err.to_string().contains("JavaScript"), "{err}");
+    }
 }
 
 #[test]

@@ -1,13 +1,16 @@
-//! The API-key scheme on the wire: the published example, signatures over the
-//! exact bytes received, and nonces under concurrency.
+//! The API-key scheme on the wire: the published example, signatures over what
+//! the platform's Express server recomputes from the bytes received, and
+//! nonces under concurrency. (`express_peer` checks the same against the real
+//! Express.)
 
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
-use smartex_core::auth::request_signature;
+use smartex_core::auth::{express_signature, request_signature};
 use smartex_core::form::FormWriter;
+use smartex_core::js::Body;
 use smartex_core::request::{Method, OrderViewKind};
 use smartex_core::{ApiKey, ApiSecret, OrderSecret, OrderUid};
 use smartex_http::{ApiKeyAuth, Encoding, NonceUnit};
@@ -55,10 +58,11 @@ async fn reproduces_the_published_example() {
     );
 }
 
-/// Every request's `hash` is the signature of exactly the bytes that arrived:
-/// the body of a POST, the query string of a GET.
+/// Every request's `hash` is the signature of what an Express server makes of
+/// the bytes that arrived (`JSON.stringify({...query, ...body})`); for a JSON
+/// body those are the bytes themselves, for a form or a query never.
 #[tokio::test]
-async fn hash_covers_the_bytes_received_in_every_mode() {
+async fn hash_covers_what_the_server_parses_in_every_mode() {
     for (encoding, get) in [
         (Encoding::Json, false),
         (Encoding::Form, false),
@@ -79,17 +83,27 @@ async fn hash_covers_the_bytes_received_in_every_mode() {
             .unwrap();
         client.mark_paid(uid, &order_secret).await.unwrap();
         for request in server.requests() {
+            let query = request.path.split_once('?').map(|(_, q)| q);
             let signed: &[u8] = if request.method == "GET" {
                 assert!(request.body.is_empty());
-                request.path.split_once('?').unwrap().1.as_bytes()
+                query.unwrap().as_bytes()
             } else {
+                assert_eq!(query, None);
                 &request.body
             };
-            let expected = request_signature(signed, &secret());
+            let body = Body::from_content_type(request.header("content-type"), &request.body);
+            let expected = express_signature(query, body, &secret()).unwrap();
             assert_eq!(
                 request.header("hash"),
                 Some(expected.as_str()),
                 "{encoding:?} get={get}"
+            );
+            let over_bytes = request_signature(signed, &secret());
+            let json_body = request.method != "GET" && encoding == Encoding::Json;
+            assert_eq!(
+                over_bytes == expected,
+                json_body,
+                "only a JSON body is hashed as sent, {encoding:?} get={get}"
             );
             let text = std::str::from_utf8(signed).unwrap();
             // A GET's query string is always form-encoded.
@@ -246,6 +260,25 @@ async fn each_retry_is_signed_with_a_new_nonce() {
     assert!(requests[0].body_str().starts_with(r#"{"time":7,"#));
     assert!(requests[1].body_str().starts_with(r#"{"time":8,"#));
     assert_ne!(requests[0].header("hash"), requests[1].header("hash"));
+}
+
+/// A nonce the server's JavaScript number cannot hold exactly is refused
+/// before anything is sent.
+#[tokio::test]
+async fn a_nonce_above_max_safe_integer_is_refused() {
+    let server = TestServer::start(|_, _| Action::ok("{}")).await;
+    let max = smartex_http::auth::MAX_SAFE_INTEGER;
+    let auth = ApiKeyAuth::new(key(), secret()).clock(move || max);
+    let client = make_client(&server, |b| b.api_key(auth));
+    client.call(&Example { param1: "val1" }).await.unwrap();
+    let err = client.call(&Example { param1: "val1" }).await.unwrap_err();
+    assert_eq!(err.kind(), smartex_http::ErrorKind::Auth, "{err}");
+    assert_eq!(server.requests().len(), 1);
+    assert!(
+        server.requests()[0]
+            .body_str()
+            .starts_with(r#"{"time":9007199254740991,"#)
+    );
 }
 
 #[test]

@@ -3,8 +3,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod auth;
+mod express_peer;
 mod failures;
 mod props;
+mod sandbox_key;
 mod server;
 mod watch;
 mod wire;

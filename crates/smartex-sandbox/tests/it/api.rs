@@ -761,6 +761,30 @@ async fn api_keys_are_checked_with_an_increasing_time() {
         assert_eq!(e.code.as_deref(), Some("40301"), "time {t}");
         assert!(e.message.contains("time"), "{}", e.message);
     }
+    // A JSON number in another spelling is hashed as JavaScript writes it.
+    let hash = auth::request_signature(
+        br#"{"time":1000.5}"#,
+        &ApiSecret::new(TEST_API_SECRET).unwrap(),
+    );
+    let respelled = request(
+        sb.local_addr(),
+        "POST",
+        "/service/api/v1/public/exchanger/route/get/",
+        &[
+            ("content-type", "application/json"),
+            ("apikey", TEST_API_KEY),
+            ("hash", hash.as_str()),
+        ],
+        br#"{"time":1.00050E3}"#,
+    )
+    .await;
+    // Hash accepted; the time itself is not a whole number, so refused as such.
+    assert_eq!(
+        respelled.error()["object"]["fieldId"],
+        "time",
+        "{:?}",
+        respelled.text()
+    );
     // Later: accepted. A time sent as a string works too.
     signed(&sb, TEST_API_KEY, TEST_API_SECRET, &body(1_001))
         .await
@@ -817,17 +841,21 @@ async fn api_keys_are_checked_with_an_increasing_time() {
         .error();
     assert_eq!(e["object"]["fieldId"], "time");
 
-    // GET: the query string is what is signed.
+    // GET: what is signed is the JSON of the parsed query, every value a
+    // string — not the query's bytes.
     let query = "time=4000&xmlIn=ETH&xmlOut=WMZ";
-    let sig = auth::request_signature(query.as_bytes(), &secret);
-    let get = request(
-        sb.local_addr(),
-        "GET",
-        &format!("/service/api/v1/public/exchanger/route/get/one/by-xml?{query}"),
-        &[("apikey", TEST_API_KEY), ("hash", sig.as_str())],
-        b"",
-    )
-    .await;
+    let addr = sb.local_addr();
+    let get_signed = |signed: &[u8]| {
+        let hash = auth::request_signature(signed, &secret);
+        let path = format!("/service/api/v1/public/exchanger/route/get/one/by-xml?{query}");
+        async move {
+            let headers = [("apikey", TEST_API_KEY), ("hash", hash.as_str())];
+            request(addr, "GET", &path, &headers, b"").await
+        }
+    };
+    let refused = get_signed(query.as_bytes()).await;
+    assert_eq!(refused.error()["message"], "Invalid hash");
+    let get = get_signed(br#"{"time":"4000","xmlIn":"ETH","xmlOut":"WMZ"}"#).await;
     assert_eq!(get.data()["route"]["routeId"], ETH_WMZ);
 
     // Without a key the call is anonymous, and accepted…

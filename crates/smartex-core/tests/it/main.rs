@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod form;
+mod hygiene;
 mod ipn;
 mod pages;
 mod props;

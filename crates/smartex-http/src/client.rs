@@ -8,7 +8,7 @@ use smartex_core::pages::Site;
 use smartex_core::request::{
     CreateOrder, GetOrder, GetRoute, GetRouteByXml, GetRoutes, Method, OrderViewKind, UpdateStatus,
 };
-use smartex_core::response::{self, OrderView, RouteView, Routes};
+use smartex_core::response::{self, OrderView, RouteView, Routes, StatusUpdate};
 use smartex_core::{CurrencyCode, Lang, ObjectId, OrderSecret, OrderStatus, OrderUid};
 
 use crate::auth::{Authorizer, Unsigned};
@@ -137,8 +137,22 @@ impl<T: Transport> Client<T> {
     /// # Errors
     /// See [`Error`]; the platform's validation errors name the field
     /// ([`Error::field`]).
+    ///
+    /// An answer whose `uid` or `secret` breaks a limit this crate assumed is
+    /// still a success: the order is returned with its
+    /// [`warnings`](smartex_core::response::CreatedOrder::warnings) (logged
+    /// with the `tracing` feature), never dropped as ambiguous.
     pub async fn create_order(&self, order: &CreateOrder) -> Result<NewOrder, Error> {
         let reply = self.call(order).await?;
+        #[cfg(feature = "tracing")]
+        for warning in &reply.data.warnings {
+            tracing::warn!(
+                method = <CreateOrder as Method>::PATH,
+                request_id = reply.request_id.as_deref(),
+                %warning,
+                "order created with an unexpected value"
+            );
+        }
         Ok(NewOrder::new(
             reply.data,
             reply.request_id,
@@ -162,7 +176,8 @@ impl<T: Transport> Client<T> {
         Ok(self.call(&get).await?.data)
     }
 
-    /// `order/update-status`: moves the order to `status`. The platform's rule
+    /// `order/update-status`: moves the order to `status`; the answer says
+    /// from which status (`oldStatus`) to which (`newStatus`). The platform's rule
     /// (only from `new`/`waitPayment`; never to `inProgressPayout`, `done` or
     /// `hold`) is checked first with `current`, the status the merchant knows,
     /// if any: an illegal change fails with [`ErrorKind::Invalid`] and nothing is
@@ -176,10 +191,10 @@ impl<T: Transport> Client<T> {
         secret: &OrderSecret,
         status: OrderStatus,
         current: Option<&OrderStatus>,
-    ) -> Result<serde_json::Value, Error> {
+    ) -> Result<StatusUpdate, Error> {
         let update = UpdateStatus::new(uid, secret.clone(), status, current)
             .map_err(|e| Error::invalid(<UpdateStatus as Method>::PATH, e))?;
-        Ok(self.call(&update).await?.data)
+        self.update(&update).await
     }
 
     /// The docs' manual-payment step: `waitPayment` → `inProgress` (the
@@ -191,10 +206,30 @@ impl<T: Transport> Client<T> {
         &self,
         uid: OrderUid,
         secret: &OrderSecret,
-    ) -> Result<serde_json::Value, Error> {
+    ) -> Result<StatusUpdate, Error> {
         let update = UpdateStatus::mark_paid(uid, secret.clone())
             .map_err(|e| Error::invalid(<UpdateStatus as Method>::PATH, e))?;
-        Ok(self.call(&update).await?.data)
+        self.update(&update).await
+    }
+
+    /// Sends an update and reads its answer as a [`StatusUpdate`].
+    async fn update(&self, update: &UpdateStatus) -> Result<StatusUpdate, Error> {
+        let reply = self.call(update).await?;
+        let status = reply.http_status;
+        // `UpdateStatus::Output` is a `Value` (no amounts in it, so nothing is
+        // lost on the way); the typed view is read from it here.
+        serde_json::from_value::<StatusUpdate>(reply.data).map_err(|e| {
+            Error::decode(
+                <UpdateStatus as Method>::PATH,
+                status,
+                smartex_core::Error::UnexpectedData {
+                    field: Cow::Borrowed("data"),
+                    reason: e.to_string(),
+                },
+            )
+            .with_request_id(reply.request_id)
+            .with_attempts(reply.attempts)
+        })
     }
 
     /// `route/get`: the routes, optionally filtered by currency.
@@ -390,7 +425,23 @@ impl<T: Transport> Client<T> {
                 tokio::time::sleep(backoff(&s.retry, attempt, retry_after)).await;
                 continue;
             }
-            return finish::<M>(response, attempt);
+            let outcome = finish::<M>(response, attempt);
+            // The anti-flood guard: a read waits as long as the platform asked
+            // and tries again, if that wait fits the policy; a wait it cannot
+            // afford, or a call that is not idempotent, is the caller's.
+            if let Err(e) = &outcome
+                && may_retry
+                && e.kind() == ErrorKind::RateLimited
+            {
+                let wait = e
+                    .retry_after()
+                    .unwrap_or_else(|| backoff(&s.retry, attempt, None));
+                if wait <= s.retry.max_delay {
+                    tokio::time::sleep(wait).await;
+                    continue;
+                }
+            }
+            return outcome;
         }
     }
 

@@ -14,6 +14,7 @@
 
 mod api;
 mod common;
+mod hygiene;
 mod node_compat;
 mod props;
 mod servers;

@@ -557,25 +557,31 @@ fn create(inner: &Arc<Inner>, p: &Map<String, Value>) -> Result<Value, ApiErr> {
     let (Some(sent), Some(received)) = (sent, received) else {
         return Err(ApiErr::param("amount", "number"));
     };
+    // The platform's own codes for the route's limits; `error.object` still
+    // names the parameter, as for a validation error.
+    let limit = |code, rule, words, limit: &str| ApiErr {
+        code,
+        message: format!(
+            "The amount is {words} of {limit} {}",
+            route.spec.from.symbol
+        ),
+        ..ApiErr::param("amount", rule)
+    };
     if sent.compare(route.min) == Ordering::Less || received.is_zero() || sent.is_zero() {
-        return Err(ApiErr {
-            code: codes::AMOUNT_BELOW_MINIMUM,
-            message: format!(
-                "The amount is less than the minimum of {} {}",
-                route.spec.min_amount, route.spec.from.symbol
-            ),
-            ..ApiErr::param("amount", "min")
-        });
+        return Err(limit(
+            codes::AMOUNT_BELOW_MINIMUM,
+            "min",
+            "less than the minimum",
+            &route.spec.min_amount,
+        ));
     }
     if sent.compare(route.max) == Ordering::Greater {
-        return Err(ApiErr {
-            code: codes::AMOUNT_ABOVE_MAXIMUM,
-            message: format!(
-                "The amount is more than the maximum of {} {}",
-                route.spec.max_amount, route.spec.from.symbol
-            ),
-            ..ApiErr::param("amount", "max")
-        });
+        return Err(limit(
+            codes::AMOUNT_ABOVE_MAXIMUM,
+            "max",
+            "more than the maximum",
+            &route.spec.max_amount,
+        ));
     }
     if route
         .reserve

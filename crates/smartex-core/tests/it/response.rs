@@ -372,3 +372,56 @@ proptest! {
         prop_assert_eq!(kept.as_str(), amount.as_str());
     }
 }
+
+/// Every field a type knows leaves `extra`: the lists of known names in the
+/// decoders match the names the typed fields read.
+#[test]
+fn known_fields_never_reach_extra() {
+    let body = br#"{"success":true,"data":{"_id":"5d8e6002b80b7b4cd75a6424","uid":1,"rid":"r",
+        "secret":"s","route":{},"inAmount":1,"outAmount":2,"status":"new","expiresAt":"x"}}"#;
+    let created = decode::<CreatedOrder>(body).unwrap().result.unwrap();
+    assert!(created.extra.is_empty(), "{:?}", created.extra);
+
+    let body =
+        br#"{"success":true,"data":{"verifications":[],"order":{"_id":"5d8e6002b80b7b4cd75a6424",
+        "uid":1,"rid":"r","status":"new","inAmount":1,"outAmount":2,"fromValues":[],"toValues":[],
+        "routeValues":[],"route":{},"createdAt":"x","expiresAt":"y","rate":{}}}}"#;
+    let view = decode::<OrderView>(body).unwrap().result.unwrap();
+    assert!(view.extra.is_empty(), "{:?}", view.extra);
+    assert!(view.order.extra.is_empty(), "{:?}", view.order.extra);
+
+    let field = r#"{"_id":"w","name":"n","type":"t","required":true,"regex":"r","min":1,"max":2}"#;
+    let body = format!(
+        r#"{{"success":true,"data":{{"route":{{"routeId":"5d8e6002b80b7b4cd75a6424",
+        "_id":"5d8e6002b80b7b4cd75a6424","from":{{"name":"n","symbol":"s","xml":"x","fields":[{field}]}},
+        "to":{{"name":"n","symbol":"s","xml":"x","fields":[]}},"fields":[{field}],"rate":{{}},
+        "orderTTL":1,"isShowWeb":true}}}}}}"#
+    );
+    let view = decode::<RouteView>(body.as_bytes())
+        .unwrap()
+        .result
+        .unwrap();
+    let route = &view.route;
+    assert!(view.extra.is_empty() && route.extra.is_empty(), "{view:?}");
+    let from = route.from.as_ref().unwrap();
+    assert!(from.extra.is_empty(), "{from:?}");
+    assert!(from.fields[0].extra.is_empty() && route.fields[0].extra.is_empty());
+    let body = br#"{"success":true,"data":{"routes":[]}}"#;
+    assert!(
+        decode::<Routes>(body)
+            .unwrap()
+            .result
+            .unwrap()
+            .extra
+            .is_empty()
+    );
+    let body = br#"{"success":true,"data":{"ok":1,"oldStatus":"new","newStatus":"deleted"}}"#;
+    assert!(
+        decode::<StatusUpdate>(body)
+            .unwrap()
+            .result
+            .unwrap()
+            .extra
+            .is_empty()
+    );
+}

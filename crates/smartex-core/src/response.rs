@@ -413,6 +413,13 @@ pub enum Warning {
         /// Its length, in characters.
         chars: usize,
     },
+    /// A field this crate types (an amount, a status) has a value it cannot
+    /// read: the typed field is `None` and the value is kept, as sent, in
+    /// `extra` under its wire name.
+    Unreadable {
+        /// The wire name (`inAmount`).
+        field: &'static str,
+    },
 }
 
 impl core::fmt::Display for Warning {
@@ -428,6 +435,31 @@ impl core::fmt::Display for Warning {
                 "field `secret` has {chars} characters, more than the {} expected; kept as sent",
                 OrderSecret::MAX_LEN
             ),
+            Warning::Unreadable { field } => write!(
+                f,
+                "field `{field}` is not as expected; kept as sent in `extra`"
+            ),
+        }
+    }
+}
+
+/// A field that must not cost the whole answer: typed if it reads as `T`,
+/// else `None`, a [`Warning::Unreadable`], and the raw value into `extra`.
+fn optional<T: DeserializeOwned>(
+    raw: Option<Box<RawValue>>,
+    field: &'static str,
+    warnings: &mut Vec<Warning>,
+    extra: &mut Map<String, Value>,
+) -> Option<T> {
+    let raw = raw?;
+    match serde_json::from_str::<T>(raw.get()) {
+        Ok(value) => Some(value),
+        Err(_) => {
+            warnings.push(Warning::Unreadable { field });
+            let kept = serde_json::from_str(raw.get())
+                .unwrap_or_else(|_| Value::String(String::from(raw.get())));
+            extra.insert(String::from(field), kept);
+            None
         }
     }
 }
@@ -515,18 +547,18 @@ struct CreatedOrderFields {
     #[serde(default)]
     route: Option<Value>,
     #[serde(default, rename = "inAmount")]
-    in_amount: Option<Amount>,
+    in_amount: Option<Box<RawValue>>,
     #[serde(default, rename = "outAmount")]
-    out_amount: Option<Amount>,
+    out_amount: Option<Box<RawValue>>,
     #[serde(default)]
-    status: Option<OrderStatus>,
+    status: Option<Box<RawValue>>,
     #[serde(default, rename = "expiresAt", deserialize_with = "lenient::opt_text")]
     expires_at: Option<String>,
 }
 
 impl<'de> Deserialize<'de> for CreatedOrder {
     fn deserialize<D: Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
-        let (f, extra) = with_extra::<D, CreatedOrderFields>(
+        let (f, mut extra) = with_extra::<D, CreatedOrderFields>(
             d,
             &[
                 "_id",
@@ -546,15 +578,20 @@ impl<'de> Deserialize<'de> for CreatedOrder {
         if chars > OrderSecret::MAX_LEN {
             warnings.push(Warning::SecretTooLong { chars });
         }
+        // The order exists: an amount or a status of an unexpected shape
+        // must not cost its uid and secret.
+        let in_amount = optional(f.in_amount, "inAmount", &mut warnings, &mut extra);
+        let out_amount = optional(f.out_amount, "outAmount", &mut warnings, &mut extra);
+        let status = optional(f.status, "status", &mut warnings, &mut extra);
         Ok(CreatedOrder {
             id: f.id,
             uid: f.uid,
             rid: f.rid,
             secret: f.secret,
             route: f.route,
-            in_amount: f.in_amount,
-            out_amount: f.out_amount,
-            status: f.status,
+            in_amount,
+            out_amount,
+            status,
             expires_at: f.expires_at,
             warnings,
             extra,
@@ -638,9 +675,9 @@ struct OrderFields {
     rid: Option<String>,
     status: OrderStatus,
     #[serde(default, rename = "inAmount")]
-    in_amount: Option<Amount>,
+    in_amount: Option<Box<RawValue>>,
     #[serde(default, rename = "outAmount")]
-    out_amount: Option<Amount>,
+    out_amount: Option<Box<RawValue>>,
     #[serde(default, rename = "fromValues")]
     from_values: Option<Value>,
     #[serde(default, rename = "toValues")]
@@ -659,7 +696,7 @@ struct OrderFields {
 
 impl<'de> Deserialize<'de> for Order {
     fn deserialize<D: Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
-        let (f, extra) = with_extra::<D, OrderFields>(
+        let (f, mut extra) = with_extra::<D, OrderFields>(
             d,
             &[
                 "_id",
@@ -679,13 +716,15 @@ impl<'de> Deserialize<'de> for Order {
         )?;
         let mut warnings = Vec::new();
         uid_warning(f.uid, &mut warnings);
+        let in_amount = optional(f.in_amount, "inAmount", &mut warnings, &mut extra);
+        let out_amount = optional(f.out_amount, "outAmount", &mut warnings, &mut extra);
         Ok(Order {
             id: f.id,
             uid: f.uid,
             rid: f.rid,
             status: f.status,
-            in_amount: f.in_amount,
-            out_amount: f.out_amount,
+            in_amount,
+            out_amount,
             from_values: f.from_values,
             to_values: f.to_values,
             route_values: f.route_values,

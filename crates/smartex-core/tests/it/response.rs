@@ -425,3 +425,30 @@ fn known_fields_never_reach_extra() {
             .is_empty()
     );
 }
+
+#[test]
+fn an_unreadable_amount_or_status_does_not_cost_the_created_order() {
+    let body = br#"{"success":true,"data":{"_id":"5d8e6002b80b7b4cd75a6424","uid":1409,
+        "secret":"dGqwF2M2eBPaSN1G5ljMS1cb","inAmount":"1,5","outAmount":{"value":"2"},"status":{"code":1}}}"#;
+    let order = decode::<CreatedOrder>(body).unwrap().result.unwrap();
+    assert_eq!(order.uid.get(), 1409);
+    assert_eq!(order.secret.expose(), "dGqwF2M2eBPaSN1G5ljMS1cb");
+    assert!(order.in_amount.is_none() && order.out_amount.is_none() && order.status.is_none());
+    assert_eq!(
+        order.warnings,
+        [
+            Warning::Unreadable { field: "inAmount" },
+            Warning::Unreadable { field: "outAmount" },
+            Warning::Unreadable { field: "status" },
+        ]
+    );
+    assert_eq!(order.extra["inAmount"], "1,5");
+    assert_eq!(order.extra["outAmount"]["value"], "2");
+    insta::assert_snapshot!(order.warnings[0].to_string(), @"field `inAmount` is not as expected; kept as sent in `extra`");
+
+    let body = br#"{"success":true,"data":{"order":{"_id":"5d8e6002b80b7b4cd75a6424","uid":1,"status":"new","inAmount":"","outAmount":null}}}"#;
+    let order = decode::<OrderView>(body).unwrap().result.unwrap().order;
+    assert_eq!(order.warnings, [Warning::Unreadable { field: "inAmount" }]);
+    assert!(order.out_amount.is_none());
+    assert_eq!(order.extra["inAmount"], "");
+}

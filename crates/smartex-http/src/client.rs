@@ -418,10 +418,18 @@ impl<T: Transport> Client<T> {
                 .with_attempts(attempt));
             }
             if may_retry && matches!(response.status, 429 | 502 | 503 | 504) {
-                let retry_after = response
-                    .header("retry-after")
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .map(Duration::from_secs);
+                // The anti-flood envelope's own wait wins over the header; a
+                // wait past the policy is the caller's (see below).
+                let asked = anti_flood_wait(&response.body);
+                if asked.is_some_and(|wait| wait > s.retry.max_delay) {
+                    return finish::<M>(response, attempt);
+                }
+                let retry_after = asked.or_else(|| {
+                    response
+                        .header("retry-after")
+                        .and_then(|v| v.trim().parse::<u64>().ok())
+                        .map(Duration::from_secs)
+                });
                 tokio::time::sleep(backoff(&s.retry, attempt, retry_after)).await;
                 continue;
             }
@@ -497,6 +505,12 @@ impl<T: Transport> Client<T> {
             idempotent: M::IDEMPOTENT,
         })
     }
+}
+
+/// The wait an anti-flood error envelope asks for, if `body` is one.
+fn anti_flood_wait(body: &[u8]) -> Option<Duration> {
+    let decoded = response::decode::<serde::de::IgnoredAny>(body).ok()?;
+    decoded.result.err().and_then(|e| e.retry_after)
 }
 
 /// Decodes a final response into the reply or the right error.

@@ -284,3 +284,59 @@ async fn platform_text_in_an_error_cannot_forge_a_log_line() {
     assert!(!shown.chars().any(char::is_control), "{shown:?}");
     insta::assert_snapshot!(shown, @r"smartex public/exchanger/order/create: the platform refused the call; HTTP 200; bad\nERROR forged\r (code 1\n); field `w\u{1b}[2J` in toValues\n; request id id\nforged");
 }
+
+/// The anti-flood answer under an HTTP 429: its envelope's wait is honoured
+/// (not only the header's), and a wait past the policy is returned at once.
+#[tokio::test]
+async fn an_anti_flood_429_is_waited_out_as_its_envelope_asks() {
+    const FLOOD: &str = r#"{"success":false,"error":{"message":"Too many requests. Try again in 1 seconds","errorCode":5030000}}"#;
+    let server = TestServer::start(|_, i| {
+        if i == 0 {
+            Action::json(429, FLOOD)
+        } else {
+            Action::ok(r#"{"order":{"_id":"5d8e6002b80b7b4cd75a6424","uid":1409,"status":"new"}}"#)
+        }
+    })
+    .await;
+    let client = make_client(&server, |b| {
+        b.retry(RetryPolicy {
+            max_retries: 2,
+            base_delay: Duration::from_millis(1),
+            max_delay: Duration::from_secs(2),
+        })
+    });
+    let secret = OrderSecret::new(crate::ORDER_SECRET).unwrap();
+    let uid = OrderUid::new(1409).unwrap();
+    let started = Instant::now();
+    client
+        .get_order(uid, &secret, OrderViewKind::Order)
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(server.requests().len(), 2);
+
+    // With a policy that cannot wait a second: one request, the typed error.
+    let server = TestServer::start(|_, _| Action::json(429, FLOOD)).await;
+    let client = make_client(&server, |b| {
+        b.retry(RetryPolicy {
+            max_retries: 2,
+            base_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(100),
+        })
+    });
+    let e = client
+        .get_order(uid, &secret, OrderViewKind::Order)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::RateLimited, "{e}");
+    assert_eq!(e.retry_after(), Some(Duration::from_secs(1)));
+    assert_eq!(server.requests().len(), 1);
+    // create_order: never retried, and not ambiguous (the guard refused it).
+    let e = client.create_order(&order("1")).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::RateLimited, "{e}");
+    assert_eq!(server.requests().len(), 2);
+}

@@ -271,8 +271,9 @@ impl Error {
     }
 
     /// Whether repeating the same call later is reasonable: the failure was on
-    /// the way (connection, timeout of a read, `429`/`5xx`, maintenance), not in
-    /// the request itself. Never true for an ambiguous failure.
+    /// the way (connection, timeout of a read, `429`/`5xx`, maintenance, the
+    /// anti-flood guard — wait [`retry_after`](Self::retry_after) first), not
+    /// in the request itself. Never true for an ambiguous failure.
     pub fn is_transient(&self) -> bool {
         match self.0.kind {
             ErrorKind::Connect

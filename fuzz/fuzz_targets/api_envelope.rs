@@ -46,8 +46,11 @@ fuzz_target!(|data: &[u8]| {
     check!(serde_json::Value, data);
 
     if let Ok(Ok(order)) = response::decode::<CreatedOrder>(data).map(|r| r.result) {
-        // Whatever limit they break, a created order's uid and secret are there.
+        // Whatever limit they break, a created order's uid and secret are
+        // there, and the salvage path (used when typing fails) finds the same.
         assert!(!order.secret.expose().is_empty());
+        let found = response::salvage_order_identity(data).expect("a typed order is salvageable");
+        assert_eq!(found.secret, order.secret);
         for w in &order.warnings {
             clean(&w.to_string());
         }

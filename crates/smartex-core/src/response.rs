@@ -396,6 +396,50 @@ pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<Response<T>> {
     })
 }
 
+/// What identifies an order in a success answer of `order/create`, read with
+/// no rule but "present": for when the rest of the answer cannot be typed
+/// (an `_id` that is no ObjectId, a field of a new shape), so that the order,
+/// which exists, can still be found.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct OrderIdentity {
+    /// `uid`, as sent (a number's text, or a string).
+    pub uid: String,
+    /// `secret`.
+    pub secret: OrderSecret,
+    /// `_id`, as sent, if present.
+    pub id: Option<String>,
+}
+
+/// The [`OrderIdentity`] in `body`, if it is a success envelope whose `data`
+/// holds a `uid` and a non-empty string `secret` — whatever else it holds.
+///
+/// ```
+/// use smartex_core::response::{decode, salvage_order_identity, CreatedOrder};
+/// let body = br#"{"success":true,"data":{"_id":"not-an-object-id","uid":1409,"secret":"dGqw"}}"#;
+/// assert!(decode::<CreatedOrder>(body).is_err());
+/// let found = salvage_order_identity(body).unwrap();
+/// assert_eq!(found.uid, "1409");
+/// assert_eq!(found.secret.expose(), "dGqw");
+/// ```
+pub fn salvage_order_identity(body: &[u8]) -> Option<OrderIdentity> {
+    let envelope: RawObject<'_> = serde_json::from_slice(body).ok()?;
+    if envelope.get("success").map(|r| r.get()) != Some("true") {
+        return None;
+    }
+    let data: RawObject<'_> = serde_json::from_str(envelope.get("data")?.get()).ok()?;
+    let uid = data.get("uid").and_then(|r| scalar_text(r))?;
+    let secret = data
+        .get("secret")
+        .filter(|r| r.get().starts_with('"'))
+        .and_then(|r| scalar_text(r))?;
+    Some(OrderIdentity {
+        uid,
+        secret: OrderSecret::from_platform(secret).ok()?,
+        id: data.get("_id").and_then(|r| scalar_text(r)),
+    })
+}
+
 /// A value in a response that breaks a limit this crate assumed (the limits
 /// are what one public client validates, not a rule of the platform): the
 /// value is kept, and this says so. Nothing the platform sends is dropped for

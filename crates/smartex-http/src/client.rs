@@ -544,8 +544,11 @@ fn finish<M: Method>(response: HttpResponse, attempts: u32) -> Result<Reply<M::O
         }
         // A success status with a body that is not the envelope: for a call that
         // is not idempotent, the work was probably done and its answer lost.
+        // If the envelope says success and names the order, its uid and
+        // secret go with the error: the order exists and must not be lost.
         Err(e) if !M::IDEMPOTENT => Err(Error::decode(M::PATH, status, e)
             .with_kind(ErrorKind::Ambiguous)
+            .with_order(response::salvage_order_identity(&response.body))
             .with_attempts(attempts)),
         Err(e) => Err(Error::decode(M::PATH, status, e).with_attempts(attempts)),
     }

@@ -5,7 +5,7 @@ use std::fmt;
 use smartex_core::Escaped;
 use smartex_core::request::CreateOrder;
 use smartex_core::request::Method;
-use smartex_core::response::{ApiError, ApiErrorKind};
+use smartex_core::response::{ApiError, ApiErrorKind, OrderIdentity};
 
 use crate::auth::AuthError;
 use crate::transport::{TransportError, TransportErrorKind};
@@ -79,6 +79,7 @@ struct Inner {
     api: Option<ApiError>,
     excerpt: Option<String>,
     detail: Option<String>,
+    order: Option<OrderIdentity>,
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
@@ -101,6 +102,7 @@ impl Error {
             api: None,
             excerpt: None,
             detail: None,
+            order: None,
             source: None,
         }))
     }
@@ -191,6 +193,11 @@ impl Error {
         self
     }
 
+    pub(crate) fn with_order(mut self, order: Option<OrderIdentity>) -> Self {
+        self.0.order = order;
+        self
+    }
+
     pub(crate) fn with_attempts(mut self, attempts: u32) -> Self {
         self.0.attempts = attempts;
         self
@@ -264,6 +271,13 @@ impl Error {
         self.0.excerpt.as_deref()
     }
 
+    /// For `create_order` answered with a success envelope whose order could
+    /// not be typed: the order's uid and secret as the platform sent them.
+    /// The order exists; keep these to find it.
+    pub fn created_order(&self) -> Option<&OrderIdentity> {
+        self.0.order.as_ref()
+    }
+
     /// Whether the call may have taken effect although it failed
     /// ([`ErrorKind::Ambiguous`]).
     pub fn is_ambiguous(&self) -> bool {
@@ -331,6 +345,14 @@ impl fmt::Display for Error {
         if let Some(detail) = &inner.detail {
             write!(f, "; {detail}")?;
         }
+        if let Some(order) = &inner.order {
+            // The uid is not a secret; the secret is never written.
+            write!(
+                f,
+                "; the platform created order uid {} (its secret is in Error::created_order)",
+                Escaped(&order.uid)
+            )?;
+        }
         if let Some(source) = &inner.source {
             // A transport's or authorizer's message may quote what a server sent.
             write!(f, ": {}", EscapedDisplay(&**source))?;
@@ -388,6 +410,7 @@ impl fmt::Debug for Error {
             .field("api", &inner.api)
             .field("excerpt", &inner.excerpt)
             .field("detail", &inner.detail)
+            .field("order", &inner.order)
             .field("source", &inner.source)
             .finish()
     }

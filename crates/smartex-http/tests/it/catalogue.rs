@@ -340,3 +340,28 @@ async fn an_anti_flood_429_is_waited_out_as_its_envelope_asks() {
     assert_eq!(e.kind(), ErrorKind::RateLimited, "{e}");
     assert_eq!(server.requests().len(), 2);
 }
+
+/// A success answer whose order cannot be typed (an `_id` that is no
+/// ObjectId) is still ambiguous, but the error carries the order's uid and
+/// secret: the order exists and can be found.
+#[tokio::test]
+async fn an_untypable_created_order_still_yields_its_uid_and_secret() {
+    let server = TestServer::start(|_, _| {
+        Action::ok(&format!(
+            r#"{{"_id":"not-an-object-id","uid":1409,"secret":"{}"}}"#,
+            crate::ORDER_SECRET
+        ))
+    })
+    .await;
+    let client = make_client(&server, |b| b.retry(RetryPolicy::none()));
+    let e = client.create_order(&order("1")).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Ambiguous, "{e}");
+    let found = e.created_order().unwrap();
+    assert_eq!(found.uid, "1409");
+    assert_eq!(found.secret.expose(), crate::ORDER_SECRET);
+    assert_eq!(found.id.as_deref(), Some("not-an-object-id"));
+    let shown = e.to_string();
+    assert_no_secret(&shown);
+    assert_no_secret(&format!("{e:?}"));
+    assert!(shown.contains("created order uid 1409"), "{shown}");
+}

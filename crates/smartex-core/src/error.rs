@@ -95,6 +95,55 @@ impl core::fmt::Display for Problem {
     }
 }
 
+/// Text taken from input, made safe to write into an error message or a log
+/// line: control characters (`\n`, `\r`, `\t`, ESC, DEL, the C1 controls, the
+/// Unicode line and paragraph separators, bidirectional overrides) are written
+/// as `\u{..}` escapes (`\n` as `\n`), a backslash as `\\`, and the text is cut
+/// after [`Escaped::MAX_CHARS`] characters (marked with `…`). Every `Display`
+/// in this SDK that echoes input goes through it, so a `%0A` in a form key
+/// cannot forge a log line.
+///
+/// ```
+/// use smartex_core::Escaped;
+/// assert_eq!(Escaped("a\nb\u{1b}[31m").to_string(), "a\\nb\\u{1b}[31m");
+/// assert_eq!(Escaped("toValues[0][key]").to_string(), "toValues[0][key]");
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct Escaped<'a>(pub &'a str);
+
+impl Escaped<'_> {
+    /// The most characters of input an error message repeats.
+    pub const MAX_CHARS: usize = 256;
+}
+
+/// Whether `c` must not appear raw in a log line.
+pub(crate) fn is_unsafe_char(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}')
+        || ('\u{202a}'..='\u{202e}').contains(&c)
+        || ('\u{2066}'..='\u{2069}').contains(&c)
+}
+
+impl core::fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        use core::fmt::Write as _;
+        for (i, c) in self.0.chars().enumerate() {
+            if i == Self::MAX_CHARS {
+                return f.write_char('…');
+            }
+            match c {
+                '\\' => f.write_str("\\\\")?,
+                '\n' => f.write_str("\\n")?,
+                '\r' => f.write_str("\\r")?,
+                '\t' => f.write_str("\\t")?,
+                c if is_unsafe_char(c) => write!(f, "\\u{{{:x}}}", u32::from(c))?,
+                c => f.write_char(c)?,
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Limits of the form decoder, named in [`Error::LimitExceeded`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -126,7 +175,7 @@ impl core::fmt::Display for Limit {
 #[non_exhaustive]
 pub enum Error {
     /// A field is present but its value breaks a rule.
-    #[error("field `{field}` {problem}")]
+    #[error("field `{}` {problem}", Escaped(field))]
     InvalidField {
         /// The wire name of the field.
         field: Cow<'static, str>,
@@ -134,19 +183,19 @@ pub enum Error {
         problem: Problem,
     },
     /// A required field is absent.
-    #[error("field `{field}` is missing")]
+    #[error("field `{}` is missing", Escaped(field))]
     MissingField {
         /// The wire name of the field.
         field: Cow<'static, str>,
     },
     /// A field that must appear once appears more than once.
-    #[error("field `{field}` appears more than once")]
+    #[error("field `{}` appears more than once", Escaped(field))]
     DuplicateField {
         /// The wire name of the field.
         field: Cow<'static, str>,
     },
     /// A form key is not well formed (e.g. an unclosed `[`).
-    #[error("form key `{key}` is malformed: {problem}")]
+    #[error("form key `{}` is malformed: {problem}", Escaped(key))]
     MalformedKey {
         /// The key, as far as it could be decoded (values are never shown).
         key: String,
@@ -162,7 +211,10 @@ pub enum Error {
         max: usize,
     },
     /// A response body is not the platform's JSON envelope (e.g. an HTML error page).
-    #[error("response is not the API envelope: {reason}; body starts with {excerpt:?}")]
+    #[error(
+        "response is not the API envelope: {}; body starts with {excerpt:?}",
+        Escaped(reason)
+    )]
     NotEnvelope {
         /// Why the body was not accepted.
         reason: String,
@@ -170,7 +222,11 @@ pub enum Error {
         excerpt: String,
     },
     /// The envelope's `data` does not have the expected shape.
-    #[error("response field `{field}` is not as expected: {reason}")]
+    #[error(
+        "response field `{}` is not as expected: {}",
+        Escaped(field),
+        Escaped(reason)
+    )]
     UnexpectedData {
         /// The path of the offending field in `data`, as far as known.
         field: Cow<'static, str>,
@@ -185,7 +241,11 @@ pub enum Error {
     #[error("checksum does not match")]
     BadChecksum,
     /// The state machine refuses a transition that the platform would refuse too.
-    #[error("status change from `{from}` to `{to}` is not allowed: {reason}")]
+    #[error(
+        "status change from `{}` to `{}` is not allowed: {reason}",
+        Escaped(from),
+        Escaped(to)
+    )]
     TransitionNotAllowed {
         /// The current status.
         from: String,

@@ -70,7 +70,7 @@ pub mod status;
 pub mod time;
 pub mod types;
 
-pub use error::{Error, Limit, Problem, Result};
+pub use error::{Error, Escaped, Limit, Problem, Result};
 pub use secret::{ApiKey, ApiSecret, IpnSecret, OrderSecret};
 pub use status::OrderStatus;
 pub use types::{Amount, CurrencyCode, FieldValue, Lang, ObjectId, OrderUid};

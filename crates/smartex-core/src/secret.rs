@@ -155,6 +155,20 @@ impl ApiKey {
     }
 }
 
+impl OrderSecret {
+    /// Wraps a secret the platform itself sent (in `order/create`'s answer):
+    /// any non-empty string, however long. [`MAX_LEN`](Self::MAX_LEN) is what
+    /// one public client validates, a guess; the secret of an order that
+    /// exists is kept rather than lost.
+    pub fn from_platform(value: impl Into<String>) -> Result<Self> {
+        let value = value.into();
+        if value.is_empty() {
+            return Err(Error::invalid("orderSecret", Problem::Empty));
+        }
+        Ok(Self(value))
+    }
+}
+
 impl<'de> serde::Deserialize<'de> for OrderSecret {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
         // Every error names the field, never the value: deserializing straight

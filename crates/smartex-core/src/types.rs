@@ -134,9 +134,46 @@ impl OrderUid {
         Ok(Self(value))
     }
 
+    /// Parses an uid the platform itself sent (in a response): any
+    /// non-negative integer that fits in 64 bits, however many digits.
+    ///
+    /// The 11-digit limit of [`parse`](Self::parse) is what one public client
+    /// validates in requests, a guess; an uid the platform returned names an
+    /// order that exists, and refusing it would lose that order.
+    ///
+    /// ```
+    /// use smartex_core::OrderUid;
+    /// let uid = OrderUid::parse_platform("uid", "123456789012")?;
+    /// assert_eq!(uid.digits(), 12);
+    /// assert!(OrderUid::parse_platform("uid", "99999999999999999999").is_err()); // over u64
+    /// # Ok::<(), smartex_core::Error>(())
+    /// ```
+    pub fn parse_platform(field: &'static str, s: &str) -> Result<Self> {
+        if s.is_empty() {
+            return Err(Error::invalid(field, Problem::Empty));
+        }
+        if !s.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Error::invalid(field, Problem::NotAnInteger));
+        }
+        s.parse::<u64>()
+            .map(Self)
+            .map_err(|_| Error::invalid(field, Problem::TooManyDigits { max: 20 }))
+    }
+
     /// The number.
     pub fn get(self) -> u64 {
         self.0
+    }
+
+    /// How many decimal digits the number has (at least 1).
+    pub fn digits(self) -> usize {
+        let mut n = self.0;
+        let mut digits = 1;
+        while n >= 10 {
+            n /= 10;
+            digits += 1;
+        }
+        digits
     }
 }
 
@@ -391,7 +428,9 @@ impl serde::Serialize for Amount {
 }
 
 impl<'de> serde::Deserialize<'de> for Amount {
-    /// Accepts a JSON number or a string holding one.
+    /// Accepts a JSON number or a string holding one, from serde_json (from
+    /// text or from a `Value`). A number is read from its JSON text, never
+    /// through a float: `0.123456789012345678` keeps all its digits.
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
         let n = crate::response::lenient::NumberOrString::deserialize(d)?;
         Amount::parse("amount", n.as_text()).map_err(serde::de::Error::custom)

@@ -8,7 +8,7 @@ use smartex_core::pages::Site;
 use smartex_core::request::{
     CreateOrder, GetOrder, GetRoute, GetRouteByXml, GetRoutes, Method, OrderViewKind, UpdateStatus,
 };
-use smartex_core::response::{self, OrderView, RouteView, Routes};
+use smartex_core::response::{self, OrderView, RouteView, Routes, StatusUpdate};
 use smartex_core::{CurrencyCode, Lang, ObjectId, OrderSecret, OrderStatus, OrderUid};
 
 use crate::auth::{Authorizer, Unsigned};
@@ -137,8 +137,22 @@ impl<T: Transport> Client<T> {
     /// # Errors
     /// See [`Error`]; the platform's validation errors name the field
     /// ([`Error::field`]).
+    ///
+    /// An answer whose `uid` or `secret` breaks a limit this crate assumed is
+    /// still a success: the order is returned with its
+    /// [`warnings`](smartex_core::response::CreatedOrder::warnings) (logged
+    /// with the `tracing` feature), never dropped as ambiguous.
     pub async fn create_order(&self, order: &CreateOrder) -> Result<NewOrder, Error> {
         let reply = self.call(order).await?;
+        #[cfg(feature = "tracing")]
+        for warning in &reply.data.warnings {
+            tracing::warn!(
+                method = <CreateOrder as Method>::PATH,
+                request_id = reply.request_id.as_deref(),
+                %warning,
+                "order created with an unexpected value"
+            );
+        }
         Ok(NewOrder::new(
             reply.data,
             reply.request_id,
@@ -162,7 +176,8 @@ impl<T: Transport> Client<T> {
         Ok(self.call(&get).await?.data)
     }
 
-    /// `order/update-status`: moves the order to `status`. The platform's rule
+    /// `order/update-status`: moves the order to `status`; the answer says
+    /// from which status (`oldStatus`) to which (`newStatus`). The platform's rule
     /// (only from `new`/`waitPayment`; never to `inProgressPayout`, `done` or
     /// `hold`) is checked first with `current`, the status the merchant knows,
     /// if any: an illegal change fails with [`ErrorKind::Invalid`] and nothing is
@@ -176,10 +191,10 @@ impl<T: Transport> Client<T> {
         secret: &OrderSecret,
         status: OrderStatus,
         current: Option<&OrderStatus>,
-    ) -> Result<serde_json::Value, Error> {
+    ) -> Result<StatusUpdate, Error> {
         let update = UpdateStatus::new(uid, secret.clone(), status, current)
             .map_err(|e| Error::invalid(<UpdateStatus as Method>::PATH, e))?;
-        Ok(self.call(&update).await?.data)
+        self.update(&update).await
     }
 
     /// The docs' manual-payment step: `waitPayment` → `inProgress` (the
@@ -191,10 +206,30 @@ impl<T: Transport> Client<T> {
         &self,
         uid: OrderUid,
         secret: &OrderSecret,
-    ) -> Result<serde_json::Value, Error> {
+    ) -> Result<StatusUpdate, Error> {
         let update = UpdateStatus::mark_paid(uid, secret.clone())
             .map_err(|e| Error::invalid(<UpdateStatus as Method>::PATH, e))?;
-        Ok(self.call(&update).await?.data)
+        self.update(&update).await
+    }
+
+    /// Sends an update and reads its answer as a [`StatusUpdate`].
+    async fn update(&self, update: &UpdateStatus) -> Result<StatusUpdate, Error> {
+        let reply = self.call(update).await?;
+        let status = reply.http_status;
+        // `UpdateStatus::Output` is a `Value` (no amounts in it, so nothing is
+        // lost on the way); the typed view is read from it here.
+        serde_json::from_value::<StatusUpdate>(reply.data).map_err(|e| {
+            Error::decode(
+                <UpdateStatus as Method>::PATH,
+                status,
+                smartex_core::Error::UnexpectedData {
+                    field: Cow::Borrowed("data"),
+                    reason: e.to_string(),
+                },
+            )
+            .with_request_id(reply.request_id)
+            .with_attempts(reply.attempts)
+        })
     }
 
     /// `route/get`: the routes, optionally filtered by currency.
@@ -384,14 +419,38 @@ impl<T: Transport> Client<T> {
                 .with_attempts(attempt));
             }
             if may_retry && matches!(response.status, 429 | 502 | 503 | 504) {
-                let retry_after = response
-                    .header("retry-after")
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .map(Duration::from_secs);
+                // The anti-flood envelope's own wait wins over the header; a
+                // wait past the policy is the caller's (see below).
+                let asked = anti_flood_wait(&response.body);
+                if asked.is_some_and(|wait| wait > s.retry.max_delay) {
+                    return finish::<M>(response, attempt);
+                }
+                let retry_after = asked.or_else(|| {
+                    response
+                        .header("retry-after")
+                        .and_then(|v| v.trim().parse::<u64>().ok())
+                        .map(Duration::from_secs)
+                });
                 tokio::time::sleep(backoff(&s.retry, attempt, retry_after)).await;
                 continue;
             }
-            return finish::<M>(response, attempt);
+            let outcome = finish::<M>(response, attempt);
+            // The anti-flood guard: a read waits as long as the platform asked
+            // and tries again, if that wait fits the policy; a wait it cannot
+            // afford, or a call that is not idempotent, is the caller's.
+            if let Err(e) = &outcome
+                && may_retry
+                && e.kind() == ErrorKind::RateLimited
+            {
+                let wait = e
+                    .retry_after()
+                    .unwrap_or_else(|| backoff(&s.retry, attempt, None));
+                if wait <= s.retry.max_delay {
+                    tokio::time::sleep(wait).await;
+                    continue;
+                }
+            }
+            return outcome;
         }
     }
 
@@ -449,6 +508,12 @@ impl<T: Transport> Client<T> {
     }
 }
 
+/// The wait an anti-flood error envelope asks for, if `body` is one.
+fn anti_flood_wait(body: &[u8]) -> Option<Duration> {
+    let decoded = response::decode::<serde::de::IgnoredAny>(body).ok()?;
+    decoded.result.err().and_then(|e| e.retry_after)
+}
+
 /// Decodes a final response into the reply or the right error.
 fn finish<M: Method>(response: HttpResponse, attempts: u32) -> Result<Reply<M::Output>, Error> {
     let status = response.status;
@@ -480,8 +545,11 @@ fn finish<M: Method>(response: HttpResponse, attempts: u32) -> Result<Reply<M::O
         }
         // A success status with a body that is not the envelope: for a call that
         // is not idempotent, the work was probably done and its answer lost.
+        // If the envelope says success and names the order, its uid and
+        // secret go with the error: the order exists and must not be lost.
         Err(e) if !M::IDEMPOTENT => Err(Error::decode(M::PATH, status, e)
             .with_kind(ErrorKind::Ambiguous)
+            .with_order(response::salvage_order_identity(&response.body))
             .with_attempts(attempts)),
         Err(e) => Err(Error::decode(M::PATH, status, e).with_attempts(attempts)),
     }

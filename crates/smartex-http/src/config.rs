@@ -63,6 +63,13 @@ impl Encoding {
 /// could create a second order. A timeout is not retried either (the server
 /// may still be working on the first attempt).
 ///
+/// The platform's anti-flood answer (code `5030000`) is retried for reads
+/// too, after the wait the platform asked for (or the backoff below if it
+/// named none) — but only if that wait is at most `max_delay`: a longer wait is
+/// returned to the caller as [`ErrorKind::RateLimited`](crate::ErrorKind::RateLimited)
+/// with [`Error::retry_after`](crate::Error::retry_after), since retrying
+/// sooner than asked would only be refused again.
+///
 /// The delay before retry `n` (from 1) is drawn uniformly from
 /// `[d/2, d]` where `d = min(max_delay, base_delay · 2^(n-1))` ("equal
 /// jitter"), or the server's `Retry-After` (in seconds, capped at `max_delay`)

@@ -2,9 +2,10 @@
 
 use std::fmt;
 
+use smartex_core::Escaped;
 use smartex_core::request::CreateOrder;
 use smartex_core::request::Method;
-use smartex_core::response::{ApiError, ApiErrorKind};
+use smartex_core::response::{ApiError, ApiErrorKind, OrderIdentity};
 
 use crate::auth::AuthError;
 use crate::transport::{TransportError, TransportErrorKind};
@@ -40,6 +41,11 @@ pub enum ErrorKind {
     Api,
     /// The site is under maintenance (code `5555555555555555`): try later.
     Maintenance,
+    /// The platform's anti-flood guard refused the call (code `5030000`):
+    /// [`Error::retry_after`] says how long it asked to wait. Reads were
+    /// already retried when the wait fit the [retry
+    /// policy](crate::RetryPolicy); `create_order` never is.
+    RateLimited,
     /// A success status with a body that is not the envelope (an HTML page,
     /// malformed JSON) or whose `data` has an unexpected shape.
     Decode,
@@ -58,6 +64,7 @@ impl ErrorKind {
             ErrorKind::HttpStatus => "HTTP error",
             ErrorKind::Api => "the platform refused the call",
             ErrorKind::Maintenance => "the site is under maintenance",
+            ErrorKind::RateLimited => "too many calls (the platform's anti-flood guard)",
             ErrorKind::Decode => "unexpected response",
         }
     }
@@ -72,6 +79,7 @@ struct Inner {
     api: Option<ApiError>,
     excerpt: Option<String>,
     detail: Option<String>,
+    order: Option<OrderIdentity>,
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
@@ -94,6 +102,7 @@ impl Error {
             api: None,
             excerpt: None,
             detail: None,
+            order: None,
             source: None,
         }))
     }
@@ -152,10 +161,10 @@ impl Error {
     }
 
     pub(crate) fn from_api(method: &'static str, status: u16, api: ApiError) -> Self {
-        let kind = if api.kind == ApiErrorKind::Maintenance {
-            ErrorKind::Maintenance
-        } else {
-            ErrorKind::Api
+        let kind = match api.kind {
+            ApiErrorKind::Maintenance => ErrorKind::Maintenance,
+            ApiErrorKind::AntiFlood => ErrorKind::RateLimited,
+            _ => ErrorKind::Api,
         };
         let mut err = Self::new(kind, method);
         err.0.http_status = Some(status);
@@ -181,6 +190,11 @@ impl Error {
 
     pub(crate) fn with_kind(mut self, kind: ErrorKind) -> Self {
         self.0.kind = kind;
+        self
+    }
+
+    pub(crate) fn with_order(mut self, order: Option<OrderIdentity>) -> Self {
+        self.0.order = order;
         self
     }
 
@@ -229,6 +243,18 @@ impl Error {
         self.0.api.as_ref()
     }
 
+    /// The platform's kind of error ([`ApiErrorKind`]: validation, amount
+    /// above the maximum, not enough reserve, …), for a call it refused.
+    pub fn api_kind(&self) -> Option<ApiErrorKind> {
+        self.0.api.as_ref().map(|a| a.kind)
+    }
+
+    /// How long the platform asked to wait before calling again (anti-flood,
+    /// [`ErrorKind::RateLimited`]), if it said.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        self.0.api.as_ref().and_then(|a| a.retry_after)
+    }
+
     /// The platform's error code (`6231546409213868`), as text.
     pub fn code(&self) -> Option<&str> {
         self.0.api.as_ref().and_then(|a| a.code.as_deref())
@@ -245,6 +271,13 @@ impl Error {
         self.0.excerpt.as_deref()
     }
 
+    /// For `create_order` answered with a success envelope whose order could
+    /// not be typed: the order's uid and secret as the platform sent them.
+    /// The order exists; keep these to find it.
+    pub fn created_order(&self) -> Option<&OrderIdentity> {
+        self.0.order.as_ref()
+    }
+
     /// Whether the call may have taken effect although it failed
     /// ([`ErrorKind::Ambiguous`]).
     pub fn is_ambiguous(&self) -> bool {
@@ -252,14 +285,16 @@ impl Error {
     }
 
     /// Whether repeating the same call later is reasonable: the failure was on
-    /// the way (connection, timeout of a read, `429`/`5xx`, maintenance), not in
-    /// the request itself. Never true for an ambiguous failure.
+    /// the way (connection, timeout of a read, `429`/`5xx`, maintenance, the
+    /// anti-flood guard — wait [`retry_after`](Self::retry_after) first), not
+    /// in the request itself. Never true for an ambiguous failure.
     pub fn is_transient(&self) -> bool {
         match self.0.kind {
             ErrorKind::Connect
             | ErrorKind::Transport
             | ErrorKind::Timeout
-            | ErrorKind::Maintenance => true,
+            | ErrorKind::Maintenance
+            | ErrorKind::RateLimited => true,
             ErrorKind::HttpStatus => self
                 .0
                 .http_status
@@ -290,26 +325,40 @@ impl fmt::Display for Error {
         if let Some(status) = inner.http_status {
             write!(f, "; HTTP {status}")?;
         }
+        // Everything the platform wrote is escaped: it may hold control
+        // characters, and this text goes to logs.
         if let Some(api) = &inner.api {
-            write!(f, "; {}", api.message)?;
+            write!(f, "; {}", Escaped(&api.message))?;
             if let Some(code) = &api.code {
-                write!(f, " (code {code})")?;
+                write!(f, " (code {})", Escaped(code))?;
             }
             if let Some(field) = &api.field_id {
-                write!(f, "; field `{field}`")?;
+                write!(f, "; field `{}`", Escaped(field))?;
                 if let Some(list) = &api.field_list {
-                    write!(f, " in {list}")?;
+                    write!(f, " in {}", Escaped(list))?;
                 }
+            }
+            if let Some(wait) = api.retry_after {
+                write!(f, "; retry after {wait:?}")?;
             }
         }
         if let Some(detail) = &inner.detail {
             write!(f, "; {detail}")?;
         }
+        if let Some(order) = &inner.order {
+            // The uid is not a secret; the secret is never written.
+            write!(
+                f,
+                "; the platform created order uid {} (its secret is in Error::created_order)",
+                Escaped(&order.uid)
+            )?;
+        }
         if let Some(source) = &inner.source {
-            write!(f, ": {source}")?;
+            // A transport's or authorizer's message may quote what a server sent.
+            write!(f, ": {}", EscapedDisplay(&**source))?;
         }
         if let Some(id) = &inner.request_id {
-            write!(f, "; request id {id}")?;
+            write!(f, "; request id {}", Escaped(id))?;
         }
         // A decode error's source already quotes the excerpt.
         if let (Some(excerpt), None) = (&inner.excerpt, &inner.source) {
@@ -319,6 +368,33 @@ impl fmt::Display for Error {
             write!(f, "; after {} attempts", inner.attempts)?;
         }
         Ok(())
+    }
+}
+
+/// Writes a source's `Display` with its control characters escaped (a
+/// transport's message may quote what a server sent).
+struct EscapedDisplay<'a>(&'a (dyn std::error::Error + Send + Sync));
+
+impl fmt::Display for EscapedDisplay<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = self.0.to_string();
+        // A source (a core error) may already be escaped and longer than the
+        // bound of `Escaped`; escaping only the characters keeps it whole.
+        if text
+            .chars()
+            .any(|c| c.is_control() || c == '\u{2028}' || c == '\u{2029}')
+        {
+            for c in text.chars() {
+                if c.is_control() || c == '\u{2028}' || c == '\u{2029}' {
+                    write!(f, "\\u{{{:x}}}", u32::from(c))?;
+                } else {
+                    fmt::Write::write_char(f, c)?;
+                }
+            }
+            Ok(())
+        } else {
+            f.write_str(&text)
+        }
     }
 }
 
@@ -334,6 +410,7 @@ impl fmt::Debug for Error {
             .field("api", &inner.api)
             .field("excerpt", &inner.excerpt)
             .field("detail", &inner.detail)
+            .field("order", &inner.order)
             .field("source", &inner.source)
             .finish()
     }

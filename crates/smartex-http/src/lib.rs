@@ -113,8 +113,17 @@
 //!   ([`ClientBuilder::max_response_bytes`]) is cut off while it streams in.
 //! - **Errors** ([`Error`]) carry the kind, HTTP status, the platform's request
 //!   id, error code and offending field, and a bounded excerpt of an unexpected
-//!   body — never a secret, a URL or a request body. Maintenance
-//!   (`5555555555555555`) is [`ErrorKind::Maintenance`].
+//!   body — never a secret, a URL or a request body; text the platform wrote
+//!   is escaped, so it cannot forge a log line. Maintenance
+//!   (`5555555555555555`) is [`ErrorKind::Maintenance`]; the anti-flood answer
+//!   (`5030000`) is [`ErrorKind::RateLimited`] with [`Error::retry_after`], and
+//!   reads wait that long and retry when it fits the [`RetryPolicy`]; the
+//!   other codes of the platform's catalogue (amount above maximum or below
+//!   minimum, not enough reserve, route unavailable, unauthorized) are
+//!   [`Error::api_kind`].
+//! - **Answers keep everything**: amounts keep their exact digits, and a
+//!   created order whose `uid` or `secret` breaks a limit this crate assumed
+//!   is returned with a warning, never dropped as ambiguous.
 //!
 //! ## Authorization
 //!

@@ -204,7 +204,8 @@ impl<T: Transport> OrderWatch<'_, T> {
     /// change was returned), the deadline has passed, or an error was returned.
     ///
     /// Errors that waiting may cure ([`Error::is_transient`]: connection,
-    /// timeout, `5xx`, maintenance) do not end the watch; the last one is kept in
+    /// timeout, `5xx`, maintenance, anti-flood — whose wait is honoured) do
+    /// not end the watch; the last one is kept in
     /// [`last_error`](Self::last_error). Any other error is returned once and
     /// ends it.
     pub async fn next(&mut self) -> Option<Result<StatusChange, Error>> {
@@ -233,8 +234,11 @@ impl<T: Transport> OrderWatch<'_, T> {
                     return None;
                 }
                 Ok(Err(e)) if e.is_transient() => {
+                    // The anti-flood guard names its wait: never poll sooner
+                    // (the deadline still bounds it).
+                    let wait = self.grow().max(e.retry_after().unwrap_or_default());
                     self.last_error = Some(e);
-                    self.wait = Some(self.grow());
+                    self.wait = Some(wait);
                     continue;
                 }
                 Ok(Err(e)) => {

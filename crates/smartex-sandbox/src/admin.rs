@@ -54,7 +54,11 @@ fn body_json(body: &[u8]) -> Option<Value> {
 /// Fault bodies: `{"fault": "dropIpn" | "delayIpn" | "duplicateIpn", "uid": 1001,
 /// "ms": 500, "times": 1 | "always"}` or `{"fault": "stall" | "errorPage" |
 /// "errorPageAfterProcessing", "method": "public/exchanger/order/create",
-/// "ms": 2000, "status": 502, "times": 1}`; `uid`/`method` left out means any.
+/// "ms": 2000, "status": 502, "times": 1}` or `{"fault": "antiFlood",
+/// "seconds": 3, "method": …}` (the platform's anti-flood answer) or
+/// `{"fault": "refuse", "code": 6801545277215051, "method": …}` (one of the
+/// platform's catalogued refusals, see [`codes`](crate::codes));
+/// `uid`/`method` left out means any.
 pub(crate) async fn handle(inner: &Arc<Inner>, method: &Method, rest: &str, body: &[u8]) -> Resp {
     let segments: Vec<&str> = rest.trim_matches('/').split('/').collect();
     let Some(body) = body_json(body) else {
@@ -211,9 +215,45 @@ fn add_fault(inner: &Inner, body: &Value) -> Result<(), String> {
             ApiFault::ErrorPageAfterProcessing { status: status() },
             times,
         ),
+        "antiFlood" => {
+            let retry_after_secs = match body.get("seconds") {
+                None => 1,
+                Some(v) => v
+                    .as_u64()
+                    .and_then(|n| u32::try_from(n).ok())
+                    .ok_or("\"seconds\" must be a whole number")?,
+            };
+            st.faults
+                .add_api(method, ApiFault::AntiFlood { retry_after_secs }, times);
+        }
+        "refuse" => {
+            let code = body
+                .get("code")
+                .and_then(Value::as_u64)
+                .ok_or("this fault needs a numeric \"code\"")?;
+            let message = catalogued_message(code)
+                .ok_or("\"code\" must be one of the platform's catalogued codes")?;
+            st.faults
+                .add_api(method, ApiFault::Refuse { code, message }, times);
+        }
         other => return Err(format!("unknown fault `{other}`")),
     }
     Ok(())
+}
+
+/// The message the sandbox sends with a catalogued refusal.
+fn catalogued_message(code: u64) -> Option<&'static str> {
+    use crate::codes;
+    Some(match code {
+        codes::VALIDATION => "Param isn't valid",
+        codes::MAINTENANCE => "Technical works",
+        codes::AUTH => "Unauthorized",
+        codes::AMOUNT_ABOVE_MAXIMUM => "The amount is more than the maximum",
+        codes::AMOUNT_BELOW_MINIMUM => "The amount is less than the minimum",
+        codes::NOT_ENOUGH_RESERVE => "Not enough reserve",
+        codes::ROUTE_UNAVAILABLE => "Route is unavailable",
+        _ => return None,
+    })
 }
 
 fn escape(s: &str) -> String {

@@ -23,18 +23,31 @@ use crate::server::{self, Resp};
 
 /// The error codes the sandbox answers with.
 ///
-/// Two are the platform's own, documented by what its clients do with them;
-/// the others are the sandbox's choice (the platform's codes for those cases
-/// are not public), each a distinct number so tests can tell them apart.
+/// The platform's own codes (docs/API-NOTES.md, "Error codes") where public
+/// clients know them; the others are the sandbox's choice (the platform's
+/// codes for those cases are not public), each a distinct number so tests can
+/// tell them apart.
 pub mod codes {
     /// A parameter failed validation; `error.object` names it (the platform's code).
     pub const VALIDATION: u64 = 6_231_546_409_213_868;
     /// The site is under maintenance, "technical works" (the platform's code).
     pub const MAINTENANCE: u64 = 5_555_555_555_555_555;
-    /// The API-key check failed: unknown key, bad `hash`, or a `time` not greater
-    /// than the last one. The platform's web client ignores a code `40301`
-    /// without saying what it means; the sandbox uses it for this.
+    /// Unauthorized: unknown key, bad `hash`, or a `time` not greater than the
+    /// last one (the platform's code for a refused API key).
     pub const AUTH: u64 = 40_301;
+    /// The anti-flood guard: retry after the seconds in the message (the
+    /// platform's code).
+    pub const ANTI_FLOOD: u64 = 5_030_000;
+    /// The amount is above the route's maximum (the platform's code).
+    pub const AMOUNT_ABOVE_MAXIMUM: u64 = 3_631_545_348_962_766;
+    /// The amount is below the route's minimum (the platform's code).
+    pub const AMOUNT_BELOW_MINIMUM: u64 = 7_701_545_348_962_387;
+    /// Not enough reserve, as a Node.js server writes it: the platform's code
+    /// `9951545348963165` is above 2^53, and the nearest double prints as
+    /// `9951545348963164`.
+    pub const NOT_ENOUGH_RESERVE: u64 = 9_951_545_348_963_164;
+    /// The route is not available now (the platform's code).
+    pub const ROUTE_UNAVAILABLE: u64 = 6_801_545_277_215_051;
     /// No such order (or a wrong order secret: the two are not told apart), no
     /// such route, or no such method (the sandbox's choice).
     pub const NOT_FOUND: u64 = 40_401;
@@ -148,8 +161,18 @@ impl Api {
 pub(crate) async fn handle(inner: &Arc<Inner>, call: Call<'_>) -> Resp {
     let started = Instant::now();
     let fault = inner.take_api_fault(call.method);
-    if let Some(ApiFault::ErrorPage { status }) = fault {
-        return server::error_page(status);
+    let refusal = match fault {
+        Some(ApiFault::ErrorPage { status }) => return server::error_page(status),
+        Some(ApiFault::AntiFlood { retry_after_secs }) => Some(ApiErr::new(
+            codes::ANTI_FLOOD,
+            format!("Too many requests. Try again in {retry_after_secs} seconds"),
+        )),
+        Some(ApiFault::Refuse { code, message }) => Some(ApiErr::new(code, message)),
+        _ => None,
+    };
+    if let Some(refusal) = refusal {
+        let (status, body) = envelope(&inner.request_id(), Err(refusal), 0);
+        return server::respond(status, "application/json; charset=utf-8", body);
     }
     let result = process(inner, &call);
     let latency = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -535,11 +558,40 @@ fn create(inner: &Arc<Inner>, p: &Map<String, Value>) -> Result<Value, ApiErr> {
     let (Some(sent), Some(received)) = (sent, received) else {
         return Err(ApiErr::param("amount", "number"));
     };
+    // The platform's own codes for the route's limits; `error.object` still
+    // names the parameter, as for a validation error.
+    let limit = |code, rule, words, limit: &str| ApiErr {
+        code,
+        message: format!(
+            "The amount is {words} of {limit} {}",
+            route.spec.from.symbol
+        ),
+        ..ApiErr::param("amount", rule)
+    };
     if sent.compare(route.min) == Ordering::Less || received.is_zero() || sent.is_zero() {
-        return Err(ApiErr::param("amount", "min"));
+        return Err(limit(
+            codes::AMOUNT_BELOW_MINIMUM,
+            "min",
+            "less than the minimum",
+            &route.spec.min_amount,
+        ));
     }
     if sent.compare(route.max) == Ordering::Greater {
-        return Err(ApiErr::param("amount", "max"));
+        return Err(limit(
+            codes::AMOUNT_ABOVE_MAXIMUM,
+            "max",
+            "more than the maximum",
+            &route.spec.max_amount,
+        ));
+    }
+    if route
+        .reserve
+        .is_some_and(|reserve| received.compare(reserve) == Ordering::Greater)
+    {
+        return Err(ApiErr::new(
+            codes::NOT_ENOUGH_RESERVE,
+            format!("Not enough reserve of {}", route.spec.to.symbol),
+        ));
     }
 
     let order = inner
@@ -642,17 +694,20 @@ fn update_status(inner: &Arc<Inner>, p: &Map<String, Value>) -> Result<Value, Ap
     if matches!(target, OrderStatus::Unknown(_)) {
         return Err(ApiErr::param("status", "valid"));
     }
-    let (uid, id, generation) = {
+    let (uid, old, generation) = {
         let st = inner.lock();
         let order = find_order(&st.orders, p)?;
         check_update_status(Some(&order.status), &target)
             .map_err(|e| ApiErr::new(codes::NOT_ALLOWED, e.to_string()))?;
-        (order.uid, order.id, order.generation)
+        (order.uid, order.status.clone(), order.generation)
     };
     // The generation makes check-and-set atomic: if the schedule moved the order
     // in between, the rule is checked again by the caller's retry.
     match inner.change_status(uid.get(), target.clone(), Some(generation)) {
-        Ok(Some(_)) => Ok(json!({"_id": id.as_str(), "uid": uid.get(), "status": target.as_str()})),
+        // The platform's answer: `{ok, oldStatus, newStatus}`.
+        Ok(Some(_)) => {
+            Ok(json!({"ok": 1, "oldStatus": old.as_str(), "newStatus": target.as_str()}))
+        }
         Ok(None) => Err(ApiErr::new(
             codes::NOT_ALLOWED,
             "The order's status changed meanwhile; read it and try again",

@@ -138,6 +138,9 @@ pub struct RouteSpec {
     pub min_amount: String,
     /// The largest amount of `from` an order may send (decimal text).
     pub max_amount: String,
+    /// The exchanger's reserve of `to` (decimal text): an order that would
+    /// pay out more is refused with "not enough reserve". `None`: unlimited.
+    pub reserve: Option<String>,
     /// How payments are detected.
     pub payment: PaymentDetection,
     /// `orderTTL`: minutes an unpaid order stays payable (shown, and used for
@@ -156,6 +159,7 @@ impl RouteSpec {
             "rate": {"in": self.rate_in, "out": self.rate_out},
             "min": self.min_amount,
             "max": self.max_amount,
+            "reserve": self.reserve,
             "orderTTL": self.order_ttl_minutes,
             "paymentDetection": self.payment.as_str(),
             "isShowWeb": true,
@@ -213,6 +217,7 @@ impl RouteSpec {
                 rate_out: "65000".to_owned(),
                 min_amount: "0.0005".to_owned(),
                 max_amount: "5".to_owned(),
+                reserve: None,
                 payment: PaymentDetection::Automatic,
                 order_ttl_minutes: 30,
             },
@@ -239,6 +244,7 @@ impl RouteSpec {
                 rate_out: "158.71".to_owned(),
                 min_amount: "0.01".to_owned(),
                 max_amount: "100".to_owned(),
+                reserve: None,
                 payment: PaymentDetection::Automatic,
                 order_ttl_minutes: 30,
             },
@@ -275,6 +281,7 @@ impl RouteSpec {
                 rate_out: "0.00000016".to_owned(),
                 min_amount: "1000".to_owned(),
                 max_amount: "500000".to_owned(),
+                reserve: None,
                 payment: PaymentDetection::Manual,
                 order_ttl_minutes: 60,
             },

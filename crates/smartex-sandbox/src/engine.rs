@@ -45,6 +45,7 @@ pub(crate) struct Route {
     pub(crate) rate_out: Dec,
     pub(crate) min: Dec,
     pub(crate) max: Dec,
+    pub(crate) reserve: Option<Dec>,
     /// `fromValues`, `toValues`, `routeValues` fields, in that order.
     pub(crate) lists: [(&'static str, Vec<Field>); 3],
 }
@@ -67,6 +68,11 @@ impl Route {
         }
         let min = dec("min_amount", &spec.min_amount)?;
         let max = dec("max_amount", &spec.max_amount)?;
+        let reserve = spec
+            .reserve
+            .as_deref()
+            .map(|r| dec("reserve", r))
+            .transpose()?;
         let fields = |specs: &[FieldSpec]| -> Result<Vec<Field>> {
             specs
                 .iter()
@@ -94,6 +100,7 @@ impl Route {
             rate_out,
             min,
             max,
+            reserve,
             lists,
             spec,
         })

@@ -3,9 +3,12 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use smartex_core::Escaped;
+
 /// What can go wrong when starting or driving a sandbox.
 ///
-/// Messages never contain a secret.
+/// Messages never contain a secret, and text that came from input (a
+/// status name, a route's id) is [escaped](Escaped): it cannot forge a log line.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -18,13 +21,13 @@ pub enum Error {
         source: std::io::Error,
     },
     /// The configuration is unusable (a route's id, regex or amount, say).
-    #[error("invalid sandbox configuration: {0}")]
+    #[error("invalid sandbox configuration: {}", Escaped(.0))]
     Config(String),
     /// No order has this uid.
     #[error("no order with uid {0}")]
     UnknownOrder(u64),
     /// The order cannot take this step (it is final, or on hold, say).
-    #[error("order {uid}: {reason}")]
+    #[error("order {uid}: {}", Escaped(reason))]
     NotAllowed {
         /// The order.
         uid: u64,
@@ -32,7 +35,10 @@ pub enum Error {
         reason: String,
     },
     /// The order has no IPN with this status to replay.
-    #[error("order {uid} has no recorded IPN with status `{status}` to replay")]
+    #[error(
+        "order {uid} has no recorded IPN with status `{}` to replay",
+        Escaped(status)
+    )]
     NoSuchIpn {
         /// The order.
         uid: u64,
@@ -40,7 +46,7 @@ pub enum Error {
         status: String,
     },
     /// A wait ran out of time.
-    #[error("timed out after {after:?} waiting for {what}")]
+    #[error("timed out after {after:?} waiting for {}", Escaped(what))]
     Timeout {
         /// How long it waited.
         after: Duration,
@@ -59,3 +65,30 @@ pub enum Error {
 
 /// The sandbox's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::Error;
+
+    #[test]
+    fn input_in_messages_is_escaped() {
+        for e in [
+            Error::Config("route x\nINFO forged".into()),
+            Error::NotAllowed {
+                uid: 1,
+                reason: "a\r\nb".into(),
+            },
+            Error::NoSuchIpn {
+                uid: 1,
+                status: "done\u{1b}[2J".into(),
+            },
+            Error::Timeout {
+                after: std::time::Duration::from_secs(1),
+                what: "x\n".into(),
+            },
+        ] {
+            let shown = e.to_string();
+            assert!(!shown.chars().any(char::is_control), "{shown:?}");
+        }
+    }
+}

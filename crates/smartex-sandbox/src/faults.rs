@@ -37,6 +37,21 @@ pub enum ApiFault {
         /// The HTTP status.
         status: u16,
     },
+    /// The call is not processed; the answer is the platform's anti-flood
+    /// error (code `5030000`) asking to retry after this many seconds.
+    AntiFlood {
+        /// The seconds the message names.
+        retry_after_secs: u32,
+    },
+    /// The call is not processed; the answer is the platform's error
+    /// envelope with this code and message (e.g. route unavailable,
+    /// [`codes::ROUTE_UNAVAILABLE`](crate::codes::ROUTE_UNAVAILABLE)).
+    Refuse {
+        /// `errorCode`.
+        code: u64,
+        /// `message`.
+        message: &'static str,
+    },
 }
 
 /// How many times a fault strikes.

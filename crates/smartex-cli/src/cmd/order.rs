@@ -356,12 +356,12 @@ pub(crate) fn mark_paid(args: &MarkPaidArgs, p: &Printer<'_>) -> Result<Exit, Er
         let data = client.mark_paid(uid, &secret).await?;
         p.done_waiting();
         if args.json {
-            p.line(data.to_string());
+            p.line(serde_json::to_string(&data).unwrap_or_default());
         } else {
             let status = data
-                .get("status")
-                .and_then(Value::as_str)
-                .unwrap_or("inProgress");
+                .new_status
+                .as_ref()
+                .map_or("inProgress", |s| s.as_str());
             p.line(
                 p.style()
                     .ok(&format!("order {uid} marked paid: now {status}")),

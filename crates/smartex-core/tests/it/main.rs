@@ -5,6 +5,7 @@
 
 mod derived;
 mod form;
+mod hygiene;
 mod ipn;
 mod pages;
 mod props;

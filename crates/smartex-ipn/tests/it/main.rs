@@ -14,6 +14,7 @@
 
 mod api;
 mod common;
+mod hygiene;
 mod node_clients;
 mod node_compat;
 mod props;

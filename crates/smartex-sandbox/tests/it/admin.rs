@@ -214,9 +214,37 @@ async fn maintenance_and_faults_can_be_set_over_http() {
     );
     assert_eq!(sb.orders().len(), 2);
 
+    // The platform's anti-flood answer and its catalogued refusals.
+    admin(
+        &sb,
+        "POST",
+        "/faults",
+        Some(json!({"fault": "antiFlood", "seconds": 4, "method": "public/exchanger/route/get"})),
+    )
+    .await;
+    let flood = call(&sb, "public/exchanger/route/get", &json!({})).await;
+    assert_eq!(flood.error()["errorCode"].as_u64(), Some(5_030_000));
+    assert!(flood.error()["message"].as_str().unwrap().contains(" 4 "));
+    admin(
+        &sb,
+        "POST",
+        "/faults",
+        Some(json!({"fault": "refuse", "code": 6_801_545_277_215_051_u64})),
+    )
+    .await;
+    let refused = call(&sb, "public/exchanger/order/create", &eth_wmz(json!(2))).await;
+    assert_eq!(
+        refused.error()["errorCode"].as_u64(),
+        Some(6_801_545_277_215_051)
+    );
+    assert_eq!(sb.orders().len(), 2);
+
     for bad in [
         json!({}),
         json!({"fault": "explode"}),
+        json!({"fault": "refuse"}),
+        json!({"fault": "refuse", "code": 1}),
+        json!({"fault": "antiFlood", "seconds": "x"}),
         json!({"fault": "delayIpn"}),
         json!({"fault": "stall"}),
         json!({"fault": "dropIpn", "times": 0}),

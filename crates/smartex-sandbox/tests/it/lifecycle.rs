@@ -201,7 +201,7 @@ async fn a_manual_route_waits_in_wait_payment_for_update_status() {
         &json!({"orderUID": uid.get(), "orderSecret": data["secret"], "status": "inProgress"}),
     )
     .await;
-    assert_eq!(paid.data()["status"], "inProgress");
+    assert_eq!(paid.data()["newStatus"], "inProgress");
     sb.wait_for_status(uid, OrderStatus::Done, WAIT)
         .await
         .unwrap();

@@ -152,10 +152,11 @@ impl<S: OrderStore, T: Transport> Merchant<S, T> {
         let mut verified = None;
         let mut last_error = smartex_ipn::Error::BadChecksum;
         for key in inner.keys.iter() {
-            match inner
-                .receiver
-                .verify(parsed.clone(), &key.ipn_secret(&reference), UnixMillis::from_millis(now))
-            {
+            match inner.receiver.verify(
+                parsed.clone(),
+                &key.ipn_secret(&reference),
+                UnixMillis::from_millis(now),
+            ) {
                 Ok(n) => {
                     verified = Some((n, key.id().to_owned()));
                     break;

@@ -48,7 +48,7 @@ fn events_for_every_outcome_and_never_a_secret() {
     tracing::subscriber::with_default(collect.clone(), || {
         let r = Receiver::new();
         let request = IpnRequest::new("POST", body.as_bytes()).content_type(FORM);
-        let now = 1_700_000_000_000;
+        let now = smartex_ipn::UnixMillis::from_millis(1_700_000_000_000);
         assert!(r.receive(&request, &secret(), now).is_ok());
         assert!(r.receive(&request, &secret(), now).is_err()); // replay
         let wrong = IpnSecret::new("wrong").unwrap();

@@ -15,6 +15,24 @@ use subtle::ConstantTimeEq;
 use crate::error::{Error, Problem, Result};
 use crate::secret::IpnSecret;
 
+/// SHA-256's block size.
+const BLOCK: usize = 64;
+
+/// One SHA-256 block, as `sha2::compress256` takes it.
+type Block = sha2::digest::generic_array::GenericArray<u8, sha2::digest::consts::U64>;
+
+/// SHA-256's initial hash value (FIPS 180-4, 5.3.3).
+const SHA256_INITIAL: [u32; 8] = [
+    0x6a09_e667,
+    0xbb67_ae85,
+    0x3c6e_f372,
+    0xa54f_f53a,
+    0x510e_527f,
+    0x9b05_688c,
+    0x1f83_d9ab,
+    0x5be0_cd19,
+];
+
 /// The seven signed IPN values, as received (decoded from the form, not re-formatted).
 ///
 /// ```
@@ -82,10 +100,11 @@ impl SignedFields<'_> {
 
     /// Computes the checksum with `secret`.
     pub fn sign(&self, secret: &IpnSecret) -> Checksum {
-        // The usual signing string (under 200 bytes) is assembled on the stack
-        // and hashed in one call; fed piece by piece, the hasher's buffering
-        // costs more than the copy. Longer ones are fed piece by piece.
-        let mut buf = [0u8; 192];
+        // The usual signing string (under 180 bytes) is assembled on the stack
+        // with SHA-256's padding and its blocks are compressed directly: the
+        // hasher's buffering and finalisation would copy it twice more. Longer
+        // ones are fed piece by piece.
+        let mut buf = [0u8; 3 * BLOCK];
         let mut len = 0;
         let secret = secret.expose().as_bytes();
         for part in self.parts() {
@@ -101,7 +120,27 @@ impl SignedFields<'_> {
             Some(slot) => slot.copy_from_slice(secret),
             None => return self.sign_streaming(secret),
         }
-        Checksum(Sha256::digest(&buf[..len + secret.len()]).into())
+        len += secret.len();
+        // FIPS 180-4, 5.1.1: a 1 bit, zeros, and the length in bits in the
+        // last eight bytes of the last block.
+        let blocks = (len + 9).div_ceil(BLOCK);
+        let Some(padded) = buf.get_mut(..blocks * BLOCK) else {
+            return self.sign_streaming(secret);
+        };
+        padded[len] = 0x80;
+        let bits = (len as u64) * 8;
+        padded[blocks * BLOCK - 8..].copy_from_slice(&bits.to_be_bytes());
+        let mut state = SHA256_INITIAL;
+        for block in padded.chunks_exact(BLOCK) {
+            // `chunks_exact(BLOCK)` hands out exactly 64 bytes, the length
+            // `from_slice` asserts.
+            sha2::compress256(&mut state, core::slice::from_ref(Block::from_slice(block)));
+        }
+        let mut digest = [0u8; 32];
+        for (out, word) in digest.chunks_exact_mut(4).zip(state) {
+            out.copy_from_slice(&word.to_be_bytes());
+        }
+        Checksum(digest)
     }
 
     fn sign_streaming(&self, secret: &[u8]) -> Checksum {
@@ -288,6 +327,33 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use proptest::prelude::*;
+
+    /// Every length of signing string, around each padding boundary (55/56
+    /// bytes, 119/120, the stack buffer's 183/184) and past it, hashes as
+    /// the streaming hasher does.
+    #[test]
+    fn every_signing_string_length_pads_correctly() {
+        let secret = IpnSecret::new("SECRET123").unwrap();
+        for len in 0..=250 {
+            let order_id = "o".repeat(len);
+            let f = SignedFields {
+                order_id: &order_id,
+                new_status: "b",
+                in_amount: "c",
+                out_amount: "d",
+                xml_from: "e",
+                xml_to: "f",
+                timestamp: "g",
+            };
+            let expected: [u8; 32] = Sha256::digest(f.signing_string(&secret).as_bytes()).into();
+            assert_eq!(
+                f.sign(&secret).0,
+                expected,
+                "signing string of {} bytes",
+                21 + len
+            );
+        }
+    }
 
     proptest! {
         /// Signing hashes exactly the documented signing string.

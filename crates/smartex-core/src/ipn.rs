@@ -635,13 +635,78 @@ impl<'a> Builder<'a> {
     }
 }
 
-const ONES: u64 = 0x0101_0101_0101_0101;
+/// The bytes [`marks`] reads at a time: a 128-bit SSE2 register where
+/// there is one (every x86-64 CPU), a 64-bit word elsewhere.
+const STRIDE: usize = if cfg!(all(target_arch = "x86_64", target_feature = "sse2")) {
+    16
+} else {
+    8
+};
 
-/// The high bit of every byte of `x` that is zero, and of no other byte.
+/// How many bits of a [`marks`] mask stand for one byte.
+const BITS_PER_BYTE: u32 = if STRIDE == 16 { 1 } else { 8 };
+
+/// Marks the bytes of `chunk` equal to `a`, and those equal to `a` or `b`:
+/// byte `i` is bit `i` of the masks. Neither may be 0 (the padding).
+///
+/// SSE2 compares sixteen bytes at once and hands back one bit per byte,
+/// through `safe_arch`'s safe wrappers of the intrinsics (this crate forbids
+/// `unsafe`).
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 #[inline(always)]
-fn exact_zero_bytes(x: u64) -> u64 {
+fn marks(chunk: &[u8; STRIDE], a: u8, b: u8) -> (u64, u64) {
+    use safe_arch::{
+        bitor_m128i, cmp_eq_mask_i8_m128i, load_unaligned_m128i, move_mask_i8_m128i,
+        set_splat_i8_m128i,
+    };
+    let bytes = load_unaligned_m128i(chunk);
+    let as_a = cmp_eq_mask_i8_m128i(bytes, set_splat_i8_m128i(a.cast_signed()));
+    let as_b = cmp_eq_mask_i8_m128i(bytes, set_splat_i8_m128i(b.cast_signed()));
+    // `movemask` fills the low 16 bits of an `i32`: never negative.
+    let a_bits = u64::from(move_mask_i8_m128i(as_a).unsigned_abs());
+    let ab_bits = u64::from(move_mask_i8_m128i(bitor_m128i(as_a, as_b)).unsigned_abs());
+    (a_bits, ab_bits)
+}
+
+/// Marks the bytes of `chunk` equal to `a`, and those equal to `a` or `b`:
+/// byte `i` is bit `8 i + 7` of the masks (eight bytes at a time in a
+/// word). Neither may be 0 (the padding).
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+#[inline(always)]
+fn marks(chunk: &[u8; STRIDE], a: u8, b: u8) -> (u64, u64) {
+    word_marks(chunk, a, b)
+}
+
+/// [`marks`] without SIMD: eight bytes in a word, byte `i` at bit `8 i + 7`.
+#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
+#[inline(always)]
+fn word_marks(chunk: &[u8; 8], a: u8, b: u8) -> (u64, u64) {
+    const ONES: u64 = 0x0101_0101_0101_0101;
     const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
-    !(((x & LOW7) + LOW7) | x | LOW7)
+    // The high bit of every byte of `x` that is zero, and of no other byte
+    // (exact: no borrow runs from one byte into the next).
+    let zero_bytes = |x: u64| !(((x & LOW7) + LOW7) | x | LOW7);
+    let w = u64::from_le_bytes(*chunk);
+    let as_a = zero_bytes(w ^ (ONES * u64::from(a)));
+    (as_a, as_a | zero_bytes(w ^ (ONES * u64::from(b))))
+}
+
+/// Whether `body[start..end]` holds a `%` or a `+` (anything to unescape).
+/// A value of a register or less, as the signed ones are, is checked in one
+/// step, reading the register from the body in place (bytes past `end` are
+/// masked off).
+#[inline(always)]
+fn needs_unescape(body: &[u8], start: usize, end: usize) -> bool {
+    let len = end.saturating_sub(start);
+    if (1..=STRIDE).contains(&len)
+        && let Some(chunk) = body
+            .get(start..)
+            .and_then(|rest| rest.first_chunk::<STRIDE>())
+    {
+        let within = u64::MAX >> (64 - BITS_PER_BYTE as usize * len);
+        return marks(chunk, b'%', b'+').1 & within != 0;
+    }
+    has_escape(body.get(start..end).unwrap_or_default())
 }
 
 /// The state of [`UnverifiedIpn::parse_form`]'s pass.
@@ -690,7 +755,7 @@ impl<'a> FormPass<'a, '_> {
                 let text = self
                     .text_of(value_start, end)
                     .ok_or_else(|| Error::invalid(name, Problem::InvalidUtf8))?;
-                let decoded = if has_escape(value) {
+                let decoded = if needs_unescape(body, value_start, end) {
                     Encoded::new(text).decode(name)?
                 } else {
                     Cow::Borrowed(text)
@@ -763,35 +828,28 @@ impl<'a> UnverifiedIpn<'a> {
             b: Builder::new(),
             checksum_key: None,
         };
-        // One pass over the body, eight bytes at a time, marking every `&` and
-        // `=`: each byte is read once, and each pair handled as its `&` is met.
-        const AMP: u64 = ONES * b'&' as u64;
-        const EQ: u64 = ONES * b'=' as u64;
+        // One pass over the body, a register at a time, marking every `&`
+        // and `=`: each byte is read once, and each pair handled as its `&`
+        // is met.
         let mut start = 0; // of the current pair
         let mut eq = None; // its first `=`
         let mut base = 0;
         while base < body.len() {
-            let w = match body.get(base..base + 8) {
-                Some(chunk) => {
-                    let mut w = [0u8; 8];
-                    w.copy_from_slice(chunk);
-                    u64::from_le_bytes(w)
-                }
+            let rest = body.get(base..).unwrap_or_default();
+            let (amps, mut marks) = match rest.first_chunk::<STRIDE>() {
+                Some(chunk) => marks(chunk, b'&', b'='),
                 None => {
-                    // The last, short word, padded with zeros (neither `&` nor `=`).
-                    let mut w = [0u8; 8];
-                    let tail = body.get(base..).unwrap_or_default();
-                    w[..tail.len()].copy_from_slice(tail);
-                    u64::from_le_bytes(w)
+                    // The last, short chunk, padded with zeros (neither `&` nor `=`).
+                    let mut chunk = [0u8; STRIDE];
+                    chunk[..rest.len()].copy_from_slice(rest);
+                    marks(&chunk, b'&', b'=')
                 }
             };
-            let amps = exact_zero_bytes(w ^ AMP);
-            let mut marks = amps | exact_zero_bytes(w ^ EQ);
             while marks != 0 {
-                let lowest = marks & marks.wrapping_neg();
-                let at = base + (lowest.trailing_zeros() / 8) as usize;
-                marks ^= lowest;
-                if amps & lowest != 0 {
+                let bit = marks.trailing_zeros();
+                let at = base + (bit / BITS_PER_BYTE) as usize;
+                marks &= marks - 1;
+                if amps & (1 << bit) != 0 {
                     p.pair(start, eq, at)?;
                     start = at + 1;
                     eq = None;
@@ -799,7 +857,7 @@ impl<'a> UnverifiedIpn<'a> {
                     eq = Some(at);
                 }
             }
-            base += 8;
+            base += STRIDE;
         }
         p.pair(start, eq, body.len())?;
         let FormPass {
@@ -1647,6 +1705,42 @@ mod tests {
     }
 
     proptest! {
+        /// The register and word scans mark exactly the bytes equal to `a`
+        /// (or to `a` or `b`), as a byte loop finds them, and the escape
+        /// check of a value read in place ignores the bytes after it.
+        #[test]
+        fn scans_mark_what_a_byte_loop_finds(
+            bytes in prop::collection::vec(prop_oneof![Just(b'&'), Just(b'='), Just(b'%'), Just(b'+'), Just(b'\''), Just(b'<'), Just(0u8), any::<u8>()], 16),
+            a in 1u8..=255,
+            b in 1u8..=255,
+            start in 0usize..16,
+            len in 0usize..17,
+        ) {
+            let chunk: [u8; 16] = bytes.as_slice().try_into().unwrap();
+            for half in [&chunk[..8], &chunk[8..]] {
+                let half: [u8; 8] = half.try_into().unwrap();
+                let (as_a, as_ab) = word_marks(&half, a, b);
+                for (i, &x) in half.iter().enumerate() {
+                    let bit = 1u64 << (8 * i + 7);
+                    prop_assert_eq!(as_a & bit != 0, x == a);
+                    prop_assert_eq!(as_ab & bit != 0, x == a || x == b);
+                }
+                prop_assert_eq!(as_ab & !(0x8080_8080_8080_8080), 0);
+            }
+            let full: [u8; STRIDE] = chunk[..STRIDE].try_into().unwrap();
+            let (as_a, as_ab) = marks(&full, a, b);
+            for (i, &x) in full.iter().enumerate() {
+                let bit = 1u64 << (i as u32 * BITS_PER_BYTE + BITS_PER_BYTE - 1);
+                prop_assert_eq!(as_a & bit != 0, x == a);
+                prop_assert_eq!(as_ab & bit != 0, x == a || x == b);
+            }
+            let end = (start + len).min(chunk.len());
+            prop_assert_eq!(
+                needs_unescape(&chunk, start, end),
+                chunk[start..end].iter().any(|&x| x == b'%' || x == b'+')
+            );
+        }
+
         /// The allocation-free classifier agrees with decoding the key first.
         #[test]
         fn classify_agrees_with_decoding_first(

@@ -16,7 +16,7 @@ use smartex::ipn::IpnRequest;
 use smartex::store::{DecisionKind, OrderKey, OrderStore, Source, SqliteStore, StoreOptions};
 use smartex::{Error, MasterKey, Merchant, OutboxOptions, ReconcileOptions, Reference};
 use smartex_core::OrderStatus;
-use smartex_sandbox::{Sandbox, SandboxConfig, Schedule};
+use smartex_sandbox::{IpnSpelling, Sandbox, SandboxConfig, Schedule};
 
 type Shop = Merchant<SqliteStore, ReqwestTransport>;
 
@@ -81,9 +81,15 @@ async fn merchant_with(
 }
 
 async fn sandbox() -> Sandbox {
-    Sandbox::start(SandboxConfig::default().schedule(Schedule::manual()))
-        .await
-        .unwrap()
+    // Each IPN in a Node client's spelling picked at random: the facade must
+    // take them all.
+    Sandbox::start(
+        SandboxConfig::default()
+            .schedule(Schedule::manual())
+            .ipn_spelling(IpnSpelling::Random),
+    )
+    .await
+    .unwrap()
 }
 
 fn order(sb: &Sandbox) -> smartex::core::request::CreateOrderBuilder {

@@ -13,7 +13,7 @@ use smartex_http::{
     Client, ClientBuilder, ErrorKind, NewOrder, ReqwestTransport, RetryPolicy, WatchEnd,
     WatchOptions,
 };
-use smartex_sandbox::{IpnKind, IpnOutcome, Sandbox, SandboxConfig, Schedule};
+use smartex_sandbox::{IpnKind, IpnOutcome, IpnSpelling, Sandbox, SandboxConfig, Schedule};
 
 use crate::{BTC_WALLET, CARD_FIELD, CARDRUB_BTC, WAIT};
 
@@ -26,9 +26,14 @@ struct World {
 
 impl World {
     async fn start() -> World {
-        let sb = Sandbox::start(SandboxConfig::default().schedule(Schedule::manual()))
-            .await
-            .unwrap();
+        // Each IPN in a Node client's spelling picked at random.
+        let sb = Sandbox::start(
+            SandboxConfig::default()
+                .schedule(Schedule::manual())
+                .ipn_spelling(IpnSpelling::Random),
+        )
+        .await
+        .unwrap();
         let merchant =
             IpnServer::start("127.0.0.1:0".parse().unwrap(), IpnServerOptions::default())
                 .await

@@ -600,13 +600,13 @@ async fn flow(
         .deadline(WAIT)
         .intervals(Duration::from_millis(50), Duration::from_millis(200));
     if let Some(known) = server.known(&order_id) {
-        watch_options = watch_options.known(known.status);
+        watch_options = watch_options.known_status(known);
     }
     let mut watch = client.watch_order(uid, created.secret(), watch_options);
     let mut reported = false;
     while let Some(change) = watch.next().await {
         let change = change?;
-        let decision = server.reconcile(&order_id, change.status.clone());
+        let decision = server.reconcile(&order_id, &change.event);
         timeline.push(
             now_ms(),
             change.status.clone(),

@@ -118,8 +118,11 @@ pub(crate) enum Command {
     /// IPN until the order is done, reconciles with order/get, and prints the
     /// timeline. The --*-ipn options inject the platform's failures: a lost
     /// IPN (recovered by reconciliation), a duplicate (answered 200, processed
-    /// once), a late one (ignored as stale). No real money moves and nothing
-    /// leaves this machine.
+    /// once), a late one (ignored as stale). Then the durable flow: the
+    /// smartex facade over a temporary SQLite file goes down while the
+    /// exchange finishes a second order, restarts, and recovers the lost IPNs'
+    /// status from its store. No real money moves and nothing leaves this
+    /// machine.
     #[command(after_help = "Exit codes: 0 every check passed, 1 a check failed, \
         2 usage error, 3 the sandbox or receiver could not run.")]
     Demo(DemoArgs),

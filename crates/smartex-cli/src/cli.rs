@@ -55,9 +55,37 @@ Environment:
   SMARTEX_API_SECRET   the API secret (--api-secret)
   SMARTEX_ORDER_SECRET an order's secret (--order-secret)
   SMARTEX_SITE         the site (--site)
+  SMARTEX_SANDBOX_TOKEN the sandbox's admin token (--admin-token)
   NO_COLOR             no colour, even on a terminal
 Secrets given as environment variables stay out of the shell history; they
 are never printed.";
+
+const SANDBOX_AFTER_HELP: &str = "\
+Admin endpoint, under {site}/_sandbox (JSON bodies; with a token:
+Authorization: Bearer TOKEN; details in the smartex-sandbox crate docs):
+  GET    /_sandbox                      site, API root, routes, counts
+  GET    /_sandbox/orders               every order (secrets left out)
+  GET    /_sandbox/orders/{uid}         one order and its IPNs
+  POST   /_sandbox/orders/{uid}/status  {\"status\":\"inProgress\"}: set a status, send its IPN
+  POST   /_sandbox/orders/{uid}/advance the next happy-path status, likewise
+  POST   /_sandbox/orders/{uid}/resend  {\"status\":\"waitPayment\"}: that IPN again (stale)
+  GET    /_sandbox/ipns                 every IPN sent, with its outcome
+  GET    /_sandbox/maintenance          maintenance mode; POST {\"enabled\":true} sets it
+  POST   /_sandbox/faults               add a fault rule, e.g. {\"fault\":\"dropIpn\",\"uid\":1001};
+                                        dropIpn, delayIpn (ms), duplicateIpn, stall (ms),
+                                        errorPage / errorPageAfterProcessing (status),
+                                        antiFlood (seconds), refuse (code); \"times\": N or
+                                        \"always\"; \"uid\"/\"method\" narrow it
+  DELETE /_sandbox/faults               remove every fault rule
+
+Exit codes: 0 stopped by Ctrl-C, 2 usage error, 3 the address cannot be bound.";
+
+const SECRET_ABOUT: &str = "\
+Print a fresh random secret: 256 bits from the operating system as 64
+lowercase hex digits (0-9a-f: within the platform's 200 characters, unchanged
+by any form or URL encoding). Use it as an ipnSecret you store, or as a master
+key (smartex::MasterKey::from_hex) from which the SDK derives per-order IPN
+secrets. Printed to stdout only; keep it out of logs and the shell history.";
 
 fn top_after_help() -> String {
     format!(
@@ -90,8 +118,11 @@ pub(crate) enum Command {
     /// IPN until the order is done, reconciles with order/get, and prints the
     /// timeline. The --*-ipn options inject the platform's failures: a lost
     /// IPN (recovered by reconciliation), a duplicate (answered 200, processed
-    /// once), a late one (ignored as stale). No real money moves and nothing
-    /// leaves this machine.
+    /// once), a late one (ignored as stale). Then the durable flow: the
+    /// smartex facade over a temporary SQLite file goes down while the
+    /// exchange finishes a second order, restarts, and recovers the lost IPNs'
+    /// status from its store. No real money moves and nothing leaves this
+    /// machine.
     #[command(after_help = "Exit codes: 0 every check passed, 1 a check failed, \
         2 usage error, 3 the sandbox or receiver could not run.")]
     Demo(DemoArgs),
@@ -103,10 +134,10 @@ pub(crate) enum Command {
     /// lifecycle on a schedule, and POSTs a signed IPN to each order's ipnUrl
     /// on every status change — once, no retry, loopback addresses only.
     /// Prints the site URL, the API root, the routes and test credentials.
-    /// Admin endpoint: POST {site}/_sandbox/orders/{uid}/advance, …/status
-    /// {"status":"…"}, POST {site}/_sandbox/faults (see the smartex-sandbox docs).
-    #[command(after_help = "Exit codes: 0 stopped by Ctrl-C, 2 usage error, \
-        3 the address cannot be bound.")]
+    ///
+    /// On an address that is not loopback it warns, and the admin endpoint
+    /// requires a token (--admin-token, or a fresh one printed once at start).
+    #[command(after_help = SANDBOX_AFTER_HELP)]
     Sandbox(SandboxArgs),
 
     /// Sign, send, receive and verify IPNs
@@ -120,6 +151,10 @@ pub(crate) enum Command {
     /// Print an order's payment or order page URL (no network)
     #[command(subcommand)]
     Url(UrlCommand),
+
+    /// Print a fresh random secret (an ipnSecret or a master key)
+    #[command(long_about = SECRET_ABOUT, after_help = "Exit codes: 0 ok, 3 no random source.")]
+    Secret,
 
     /// Chaos-test the durable flow on this machine: checkout, IPNs, the
     /// reconciler and the outbox under random faults and SIGKILLs
@@ -263,6 +298,17 @@ pub(crate) struct SandboxArgs {
     #[arg(long)]
     pub(crate) require_api_key: bool,
 
+    /// Require `Authorization: Bearer TOKEN` on the admin endpoint
+    /// (/_sandbox/). Default: none on loopback; on any other address a fresh
+    /// random token, printed once at start
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "SMARTEX_SANDBOX_TOKEN",
+        hide_env_values = true
+    )]
+    pub(crate) admin_token: Option<Hidden>,
+
     /// Print the start-up information as one JSON object
     #[arg(long)]
     pub(crate) json: bool,
@@ -321,6 +367,10 @@ pub(crate) enum IpnCommand {
     #[command(after_help = "Exit codes: 0 the endpoint answered 2xx, 1 it answered \
         another status, 2 usage error, 3 no answer (connection refused, timeout).")]
     Send(SendArgs),
+
+    /// Print a fresh random IPN secret (the same as `smartex secret`)
+    #[command(long_about = SECRET_ABOUT, after_help = "Exit codes: 0 ok, 3 no random source.")]
+    Secret,
 
     /// Receive, verify and print IPNs; optionally forward them
     ///

@@ -19,6 +19,12 @@
 //! duplicated or late IPN); the demo passes only if every IPN that arrived
 //! verified, every one was answered 2xx, each status was processed once, the
 //! merchant's records end at `done`, and `order/get` agrees.
+//!
+//! Then the durable part (`durable.rs`): the `smartex` facade over a real
+//! SQLite file checks a second order out, goes down while the exchange moves
+//! it to `done` (its IPNs are lost: the platform never resends), restarts
+//! over the same file, and recovers `done` from the store with its
+//! reconciler.
 
 use std::collections::HashSet;
 use std::io::Write;
@@ -297,7 +303,7 @@ pub async fn run(options: &DemoOptions, out: &mut (dyn Write + Send)) -> Result<
 }
 
 /// Milliseconds since the Unix epoch.
-fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     smartex_ipn::now().as_millis()
 }
 
@@ -433,8 +439,16 @@ pub(crate) async fn run_with(options: &DemoOptions, p: &Printer<'_>) -> Result<D
         .build_with(transport)?;
 
     let result = flow(options, p, &sb, &server, &client, &timeline).await;
+    // The durable part, on the same exchange, once the first order is done.
+    let durable = match &result {
+        Ok(_) => Some(crate::durable::run(&sb, p).await),
+        Err(_) => None,
+    };
     server_and_sandbox_down(server, sb).await;
-    let (order_uid, payment_page, checks, final_status, polled_status) = result?;
+    let (order_uid, payment_page, mut checks, final_status, polled_status) = result?;
+    if let Some(durable) = durable {
+        checks.extend(durable?);
+    }
 
     let report = DemoReport {
         order_uid,
@@ -600,13 +614,13 @@ async fn flow(
         .deadline(WAIT)
         .intervals(Duration::from_millis(50), Duration::from_millis(200));
     if let Some(known) = server.known(&order_id) {
-        watch_options = watch_options.known(known.status);
+        watch_options = watch_options.known_status(known);
     }
     let mut watch = client.watch_order(uid, created.secret(), watch_options);
     let mut reported = false;
     while let Some(change) = watch.next().await {
         let change = change?;
-        let decision = server.reconcile(&order_id, change.status.clone());
+        let decision = server.reconcile(&order_id, &change.event);
         timeline.push(
             now_ms(),
             change.status.clone(),

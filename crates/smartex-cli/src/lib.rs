@@ -79,6 +79,7 @@
 mod cli;
 mod cmd;
 pub mod demo;
+mod durable;
 mod exit;
 mod post;
 pub mod receiver;

@@ -42,7 +42,7 @@
 //! # Ok(()) }
 //! ```
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -66,14 +66,37 @@ use crate::exit::Error;
 use crate::post::{Answered, Poster};
 
 /// How an [`IpnServer`] receives.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct IpnServerOptions {
     config: Config,
     secret: Option<IpnSecret>,
     forward_to: Option<String>,
+    keep: usize,
+}
+
+impl Default for IpnServerOptions {
+    fn default() -> Self {
+        Self {
+            config: Config::default(),
+            secret: None,
+            forward_to: None,
+            keep: Self::DEFAULT_KEEP,
+        }
+    }
 }
 
 impl IpnServerOptions {
+    /// How many recent deliveries are kept by default: 1,000.
+    pub const DEFAULT_KEEP: usize = 1_000;
+
+    /// Keeps the last `count` deliveries (at least one), forgetting the
+    /// oldest first, so that a long-running `smartex ipn listen` holds
+    /// bounded memory. Numbering ([`Delivery::seq`]) goes on regardless.
+    pub fn keep(mut self, count: usize) -> Self {
+        self.keep = count.max(1);
+        self
+    }
+
     /// The receiver's configuration (checksum location, timestamp window,
     /// body limit). Default: [`Config::default`].
     pub fn config(mut self, config: Config) -> Self {
@@ -114,6 +137,10 @@ pub enum Verdict {
     Replayed {
         /// The notification.
         ipn: VerifiedIpn<'static>,
+        /// What the tracker decides for it now, against the order's known
+        /// status (not applied): [`Decision::Stale`] for a resend the order
+        /// has moved past — answered and reported as stale, not duplicate.
+        decision_now: Decision,
     },
     /// Refused: malformed, unsigned, wrongly signed, unknown order, outside
     /// the time window, wrong method or content type.
@@ -134,16 +161,21 @@ impl Verdict {
     /// The verified notification, if any.
     pub fn ipn(&self) -> Option<&VerifiedIpn<'static>> {
         match self {
-            Verdict::Verified { ipn, .. } | Verdict::Replayed { ipn } => Some(ipn),
+            Verdict::Verified { ipn, .. } | Verdict::Replayed { ipn, .. } => Some(ipn),
             Verdict::Refused { .. } => None,
         }
     }
 
     /// A word for what was done: `applied`, `duplicate`, `stale`,
-    /// `unexpected`, `replay` or `refused`.
+    /// `unexpected`, `replay` or `refused`. A replay the order has moved past
+    /// is `stale`.
     pub fn outcome(&self) -> &'static str {
         match self {
             Verdict::Verified { decision, .. } => decision_word(decision),
+            Verdict::Replayed {
+                decision_now: Decision::Stale,
+                ..
+            } => "stale",
             Verdict::Replayed { .. } => "replay",
             Verdict::Refused { .. } => "refused",
         }
@@ -220,9 +252,47 @@ struct State {
     guard: MemoryReplayGuard,
     default_secret: Option<IpnSecret>,
     books: Mutex<HashMap<String, Book>>,
-    deliveries: Mutex<Vec<Delivery>>,
+    /// The last `keep` deliveries, oldest first.
+    deliveries: Mutex<Ring>,
     changed: watch::Sender<usize>,
     forward: Option<Poster>,
+}
+
+/// The recent deliveries: a ring of at most `keep`, and how many ever.
+struct Ring {
+    kept: VecDeque<Delivery>,
+    keep: usize,
+    total: usize,
+}
+
+impl Ring {
+    fn new(keep: usize) -> Self {
+        Self {
+            kept: VecDeque::new(),
+            keep,
+            total: 0,
+        }
+    }
+
+    /// Adds one and returns how many ever.
+    fn push(&mut self, make: impl FnOnce(usize) -> Delivery) -> usize {
+        if self.kept.len() >= self.keep {
+            self.kept.pop_front();
+        }
+        self.kept.push_back(make(self.total));
+        self.total += 1;
+        self.total
+    }
+
+    /// The kept deliveries numbered `from` or later.
+    fn since(&self, from: usize) -> Vec<Delivery> {
+        let first = self.total - self.kept.len();
+        self.kept
+            .iter()
+            .skip(from.saturating_sub(first))
+            .cloned()
+            .collect()
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -277,7 +347,7 @@ impl IpnServer {
             guard: MemoryReplayGuard::default(),
             default_secret: options.secret,
             books: Mutex::default(),
-            deliveries: Mutex::default(),
+            deliveries: Mutex::new(Ring::new(options.keep)),
             changed,
             forward,
         });
@@ -324,18 +394,35 @@ impl IpnServer {
             .unwrap_or_default()
     }
 
-    /// Applies a status learnt by polling (`order/get`, `watch_order`) to the
-    /// books, through the same tracker; returns the decision.
-    pub fn reconcile(&self, order_id: &str, status: OrderStatus) -> Decision {
+    /// Applies a status learnt by polling to the books, through the same
+    /// tracker; returns the decision. `event` is the poll's timed
+    /// observation: `watch_order`'s [`StatusChange::event`], or
+    /// [`StatusEvent::polled_between`] around an `order/get` — so an IPN
+    /// received around the poll is ordered against it by time.
+    ///
+    /// [`StatusChange::event`]: smartex_http::watch::StatusChange::event
+    pub fn reconcile(&self, order_id: &str, event: &StatusEvent) -> Decision {
         let mut books = lock(&self.state.books);
         let book = books.entry(order_id.to_owned()).or_default();
-        let event = StatusEvent::polled_untimed(status);
-        apply(book, &event)
+        apply(book, event)
     }
 
-    /// Every request handled so far.
+    /// The requests handled so far, as far as they are kept (the last
+    /// [`IpnServerOptions::keep`]), oldest first.
     pub fn deliveries(&self) -> Vec<Delivery> {
-        lock(&self.state.deliveries).clone()
+        self.deliveries_since(0)
+    }
+
+    /// The kept requests numbered `seq` or later ([`Delivery::seq`]): what a
+    /// follower that has seen the first `seq` needs, without copying the
+    /// rest. A follower that fell behind the ring sees a gap in the numbers.
+    pub fn deliveries_since(&self, seq: usize) -> Vec<Delivery> {
+        lock(&self.state.deliveries).since(seq)
+    }
+
+    /// How many requests have been handled (kept or not).
+    pub fn delivery_count(&self) -> usize {
+        lock(&self.state.deliveries).total
     }
 
     /// A receiver that changes whenever a request has been handled (its
@@ -355,7 +442,7 @@ impl IpnServer {
             Ok(Ok(_)) => Ok(self.deliveries()),
             _ => Err(Error::unavailable(format!(
                 "the IPN receiver got {} of {count} notifications within {timeout:?}",
-                lock(&self.state.deliveries).len()
+                self.delivery_count()
             ))),
         }
     }
@@ -468,7 +555,7 @@ async fn handle(
     let verdict = judge(&state, &ipn_request);
     let answer = match &verdict {
         Verdict::Verified { decision, .. } => Answer::for_decision(decision),
-        Verdict::Replayed { .. } => Answer::DUPLICATE,
+        Verdict::Replayed { decision_now, .. } => Answer::for_replay(decision_now),
         Verdict::Refused { error, .. } => Answer::for_error(error),
     };
     let forwarded = match &state.forward {
@@ -511,24 +598,19 @@ fn record(
     answer: Answer,
     forwarded: Option<Forwarded>,
 ) {
-    let count = {
-        let mut deliveries = lock(&state.deliveries);
-        let seq = deliveries.len();
-        deliveries.push(Delivery {
-            seq,
-            received_at_ms,
-            method: parts.method.as_str().to_owned(),
-            path: parts
-                .uri
-                .path_and_query()
-                .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned()),
-            body,
-            verdict,
-            answer,
-            forwarded,
-        });
-        deliveries.len()
-    };
+    let count = lock(&state.deliveries).push(|seq| Delivery {
+        seq,
+        received_at_ms,
+        method: parts.method.as_str().to_owned(),
+        path: parts
+            .uri
+            .path_and_query()
+            .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned()),
+        body,
+        verdict,
+        answer,
+        forwarded,
+    });
     state.changed.send_replace(count);
 }
 
@@ -558,8 +640,18 @@ fn judge(state: &State, request: &IpnRequest<'_>) -> Verdict {
         }
     };
     if !state.guard.first_sight(&notification.replay_key()) {
+        // Not applied again; but a resend the order has moved past is
+        // reported as stale, not as a duplicate.
+        let decision_now = {
+            let books = lock(&state.books);
+            decide(
+                books.get(&order_id).and_then(|b| b.known.as_ref()),
+                &notification.event(),
+            )
+        };
         return Verdict::Replayed {
             ipn: notification.into_ipn().into_owned(),
+            decision_now,
         };
     }
     let event = notification.event();

@@ -117,6 +117,47 @@ secret_type!(
 );
 
 impl IpnSecret {
+    /// How many random bytes a generated secret is made of (256 bits).
+    pub const RANDOM_BYTES: usize = 32;
+
+    /// A fresh secret from 32 random bytes: their lowercase hex, 64
+    /// characters of `0-9a-f` — within the platform's 200 characters, and an
+    /// alphabet no form encoding, URL or log escaping changes.
+    ///
+    /// The bytes must come from a cryptographically secure source; under
+    /// `std`, [`IpnSecret::generate`] takes them from the operating system.
+    ///
+    /// ```
+    /// use smartex_core::IpnSecret;
+    /// let secret = IpnSecret::from_random_bytes([0xab; 32]);
+    /// assert_eq!(secret.expose(), "ab".repeat(32));
+    /// ```
+    pub fn from_random_bytes(bytes: [u8; Self::RANDOM_BYTES]) -> Self {
+        Self(hex::encode(bytes))
+    }
+
+    /// A fresh random secret ([`IpnSecret::from_random_bytes`] over 32
+    /// bytes from the operating system's secure random source), for a
+    /// merchant who keeps one stored secret per order or one for the shop.
+    ///
+    /// # Errors
+    /// [`RandomUnavailable`] if the operating system gives no random bytes.
+    ///
+    /// ```
+    /// use smartex_core::IpnSecret;
+    /// let a = IpnSecret::generate()?;
+    /// let b = IpnSecret::generate()?;
+    /// assert_eq!(a.expose().len(), 64);
+    /// assert_ne!(a, b);
+    /// # Ok::<(), smartex_core::secret::RandomUnavailable>(())
+    /// ```
+    #[cfg(feature = "std")]
+    pub fn generate() -> core::result::Result<Self, RandomUnavailable> {
+        let mut bytes = [0u8; Self::RANDOM_BYTES];
+        getrandom::getrandom(&mut bytes).map_err(|_| RandomUnavailable)?;
+        Ok(Self::from_random_bytes(bytes))
+    }
+
     /// Wraps the hex of an HMAC-SHA256 tag from [`crate::derived`]: 64
     /// characters, non-empty and within [`IpnSecret::MAX_LEN`] by
     /// construction, so no check can fail.
@@ -185,3 +226,9 @@ impl<'de> serde::Deserialize<'de> for OrderSecret {
         }
     }
 }
+
+/// The operating system gave no random bytes ([`IpnSecret::generate`]).
+#[cfg(feature = "std")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the operating system's random source is unavailable")]
+pub struct RandomUnavailable;

@@ -9,12 +9,19 @@
 //! with [`Decision::Apply`]; one that does not fit the lifecycle (an operator's
 //! hand) with [`Decision::Unexpected`], once; repeats and stale statuses are
 //! not reported.
+//!
+//! Each poll is a timed observation: the order had the status it shows at some
+//! platform instant between the request leaving and the answer arriving,
+//! widened by the clock skew ([`WatchOptions::clock_skew`]) —
+//! [`StatusEvent::polled_between`]. So a watch fed what the merchant knows
+//! from IPNs ([`WatchOptions::known`]) orders a poll against them as the
+//! store's reconciler does.
 
 use std::time::Duration;
 
 use smartex_core::request::OrderViewKind;
 use smartex_core::response::Order;
-use smartex_core::status::{Decision, KnownStatus, StatusEvent, Tracker};
+use smartex_core::status::{DEFAULT_CLOCK_SKEW_MS, Decision, KnownStatus, StatusEvent, Tracker};
 use smartex_core::{OrderSecret, OrderStatus, OrderUid};
 use tokio::time::Instant;
 
@@ -42,6 +49,9 @@ pub struct WatchOptions {
     /// What the merchant already knows of the order (default nothing): a status
     /// equal to it is not reported again.
     pub known: Option<KnownStatus>,
+    /// How far the platform's clock may be from ours (default
+    /// [`DEFAULT_CLOCK_SKEW_MS`], 5 s): widens each poll's time window.
+    pub clock_skew: Duration,
 }
 
 impl Default for WatchOptions {
@@ -52,6 +62,7 @@ impl Default for WatchOptions {
             max_interval: Duration::from_secs(120),
             view: OrderViewKind::Order,
             known: None,
+            clock_skew: Duration::from_millis(DEFAULT_CLOCK_SKEW_MS),
         }
     }
 }
@@ -70,7 +81,22 @@ impl WatchOptions {
         self
     }
 
-    /// Starts from what the merchant knows (the status it stored last).
+    /// How far the platform's clock may be from ours (see
+    /// [`StatusEvent::polled_between`]).
+    pub fn clock_skew(mut self, skew: Duration) -> Self {
+        self.clock_skew = skew;
+        self
+    }
+
+    /// Starts from what the merchant knows, with its time and source (the
+    /// record a store keeps): a poll is then ordered against it by time.
+    pub fn known_status(mut self, known: KnownStatus) -> Self {
+        self.known = Some(known);
+        self
+    }
+
+    /// Starts from what the merchant knows (the status it stored last), with
+    /// no time: the tracker relies on the lifecycle alone.
     pub fn known(mut self, status: OrderStatus) -> Self {
         self.known = Some(KnownStatus {
             status,
@@ -97,6 +123,10 @@ pub struct StatusChange {
     pub decision: Decision,
     /// The order as the poll returned it.
     pub order: Order,
+    /// The observation the tracker decided: the status with the poll's time
+    /// window ([`StatusEvent::polled_between`]) — what a store records
+    /// (`smartex_store::Observation`), so a later IPN is ordered against it.
+    pub event: StatusEvent,
 }
 
 /// How an [`OrderWatch`] ended.
@@ -126,6 +156,7 @@ pub struct OrderWatch<'c, T> {
     deadline: Instant,
     first_interval: Duration,
     max_interval: Duration,
+    clock_skew_ms: u64,
     interval: Duration,
     wait: Option<Duration>,
     last_unexpected: Option<OrderStatus>,
@@ -188,6 +219,7 @@ impl<T: Transport> Client<T> {
             deadline,
             first_interval: options.first_interval,
             max_interval: options.max_interval.max(options.first_interval),
+            clock_skew_ms: u64::try_from(options.clock_skew.as_millis()).unwrap_or(u64::MAX),
             interval: options.first_interval,
             wait: None,
             last_unexpected: None,
@@ -227,6 +259,7 @@ impl<T: Transport> OrderWatch<'_, T> {
                 return None;
             }
             self.polls += 1;
+            let sent_ms = unix_ms();
             let poll = self.client.get_order(self.uid, &self.secret, self.view);
             let order = match tokio::time::timeout(remaining, poll).await {
                 Err(_) => {
@@ -247,12 +280,17 @@ impl<T: Transport> OrderWatch<'_, T> {
                 }
                 Ok(Ok(view)) => view.order,
             };
+            let received_ms = unix_ms();
             self.last_error = None;
             let status = order.status.clone();
             let is_final = status.is_final();
-            let decision = self
-                .tracker
-                .apply(&StatusEvent::polled_untimed(status.clone()));
+            let event = StatusEvent::polled_between(
+                status.clone(),
+                sent_ms,
+                received_ms,
+                self.clock_skew_ms,
+            );
+            let decision = self.tracker.apply(&event);
             let report = match &decision {
                 Decision::Apply => true,
                 Decision::Unexpected { .. } => self.last_unexpected.as_ref() != Some(&status),
@@ -272,6 +310,7 @@ impl<T: Transport> OrderWatch<'_, T> {
                     status,
                     decision,
                     order,
+                    event,
                 }));
             }
             if is_final {
@@ -312,6 +351,14 @@ impl<T: Transport> OrderWatch<'_, T> {
     pub fn polls(&self) -> u32 {
         self.polls
     }
+}
+
+/// Now, in milliseconds since the Unix epoch (0 before it: a clock that far
+/// off makes every window start at 0, which is only less precise).
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// `d` shortened by up to a tenth, at random.

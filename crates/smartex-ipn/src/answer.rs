@@ -23,6 +23,8 @@ use crate::error::Error;
 /// | [`Error::TooLarge`] | 413 | `Payload Too Large` |
 /// | [`Error::WrongContentType`] | 415 | `Unsupported Media Type` |
 /// | [`Error::TooOld`], [`Error::InTheFuture`] | 422 | `Unprocessable: timestamp outside the accepted window` |
+/// | a replay ([`Answer::for_replay`]) of a notification the tracker calls stale | 200 | `OK: stale, ignored` |
+/// | the merchant's own processing failed ([`Answer::internal_error`]) | 500 | `Internal Server Error` |
 ///
 /// Why these: a stale or duplicate notification is genuine and was received,
 /// so it gets a 200 — there is nothing for anyone to fix. An unexpected one
@@ -61,6 +63,31 @@ impl Answer {
     pub const STALE: Answer = Answer::new(200, "OK: stale, ignored");
     /// 202 `Accepted: held for review`.
     pub const HELD: Answer = Answer::new(202, "Accepted: held for review");
+    /// 500 `Internal Server Error`: see [`Answer::internal_error`].
+    pub const INTERNAL_ERROR: Answer = Answer::new(500, "Internal Server Error");
+
+    /// The answer when the merchant's own processing of a genuine
+    /// notification failed (the database is down, say): 500.
+    ///
+    /// The platform never retries, whatever the answer, so this brings the
+    /// notification back no more than a 200 would. It is for the platform's
+    /// logs and the merchant's monitoring: a failure shows as a failure
+    /// instead of a success that hides a lost notification. What recovers
+    /// the change is polling the order (`order/get`) until it is final — keep
+    /// the order recorded before creating it, so there is something to poll.
+    /// If a replay guard recorded the notification, call
+    /// [`Receiver::forget`](crate::Receiver::forget) too, so that a resend
+    /// by hand goes through.
+    ///
+    /// ```
+    /// use smartex_ipn::Answer;
+    /// let answer = Answer::internal_error();
+    /// assert_eq!(answer.status, 500);
+    /// assert!(!answer.is_success());
+    /// ```
+    pub const fn internal_error() -> Answer {
+        Self::INTERNAL_ERROR
+    }
 
     const fn new(status: u16, body: &'static str) -> Self {
         Self {
@@ -99,6 +126,25 @@ impl Answer {
             Decision::Stale => Self::STALE,
             // `Unexpected`, and whatever a later core adds: received, not applied.
             _ => Self::HELD,
+        }
+    }
+
+    /// The answer to a replay ([`Error::Replayed`], or a store that knows
+    /// the notification's identity), given what the tracker decides for it
+    /// now against the order's known status: a resend of a notification the
+    /// order has moved past is reported as what it is — stale — rather than
+    /// as a duplicate; anything else is a duplicate.
+    ///
+    /// ```
+    /// use smartex_ipn::{Answer, Decision};
+    /// assert_eq!(Answer::for_replay(&Decision::Stale), Answer::STALE);
+    /// assert_eq!(Answer::for_replay(&Decision::Duplicate), Answer::DUPLICATE);
+    /// assert_eq!(Answer::for_replay(&Decision::Apply), Answer::DUPLICATE);
+    /// ```
+    pub fn for_replay(decision_now: &Decision) -> Answer {
+        match decision_now {
+            Decision::Stale => Self::STALE,
+            _ => Self::DUPLICATE,
         }
     }
 

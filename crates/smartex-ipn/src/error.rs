@@ -82,7 +82,10 @@ pub enum Error {
         max_ahead_ms: u64,
     },
     /// The replay guard has already seen this notification (same order,
-    /// status, timestamp and checksum). Answer success and do nothing.
+    /// status, timestamp and checksum). Answer success and do nothing
+    /// ([`Answer::DUPLICATE`](crate::Answer::DUPLICATE)); a receiver that
+    /// knows the order's status answers a resend the order has moved past
+    /// with [`Answer::for_replay`](crate::Answer::for_replay) (stale).
     #[error("notification already received")]
     Replayed,
 }

@@ -36,29 +36,37 @@ fn body_json(body: &[u8]) -> Option<Value> {
     serde_json::from_slice(body).ok().filter(Value::is_object)
 }
 
-/// Handles `/_sandbox{rest}`.
-///
-/// | method | path | body | does |
-/// |---|---|---|---|
-/// | GET | `/_sandbox` | | the API root, routes and counts |
-/// | GET | `/_sandbox/orders` | | every order (secrets left out) |
-/// | GET | `/_sandbox/orders/{uid}` | | one order and its IPNs |
-/// | POST | `/_sandbox/orders/{uid}/status` | `{"status": "inProgress"}` | sets a status, sends its IPN, answers when it settled |
-/// | POST | `/_sandbox/orders/{uid}/advance` | | the next happy-path status, likewise |
-/// | POST | `/_sandbox/orders/{uid}/resend` | `{"status": "waitPayment"}` | sends that earlier IPN again (stale) |
-/// | GET | `/_sandbox/ipns` | | every IPN record |
-/// | GET, POST | `/_sandbox/maintenance` | `{"enabled": true}` | reads or sets maintenance mode |
-/// | POST | `/_sandbox/faults` | see below | adds a fault rule |
-/// | DELETE | `/_sandbox/faults` | | removes every fault rule |
-///
-/// Fault bodies: `{"fault": "dropIpn" | "delayIpn" | "duplicateIpn", "uid": 1001,
-/// "ms": 500, "times": 1 | "always"}` or `{"fault": "stall" | "errorPage" |
-/// "errorPageAfterProcessing", "method": "public/exchanger/order/create",
-/// "ms": 2000, "status": 502, "times": 1}` or `{"fault": "antiFlood",
-/// "seconds": 3, "method": …}` (the platform's anti-flood answer) or
-/// `{"fault": "refuse", "code": 6801545277215051, "method": …}` (one of the
-/// platform's catalogued refusals, see [`codes`](crate::codes));
-/// `uid`/`method` left out means any.
+/// Whether the request may use the admin endpoint: always without an admin
+/// token; with one, only with `Authorization: Bearer {token}` (compared in
+/// constant time).
+pub(crate) fn authorized(inner: &Inner, headers: &hyper::HeaderMap) -> bool {
+    let Some(token) = &inner.settings.admin_token else {
+        return true;
+    };
+    headers
+        .get_all(hyper::header::AUTHORIZATION)
+        .iter()
+        .any(|value| match value.as_bytes().strip_prefix(b"Bearer ") {
+            Some(given) => bool::from(given.ct_eq(token.0.as_bytes())),
+            None => false,
+        })
+}
+
+/// 401, with the scheme to use.
+pub(crate) fn unauthorized() -> Resp {
+    let mut resp = error(
+        401,
+        "the admin endpoint needs Authorization: Bearer TOKEN (printed by smartex sandbox at start)",
+    );
+    resp.headers_mut().insert(
+        hyper::header::WWW_AUTHENTICATE,
+        hyper::header::HeaderValue::from_static("Bearer"),
+    );
+    resp
+}
+
+/// Handles `/_sandbox{rest}`: the endpoints and fault bodies documented in
+/// the crate's docs ("The admin endpoint"; keep the two in step).
 pub(crate) async fn handle(inner: &Arc<Inner>, method: &Method, rest: &str, body: &[u8]) -> Resp {
     let segments: Vec<&str> = rest.trim_matches('/').split('/').collect();
     let Some(body) = body_json(body) else {

@@ -93,7 +93,19 @@ pub struct SandboxConfig {
     pub(crate) ipn_timeout: Duration,
     pub(crate) allow_any_ipn_host: bool,
     pub(crate) admin: bool,
+    pub(crate) admin_token: Option<AdminToken>,
     pub(crate) maintenance: bool,
+}
+
+/// The bearer token the admin endpoint requires ([`SandboxConfig::admin_token`]).
+/// Its `Debug` does not show it.
+#[derive(Clone)]
+pub(crate) struct AdminToken(pub(crate) String);
+
+impl std::fmt::Debug for AdminToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AdminToken([redacted])")
+    }
 }
 
 impl Default for SandboxConfig {
@@ -115,6 +127,7 @@ impl Default for SandboxConfig {
             ipn_timeout: Duration::from_secs(5),
             allow_any_ipn_host: false,
             admin: true,
+            admin_token: None,
             maintenance: false,
         }
     }
@@ -200,6 +213,15 @@ impl SandboxConfig {
     /// Serves the admin endpoint under `/_sandbox/` (default on).
     pub fn admin_endpoint(mut self, enabled: bool) -> Self {
         self.admin = enabled;
+        self
+    }
+
+    /// Requires `Authorization: Bearer {token}` on every `/_sandbox` request
+    /// (compared in constant time; others are answered 401). For a sandbox
+    /// reachable from other machines, where anyone could otherwise set
+    /// statuses and faults. Default: none (loopback needs none).
+    pub fn admin_token(mut self, token: impl Into<String>) -> Self {
+        self.admin_token = Some(AdminToken(token.into()));
         self
     }
 

@@ -119,6 +119,7 @@ pub(crate) struct Settings {
     pub(crate) ipn_timeout: Duration,
     pub(crate) allow_any_ipn_host: bool,
     pub(crate) admin: bool,
+    pub(crate) admin_token: Option<crate::config::AdminToken>,
 }
 
 impl Settings {
@@ -236,6 +237,7 @@ impl Inner {
                 ipn_timeout: config.ipn_timeout,
                 allow_any_ipn_host: config.allow_any_ipn_host,
                 admin: config.admin,
+                admin_token: config.admin_token.clone(),
             },
             state: Mutex::new(State {
                 orders: BTreeMap::new(),

@@ -120,6 +120,56 @@
 //! | stall answers | [`Sandbox::stall_responses`] |
 //! | anything else | [`Sandbox::inject_ipn_fault`], [`Sandbox::inject_api_fault`] |
 //!
+//! The same faults, and more, over HTTP: `POST /_sandbox/faults` (below).
+//!
+//! ## The admin endpoint
+//!
+//! Under `{site}/_sandbox/` (on by default, [`SandboxConfig::admin_endpoint`];
+//! [`Sandbox::admin_url`]), what the methods above do, for a test written in
+//! another language or a person with `curl`. Bodies are JSON objects (an
+//! empty body counts as `{}`); answers are JSON, errors
+//! `{"error": "…"}` with 400 (bad body), 404 (unknown order or IPN), 409 (a
+//! transition the lifecycle refuses) or 504 (an IPN that did not settle).
+//!
+//! | method | path | body | does |
+//! |---|---|---|---|
+//! | GET | `/_sandbox` | | the site, the API root, the routes, how many orders and IPNs, maintenance |
+//! | GET | `/_sandbox/orders` | | every order (secrets left out) |
+//! | GET | `/_sandbox/orders/{uid}` | | one order and its IPNs |
+//! | POST | `/_sandbox/orders/{uid}/status` | `{"status": "inProgress"}` | sets a status, sends its IPN, answers when the IPN settled |
+//! | POST | `/_sandbox/orders/{uid}/advance` | | the next happy-path status (new → waitPayment → …), likewise |
+//! | POST | `/_sandbox/orders/{uid}/resend` | `{"status": "waitPayment"}` | sends that status's earlier IPN again, byte for byte (stale) |
+//! | GET | `/_sandbox/ipns` | | every IPN record (body, target, outcome) |
+//! | GET, POST | `/_sandbox/maintenance` | `{"enabled": true}` | reads or sets maintenance mode |
+//! | POST | `/_sandbox/faults` | see below | adds a fault rule |
+//! | DELETE | `/_sandbox/faults` | | removes every fault rule |
+//!
+//! Fault rules (`times`: a number or `"always"`, default 1; `uid` or
+//! `method` left out means any order or any method):
+//!
+//! ```text
+//! {"fault": "dropIpn",      "uid": 1001, "times": 1}        lose the IPN
+//! {"fault": "delayIpn",     "uid": 1001, "ms": 500}          deliver it late
+//! {"fault": "duplicateIpn", "uid": 1001}                     deliver it twice
+//! {"fault": "stall",        "method": "public/exchanger/order/get", "ms": 2000}
+//! {"fault": "errorPage",    "method": "…", "status": 502}    an HTML error page instead
+//! {"fault": "errorPageAfterProcessing", "method": "public/exchanger/order/create", "status": 500}
+//!                                                            do the call, then the error page
+//! {"fault": "antiFlood",    "seconds": 3, "method": "…"}     the platform's anti-flood answer
+//! {"fault": "refuse",       "code": 6801545277215051, "method": "…"}
+//!                                                            a catalogued refusal (see `codes`)
+//! ```
+//!
+//! ```sh
+//! curl -X POST $SITE/_sandbox/orders/1001/advance
+//! curl -X POST $SITE/_sandbox/faults -d '{"fault":"dropIpn","uid":1001}'
+//! ```
+//!
+//! With an admin token ([`SandboxConfig::admin_token`]; `smartex sandbox`
+//! sets one when it listens on a non-loopback address), every `/_sandbox`
+//! request must carry `Authorization: Bearer TOKEN`, else it is answered
+//! 401. The API and the payment pages need no token.
+//!
 //! ## Features
 //!
 //! | feature | what it does | default |

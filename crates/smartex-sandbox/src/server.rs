@@ -101,6 +101,9 @@ async fn route(inner: Arc<Inner>, req: Request<Incoming>) -> Resp {
         && let Some(rest) = path.strip_prefix("/_sandbox")
         && (rest.is_empty() || rest.starts_with('/'))
     {
+        if !crate::admin::authorized(&inner, &parts.headers) {
+            return crate::admin::unauthorized();
+        }
         return crate::admin::handle(&inner, &parts.method, rest, &body).await;
     }
     crate::admin::page(&inner, &parts.method, path)

@@ -155,3 +155,15 @@ pub use smartex_http as http;
 pub use smartex_ipn as ipn;
 /// The durable store.
 pub use smartex_store as store;
+
+/// The guides and the README, compiled as doctests (`cargo test --doc`) so
+/// that their code cannot drift from the crate's.
+#[cfg(doctest)]
+mod guide {
+    #[doc = include_str!("../../../docs/guide/en.md")]
+    pub struct English;
+    #[doc = include_str!("../../../docs/guide/ru.md")]
+    pub struct Russian;
+    #[doc = include_str!("../../../README.md")]
+    pub struct Readme;
+}

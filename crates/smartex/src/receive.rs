@@ -8,7 +8,8 @@ use smartex_core::{Error as CoreError, ObjectId, OrderStatus};
 use smartex_http::Transport;
 use smartex_ipn::{Answer, IpnRequest, Notification, ParsedIpn};
 use smartex_store::{
-    ApplyOutcome, IpnSecretSource, NotificationKey, Observation, OrderBinding, OrderKey, OrderStore,
+    ApplyOutcome, DecisionKind, IpnSecretSource, NotificationKey, Observation, OrderBinding,
+    OrderKey, OrderStore,
 };
 
 use crate::merchant::{Merchant, now_ms};
@@ -55,7 +56,9 @@ pub enum Handled {
         reason: &'static str,
     },
     /// This very notification was processed before (a duplicate delivery,
-    /// or a byte-identical resend): nothing written.
+    /// or a byte-identical resend): nothing written. Answered
+    /// [`Answer::STALE`] if it was stale the first time, else
+    /// [`Answer::DUPLICATE`].
     Repeat,
     /// Refused by the receiver: malformed, forged, wrong method, outside the
     /// time window, or of an order the store does not know.
@@ -305,7 +308,15 @@ impl<S: OrderStore, T: Transport> Merchant<S, T> {
                 };
                 IpnOutcome::new(answer, handled)
             }
-            Ok(ApplyOutcome::Repeat { .. }) => IpnOutcome::new(Answer::DUPLICATE, Handled::Repeat),
+            // A resend of a notification first found stale is still stale
+            // (statuses only move forward): say so, not "duplicate".
+            Ok(ApplyOutcome::Repeat { decision, .. }) => IpnOutcome::new(
+                match decision {
+                    DecisionKind::Stale => Answer::STALE,
+                    _ => Answer::DUPLICATE,
+                },
+                Handled::Repeat,
+            ),
             Err(smartex_store::Error::NotFound) => {
                 IpnOutcome::refused(smartex_ipn::Error::UnknownOrder)
             }

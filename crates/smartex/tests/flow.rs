@@ -236,6 +236,43 @@ async fn a_duplicate_ipn_is_applied_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_byte_identical_resend_of_a_stale_ipn_is_answered_stale() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = sandbox().await;
+    let (m, _) = merchant(&sb, &dir.path().join("shop.db"), 0).await;
+    let reference = Reference::new("stale-1").unwrap();
+    let c = m.checkout(&reference, order(&sb)).await.unwrap();
+    // waitPayment's IPN is lost; the next status's IPN is applied.
+    sb.drop_next_ipn(c.uid());
+    sb.advance(c.uid()).await.unwrap();
+    sb.advance(c.uid()).await.unwrap();
+    sb.wait_ipns_settled(Duration::from_secs(5)).await.unwrap();
+    // The lost one arrives late, then again, byte for byte: stale both times.
+    for _ in 0..2 {
+        let late = sb
+            .resend_stale_ipn(c.uid(), OrderStatus::WaitPayment)
+            .await
+            .unwrap();
+        match &late.outcome {
+            smartex_sandbox::IpnOutcome::Delivered { status, body } => {
+                assert_eq!((*status, body.as_str()), (200, "OK: stale, ignored"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    let events = m
+        .store()
+        .events(OrderKey::Reference("stale-1"))
+        .await
+        .unwrap();
+    let stale = events
+        .iter()
+        .filter(|e| e.decision == DecisionKind::Stale)
+        .count();
+    assert_eq!(stale, 1, "the resend writes nothing: {events:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_merchant_reconciles_what_it_missed() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("shop.db");

@@ -321,8 +321,19 @@ pub(crate) fn listen(args: &ListenArgs, p: &Printer<'_>) -> Result<Exit, Error> 
                     if changed.is_err() {
                         break;
                     }
-                    let all = server.deliveries();
-                    for d in all.iter().skip(printed) {
+                    // Only the new ones, from the server's bounded ring; a
+                    // gap (the ring moved on faster than we printed) is said.
+                    let fresh = server.deliveries_since(printed);
+                    if let Some(first) = fresh.first()
+                        && first.seq > printed
+                    {
+                        p.line(format!(
+                            "… {} IPN(s) not shown (the ring of recent deliveries moved on)",
+                            first.seq - printed
+                        ));
+                        printed = first.seq;
+                    }
+                    for d in &fresh {
                         if args.count.is_some_and(|c| printed >= c) {
                             break;
                         }
@@ -360,7 +371,7 @@ fn delivery_json(d: &Delivery) -> Value {
         "answer": {"status": d.answer.status, "body": d.answer.body},
     });
     match &d.verdict {
-        Verdict::Verified { ipn, .. } | Verdict::Replayed { ipn } => {
+        Verdict::Verified { ipn, .. } | Verdict::Replayed { ipn, .. } => {
             v["orderId"] = json!(ipn.order_id_raw());
             v["orderUID"] = json!(ipn.order_uid_raw());
             v["status"] = json!(ipn.status_raw());
@@ -387,7 +398,7 @@ fn delivery_lines(d: &Delivery, s: Style) -> Vec<String> {
     let when = time_of_day(d.received_at_ms);
     let answer = format!("→ {} {}", d.answer.status, d.answer.body);
     let mut lines = vec![match &d.verdict {
-        Verdict::Verified { ipn, .. } | Verdict::Replayed { ipn } => format!(
+        Verdict::Verified { ipn, .. } | Verdict::Replayed { ipn, .. } => format!(
             "{when}  {}  order {}  {:<16}  {:<9}  {answer}  ({} {} → {} {})",
             s.ok("✓ verified"),
             ipn.order_uid_raw().unwrap_or("(no uid)"),

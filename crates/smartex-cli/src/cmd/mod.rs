@@ -26,6 +26,7 @@ pub(crate) fn dispatch(command: &Command) -> Result<Exit, Error> {
         }
         Command::Ipn(IpnCommand::Send(args)) => ipn::send(args, &p),
         Command::Ipn(IpnCommand::Listen(args)) => ipn::listen(args, &p),
+        Command::Secret | Command::Ipn(IpnCommand::Secret) => secret(&p),
         Command::Order(OrderCommand::Create(args)) => order::create(args, &p),
         Command::Order(OrderCommand::Get(args)) => order::get(args, &p),
         Command::Order(OrderCommand::MarkPaid(args)) => order::mark_paid(args, &p),
@@ -58,4 +59,12 @@ fn demo(args: &DemoArgs, p: &Printer<'_>) -> Result<Exit, Error> {
     } else {
         Exit::CheckFailed
     })
+}
+
+/// `smartex secret`, `smartex ipn secret`: a fresh random secret.
+fn secret(p: &Printer<'_>) -> Result<Exit, Error> {
+    let secret = smartex_core::IpnSecret::generate()
+        .map_err(|e| Error::unavailable(format!("cannot make a secret: {e}")))?;
+    p.line(secret.expose());
+    Ok(Exit::Ok)
 }

@@ -18,11 +18,15 @@ pub(crate) fn run(args: &SandboxArgs, p: &Printer<'_>) -> Result<Exit, Error> {
     } else {
         Schedule::every(Duration::from_millis(args.step_ms))
     };
-    let config = SandboxConfig::default()
+    let mut config = SandboxConfig::default()
         .listen(args.listen)
         .schedule(schedule)
         .test_api_key()
         .require_api_key(args.require_api_key);
+    let token = admin_token(args)?;
+    if let Some(token) = &token {
+        config = config.admin_token(token.as_str());
+    }
     crate::block_on(async {
         let mut interrupt = crate::Interrupt::install()?;
         let sb = Sandbox::start(config).await?;
@@ -35,6 +39,7 @@ pub(crate) fn run(args: &SandboxArgs, p: &Printer<'_>) -> Result<Exit, Error> {
                     "admin": sb.admin_url(),
                     "apiKey": TEST_API_KEY,
                     "apiSecret": TEST_API_SECRET,
+                    "adminToken": token,
                     "requireApiKey": args.require_api_key,
                     "stepMs": (!args.manual).then_some(args.step_ms),
                     "routes": routes,
@@ -42,7 +47,7 @@ pub(crate) fn run(args: &SandboxArgs, p: &Printer<'_>) -> Result<Exit, Error> {
                 .to_string(),
             );
         } else {
-            describe(&sb, args, p);
+            describe(&sb, args, token.as_deref(), p);
         }
         interrupt.recv().await;
         sb.shutdown().await;
@@ -53,12 +58,43 @@ pub(crate) fn run(args: &SandboxArgs, p: &Printer<'_>) -> Result<Exit, Error> {
     })?
 }
 
-fn describe(sb: &Sandbox, args: &SandboxArgs, p: &Printer<'_>) {
+/// The admin endpoint's token: the one given, or — on an address other
+/// machines can reach — a fresh random one, with a warning on stderr. On
+/// loopback without `--admin-token`: none.
+fn admin_token(args: &SandboxArgs) -> Result<Option<String>, Error> {
+    let exposed = !args.listen.ip().is_loopback();
+    if exposed {
+        crate::term::eprint_line(&crate::term::Style::for_stderr().warn(&format!(
+            "warning: {} is not a loopback address: anyone who can reach it can create \
+             orders and read their IPN bodies; the admin endpoint /_sandbox/ requires \
+             the token printed below (Authorization: Bearer TOKEN)",
+            args.listen
+        )));
+    }
+    match &args.admin_token {
+        Some(given) if given.0.is_empty() => Err(Error::usage("--admin-token must not be empty")),
+        Some(given) => Ok(Some(given.0.clone())),
+        None if exposed => {
+            // 256 random bits from the OS, as 64 hex digits: the IPN-secret
+            // generator makes exactly such a value.
+            let fresh = smartex_core::IpnSecret::generate()
+                .map_err(|e| Error::unavailable(format!("cannot make an admin token: {e}")))?;
+            Ok(Some(fresh.expose().to_owned()))
+        }
+        None => Ok(None),
+    }
+}
+
+fn describe(sb: &Sandbox, args: &SandboxArgs, token: Option<&str>, p: &Printer<'_>) {
     let s = p.style();
     p.line(s.bold("smartex sandbox: a local exchange for tests and demos (no real money moves)"));
     p.line(format!("  site         {}", sb.site_url()));
     p.line(format!("  API root     {}", sb.api_root()));
     p.line(format!("  admin        {}", sb.admin_url()));
+    if let Some(token) = token {
+        // Printed once, here: the admin endpoint needs it.
+        p.line(format!("  admin token  {token}  (Authorization: Bearer …)"));
+    }
     let lifecycle = if args.manual {
         "moves only on command (admin endpoint) or order/update-status".to_owned()
     } else {

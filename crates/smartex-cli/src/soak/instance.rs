@@ -135,7 +135,7 @@ fn record_ack(path: &std::path::Path, event_id: i64) -> std::io::Result<()> {
     file.sync_data()
 }
 
-struct HyperHeaders<'a>(&'a hyper::HeaderMap);
+pub(crate) struct HyperHeaders<'a>(pub(crate) &'a hyper::HeaderMap);
 
 impl smartex::ipn::Headers for HyperHeaders<'_> {
     fn for_each(&self, name: &str, f: &mut dyn FnMut(&[u8])) {
@@ -145,7 +145,7 @@ impl smartex::ipn::Headers for HyperHeaders<'_> {
     }
 }
 
-fn reply(status: u16, body: String) -> Response<Full<Bytes>> {
+pub(crate) fn reply(status: u16, body: String) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::from(body));
     *response.status_mut() =
         hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);

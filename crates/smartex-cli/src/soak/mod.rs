@@ -12,7 +12,7 @@
 //! reached the business handler (each instance appends acknowledged event
 //! ids to a file).
 
-mod instance;
+pub(crate) mod instance;
 mod lb;
 
 use std::collections::{BTreeMap, HashMap};

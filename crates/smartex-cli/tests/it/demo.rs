@@ -26,6 +26,14 @@ fn the_demo_passes() {
         "✓ 4 IPN(s) arrived, 4 verified",
         "✓ final status in the merchant's records: done",
         "✓ reconciliation agrees: order/get says done",
+        // The durable part: an IPN lost while the merchant was down,
+        // recovered from the store after its restart.
+        "↓ merchant down          endpoint closed, store closed",
+        "← IPN done               not delivered: the merchant is down",
+        "↻ merchant restarted     same SQLite file",
+        "✓ durable: waitPayment verified and applied through the store (200 OK)",
+        "✓ durable: 3 IPN(s) lost while the merchant was down (last: done)",
+        "✓ durable: after the restart, recovered from the store: done (applied once, by poll)",
         "demo passed",
     ] {
         assert!(text.contains(needle), "{needle:?} missing from:\n{text}");

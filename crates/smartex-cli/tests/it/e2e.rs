@@ -100,7 +100,7 @@ impl World {
             .deadline(WAIT)
             .intervals(Duration::from_millis(20), Duration::from_millis(100));
         if let Some(known) = self.merchant.known(id.as_str()) {
-            options = options.known(known.status);
+            options = options.known_status(known);
         }
         let mut watch = self
             .client
@@ -108,7 +108,7 @@ impl World {
         let mut changes = Vec::new();
         while let Some(change) = watch.next().await {
             let change = change.unwrap();
-            let books = self.merchant.reconcile(id.as_str(), change.status.clone());
+            let books = self.merchant.reconcile(id.as_str(), &change.event);
             changes.push((change.status, books));
         }
         assert_eq!(
@@ -257,6 +257,7 @@ async fn a_duplicate_is_answered_200_twice_and_processed_once() {
         }
     ));
     assert!(matches!(deliveries[1].verdict, Verdict::Replayed { .. }));
+    assert_eq!(deliveries[1].verdict.outcome(), "replay");
     assert_eq!(deliveries[1].answer.body, "OK: duplicate");
     // ... processed once.
     assert_eq!(
@@ -361,8 +362,19 @@ async fn a_stale_resend_is_stale_for_the_tracker_and_a_replay_for_the_guard() {
         .await
         .unwrap();
     let deliveries = w.merchant.wait_for(5, WAIT).await.unwrap();
-    assert!(matches!(deliveries[4].verdict, Verdict::Replayed { .. }));
-    assert_eq!(deliveries[4].answer.status, 200);
+    assert!(matches!(
+        deliveries[4].verdict,
+        Verdict::Replayed {
+            decision_now: Decision::Stale,
+            ..
+        }
+    ));
+    // Reported as what it is: stale, not a duplicate.
+    assert_eq!(deliveries[4].verdict.outcome(), "stale");
+    assert_eq!(
+        (deliveries[4].answer.status, deliveries[4].answer.body),
+        (200, "OK: stale, ignored")
+    );
     assert_eq!(
         w.merchant.known(order.id().as_str()).map(|k| k.status),
         Some(OrderStatus::Done)
@@ -488,4 +500,54 @@ async fn the_receiver_refuses_what_is_not_an_ipn_over_http() {
             .collect::<Vec<_>>(),
         [405, 415, 413, 400]
     );
+}
+
+#[tokio::test]
+async fn the_receiver_keeps_a_bounded_ring_of_recent_deliveries() {
+    let sb = Sandbox::start(SandboxConfig::default().schedule(Schedule::manual()))
+        .await
+        .unwrap();
+    let merchant = IpnServer::start(
+        "127.0.0.1:0".parse().unwrap(),
+        IpnServerOptions::default().keep(2),
+    )
+    .await
+    .unwrap();
+    let client = ClientBuilder::new(sb.site_url())
+        .retry(RetryPolicy::none())
+        .timeout(WAIT)
+        .build_with(ReqwestTransport::builder().no_proxy().build().unwrap())
+        .unwrap();
+    let w = World {
+        sb,
+        merchant,
+        client,
+    };
+    let secret = IpnSecret::new("ring-secret").unwrap();
+    let created = w
+        .client
+        .create_order(&w.order_request(&secret))
+        .await
+        .unwrap();
+    w.merchant.expect_order(created.id().as_str(), secret);
+    let uid = created.uid();
+    w.sb.advance(uid).await.unwrap();
+    w.client.mark_paid(uid, created.secret()).await.unwrap();
+    w.settle().await;
+    w.sb.advance(uid).await.unwrap();
+    w.settle().await;
+    let kept = w.merchant.wait_for(3, WAIT).await.unwrap();
+    assert_eq!(w.merchant.delivery_count(), 3);
+    let seqs: Vec<_> = kept.iter().map(|d| d.seq).collect();
+    assert_eq!(seqs, [1, 2], "the oldest is forgotten");
+    assert_eq!(statuses(&kept), ["inProgress", "inProgressPayout"]);
+    let since: Vec<_> = w
+        .merchant
+        .deliveries_since(2)
+        .iter()
+        .map(|d| d.seq)
+        .collect();
+    assert_eq!(since, [2]);
+    assert!(w.merchant.deliveries_since(3).is_empty());
+    assert_eq!(w.merchant.deliveries_since(0).len(), 2);
 }

@@ -13,6 +13,7 @@ const COMMANDS: &[&[&str]] = &[
     &["ipn", "sign"],
     &["ipn", "send"],
     &["ipn", "listen"],
+    &["ipn", "secret"],
     &["order"],
     &["order", "create"],
     &["order", "get"],
@@ -21,6 +22,7 @@ const COMMANDS: &[&[&str]] = &[
     &["url", "payment"],
     &["url", "order"],
     &["soak"],
+    &["secret"],
 ];
 
 #[test]

@@ -683,3 +683,25 @@ fn listen_on_a_taken_port_exits_3() {
         stderr(&output)
     );
 }
+
+// ---- secret ---------------------------------------------------------------
+
+#[test]
+fn secret_prints_a_fresh_random_secret_each_time() {
+    let mut seen = Vec::new();
+    for args in [&["secret"][..], &["ipn", "secret"][..]] {
+        let output = smartex().args(args).output().unwrap();
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        let secret = stdout(&output).trim_end().to_owned();
+        assert_eq!(secret.len(), 64, "{secret}");
+        assert!(
+            secret
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        );
+        // It is accepted as an ipnSecret.
+        IpnSecret::new(secret.clone()).unwrap();
+        seen.push(secret);
+    }
+    assert_ne!(seen[0], seen[1]);
+}

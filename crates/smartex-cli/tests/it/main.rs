@@ -44,7 +44,8 @@ pub(crate) const BTC_WALLET: &str = "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"
 
 /// The environment variables the command reads; cleared for every run so
 /// that a developer's own settings cannot change a result.
-const ENV: [&str; 9] = [
+const ENV: [&str; 10] = [
+    "SMARTEX_SANDBOX_TOKEN",
     "SMARTEX_IPN_SECRET",
     "SMARTEX_API_KEY",
     "SMARTEX_API_SECRET",
@@ -84,10 +85,15 @@ pub(crate) struct Spawned {
 
 impl Spawned {
     /// Starts `cmd` with stdout piped; its lines are read on a thread.
-    pub(crate) fn start(mut cmd: std::process::Command) -> Spawned {
+    pub(crate) fn start(cmd: std::process::Command) -> Spawned {
+        Self::start_with_stderr(cmd, Stdio::inherit())
+    }
+
+    /// As [`Spawned::start`], with stderr going to `stderr`.
+    pub(crate) fn start_with_stderr(mut cmd: std::process::Command, stderr: Stdio) -> Spawned {
         let mut child = cmd
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .stdin(Stdio::null())
             .spawn()
             .unwrap();

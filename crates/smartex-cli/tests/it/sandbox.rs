@@ -118,3 +118,93 @@ fn a_taken_port_exits_3() {
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
 }
+
+/// The HTTP status of `GET path` on `127.0.0.1:port`, over a bare socket.
+fn status_of(port: &str, path: &str, authorization: Option<&str>) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(format!("127.0.0.1:{port}")).unwrap();
+    let auth = authorization.map_or_else(String::new, |v| format!("Authorization: {v}\r\n"));
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\n{auth}Connection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer.split(' ').nth(1).unwrap_or_default().to_owned()
+}
+
+#[test]
+fn on_a_non_loopback_address_the_sandbox_warns_and_its_admin_endpoint_needs_a_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("stderr");
+    let mut cmd = smartex_std();
+    cmd.args(["sandbox", "--listen", "0.0.0.0:0", "--manual", "--json"]);
+    let mut sandbox = Spawned::start_with_stderr(
+        cmd,
+        std::process::Stdio::from(std::fs::File::create(&log).unwrap()),
+    );
+    let info: Value = serde_json::from_str(&sandbox.line()).unwrap();
+    let token = info["adminToken"].as_str().unwrap().to_owned();
+    assert_eq!(token.len(), 64, "a fresh 256-bit token");
+    assert!(token.bytes().all(|b| b.is_ascii_hexdigit()));
+    let site = info["site"].as_str().unwrap();
+    let port = site.rsplit(':').next().unwrap();
+    assert_eq!(status_of(port, "/_sandbox/orders", None), "401");
+    assert_eq!(
+        status_of(port, "/_sandbox/orders", Some("Bearer not-it")),
+        "401"
+    );
+    assert_eq!(
+        status_of(port, "/_sandbox/orders", Some(&format!("Bearer {token}"))),
+        "200"
+    );
+    sandbox.interrupt();
+    assert_eq!(sandbox.wait(), Some(0));
+    let warning = std::fs::read_to_string(&log).unwrap();
+    assert!(warning.contains("is not a loopback address"), "{warning}");
+    assert!(
+        !warning.contains(&token),
+        "the token is printed once, on stdout"
+    );
+}
+
+#[test]
+fn on_loopback_the_admin_endpoint_needs_no_token_unless_one_is_given() {
+    let mut cmd = smartex_std();
+    cmd.args(["sandbox", "--listen", "127.0.0.1:0", "--manual", "--json"])
+        .env("SMARTEX_SANDBOX_TOKEN", "given-token");
+    let mut sandbox = Spawned::start(cmd);
+    let info: Value = serde_json::from_str(&sandbox.line()).unwrap();
+    assert_eq!(info["adminToken"], "given-token");
+    let port = info["site"]
+        .as_str()
+        .unwrap()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_eq!(status_of(&port, "/_sandbox", None), "401");
+    assert_eq!(
+        status_of(&port, "/_sandbox", Some("Bearer given-token")),
+        "200"
+    );
+    sandbox.interrupt();
+    assert_eq!(sandbox.wait(), Some(0));
+
+    let mut cmd = smartex_std();
+    cmd.args(["sandbox", "--listen", "127.0.0.1:0", "--manual", "--json"]);
+    let mut sandbox = Spawned::start(cmd);
+    let info: Value = serde_json::from_str(&sandbox.line()).unwrap();
+    assert!(info["adminToken"].is_null());
+    let port = info["site"]
+        .as_str()
+        .unwrap()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_eq!(status_of(&port, "/_sandbox", None), "200");
+    sandbox.interrupt();
+    assert_eq!(sandbox.wait(), Some(0));
+}

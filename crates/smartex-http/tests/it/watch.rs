@@ -69,6 +69,19 @@ async fn follows_the_status_and_stops_at_the_final_one() {
         ["waitPayment", "inProgress", "inProgressPayout", "done"]
     );
     assert!(changes.iter().all(|c| c.decision == Decision::Apply));
+    // Each change carries its timed observation: the poll's window, widened
+    // by the default skew, around now.
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    for change in &changes {
+        assert_eq!(change.event.status, change.status);
+        let earliest = change.event.at_ms.unwrap();
+        let latest = change.event.latest_ms().unwrap();
+        assert!(earliest <= now_ms && now_ms <= latest, "{:?}", change.event);
+        assert!(latest - earliest >= 2 * smartex_core::status::DEFAULT_CLOCK_SKEW_MS);
+    }
     assert_eq!(changes[3].order.uid.get(), 1409);
     assert_eq!(watch.end(), WatchEnd::Final);
     assert_eq!(watch.known().map(|k| &k.status), Some(&OrderStatus::Done));
@@ -101,7 +114,12 @@ async fn an_unexpected_status_is_reported_once() {
     .await;
     let client = make_client(&server, |b| b);
     let secret = secret();
-    let mut watch = client.watch_order(uid(), &secret, fast());
+    // Polls a few ms apart: within the default 5 s skew their time windows
+    // overlap, and a status going back is of unknown order (held as stale
+    // until a poll beyond the skew). With no skew, each poll is strictly
+    // later than the one before, and the regression is unexpected at once.
+    let options = fast().clock_skew(Duration::ZERO);
+    let mut watch = client.watch_order(uid(), &secret, options);
     let changes = collect(&mut watch).await;
     let seen: Vec<_> = changes
         .iter()

@@ -309,3 +309,43 @@ async fn payment_and_order_pages_show_the_order_to_its_secret_holder() {
     let index = request(sb.local_addr(), "GET", "/", &[], b"").await;
     assert!(index.text().contains("/service/api/v1/"));
 }
+
+#[tokio::test]
+async fn with_an_admin_token_the_admin_endpoint_needs_it_and_the_api_does_not() {
+    let sb = Sandbox::start(
+        SandboxConfig::default()
+            .schedule(Schedule::manual())
+            .admin_token("s3cret-token"),
+    )
+    .await
+    .unwrap();
+    for (authorization, status) in [
+        (None, 401),
+        (Some("Bearer wrong"), 401),
+        (Some("s3cret-token"), 401),
+        (Some("Bearer s3cret-token"), 200),
+    ] {
+        let headers: Vec<(&str, &str)> = authorization
+            .map(|value| ("authorization", value))
+            .into_iter()
+            .collect();
+        let answer = request(sb.local_addr(), "GET", "/_sandbox/orders", &headers, b"").await;
+        assert_eq!(answer.status, status, "{authorization:?}");
+    }
+    let faults = request(
+        sb.local_addr(),
+        "POST",
+        "/_sandbox/faults",
+        &[("content-type", "application/json")],
+        br#"{"fault":"dropIpn"}"#,
+    )
+    .await;
+    assert_eq!(faults.status, 401, "no fault without the token");
+    // The API itself is the platform's: no admin token.
+    let created = create(&sb, eth_wmz(json!(2))).await;
+    assert!(created["uid"].as_u64().is_some());
+    assert!(
+        !format!("{:?}", SandboxConfig::default().admin_token("s3cret-token")).contains("s3cret")
+    );
+    sb.shutdown().await;
+}

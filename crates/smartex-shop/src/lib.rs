@@ -9,7 +9,17 @@
 //! shop stops accepting, finishes the requests in flight, then stops its
 //! background work.
 //!
-//! The binary reads [`serve`]'s settings from the environment.
+//! The binary reads [`serve`]'s settings from the environment; against a
+//! local sandbox (`smartex sandbox` prints its site and routes):
+//!
+//! ```sh
+//! SMARTEX_SITE=http://127.0.0.1:8580 SMARTEX_MASTER_KEY=$(openssl rand -hex 32) \
+//! SHOP_LISTEN=127.0.0.1:8080 SHOP_IPN_URL=http://127.0.0.1:8080/ipn \
+//! SHOP_ROUTE_ID=<a route id> SHOP_PAYOUT=wallet=Z123456789012 \
+//! SHOP_DATABASE=shop.db SHOP_FULFILMENT_LOG=fulfilment.log cargo run -p smartex-shop
+//! curl -i -d order=A-1 -d amount=2 http://127.0.0.1:8080/checkout
+//! ```
+//!
 //! The tests (`tests/shop.rs`) drive it over HTTP against the sandbox.
 
 use std::{collections::HashMap, future::Future, time::Duration};

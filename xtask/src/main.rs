@@ -1,6 +1,8 @@
 //! Project automation for smartex, run as `cargo xtask <command>`.
 //!
 //! * `cargo xtask ci` is the project's one test command: format, lints, tests,
+//!   the builds that must run alone (coexistence with an application's
+//!   reqwest and rustls, the `smartex` crate's features one by one),
 //!   the `smartex soak` chaos run (SQLite and PostgreSQL), docs, the
 //!   no_std/wasm build, a fuzz smoke run and `tidy`, in that order,
 //!   stopping at the first failure.
@@ -36,7 +38,9 @@ Usage: cargo xtask <COMMAND>
 
 Commands:
   ci [--skip-fuzz]              Run every check CI runs, in order, stopping at the first
-                                failure: fmt, clippy, test, soak (SQLite, PostgreSQL),
+                                failure: fmt, clippy, test, alone (coexistence with an
+                                app's reqwest/rustls; smartex's features one by one),
+                                soak (SQLite, PostgreSQL),
                                 doc, no_std/wasm build, fuzz smoke, tidy. This is the project's test command.
                                 --skip-fuzz skips the fuzz smoke (local iteration only).
   tidy                          Repository hygiene checks (also a #[test] in xtask).
@@ -179,7 +183,7 @@ fn workspace_root() -> Result<PathBuf> {
 
 /// `cargo xtask ci`: every check, in order, stopping at the first failure.
 fn ci(root: &Path, skip_fuzz: bool) -> Result {
-    let mut steps = Steps::new("ci", 8);
+    let mut steps = Steps::new("ci", 9);
     steps.run("fmt", || {
         run(cargo(root).args(["fmt", "--all", "--", "--check"]))
             .map_err(|e| format!("{e}\n  fix it with: cargo fmt --all"))
@@ -209,6 +213,7 @@ fn ci(root: &Path, skip_fuzz: bool) -> Result {
             .env(pg::URL_VAR, &server.url)
             .env_remove("SMARTEX_ALLOW_NO_POSTGRES"))
     })?;
+    steps.run("alone", || alone(root))?;
     steps.run("soak", || soak(root))?;
     steps.run("doc", || {
         run(cargo(root)
@@ -226,6 +231,31 @@ fn ci(root: &Path, skip_fuzz: bool) -> Result {
     }
     steps.run("tidy", || tidy::run(root))?;
     steps.finish();
+    Ok(())
+}
+
+/// Builds that must not be unified with the rest of the workspace: Cargo
+/// unifies features across every package of one build, so in `cargo test
+/// --workspace` other members' features would hide what an application
+/// gets. The coexistence tests run alone (with an app's JSON-only reqwest,
+/// then with reqwest's defaults), and the umbrella crate `smartex` is
+/// checked with each layer on its own.
+fn alone(root: &Path) -> Result {
+    let coexist = ["test", "-p", "smartex-coexist-test"];
+    run(cargo(root).args(coexist))?;
+    run(cargo(root)
+        .args(coexist)
+        .args(["--features", "reqwest-default"]))?;
+    for features in ["", "client", "receiver", "sqlite", "http,tracing"] {
+        run(cargo(root).args([
+            "check",
+            "-p",
+            "smartex",
+            "--no-default-features",
+            "--features",
+            features,
+        ]))?;
+    }
     Ok(())
 }
 

@@ -90,8 +90,10 @@ pub(crate) fn run(root: &Path) -> Result {
 fn core_dependencies(root: &Path, problems: &mut Vec<String>) {
     for features in [None, Some("--all-features")] {
         let label = features.unwrap_or("default features");
-        let found = cargo_metadata(root, features)
-            .and_then(|metadata| banned_paths(&metadata, "smartex-core", BANNED_IN_CORE));
+        let found = cargo_metadata(root, features).and_then(|metadata| {
+            let resolved = core_tree(root, features)?;
+            banned_paths(&metadata, "smartex-core", BANNED_IN_CORE, &resolved)
+        });
         match found {
             Ok(paths) => problems.extend(
                 paths
@@ -101,6 +103,36 @@ fn core_dependencies(root: &Path, problems: &mut Vec<String>) {
             Err(e) => problems.push(format!("({label}) {e}")),
         }
     }
+}
+
+/// The crates in smartex-core's normal dependency tree for every target, as
+/// Cargo's resolver activates them for smartex-core alone (`cargo tree`).
+///
+/// `cargo metadata`'s graph over-approximates: it lists optional
+/// dependencies named only by a weak feature (`quinn?/…` in reqwest) as if
+/// they were enabled, which puts wasm-only crates (ring → getrandom/js →
+/// js-sys → futures-util → futures-io) on paths from the core that no build
+/// ever takes. A path is reported only through crates this tree holds.
+fn core_tree(root: &Path, features: Option<&str>) -> Result<HashSet<String>> {
+    let mut cmd = Command::new("cargo");
+    cmd.current_dir(root)
+        .args([
+            "tree",
+            "-p",
+            "smartex-core",
+            "-e",
+            "normal",
+            "--target",
+            "all",
+        ])
+        .args(["--prefix", "none", "--format", "{p}"])
+        .args(features);
+    let tree = capture(&mut cmd)?;
+    Ok(tree
+        .lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .map(str::to_owned)
+        .collect())
 }
 
 /// `cargo metadata` as JSON, offline if that works (no network needed), else online.
@@ -118,8 +150,14 @@ fn cargo_metadata(root: &Path, features: Option<&str>) -> Result<Value> {
 }
 
 /// Every banned crate reachable from `root_name` through normal (not dev,
-/// not build) dependencies, each as the path it comes in through.
-fn banned_paths(metadata: &Value, root_name: &str, banned: &[&str]) -> Result<Vec<String>> {
+/// not build) dependencies among the `resolved` crates, each as the path it
+/// comes in through.
+fn banned_paths(
+    metadata: &Value,
+    root_name: &str,
+    banned: &[&str],
+    resolved: &HashSet<String>,
+) -> Result<Vec<String>> {
     let names: HashMap<&str, &str> = metadata["packages"]
         .as_array()
         .ok_or("cargo metadata has no packages")?
@@ -172,7 +210,8 @@ fn banned_paths(metadata: &Value, root_name: &str, banned: &[&str]) -> Result<Ve
             found.push(path.join(" -> "));
         }
         for &dep in edges.get(id).into_iter().flatten() {
-            if seen.insert(dep) {
+            let dep_name = names.get(dep).copied().unwrap_or(dep);
+            if resolved.contains(dep_name) && seen.insert(dep) {
                 parent.insert(dep, id);
                 queue.push_back(dep);
             }
@@ -428,10 +467,20 @@ name = "status"
                 {"id": "mio", "deps": []},
             ]},
         });
+        let resolved: HashSet<String> = ["smartex-core", "serde", "tokio", "mio", "hyper"]
+            .map(str::to_owned)
+            .into();
         assert_eq!(
-            banned_paths(&metadata, "smartex-core", BANNED_IN_CORE),
+            banned_paths(&metadata, "smartex-core", BANNED_IN_CORE, &resolved),
             Ok(vec!["smartex-core -> serde -> tokio".to_owned()])
         );
-        assert!(banned_paths(&metadata, "smartex-ipn", BANNED_IN_CORE).is_err());
+        assert!(banned_paths(&metadata, "smartex-ipn", BANNED_IN_CORE, &resolved).is_err());
+        // A crate the resolver never activates (metadata's over-approximation)
+        // is not a path.
+        let without_tokio: HashSet<String> = ["smartex-core", "serde"].map(str::to_owned).into();
+        assert_eq!(
+            banned_paths(&metadata, "smartex-core", BANNED_IN_CORE, &without_tokio),
+            Ok(vec![])
+        );
     }
 }

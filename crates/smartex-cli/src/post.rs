@@ -1,5 +1,5 @@
 //! Plain HTTP POSTs of raw bodies (`ipn send`, `ipn listen --forward-to`),
-//! over the SDK's reqwest transport: rustls with the ring provider, no
+//! over the SDK's reqwest transport: rustls with the aws-lc-rs provider, no
 //! redirects, proxies from the environment except for loopback targets.
 
 use std::net::IpAddr;

@@ -144,7 +144,7 @@
 //!
 //! | feature | what it does | default |
 //! |---|---|---|
-//! | `reqwest` | [`ReqwestTransport`] and [`ClientBuilder::build`]: reqwest over HTTP/1.1 with rustls (ring provider, the OS certificate verifier; no OpenSSL) | yes |
+//! | `reqwest` | [`ReqwestTransport`] and [`ClientBuilder::build`]: reqwest over HTTP/1.1 with rustls (aws-lc-rs provider, the OS certificate verifier; no OpenSSL; unifies cleanly with an app's own reqwest/rustls) | yes |
 //! | `tracing` | a `smartex.call` span per call with `method`, `request_id`, `http_status`, `attempts`, `latency_ms`, `server_latency_ms` — never secrets, URLs or bodies | no |
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 

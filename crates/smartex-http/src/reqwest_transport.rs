@@ -1,11 +1,22 @@
 //! [`ReqwestTransport`]: the default [`Transport`], reqwest over HTTP/1.1 with
 //! rustls.
 //!
-//! TLS is rustls with the *ring* crypto provider and the operating system's
-//! certificate verifier (`rustls-platform-verifier`: on Linux, the system's
-//! root store and WebPKI); there is no OpenSSL dependency and no C build.
-//! The rustls configuration is built here and handed to reqwest, so the
+//! TLS is rustls with the *aws-lc-rs* crypto provider and the operating
+//! system's certificate verifier (`rustls-platform-verifier`: on Linux, the
+//! system's root store and WebPKI); there is no OpenSSL dependency. The
+//! rustls configuration is built here and handed to reqwest, so the
 //! process-wide default provider is neither needed nor touched.
+//!
+//! Why aws-lc-rs and not *ring*: Cargo unifies features, so the features we
+//! enable on reqwest and rustls are enabled in the application's own reqwest
+//! and rustls too. reqwest has no feature for a ring provider; with
+//! `rustls-no-provider` an application's `reqwest::Client::new()` panicked
+//! ("No rustls crypto provider is configured"). With reqwest's `rustls`
+//! feature it finds its provider, and with aws-lc-rs alone — rustls's and
+//! reqwest's default provider — an application that uses rustls in its
+//! default configuration keeps exactly one provider, so
+//! `rustls::ClientConfig::builder()` still picks it (with ring as well, two
+//! providers are compiled in and rustls refuses to choose).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,7 +34,7 @@ pub const DEFAULT_TRANSPORT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The default transport: a shared reqwest client.
 ///
-/// Defaults: HTTP/1.1, rustls (ring), connect timeout
+/// Defaults: HTTP/1.1, rustls (aws-lc-rs), connect timeout
 /// [`DEFAULT_CONNECT_TIMEOUT`], whole-request timeout
 /// [`DEFAULT_TRANSPORT_TIMEOUT`], **no redirects** (a `3xx` comes back as a
 /// response, and the client reports it), proxies from the usual environment
@@ -138,14 +149,14 @@ impl ReqwestTransportBuilder {
     }
 }
 
-/// rustls with the ring provider and the platform verifier, HTTP/1.1 by ALPN.
+/// rustls with the aws-lc-rs provider and the platform verifier, HTTP/1.1 by ALPN.
 fn tls_config() -> Result<rustls::ClientConfig, TransportError> {
     let tls_error = |what: &'static str| {
         move |e: rustls::Error| {
             TransportError::new(TransportErrorKind::InvalidRequest, what).with_source(e)
         }
     };
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let verifier = rustls_platform_verifier::Verifier::new(provider.clone()).map_err(tls_error(
         "the platform's certificate verifier could not be set up",
     ))?;

@@ -110,10 +110,12 @@
 //!
 //! ## hyper, axum, actix-web
 //!
-//! Two complete receivers are compiled as examples of this crate:
-//! `examples/hyper_receiver.rs` (plain data, no feature needed) and
-//! `examples/axum_receiver.rs` (feature `http`); both are started and
-//! exercised over HTTP by the crate's tests. The axum one, in short:
+//! Three complete receivers are compiled as examples of this crate:
+//! `examples/hyper_receiver.rs` (plain data, no feature needed),
+//! `examples/axum_receiver.rs` (feature `http`) and
+//! `examples/actix_receiver.rs` (actix-web 4, plain data: actix has header
+//! types of its own); all three are started and exercised over HTTP by the
+//! crate's tests. The axum one, in short:
 //!
 //! ```
 //! # #[cfg(feature = "http")]
@@ -152,48 +154,11 @@
 //! # }
 //! ```
 //!
-//! With **actix-web** (not a dependency of this crate, so this block is
-//! text, not compiled), read the body as `web::Bytes` with a size limit and
-//! build the request from `HttpRequest`:
-//!
-//! ```text
-//! use actix_web::{http::StatusCode, web, HttpRequest, HttpResponse};
-//! use smartex_ipn::{Answer, IpnRequest, Receiver};
-//!
-//! struct ActixHeaders<'a>(&'a actix_web::http::header::HeaderMap);
-//! impl smartex_ipn::Headers for ActixHeaders<'_> {
-//!     fn for_each(&self, name: &str, f: &mut dyn FnMut(&[u8])) {
-//!         for v in self.0.get_all(name) { f(v.as_bytes()) }
-//!     }
-//! }
-//!
-//! async fn ipn(req: HttpRequest, body: web::Bytes, receiver: web::Data<Receiver>) -> HttpResponse {
-//!     let headers = ActixHeaders(req.headers());
-//!     let request = IpnRequest::new(req.method().as_str(), &body)
-//!         .query(req.query_string())
-//!         .headers(&headers);
-//!     let answer = match receiver.parse(&request) {
-//!         Err(e) => Answer::for_error(&e),
-//!         Ok(parsed) => {
-//!             let secret = lookup_secret(parsed.order_id_raw()).await; // Option<IpnSecret>
-//!             match receiver.verify(parsed, &secret, smartex_ipn::now()) {
-//!                 Err(e) => Answer::for_error(&e),
-//!                 Ok(ipn) => Answer::for_decision(&apply(&ipn).await), // your tracker step
-//!             }
-//!         }
-//!     };
-//!     let mut res = HttpResponse::build(StatusCode::from_u16(answer.status).unwrap());
-//!     if let Some(allow) = answer.allow_header() { res.insert_header(("Allow", allow)); }
-//!     res.content_type("text/plain; charset=utf-8").body(answer.body)
-//! }
-//! // App::new()
-//! //     .app_data(web::Data::new(Receiver::new()))
-//! //     .app_data(web::PayloadConfig::new(smartex_ipn::Config::DEFAULT_MAX_BODY))
-//! //     .route("/ipn", web::post().to(ipn))
-//! ```
-//!
-//! (With a route on `web::post()`, actix answers other methods itself; the
-//! receiver's own 405 covers routes that accept any method.)
+//! With **actix-web**, read the body as `web::Bytes` under a
+//! `web::PayloadConfig` limit (actix answers 413 beyond it), give the
+//! receiver actix's headers through a three-line [`Headers`] adapter, and
+//! build the response from the [`Answer`]'s status, body and `Allow` header:
+//! see `examples/actix_receiver.rs`.
 //!
 //! ## Features
 //!

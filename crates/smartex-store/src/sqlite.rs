@@ -10,7 +10,7 @@ use sqlx::sqlite::{
 };
 
 use crate::StoreOptions;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// How long a writer waits for another (process's) writer before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -27,6 +27,43 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct SqliteStore {
     pub(crate) pool: SqlitePool,
     pub(crate) options: StoreOptions,
+}
+
+/// How often [`SqliteStore::open_with`] tries again when the file is busy
+/// (another instance setting it up), [`OPEN_RETRY_WAIT`] apart.
+const OPEN_RETRIES: u32 = 100;
+/// The wait between two tries to open a busy file.
+const OPEN_RETRY_WAIT: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// Whether opening failed because another connection held the file
+/// (`SQLITE_BUSY`, `SQLITE_LOCKED`).
+fn is_busy(e: &Error) -> bool {
+    let database = match e {
+        Error::Database(sqlx::Error::Database(d)) => d,
+        Error::Migrate(sqlx::migrate::MigrateError::Execute(sqlx::Error::Database(d))) => d,
+        _ => return false,
+    };
+    matches!(database.code().as_deref(), Some("5" | "6"))
+}
+
+/// Runs the migrations, tolerating another instance running them at the same
+/// time.
+///
+/// sqlx takes no lock for SQLite migrations: two instances opening one new
+/// database at once both find a migration unapplied, and the slower one fails
+/// on a table the faster one has just created ("table … already exists").
+/// Each migration commits as a whole with its row in `_sqlx_migrations`, so
+/// trying again finds it applied and goes on; at most one retry per migration
+/// is needed.
+async fn migrate(pool: &SqlitePool) -> Result<()> {
+    let migrator = sqlx::migrate!("migrations/sqlite");
+    let mut retries = migrator.iter().count();
+    loop {
+        match migrator.run(pool).await {
+            Err(sqlx::migrate::MigrateError::ExecuteMigration(..)) if retries > 0 => retries -= 1,
+            outcome => return Ok(outcome?),
+        }
+    }
 }
 
 impl SqliteStore {
@@ -56,12 +93,34 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(options.max_connections.max(1))
-            .connect_with(connect)
-            .await?;
-        sqlx::migrate!("migrations/sqlite").run(&pool).await?;
-        Ok(Self { pool, options })
+        // A new file is set up (WAL, tables) by whichever instance gets
+        // there first; the others may find it locked for a moment, and
+        // SQLite does not wait on its busy timeout for a change of journal
+        // mode. Trying again shortly after is enough.
+        let mut retries = OPEN_RETRIES;
+        loop {
+            let opened = async {
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(options.max_connections.max(1))
+                    .connect_with(connect.clone())
+                    .await?;
+                migrate(&pool).await?;
+                Ok::<_, Error>(pool)
+            }
+            .await;
+            match opened {
+                Err(e) if retries > 0 && is_busy(&e) => {
+                    retries -= 1;
+                    tokio::time::sleep(OPEN_RETRY_WAIT).await;
+                }
+                opened => {
+                    return Ok(Self {
+                        pool: opened?,
+                        options,
+                    });
+                }
+            }
+        }
     }
 
     /// The sqlx pool, for the merchant's own tables in the same file.

@@ -5,14 +5,16 @@
 //! — without losing an order across restarts, applying a status twice, or
 //! trusting a forged notification.
 //!
-//! [`Merchant`] ties together the durable store ([`store`]), the API client
-//! ([`http`]) and the IPN receiver ([`ipn`]), over the pure core
-//! ([`core`]):
+//! **Start with [`Merchant`]**: this crate is the one dependency a shop adds
+//! (`cargo add smartex`). The facade ties together the durable store
+//! ([`store`]), the API client ([`http`]) and the IPN receiver ([`ipn`]),
+//! over the pure core ([`core`]):
 //!
 //! - [`Merchant::checkout`] records the order **before** `order/create`
 //!   and completes the record after; an ambiguous failure leaves a pending
 //!   record that the order's first IPN resolves.
-//! - [`Merchant::handle_ipn`] derives the order's IPN secret from the
+//! - [`Merchant::handle_ipn`] (or `handle_http`, with the `http` feature)
+//!   derives the order's IPN secret from the
 //!   merchant's reference carried in the `ipnUrl` and verifies **before any
 //!   lookup** — so an IPN that outruns the create response, or follows an
 //!   ambiguous create, is verified and binds the platform's `orderId` to the
@@ -23,42 +25,94 @@
 //! - [`Merchant::outbox`] hands every applied change to the merchant's
 //!   business step at least once, acknowledged after it succeeds.
 //!
-//! ```no_run
-//! use axum::{Router, body::{Body, Bytes}, extract::State, http::request::Parts};
-//! use axum::{response::Response, routing::post};
-//! use smartex::{Merchant, MasterKey, ipn::IpnRequest, store::{SqliteStore, StoreOptions}};
+//! ## Features
 //!
-//! // The IPN endpoint: a few lines, any framework.
-//! async fn ipn(State(m): State<Merchant<SqliteStore>>, parts: Parts, body: Bytes) -> Response {
-//!     let request = IpnRequest::from_http_parts(&parts, &body);
-//!     m.handle_ipn(&request).await.answer.to_http_response().map(Body::from)
+//! | feature | what it does | default |
+//! |---|---|---|
+//! | `client` | the API client ([`http`]): reqwest + rustls with the aws-lc-rs provider (it unifies cleanly with an application's own reqwest or rustls) | yes |
+//! | `receiver` | the IPN receiver ([`ipn`]), framework-agnostic | yes |
+//! | `sqlite` | the durable store ([`store`]) with its SQLite backend | yes |
+//! | `postgres` | the PostgreSQL store backend, for several instances on one database | no |
+//! | `http` | `http` crate conversions: `Merchant::handle_http`, `IpnRequest::from_http_parts`, `Answer::to_http_response` (axum, hyper) | no |
+//! | `tracing` | `tracing` spans and events from the client and the receiver, never secrets | no |
+//!
+//! [`Merchant`] and its companions need `client`, `receiver` and `sqlite`
+//! (the defaults). Without them the crate still re-exports the layers that
+//! are enabled; the layer crates (`smartex-core`, `smartex-http`,
+//! `smartex-ipn`, `smartex-store`) remain the way to embed only one of them.
+//!
+//! ## A shop in 30 lines
+//!
+//! With `smartex = { version = "0.1", features = ["http"] }`, axum and tokio:
+//! checkout, the IPN endpoint and background reconciliation. The workspace's
+//! reference shop (`crates/smartex-shop`) is this plus configuration from the
+//! environment, the outbox and a graceful shutdown, tested against the
+//! sandbox.
+//!
+//! ```no_run
+//! use axum::{Router, body::Bytes, extract::{Path, State}, http::{StatusCode, request::Parts}};
+//! use axum::{response::{IntoResponse, Redirect, Response}, routing::post};
+//! use smartex::{Merchant, MasterKey, Reference, core::request::CreateOrder};
+//! use smartex::store::{SqliteStore, StoreOptions};
+//!
+//! type Shop = Merchant<SqliteStore>;
+//!
+//! async fn checkout(State(shop): State<Shop>, Path(order_no): Path<String>) -> Response {
+//!     // Your order number: the secret of the order's IPNs derives from it.
+//!     let Ok(reference) = Reference::new(order_no) else {
+//!         return StatusCode::BAD_REQUEST.into_response();
+//!     };
+//!     let order = CreateOrder::builder()
+//!         .route_id("5d8e6002b80b7b4cd75a6424")
+//!         .amount("0.05")
+//!         .agreement(true)
+//!         .to_value("wallet", "Z123456789012");
+//!     match shop.checkout(&reference, order).await {
+//!         Ok(created) => Redirect::to(&created.payment_page()).into_response(),
+//!         // Ambiguous or refused: the error says which (never a secret).
+//!         Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
+//!     }
 //! }
 //!
-//! # async fn main_() -> Result<(), Box<dyn std::error::Error>> {
-//! let store = SqliteStore::open("shop.db", StoreOptions::default()).await?;
-//! let key = MasterKey::from_hex("k1", &std::env::var("SMARTEX_MASTER_KEY")?)?;
-//! let merchant = Merchant::builder("https://www.smartexpay.com", store, key)
-//!     .ipn_url("https://shop.example/ipn")
-//!     .build()?;
+//! async fn ipn(State(shop): State<Shop>, parts: Parts, body: Bytes) -> impl IntoResponse {
+//!     shop.handle_http(&parts, &body).await
+//! }
 //!
-//! // Background work, on every instance.
-//! tokio::spawn(merchant.reconciler().run(std::future::pending()));
-//! let outbox = merchant.outbox();
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let store = SqliteStore::open("shop.db", StoreOptions::default()).await?;
+//!     let key = MasterKey::from_hex("k1", &std::env::var("SMARTEX_MASTER_KEY")?)?;
+//!     let shop = Merchant::builder("https://www.smartexpay.com", store, key)
+//!         .ipn_url("https://shop.example/ipn")
+//!         .build()?;
+//!     // Polls open orders now (what was missed while down) and from then on.
+//!     tokio::spawn(shop.reconciler().run(std::future::pending()));
+//!     let app = Router::new()
+//!         .route("/checkout/{order_no}", post(checkout))
+//!         .route("/ipn", post(ipn))
+//!         .with_state(shop);
+//!     axum::serve(tokio::net::TcpListener::bind("0.0.0.0:8080").await?, app).await?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! The business step (ship, e-mail) runs from the outbox, at least once per
+//! applied change:
+//!
+//! ```no_run
+//! # async fn f(shop: smartex::Merchant<smartex::store::SqliteStore>) {
+//! let outbox = shop.outbox();
 //! tokio::spawn(async move {
 //!     outbox.run(|change| async move {
-//!         // Ship, refund, e-mail: idempotently (delivered at least once).
+//!         // Idempotently: a change can be delivered again after a crash.
 //!         println!("order {} is now {}", change.reference, change.status);
 //!         Ok::<(), std::io::Error>(())
 //!     }, std::future::pending()).await
 //! });
-//!
-//! let app: Router = Router::new().route("/ipn", post(ipn)).with_state(merchant);
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
-//! axum::serve(listener, app).await?;
-//! # Ok(()) }
+//! # }
 //! ```
 //!
-//! A checkout:
+//! A checkout that tells the ambiguous case apart:
 //!
 //! ```no_run
 //! # async fn f(merchant: smartex::Merchant<smartex::store::SqliteStore>) -> Result<(), smartex::Error> {
@@ -114,46 +168,56 @@
 //!
 //! ## Layers
 //!
-//! | crate | re-exported as | what it holds |
-//! |---|---|---|
-//! | `smartex-core` | [`core`] | types, statuses and the tracker, checksums, derived secrets, the `qs` codec (no I/O) |
-//! | `smartex-store` | [`store`] | durable orders, the event log, exactly-once apply, leases, the outbox (SQLite; PostgreSQL with `postgres`) |
-//! | `smartex-http` | [`http`] | the API client |
-//! | `smartex-ipn` | [`ipn`] | the framework-agnostic IPN receiver |
-//!
-//! ## Features
-//!
-//! | feature | what it does | default |
-//! |---|---|---|
-//! | `postgres` | the PostgreSQL store backend, for several servers | no |
-//! | `http` | `IpnRequest::from_http_parts`, `Answer::to_http_response` (axum, hyper) | no |
+//! | crate | re-exported as | feature | what it holds |
+//! |---|---|---|---|
+//! | `smartex-core` | [`core`] | always | types, statuses and the tracker, checksums, derived secrets, the `qs` codec (no I/O) |
+//! | `smartex-store` | [`store`] | `sqlite` | durable orders, the event log, exactly-once apply, leases, the outbox (SQLite; PostgreSQL with `postgres`) |
+//! | `smartex-http` | [`http`] | `client` | the API client |
+//! | `smartex-ipn` | [`ipn`] | `receiver` | the framework-agnostic IPN receiver |
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
-mod error;
-mod merchant;
-mod options;
-mod outbox;
-mod receive;
-mod reconcile;
+/// Puts each item behind the facade's features: the client, the receiver and
+/// the store, all three.
+macro_rules! facade {
+    ($($item:item)*) => {
+        $(
+            #[cfg(all(feature = "client", feature = "receiver", feature = "sqlite"))]
+            $item
+        )*
+    };
+}
 
-pub use error::Error;
-pub use merchant::{Checkout, Merchant, MerchantBuilder};
-pub use options::{OutboxOptions, ReconcileOptions};
-pub use outbox::Outbox;
-pub use receive::{CONFLICT, Handled, INTERNAL_ERROR, IpnOutcome};
-pub use reconcile::{ReconcileReport, Reconciler};
+facade! {
+    mod error;
+    mod merchant;
+    mod options;
+    mod outbox;
+    mod receive;
+    mod reconcile;
+
+    pub use error::Error;
+    pub use merchant::{Checkout, Merchant, MerchantBuilder};
+    pub use options::{OutboxOptions, ReconcileOptions};
+    pub use outbox::Outbox;
+    pub use receive::{CONFLICT, Handled, INTERNAL_ERROR, IpnOutcome};
+    pub use reconcile::{ReconcileReport, Reconciler};
+    pub use smartex_store::OutboxItem;
+}
 
 pub use smartex_core::derived::{MasterKey, MasterKeys, Reference};
+#[cfg(feature = "receiver")]
 pub use smartex_ipn::{Answer, IpnRequest};
-pub use smartex_store::OutboxItem;
 
 /// The core: types, statuses, the tracker, checksums, derived secrets.
 pub use smartex_core as core;
-/// The API client.
+/// The API client (feature `client`).
+#[cfg(feature = "client")]
 pub use smartex_http as http;
-/// The IPN receiver.
+/// The IPN receiver (feature `receiver`).
+#[cfg(feature = "receiver")]
 pub use smartex_ipn as ipn;
-/// The durable store.
+/// The durable store (feature `sqlite`; PostgreSQL with `postgres`).
+#[cfg(feature = "sqlite")]
 pub use smartex_store as store;
 
 /// The guides and the README, compiled as doctests (`cargo test --doc`) so

@@ -36,6 +36,52 @@ impl<S, T> std::fmt::Debug for Outbox<S, T> {
 }
 
 impl<S: OrderStore, T: Transport> Merchant<S, T> {
+    /// Runs this instance's background work until `shutdown` completes: the
+    /// [reconciler](Merchant::reconciler) (a scan at once — what changed
+    /// while the instance was down — then one every
+    /// [`scan_every`](crate::ReconcileOptions::scan_every)) and the
+    /// [outbox](Merchant::outbox), which hands each applied change to
+    /// `business_step` as [`Outbox::run`] does. Run it on every instance:
+    /// leases keep them from polling one order or delivering one change at
+    /// the same time.
+    ///
+    /// ```no_run
+    /// # async fn f(shop: smartex::Merchant<smartex::store::SqliteStore>) {
+    /// let ship = |change: smartex::OutboxItem| async move {
+    ///     // Idempotently: a change can be delivered again after a crash.
+    ///     println!("order {} is now {}", change.reference, change.status);
+    ///     Ok::<(), std::io::Error>(())
+    /// };
+    /// tokio::spawn(async move { shop.run_background(ship, std::future::pending()).await });
+    /// # }
+    /// ```
+    pub async fn run_background<F, Fut, E>(&self, business_step: F, shutdown: impl Future<Output = ()>)
+    where
+        F: FnMut(OutboxItem) -> Fut,
+        Fut: Future<Output = Result<(), E>>,
+    {
+        // Both loops stop on the one `shutdown`: a watch channel fans it out.
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let until_stopped = || {
+            let mut stopped = stopped.clone();
+            async move {
+                // An error means the sender is gone: the stop was sent first.
+                let _ = stopped.wait_for(|stop| *stop).await;
+            }
+        };
+        let outbox = self.outbox();
+        tokio::join!(
+            self.reconciler().run(until_stopped()),
+            outbox.run(business_step, until_stopped()),
+            async move {
+                shutdown.await;
+                let _ = stop.send(true);
+            },
+        );
+    }
+}
+
+impl<S: OrderStore, T: Transport> Merchant<S, T> {
     /// The outbox of this merchant's store.
     pub fn outbox(&self) -> Outbox<S, T> {
         Outbox {

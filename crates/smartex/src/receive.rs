@@ -107,6 +107,32 @@ impl IpnOutcome {
 }
 
 impl<S: OrderStore, T: Transport> Merchant<S, T> {
+    /// [`handle_ipn`](Merchant::handle_ipn) for a request given as `http`
+    /// parts and its collected body, answered as an `http::Response` — what
+    /// axum's extractors give and take, so an axum IPN endpoint is one line:
+    ///
+    /// ```no_run
+    /// # use smartex::{Merchant, store::SqliteStore};
+    /// use axum::{body::Bytes, extract::State, http::request::Parts, response::IntoResponse};
+    ///
+    /// async fn ipn(State(shop): State<Merchant<SqliteStore>>, parts: Parts, body: Bytes) -> impl IntoResponse {
+    ///     shop.handle_http(&parts, &body).await
+    /// }
+    /// ```
+    ///
+    /// The response's body is the [`Answer`]'s text; its status, content
+    /// type and (for 405) `Allow` header are the answer's.
+    #[cfg(feature = "http")]
+    pub async fn handle_http(
+        &self,
+        parts: &http::request::Parts,
+        body: &[u8],
+    ) -> http::Response<String> {
+        let request = IpnRequest::from_http_parts(parts, body);
+        let outcome = self.handle_ipn(&request).await;
+        outcome.answer.to_http_response().map(str::to_owned)
+    }
+
     /// Handles one IPN request and returns the answer to send.
     ///
     /// 1. The receiver checks method, size, content type, decodes the body

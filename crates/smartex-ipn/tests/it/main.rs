@@ -32,3 +32,7 @@ mod hyper_receiver;
 #[allow(dead_code)]
 #[path = "../../examples/axum_receiver.rs"]
 mod axum_receiver;
+
+#[allow(dead_code)]
+#[path = "../../examples/actix_receiver.rs"]
+mod actix_receiver;

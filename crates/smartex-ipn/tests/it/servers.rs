@@ -1,4 +1,4 @@
-//! The hyper and axum example receivers, started on 127.0.0.1:0, answering
+//! The hyper, axum and actix-web example receivers, started on 127.0.0.1:0, answering
 //! real IPNs over HTTP: the valid one is applied, and every failure class
 //! gets the documented answer.
 
@@ -55,6 +55,28 @@ async fn axum_receiver_answers_as_documented() {
     let server = tokio::spawn(async move { axum::serve(listener, served).await });
     exercise(addr, |id| shop.known(id)).await;
     server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn actix_receiver_answers_as_documented() {
+    use crate::actix_receiver::{Shop, server};
+    let shop = actix_web::web::Data::new(Shop::new(receiver(), ORDER, secret()));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    // actix-web runs on its own runtime (actix-rt), here on a thread of its own.
+    let (handle_tx, handle_rx) = std::sync::mpsc::channel();
+    let served = shop.clone();
+    let thread = std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let server = server(listener, served).unwrap();
+            handle_tx.send(server.handle()).unwrap();
+            server.await
+        })
+    });
+    let handle = handle_rx.recv().unwrap();
+    exercise(addr, |id| shop.known(id)).await;
+    handle.stop(true).await;
+    thread.join().unwrap().unwrap();
 }
 
 async fn post(addr: SocketAddr, target: &str, headers: &[(&str, &str)], body: &str) -> Reply {

@@ -152,16 +152,18 @@ pub mod auth;
 mod client;
 pub mod config;
 mod error;
+pub mod nonce;
 mod order;
 #[cfg(feature = "reqwest")]
 mod reqwest_transport;
 pub mod transport;
 pub mod watch;
 
-pub use auth::{ApiKeyAuth, AuthError, Authorizer, NonceUnit};
+pub use auth::{ApiKeyAuth, AuthError, Authorizer, NonceLane, NonceUnit};
 pub use client::{Client, Reply};
-pub use config::{ClientBuilder, Encoding, RetryPolicy};
+pub use config::{ClientBuilder, Encoding, NonceRefusal, RetryPolicy};
 pub use error::{Error, ErrorKind};
+pub use nonce::{InProcessNonces, NonceError, NonceLease, NonceSource};
 pub use order::NewOrder;
 #[cfg(feature = "reqwest")]
 pub use reqwest_transport::{

@@ -94,6 +94,7 @@ pub struct SandboxConfig {
     pub(crate) allow_any_ipn_host: bool,
     pub(crate) admin: bool,
     pub(crate) maintenance: bool,
+    pub(crate) reorder_keyed: Option<Duration>,
 }
 
 impl Default for SandboxConfig {
@@ -116,6 +117,7 @@ impl Default for SandboxConfig {
             allow_any_ipn_host: false,
             admin: true,
             maintenance: false,
+            reorder_keyed: None,
         }
     }
 }
@@ -207,6 +209,18 @@ impl SandboxConfig {
     /// `5555555555555555`.
     pub fn maintenance(mut self, on: bool) -> Self {
         self.maintenance = on;
+        self
+    }
+
+    /// Reorders concurrent keyed calls, as a network or a proxy may: a call
+    /// with an `apikey` header that arrives while another keyed call is being
+    /// answered waits, one time in two, a random delay of up to `max_delay`
+    /// before its key and nonce are checked, so later calls can overtake it.
+    /// The nonce check stays strict (in the order calls reach it): a client
+    /// that sends a key's calls concurrently sees refusals; one that sends
+    /// them one at a time (a send lane) sees none. Off by default.
+    pub fn reorder_keyed_calls(mut self, max_delay: Duration) -> Self {
+        self.reorder_keyed = (!max_delay.is_zero()).then_some(max_delay);
         self
     }
 

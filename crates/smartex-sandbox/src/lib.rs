@@ -401,6 +401,14 @@ impl Sandbox {
         self.inner.notify();
     }
 
+    /// How many calls were refused for their `time` nonce (not greater than
+    /// the key's last) since the sandbox started.
+    pub fn nonce_refusals(&self) -> u64 {
+        self.inner
+            .nonce_refusals
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Whether maintenance mode is on.
     pub fn maintenance(&self) -> bool {
         self.inner.lock().maintenance

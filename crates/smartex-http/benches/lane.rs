@@ -134,7 +134,7 @@ fn paired() {
         }
         started.elapsed() / CALLS
     };
-    let (mut a, mut b, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    let mut paired = support::Paired::default();
     for round in 0..ROUNDS + 3 {
         let (lane_time, unordered_time) = if round % 2 == 0 {
             let l = per_call(&lane);
@@ -144,18 +144,13 @@ fn paired() {
             (per_call(&lane), u)
         };
         if round >= 3 {
-            a.push(lane_time);
-            b.push(unordered_time);
-            ratios.push(lane_time.as_secs_f64() / unordered_time.as_secs_f64());
+            paired.push(lane_time, unordered_time);
         }
     }
-    a.sort();
-    b.sort();
-    ratios.sort_by(f64::total_cmp);
-    let mid = ROUNDS / 2;
+    let (a, b, ratio) = paired.medians();
     println!(
         "paired keyed get_order over loopback, 1 caller ({ROUNDS} rounds x {CALLS} calls): lane median {:?}, unordered median {:?}, median ratio {:.3}",
-        a[mid], b[mid], ratios[mid]
+        a, b, ratio
     );
 }
 
@@ -164,13 +159,7 @@ criterion_group!(benches, in_memory, loopback);
 fn main() {
     benches();
     Criterion::default().configure_from_args().final_summary();
-    // Only under `cargo bench`, and unless a filter that is not `paired` was given.
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let bench_mode = args.iter().any(|a| a == "--bench");
-    let filtered_out = args
-        .iter()
-        .any(|a| !a.starts_with('-') && !"paired".contains(a.as_str()));
-    if bench_mode && !filtered_out {
+    if support::run_paired() {
         paired();
     }
 }

@@ -164,7 +164,7 @@ fn paired() {
     let uid = OrderUid::new(1409).unwrap();
     let secret = OrderSecret::new("dGqwF2M2eBPaSN1G5ljMS1cb").unwrap();
     let bare_call = || bare_get_order(&bare, &url, uid, &secret, true);
-    let (mut a, mut b, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    let mut paired = support::Paired::default();
     for round in 0..PAIR_ROUNDS + 5 {
         let started = std::time::Instant::now();
         for _ in 0..PAIR_CALLS {
@@ -181,18 +181,13 @@ fn paired() {
         let bare_time = started.elapsed() / PAIR_CALLS;
         if round >= 5 {
             // The first rounds warm the pools and caches.
-            a.push(client_time);
-            b.push(bare_time);
-            ratios.push(client_time.as_secs_f64() / bare_time.as_secs_f64());
+            paired.push(client_time, bare_time);
         }
     }
-    a.sort();
-    b.sort();
-    ratios.sort_by(f64::total_cmp);
-    let mid = PAIR_ROUNDS / 2;
+    let (a, b, ratio) = paired.medians();
     println!(
         "paired get_order ({PAIR_ROUNDS} rounds x {PAIR_CALLS} calls each): smartex median {:?}, bare reqwest (same work) median {:?}, median ratio {:.3}",
-        a[mid], b[mid], ratios[mid]
+        a, b, ratio
     );
 }
 
@@ -201,14 +196,7 @@ criterion_group!(benches, overhead, in_memory);
 fn main() {
     benches();
     Criterion::default().configure_from_args().final_summary();
-    // Only under `cargo bench` (which passes `--bench`), and unless a filter
-    // that is not `paired` was given.
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let bench_mode = args.iter().any(|a| a == "--bench");
-    let filtered_out = args
-        .iter()
-        .any(|a| !a.starts_with('-') && !"paired".contains(a.as_str()));
-    if bench_mode && !filtered_out {
+    if support::run_paired() {
         paired();
     }
 }

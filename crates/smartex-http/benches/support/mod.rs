@@ -75,3 +75,42 @@ impl smartex_http::Transport for Canned {
         ))
     }
 }
+
+/// Per-call times of two sides measured round by round: each side's median
+/// and the median of the per-round ratios (`a / b`).
+#[derive(Default)]
+pub(crate) struct Paired {
+    a: Vec<std::time::Duration>,
+    b: Vec<std::time::Duration>,
+    ratios: Vec<f64>,
+}
+
+impl Paired {
+    /// Records one round.
+    pub(crate) fn push(&mut self, a: std::time::Duration, b: std::time::Duration) {
+        self.a.push(a);
+        self.b.push(b);
+        self.ratios.push(a.as_secs_f64() / b.as_secs_f64());
+    }
+
+    /// `(median a, median b, median ratio)`.
+    pub(crate) fn medians(mut self) -> (std::time::Duration, std::time::Duration, f64) {
+        self.a.sort();
+        self.b.sort();
+        self.ratios.sort_by(f64::total_cmp);
+        let mid = self.ratios.len() / 2;
+        (self.a[mid], self.b[mid], self.ratios[mid])
+    }
+}
+
+/// Whether to run the interleaved comparison: only under `cargo bench`
+/// (which passes `--bench`), and unless a filter that is not `paired` was
+/// given.
+pub(crate) fn run_paired() -> bool {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let bench_mode = args.iter().any(|a| a == "--bench");
+    let filtered_out = args
+        .iter()
+        .any(|a| !a.starts_with('-') && !"paired".contains(a.as_str()));
+    bench_mode && !filtered_out
+}

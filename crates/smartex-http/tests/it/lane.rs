@@ -43,16 +43,20 @@ fn client(sb: &Sandbox, auth: ApiKeyAuth, retry: RetryPolicy) -> Client<ReqwestT
         .unwrap()
 }
 
-async fn an_order(client: &Client<ReqwestTransport>, sb: &Sandbox) -> (OrderUid, OrderSecret) {
+/// A valid order on the sandbox's ETH → WMZ route.
+fn eth_order(sb: &Sandbox) -> CreateOrder {
     let route = sb.route_by_xml("ETH", "WMZ").unwrap();
-    let order = CreateOrder::builder()
+    CreateOrder::builder()
         .route_id(route.id)
         .amount("0.5")
         .agreement(true)
         .to_value("wallet", "Z123456789012")
         .build()
-        .unwrap();
-    let created = client.create_order(&order).await.unwrap();
+        .unwrap()
+}
+
+async fn an_order(client: &Client<ReqwestTransport>, sb: &Sandbox) -> (OrderUid, OrderSecret) {
+    let created = client.create_order(&eth_order(sb)).await.unwrap();
     (created.uid(), created.secret().clone())
 }
 
@@ -163,14 +167,7 @@ async fn a_stale_nonce_is_re_signed_and_retried() {
         .get_order(uid, &secret, OrderViewKind::Order)
         .await
         .unwrap();
-    let route = sb.route_by_xml("ETH", "WMZ").unwrap();
-    let order = CreateOrder::builder()
-        .route_id(route.id)
-        .amount("0.5")
-        .agreement(true)
-        .to_value("wallet", "Z123456789012")
-        .build()
-        .unwrap();
+    let order = eth_order(&sb);
     let orders_before = sb.orders().len();
     behind.create_order(&order).await.unwrap();
     assert_eq!(

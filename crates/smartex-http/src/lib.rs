@@ -135,6 +135,12 @@
 //! with every [`Encoding`] and [`Verb`] (a test runs every combination against
 //! real Express).
 //!
+//! A key's calls go through its send lane ([`nonce`]): one call of the key on
+//! the wire at a time, so the platform sees the nonces in the order they were
+//! issued — within the process by default, across processes with a shared
+//! [`NonceSource`] (`smartex_store::StoreNonces`). A refusal of a stale nonce
+//! ([`NonceRefusal`]) is re-signed and retried.
+//!
 //! ## Not included
 //!
 //! A blocking facade: it would need a runtime of its own per client; call the

@@ -84,6 +84,10 @@
 //! refused with [`codes::AUTH`]. Calls without a key are accepted unless
 //! [`SandboxConfig::require_api_key`] is set, as the platform accepts anonymous
 //! orders.
+//! Nonces are checked strictly in the order calls reach the check;
+//! [`SandboxConfig::reorder_keyed_calls`] delays some concurrent keyed calls so
+//! that arrival order differs from issue order, and
+//! [`Sandbox::nonce_refusals`] counts the refusals.
 //!
 //! ## The lifecycle
 //!

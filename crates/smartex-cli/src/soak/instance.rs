@@ -43,7 +43,15 @@ async fn serve(args: &SoakInstanceArgs) -> Result<Exit, Error> {
         .await
         .map_err(|e| Error::unavailable(format!("store: {e}")))?;
     let ms = Duration::from_millis;
-    let nonces = std::sync::Arc::new(smartex::store::StoreNonces::new(&store));
+    // On SQLite the lane gets a file of its own next to the store, so that
+    // the store's writers do not wait for a call's round trip.
+    let nonces = match args.store.strip_prefix("sqlite:") {
+        Some(path) => smartex::store::StoreNonces::sqlite_file(format!("{path}-nonces"))
+            .await
+            .map_err(|e| Error::unavailable(format!("nonce store: {e}")))?,
+        None => smartex::store::StoreNonces::new(&store),
+    };
+    let nonces = std::sync::Arc::new(nonces);
     let mut builder = Merchant::builder(&args.site, store, key);
     if args.api_key {
         // The key's lane and last nonce in the store the instances share.

@@ -82,7 +82,10 @@ async fn worker() {
     let uid = OrderUid::new(std::env::var("SMARTEX_NONCE_UID").unwrap().parse().unwrap()).unwrap();
     let secret = OrderSecret::new(std::env::var("SMARTEX_NONCE_SECRET").unwrap()).unwrap();
     let mut auth = auth();
-    if location != "local" {
+    if let Some(path) = location.strip_prefix("sqlite-file:") {
+        let nonces = StoreNonces::sqlite_file(path).await.unwrap();
+        auth = auth.nonce_source(Arc::new(nonces));
+    } else if location != "local" {
         let store = open(&location).await;
         auth = auth.nonce_source(Arc::new(StoreNonces::new(&store)));
     }
@@ -204,6 +207,24 @@ async fn three_processes_share_a_key_through_sqlite() {
     let fixture = common::sqlite(StoreOptions::default()).await;
     processes_share_a_key(&fixture).await;
     common::cleanup(fixture).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_processes_share_a_key_through_a_sqlite_file_of_its_own() {
+    let (sb, uid, secret) = sandbox_with_order().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nonces.db");
+    let failures = run_workers(
+        &sb,
+        &format!("sqlite-file:{}", path.display()),
+        uid,
+        &secret,
+    )
+    .await;
+    assert_eq!(failures, vec![0; PROCESSES], "calls failed");
+    assert_eq!(sb.nonce_refusals(), 0);
+    let nonces = StoreNonces::sqlite_file(&path).await.unwrap();
+    assert!(nonces.last_nonce(&test_key()).await.unwrap().is_some());
 }
 
 /// The same three processes with only their own in-process lanes: the

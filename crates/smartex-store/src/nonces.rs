@@ -36,8 +36,9 @@ const LOCK_CLASS: i32 = 0x534D_5458;
 /// - **SQLite**: an immediate transaction (SQLite's one write lock) from
 ///   before the nonce is read until the request is answered; the new last
 ///   nonce is written in it and committed at the end of the turn. The write
-///   lock is the whole file's: other writers of the store wait for one
-///   request's round trip. A crash mid-turn loses only that turn's nonce
+///   lock is the whole file's: in the store's own file ([`sqlite`](Self::sqlite))
+///   the store's other writers wait for one request's round trip, so prefer a
+///   file of its own ([`sqlite_file`](Self::sqlite_file)). A crash mid-turn loses only that turn's nonce
 ///   (the request may have been sent): a later nonce equal to it is refused,
 ///   and a refused nonce is re-signed and retried by the client.
 ///

@@ -212,6 +212,12 @@ pub(crate) struct SoakArgs {
     /// The longest the orders may take to be driven, seconds
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     pub(crate) timeout_secs: u64,
+
+    /// Sign every API call with the sandbox's test key: the sandbox requires
+    /// it, checks nonces strictly and reorders concurrent keyed calls; the
+    /// instances share the key's send lane and last nonce through the store
+    #[arg(long)]
+    pub(crate) api_key: bool,
 }
 
 #[derive(Clone, Debug, Args)]
@@ -234,6 +240,8 @@ pub(crate) struct SoakInstanceArgs {
     pub(crate) pending_horizon_ms: u64,
     #[arg(long, default_value_t = 0)]
     pub(crate) business_fail_every: u64,
+    #[arg(long)]
+    pub(crate) api_key: bool,
 }
 
 #[derive(Debug, Args)]

@@ -24,62 +24,18 @@
     missing_docs
 )]
 
-use std::convert::Infallible;
 use std::hint::black_box;
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use bytes::Bytes;
 use criterion::{Criterion, criterion_group};
-use http_body_util::Full;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use smartex_core::request::{GetOrder, Method, OrderViewKind};
 use smartex_core::response::{OrderView, decode};
 use smartex_core::{OrderSecret, OrderUid};
-use smartex_http::{ClientBuilder, ReqwestTransport};
+use smartex_http::ClientBuilder;
 
-const RESPONSE: &str = r#"{"success":true,"data":{"order":{"_id":"5d8e6002b80b7b4cd75a6424","uid":1409,"rid":"R1409","status":"waitPayment","inAmount":2,"outAmount":"317.42","fromValues":[{"key":"email","value":"buyer@shop.example"}],"toValues":[{"key":"wallet","name":"WMZ wallet","value":"Z123456789012"}],"route":{"from":{"name":"Ethereum","symbol":"ETH"},"to":{"name":"WebMoney","symbol":"WMZ"}},"createdAt":"2025-03-24T10:00:00.000Z","expiresAt":"2025-03-24T11:00:00.000Z","rate":{"in":1,"out":158.71}},"verifications":[]},"latency_ms":3,"requestId":"1742774343407-ATmqdjI"}"#;
+mod support;
 
-/// Starts the server on its own thread and runtime; returns its address.
-fn start_server() -> SocketAddr {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(listener.local_addr().unwrap()).unwrap();
-            loop {
-                let (stream, _) = listener.accept().await.unwrap();
-                stream.set_nodelay(true).unwrap();
-                tokio::spawn(async move {
-                    let service =
-                        service_fn(|req: hyper::Request<hyper::body::Incoming>| async move {
-                            // Read the whole request body, as a real server would.
-                            let _ = http_body_util::BodyExt::collect(req.into_body()).await;
-                            Ok::<_, Infallible>(
-                                hyper::Response::builder()
-                                    .header("content-type", "application/json; charset=utf-8")
-                                    .body(Full::new(Bytes::from_static(RESPONSE.as_bytes())))
-                                    .unwrap(),
-                            )
-                        });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
-    });
-    rx.recv().unwrap()
-}
-
-fn transport() -> ReqwestTransport {
-    ReqwestTransport::builder().no_proxy().build().unwrap()
-}
+use support::{Canned, RESPONSE, start_server, transport};
 
 /// The baseline: the same `order/get` call written by hand with reqwest — same
 /// headers, the same JSON body from the same core type — reading the body and,
@@ -154,27 +110,6 @@ fn overhead(c: &mut Criterion) {
     group.finish();
 }
 
-/// A transport that answers at once with the canned response: what is left is
-/// the client's own work per call.
-struct Canned;
-
-impl smartex_http::Transport for Canned {
-    async fn send(
-        &self,
-        request: smartex_http::HttpRequest,
-    ) -> Result<smartex_http::HttpResponse, smartex_http::TransportError> {
-        black_box(&request);
-        Ok(smartex_http::HttpResponse::new(
-            200,
-            vec![(
-                "content-type".to_owned(),
-                "application/json; charset=utf-8".to_owned(),
-            )],
-            RESPONSE.as_bytes().to_vec(),
-        ))
-    }
-}
-
 /// The client's own CPU cost per call, without a network: the client over an
 /// in-memory transport vs encoding + decoding by hand.
 fn in_memory(c: &mut Criterion) {
@@ -229,7 +164,7 @@ fn paired() {
     let uid = OrderUid::new(1409).unwrap();
     let secret = OrderSecret::new("dGqwF2M2eBPaSN1G5ljMS1cb").unwrap();
     let bare_call = || bare_get_order(&bare, &url, uid, &secret, true);
-    let (mut a, mut b, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    let mut paired = support::Paired::default();
     for round in 0..PAIR_ROUNDS + 5 {
         let started = std::time::Instant::now();
         for _ in 0..PAIR_CALLS {
@@ -246,18 +181,13 @@ fn paired() {
         let bare_time = started.elapsed() / PAIR_CALLS;
         if round >= 5 {
             // The first rounds warm the pools and caches.
-            a.push(client_time);
-            b.push(bare_time);
-            ratios.push(client_time.as_secs_f64() / bare_time.as_secs_f64());
+            paired.push(client_time, bare_time);
         }
     }
-    a.sort();
-    b.sort();
-    ratios.sort_by(f64::total_cmp);
-    let mid = PAIR_ROUNDS / 2;
+    let (a, b, ratio) = paired.medians();
     println!(
         "paired get_order ({PAIR_ROUNDS} rounds x {PAIR_CALLS} calls each): smartex median {:?}, bare reqwest (same work) median {:?}, median ratio {:.3}",
-        a[mid], b[mid], ratios[mid]
+        a, b, ratio
     );
 }
 
@@ -266,14 +196,7 @@ criterion_group!(benches, overhead, in_memory);
 fn main() {
     benches();
     Criterion::default().configure_from_args().final_summary();
-    // Only under `cargo bench` (which passes `--bench`), and unless a filter
-    // that is not `paired` was given.
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let bench_mode = args.iter().any(|a| a == "--bench");
-    let filtered_out = args
-        .iter()
-        .any(|a| !a.starts_with('-') && !"paired".contains(a.as_str()));
-    if bench_mode && !filtered_out {
+    if support::run_paired() {
         paired();
     }
 }

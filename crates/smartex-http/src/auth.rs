@@ -20,6 +20,7 @@ use smartex_core::js::{Body, restringify_json};
 use smartex_core::{ApiKey, ApiSecret};
 
 use crate::config::Encoding;
+use crate::nonce::{InProcessNonces, NonceSource};
 use crate::transport::Verb;
 
 /// One attempt's parameters and headers, before they are sent.
@@ -114,6 +115,66 @@ pub trait Authorizer: Send + Sync {
     fn name(&self) -> &'static str {
         "custom"
     }
+
+    /// For a scheme with a per-key nonce: the key's send lane. When it is
+    /// `Some`, the client takes the key's turn from the lane's source before
+    /// each attempt, issues the nonce (at least
+    /// [`nonce_candidate`](Self::nonce_candidate)), signs with
+    /// [`authorize_with_nonce`](Self::authorize_with_nonce), sends, and ends
+    /// the turn once the answer is in. `None` (the default): the client calls
+    /// [`authorize`](Self::authorize) and sends at once.
+    fn nonce_lane(&self) -> Option<NonceLane<'_>> {
+        None
+    }
+
+    /// The smallest nonce this scheme would issue now (its clock); the
+    /// lane's source makes it greater than the key's last nonce.
+    fn nonce_candidate(&self) -> u64 {
+        0
+    }
+
+    /// Signs one attempt with `nonce`, issued from the [lane](Self::nonce_lane).
+    ///
+    /// # Errors
+    /// As [`authorize`](Self::authorize).
+    fn authorize_with_nonce(
+        &self,
+        request: &mut Unsigned<'_>,
+        nonce: u64,
+    ) -> Result<(), AuthError> {
+        let _ = nonce;
+        self.authorize(request)
+    }
+}
+
+/// A key's send lane: where its turns and nonces come from
+/// ([`Authorizer::nonce_lane`]).
+#[derive(Clone, Copy)]
+#[non_exhaustive]
+pub struct NonceLane<'a> {
+    /// The source handing out the key's turns.
+    pub source: &'a dyn NonceSource,
+    /// The key.
+    pub key: &'a ApiKey,
+    /// The key's configured nonce unit.
+    pub unit: NonceUnit,
+}
+
+impl<'a> NonceLane<'a> {
+    /// The lane of `key` in `source`, with nonces in `unit`.
+    pub fn new(source: &'a dyn NonceSource, key: &'a ApiKey, unit: NonceUnit) -> Self {
+        Self { source, key, unit }
+    }
+}
+
+impl std::fmt::Debug for NonceLane<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NonceLane")
+            .field("source", &self.source.name())
+            .field("key", &self.key)
+            .field("unit", &self.unit)
+            .finish()
+    }
 }
 
 /// An authorizer's failure. Its message must not contain a credential.
@@ -148,6 +209,34 @@ pub enum NonceUnit {
     Seconds,
 }
 
+impl NonceUnit {
+    /// `ms` or `s`: how a store records the unit of a key's last nonce.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NonceUnit::Millis => "ms",
+            NonceUnit::Seconds => "s",
+        }
+    }
+
+    /// The unit written by [`as_str`](Self::as_str).
+    pub fn parse(text: &str) -> Option<NonceUnit> {
+        match text {
+            "ms" => Some(NonceUnit::Millis),
+            "s" => Some(NonceUnit::Seconds),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for NonceUnit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            NonceUnit::Millis => "milliseconds",
+            NonceUnit::Seconds => "seconds",
+        })
+    }
+}
+
 type Clock = dyn Fn() -> u64 + Send + Sync;
 
 /// `Number.MAX_SAFE_INTEGER`: the largest `time` nonce [`ApiKeyAuth`] sends
@@ -172,14 +261,17 @@ pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 /// ```
 ///
 /// The nonce is `max(clock, last + 1)`: strictly increasing and never repeated
-/// for this `ApiKeyAuth` and its clones, even under concurrent calls (an atomic
-/// compare-and-swap), and never decreasing if the system clock steps back.
-/// Share one `ApiKeyAuth` (clone it) between all clients that use the same key.
-/// Separate processes with the same key rely on the clock alone.
+/// for the key, and never decreasing if the system clock steps back.
 ///
-/// Nonces are issued in order, but concurrent requests may *arrive* out of
-/// order; if the platform ever refuses a smaller `time` than one it has already
-/// seen (not documented), run calls of one key one at a time.
+/// **The send lane.** The platform checks nonces in the order requests
+/// *arrive*. A client with this scheme takes the key's turn from its
+/// [`NonceSource`] before each attempt and holds it until the attempt's answer
+/// is in, so one call of the key is on the wire at a time and issue order is
+/// arrival order (see [`crate::nonce`]). Share one `ApiKeyAuth` (clone it)
+/// between all clients that use the same key: the clones share the lane.
+/// Separate processes with the same key share a store-backed source
+/// ([`nonce_source`](Self::nonce_source)), or use one key each.
+/// [`unordered`](Self::unordered) turns the lane off.
 ///
 /// - A JSON body is sent as JavaScript writes it back
 ///   (`JSON.stringify(JSON.parse(body))`: `2.10` → `2.1`, `1E-7` → `1e-7`), so
@@ -194,6 +286,7 @@ pub struct ApiKeyAuth {
     unit: NonceUnit,
     clock: Option<Arc<Clock>>,
     last: Arc<AtomicU64>,
+    source: Option<Arc<dyn NonceSource>>,
 }
 
 impl std::fmt::Debug for ApiKeyAuth {
@@ -202,6 +295,7 @@ impl std::fmt::Debug for ApiKeyAuth {
             .field("key", &self.key)
             .field("secret", &self.secret)
             .field("unit", &self.unit)
+            .field("lane", &self.source.as_ref().map(|s| s.name()))
             .finish_non_exhaustive()
     }
 }
@@ -215,7 +309,25 @@ impl ApiKeyAuth {
             unit: NonceUnit::Millis,
             clock: None,
             last: Arc::new(AtomicU64::new(0)),
+            source: Some(Arc::new(InProcessNonces::new())),
         }
+    }
+
+    /// Takes the key's turns and last nonce from `source` instead of this
+    /// process's own lane: a store-backed source shared by every process
+    /// using the key. Clones made afterwards share it.
+    pub fn nonce_source(mut self, source: Arc<dyn NonceSource>) -> Self {
+        self.source = Some(source);
+        self
+    }
+
+    /// No send lane: concurrent calls of the key are signed and sent at
+    /// once, their nonces still strictly increasing in issue order. Only for
+    /// a server that does not refuse a nonce arriving after a greater one (or
+    /// to measure what the lane costs): the platform refuses it.
+    pub fn unordered(mut self) -> Self {
+        self.source = None;
+        self
     }
 
     /// The unit of the `time` nonce (default [`NonceUnit::Millis`]).
@@ -266,7 +378,9 @@ impl ApiKeyAuth {
         }
     }
 
-    /// The next nonce: `max(now, last + 1)`, recorded atomically.
+    /// The next nonce of this `ApiKeyAuth` and its clones, outside any lane:
+    /// `max(now, last + 1)`, recorded atomically. (A client with a lane issues
+    /// its nonces from the lane's source.)
     pub fn next_nonce(&self) -> u64 {
         let mut last = self.last.load(Ordering::Acquire);
         loop {
@@ -283,9 +397,9 @@ impl ApiKeyAuth {
     }
 }
 
-impl Authorizer for ApiKeyAuth {
-    fn authorize(&self, request: &mut Unsigned<'_>) -> Result<(), AuthError> {
-        let time = self.next_nonce();
+impl ApiKeyAuth {
+    /// Signs `request` with the nonce `time`.
+    fn sign(&self, request: &mut Unsigned<'_>, time: u64) -> Result<(), AuthError> {
         if time > MAX_SAFE_INTEGER {
             // The server reads `time` into a JavaScript number: above 2^53 − 1
             // neighbouring nonces become the same number, a repeated nonce.
@@ -329,9 +443,38 @@ impl Authorizer for ApiKeyAuth {
         request.add_header("hash", hash.as_str().to_owned());
         Ok(())
     }
+}
+
+impl Authorizer for ApiKeyAuth {
+    fn authorize(&self, request: &mut Unsigned<'_>) -> Result<(), AuthError> {
+        let time = self.next_nonce();
+        self.sign(request, time)
+    }
 
     fn name(&self) -> &'static str {
         "api-key"
+    }
+
+    fn nonce_lane(&self) -> Option<NonceLane<'_>> {
+        self.source
+            .as_deref()
+            .map(|source| NonceLane::new(source, &self.key, self.unit))
+    }
+
+    fn nonce_candidate(&self) -> u64 {
+        // Above whatever this process issued (or was told to resume after),
+        // whatever the source remembers.
+        let last = self.last.load(Ordering::Acquire);
+        next_nonce(self.now(), (last != 0).then_some(last))
+    }
+
+    fn authorize_with_nonce(
+        &self,
+        request: &mut Unsigned<'_>,
+        nonce: u64,
+    ) -> Result<(), AuthError> {
+        self.last.fetch_max(nonce, Ordering::AcqRel);
+        self.sign(request, nonce)
     }
 }
 

@@ -12,7 +12,7 @@ use smartex_core::response::{self, OrderView, RouteView, Routes, StatusUpdate};
 use smartex_core::{CurrencyCode, Lang, ObjectId, OrderSecret, OrderStatus, OrderUid};
 
 use crate::auth::{Authorizer, Unsigned};
-use crate::config::{Encoding, RetryPolicy};
+use crate::config::{Encoding, NonceRefusal, RetryPolicy};
 use crate::error::{Error, ErrorKind};
 use crate::order::NewOrder;
 use crate::transport::{HttpRequest, HttpResponse, Transport, TransportErrorKind, Verb};
@@ -29,6 +29,7 @@ pub(crate) struct Shared<T> {
     pub(crate) timeout: Duration,
     pub(crate) max_response_bytes: usize,
     pub(crate) retry: RetryPolicy,
+    pub(crate) nonce_refusal: NonceRefusal,
     pub(crate) user_agent: String,
     pub(crate) trailing_slash: bool,
 }
@@ -386,8 +387,20 @@ impl<T: Transport> Client<T> {
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
-            let request = self.prepare::<M>(verb, encoding, &params, &url)?;
-            let sent = tokio::time::timeout(s.timeout, s.transport.send(request)).await;
+            let mut on_wire = false;
+            let sent = tokio::time::timeout(
+                s.timeout,
+                self.attempt::<M>(verb, encoding, &params, &url, &mut on_wire),
+            )
+            .await;
+            let sent = match sent {
+                Ok(Err(refused_before_sending)) => return Err(refused_before_sending),
+                Ok(Ok(sent)) => Ok(sent),
+                Err(_elapsed) if !on_wire => {
+                    return Err(Error::lane_timeout(M::PATH, s.timeout).with_attempts(attempt));
+                }
+                Err(elapsed) => Err(elapsed),
+            };
             let may_retry = M::IDEMPOTENT && attempt <= s.retry.max_retries;
             let response = match sent {
                 Err(_elapsed) => {
@@ -435,6 +448,17 @@ impl<T: Transport> Client<T> {
                 continue;
             }
             let outcome = finish::<M>(response, attempt);
+            // A stale nonce: nothing was done (see `NonceRefusal`); a fresh
+            // nonce may pass.
+            if let Err(e) = &outcome
+                && attempt <= s.retry.max_retries
+                && (M::IDEMPOTENT || s.nonce_refusal.retries_create())
+                && e.kind() == ErrorKind::Api
+                && e.api().is_some_and(|api| s.nonce_refusal.matches(api))
+            {
+                tokio::time::sleep(backoff(&s.retry, attempt, None)).await;
+                continue;
+            }
             // The anti-flood guard: a read waits as long as the platform asked
             // and tries again, if that wait fits the policy; a wait it cannot
             // afford, or a call that is not idempotent, is the caller's.
@@ -454,13 +478,57 @@ impl<T: Transport> Client<T> {
         }
     }
 
-    /// One attempt's request: headers, authorization, URL and body.
+    /// One attempt: for a keyed scheme with a send lane, waits for the key's
+    /// turn, issues the nonce, signs and sends, and ends the turn when the
+    /// answer is in (or the attempt is dropped); otherwise signs and sends.
+    /// `on_wire` becomes true once the request is handed to the transport.
+    /// The outer `Err` is a refusal before anything was sent.
+    async fn attempt<M: Method>(
+        &self,
+        verb: Verb,
+        encoding: Encoding,
+        params: &str,
+        url: &str,
+        on_wire: &mut bool,
+    ) -> Result<Result<HttpResponse, crate::transport::TransportError>, Error> {
+        let s = &*self.shared;
+        let lane = s
+            .authorizer
+            .as_deref()
+            .and_then(|a| Some((a, a.nonce_lane()?)));
+        let Some((authorizer, lane)) = lane else {
+            let request = self.prepare::<M>(verb, encoding, params, url, None)?;
+            *on_wire = true;
+            return Ok(s.transport.send(request).await);
+        };
+        let mut lease = lane
+            .source
+            .acquire(lane.key, lane.unit)
+            .await
+            .map_err(|e| Error::nonce(M::PATH, e))?;
+        let nonce = lease
+            .issue(authorizer.nonce_candidate())
+            .await
+            .map_err(|e| Error::nonce(M::PATH, e))?;
+        let request = self.prepare::<M>(verb, encoding, params, url, Some(nonce))?;
+        *on_wire = true;
+        let response = s.transport.send(request).await;
+        // The request is written and answered: the next call may take its
+        // turn. A source that fails to end the turn cleanly (a lost
+        // connection) has already given it up with the connection.
+        let _ = lease.release().await;
+        Ok(response)
+    }
+
+    /// One attempt's request: headers, authorization (with the lane's
+    /// `nonce`, if any), URL and body.
     fn prepare<M: Method>(
         &self,
         verb: Verb,
         encoding: Encoding,
         params: &str,
         url: &str,
+        nonce: Option<u64>,
     ) -> Result<HttpRequest, Error> {
         let s = &*self.shared;
         let mut headers: Vec<(Cow<'static, str>, String)> = Vec::with_capacity(7);
@@ -482,9 +550,11 @@ impl<T: Transport> Client<T> {
                     params: params.to_owned(),
                     headers: &mut headers,
                 };
-                authorizer
-                    .authorize(&mut unsigned)
-                    .map_err(|e| Error::auth(M::PATH, e))?;
+                match nonce {
+                    Some(nonce) => authorizer.authorize_with_nonce(&mut unsigned, nonce),
+                    None => authorizer.authorize(&mut unsigned),
+                }
+                .map_err(|e| Error::auth(M::PATH, e))?;
                 unsigned.params
             }
             None => params.to_owned(),

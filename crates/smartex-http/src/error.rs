@@ -119,6 +119,23 @@ impl Error {
         err
     }
 
+    /// No nonce could be issued (nothing was sent).
+    pub(crate) fn nonce(method: &'static str, e: crate::nonce::NonceError) -> Self {
+        let mut err = Self::new(ErrorKind::Auth, method);
+        err.0.source = Some(Box::new(e));
+        err
+    }
+
+    /// The attempt's timeout passed while the call waited for its key's turn:
+    /// nothing was sent, so not ambiguous even for `create_order`.
+    pub(crate) fn lane_timeout(method: &'static str, after: std::time::Duration) -> Self {
+        let mut err = Self::new(ErrorKind::Timeout, method);
+        err.0.detail = Some(format!(
+            "waited {after:?} for the API key's turn to send; nothing was sent"
+        ));
+        err
+    }
+
     pub(crate) fn transport(method: &'static str, e: TransportError, idempotent: bool) -> Self {
         let kind = match e.kind() {
             TransportErrorKind::Connect => ErrorKind::Connect,

@@ -135,6 +135,12 @@
 //! with every [`Encoding`] and [`Verb`] (a test runs every combination against
 //! real Express).
 //!
+//! A key's calls go through its send lane ([`nonce`]): one call of the key on
+//! the wire at a time, so the platform sees the nonces in the order they were
+//! issued — within the process by default, across processes with a shared
+//! [`NonceSource`] (`smartex_store::StoreNonces`). A refusal of a stale nonce
+//! ([`NonceRefusal`]) is re-signed and retried.
+//!
 //! ## Not included
 //!
 //! A blocking facade: it would need a runtime of its own per client; call the
@@ -152,16 +158,18 @@ pub mod auth;
 mod client;
 pub mod config;
 mod error;
+pub mod nonce;
 mod order;
 #[cfg(feature = "reqwest")]
 mod reqwest_transport;
 pub mod transport;
 pub mod watch;
 
-pub use auth::{ApiKeyAuth, AuthError, Authorizer, NonceUnit};
+pub use auth::{ApiKeyAuth, AuthError, Authorizer, NonceLane, NonceUnit};
 pub use client::{Client, Reply};
-pub use config::{ClientBuilder, Encoding, RetryPolicy};
+pub use config::{ClientBuilder, Encoding, NonceRefusal, RetryPolicy};
 pub use error::{Error, ErrorKind};
+pub use nonce::{InProcessNonces, NonceError, NonceLease, NonceSource};
 pub use order::NewOrder;
 #[cfg(feature = "reqwest")]
 pub use reqwest_transport::{

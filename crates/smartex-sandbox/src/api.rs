@@ -3,7 +3,7 @@
 
 use std::cmp::Ordering;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use hyper::header::CONTENT_TYPE;
 use hyper::{HeaderMap, Method};
@@ -174,7 +174,11 @@ pub(crate) async fn handle(inner: &Arc<Inner>, call: Call<'_>) -> Resp {
         let (status, body) = envelope(&inner.request_id(), Err(refusal), 0);
         return server::respond(status, "application/json; charset=utf-8", body);
     }
-    let result = process(inner, &call);
+    let result = if call.headers.contains_key("apikey") {
+        keyed(inner, &call).await
+    } else {
+        process(inner, &call)
+    };
     let latency = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let (status, body) = envelope(&inner.request_id(), result, latency);
     match fault {
@@ -183,6 +187,26 @@ pub(crate) async fn handle(inner: &Arc<Inner>, call: Call<'_>) -> Resp {
         _ => {}
     }
     server::respond(status, "application/json; charset=utf-8", body)
+}
+
+/// A keyed call, delayed first when the reordering mode says so (see
+/// `SandboxConfig::reorder_keyed_calls`).
+async fn keyed(inner: &Arc<Inner>, call: &Call<'_>) -> Result<Value, ApiErr> {
+    use std::sync::atomic::Ordering;
+    let others = inner.keyed_in_flight.fetch_add(1, Ordering::AcqRel);
+    if let Some(max) = inner.settings.reorder_keyed
+        && others > 0
+    {
+        let draw = inner.lock().rng.next_u64();
+        if draw & 1 == 1 {
+            let span = u64::try_from(max.as_micros()).unwrap_or(u64::MAX);
+            let wait = (draw >> 1) % span.saturating_add(1);
+            tokio::time::sleep(Duration::from_micros(wait)).await;
+        }
+    }
+    let result = process(inner, call);
+    inner.keyed_in_flight.fetch_sub(1, Ordering::AcqRel);
+    result
 }
 
 /// JSON text of a string.

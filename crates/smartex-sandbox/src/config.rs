@@ -95,6 +95,7 @@ pub struct SandboxConfig {
     pub(crate) admin: bool,
     pub(crate) admin_token: Option<AdminToken>,
     pub(crate) maintenance: bool,
+    pub(crate) reorder_keyed: Option<Duration>,
 }
 
 /// The bearer token the admin endpoint requires ([`SandboxConfig::admin_token`]).
@@ -129,6 +130,7 @@ impl Default for SandboxConfig {
             admin: true,
             admin_token: None,
             maintenance: false,
+            reorder_keyed: None,
         }
     }
 }
@@ -229,6 +231,18 @@ impl SandboxConfig {
     /// `5555555555555555`.
     pub fn maintenance(mut self, on: bool) -> Self {
         self.maintenance = on;
+        self
+    }
+
+    /// Reorders concurrent keyed calls, as a network or a proxy may: a call
+    /// with an `apikey` header that arrives while another keyed call is being
+    /// answered waits, one time in two, a random delay of up to `max_delay`
+    /// before its key and nonce are checked, so later calls can overtake it.
+    /// The nonce check stays strict (in the order calls reach it): a client
+    /// that sends a key's calls concurrently sees refusals; one that sends
+    /// them one at a time (a send lane) sees none. Off by default.
+    pub fn reorder_keyed_calls(mut self, max_delay: Duration) -> Self {
+        self.reorder_keyed = (!max_delay.is_zero()).then_some(max_delay);
         self
     }
 

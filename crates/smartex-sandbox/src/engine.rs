@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -120,6 +121,7 @@ pub(crate) struct Settings {
     pub(crate) allow_any_ipn_host: bool,
     pub(crate) admin: bool,
     pub(crate) admin_token: Option<crate::config::AdminToken>,
+    pub(crate) reorder_keyed: Option<Duration>,
 }
 
 impl Settings {
@@ -197,6 +199,10 @@ pub(crate) struct Inner {
     tasks: Mutex<Option<JoinSet<()>>>,
     changed: watch::Sender<u64>,
     pub(crate) site: String,
+    /// Keyed calls being answered now (for [`Settings::reorder_keyed`]).
+    pub(crate) keyed_in_flight: AtomicU64,
+    /// Calls refused for their `time` nonce, since the start.
+    pub(crate) nonce_refusals: AtomicU64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -238,6 +244,7 @@ impl Inner {
                 allow_any_ipn_host: config.allow_any_ipn_host,
                 admin: config.admin,
                 admin_token: config.admin_token.clone(),
+                reorder_keyed: config.reorder_keyed,
             },
             state: Mutex::new(State {
                 orders: BTreeMap::new(),
@@ -252,6 +259,8 @@ impl Inner {
             tasks: Mutex::new(Some(JoinSet::new())),
             changed,
             site,
+            keyed_in_flight: AtomicU64::new(0),
+            nonce_refusals: AtomicU64::new(0),
         })
     }
 
@@ -299,7 +308,10 @@ impl Inner {
     pub(crate) fn accept_nonce(&self, key: &str, time: u64) -> bool {
         let mut st = self.lock();
         match st.nonces.get(key) {
-            Some(last) if time <= *last => false,
+            Some(last) if time <= *last => {
+                self.nonce_refusals.fetch_add(1, Ordering::Relaxed);
+                false
+            }
             _ => {
                 st.nonces.insert(key.to_owned(), time);
                 true

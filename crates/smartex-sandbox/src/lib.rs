@@ -84,6 +84,10 @@
 //! refused with [`codes::AUTH`]. Calls without a key are accepted unless
 //! [`SandboxConfig::require_api_key`] is set, as the platform accepts anonymous
 //! orders.
+//! Nonces are checked strictly in the order calls reach the check;
+//! [`SandboxConfig::reorder_keyed_calls`] delays some concurrent keyed calls so
+//! that arrival order differs from issue order, and
+//! [`Sandbox::nonce_refusals`] counts the refusals.
 //!
 //! ## The lifecycle
 //!
@@ -449,6 +453,14 @@ impl Sandbox {
     pub fn set_maintenance(&self, on: bool) {
         self.inner.lock().maintenance = on;
         self.inner.notify();
+    }
+
+    /// How many calls were refused for their `time` nonce (not greater than
+    /// the key's last) since the sandbox started.
+    pub fn nonce_refusals(&self) -> u64 {
+        self.inner
+            .nonce_refusals
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Whether maintenance mode is on.

@@ -83,6 +83,8 @@ mod backend;
 mod convert;
 mod error;
 mod model;
+#[cfg(feature = "nonces")]
+mod nonces;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod seal;
@@ -96,6 +98,8 @@ pub use model::{
     ApplyOutcome, DecisionKind, EventRow, IpnSecretSource, Lease, NewOrder, NotificationKey,
     Observation, OrderBinding, OrderKey, OrderRecord, OutboxItem,
 };
+#[cfg(feature = "nonces")]
+pub use nonces::StoreNonces;
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
 pub use seal::{SealingKey, SecretSealing};

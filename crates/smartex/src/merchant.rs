@@ -119,6 +119,21 @@ impl<S: OrderStore> MerchantBuilder<S> {
         self
     }
 
+    /// Signs API calls with this key, its send lane and last nonce shared
+    /// through `nonces` — a [`StoreNonces`](smartex_store::StoreNonces) on
+    /// the merchant's database, so that several instances can use one key
+    /// without a call refused for its nonce, and a restart never reuses one.
+    /// (The simpler alternative: one API key per instance, with
+    /// [`api_key`](Self::api_key).)
+    #[must_use]
+    pub fn api_key_shared(
+        self,
+        auth: ApiKeyAuth,
+        nonces: std::sync::Arc<dyn smartex_http::NonceSource>,
+    ) -> Self {
+        self.api_key(auth.nonce_source(nonces))
+    }
+
     /// Adjusts the API client (language, timeout, API root, …).
     #[must_use]
     pub fn client(mut self, adjust: impl FnOnce(ClientBuilder) -> ClientBuilder) -> Self {

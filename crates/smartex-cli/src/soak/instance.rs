@@ -43,7 +43,27 @@ async fn serve(args: &SoakInstanceArgs) -> Result<Exit, Error> {
         .await
         .map_err(|e| Error::unavailable(format!("store: {e}")))?;
     let ms = Duration::from_millis;
-    let merchant = Merchant::builder(&args.site, store, key)
+    // On SQLite the lane gets a file of its own next to the store, so that
+    // the store's writers do not wait for a call's round trip.
+    let nonces = match args.store.strip_prefix("sqlite:") {
+        Some(path) => smartex::store::StoreNonces::sqlite_file(format!("{path}-nonces"))
+            .await
+            .map_err(|e| Error::unavailable(format!("nonce store: {e}")))?,
+        None => smartex::store::StoreNonces::new(&store),
+    };
+    let nonces = std::sync::Arc::new(nonces);
+    let mut builder = Merchant::builder(&args.site, store, key);
+    if args.api_key {
+        // The key's lane and last nonce in the store the instances share.
+        let auth = smartex::http::ApiKeyAuth::new(
+            smartex::core::ApiKey::new(smartex_sandbox::TEST_API_KEY)
+                .map_err(|e| Error::usage(format!("API key: {e}")))?,
+            smartex::core::ApiSecret::new(smartex_sandbox::TEST_API_SECRET)
+                .map_err(|e| Error::usage(format!("API secret: {e}")))?,
+        );
+        builder = builder.api_key_shared(auth, nonces);
+    }
+    let merchant = builder
         .ipn_url(args.ipn_url.clone())
         .instance(args.name.clone())
         // One machine, one clock: the allowance for skew can be small.

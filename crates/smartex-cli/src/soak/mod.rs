@@ -150,6 +150,7 @@ async fn spawn_instance(
         .arg(base.pending_horizon_ms.to_string())
         .arg("--business-fail-every")
         .arg(base.business_fail_every.to_string())
+        .args(base.api_key.then_some("--api-key"))
         .env(instance::MASTER_KEY_ENV, key_hex)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::inherit())
@@ -201,8 +202,15 @@ async fn soak(args: &SoakArgs, p: &Printer<'_>) -> Result<Exit, Error> {
         redact_url(&store_url)
     ));
 
+    let mut sandbox = SandboxConfig::default().schedule(Schedule::manual());
+    if args.api_key {
+        sandbox = sandbox
+            .test_api_key()
+            .require_api_key(true)
+            .reorder_keyed_calls(Duration::from_millis(5));
+    }
     let sb = Arc::new(
-        Sandbox::start(SandboxConfig::default().schedule(Schedule::manual()))
+        Sandbox::start(sandbox)
             .await
             .map_err(|e| Error::unavailable(format!("sandbox: {e}")))?,
     );
@@ -244,6 +252,7 @@ async fn soak(args: &SoakArgs, p: &Printer<'_>) -> Result<Exit, Error> {
         timeout_ms,
         pending_horizon_ms: 60_000,
         business_fail_every: 7,
+        api_key: args.api_key,
     };
     let mut children = Vec::with_capacity(args.instances);
     for slot in 0..args.instances {
@@ -436,6 +445,13 @@ async fn soak(args: &SoakArgs, p: &Printer<'_>) -> Result<Exit, Error> {
         verdict.regressions,
         verdict.unacked
     );
+    if args.api_key {
+        let _ = writeln!(
+            out,
+            "  API key           every call keyed (lane shared through the store); {} refused for their nonce by the sandbox",
+            soak.sb.nonce_refusals()
+        );
+    }
     for line in verdict.mismatched.iter().take(10) {
         let _ = writeln!(out, "    mismatch: {line}");
     }

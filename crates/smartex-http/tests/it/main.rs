@@ -6,6 +6,7 @@ mod auth;
 mod catalogue;
 mod express_peer;
 mod failures;
+mod lane;
 mod props;
 mod sandbox_key;
 mod server;

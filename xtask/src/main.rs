@@ -261,10 +261,12 @@ fn alone(root: &Path) -> Result {
 
 /// The `smartex soak` chaos run at CI size: 200 orders through 3 instances
 /// killed and restarted at random, on SQLite and on PostgreSQL (about 15 s
-/// each). A fixed seed would hide new interleavings, so the seed is drawn
+/// each); the PostgreSQL run, the shape of several servers, signs every call
+/// with the sandbox's API key (`--api-key`: strict nonces, keyed calls
+/// reordered, the instances sharing one nonce lane through the database). A fixed seed would hide new interleavings, so the seed is drawn
 /// and printed; a failure names it for `smartex soak --seed N`.
 fn soak(root: &Path) -> Result {
-    let smartex = |store: Option<&str>| {
+    let smartex = |store: Option<&str>, keyed: bool| {
         let mut command = cargo(root);
         command.args([
             "run",
@@ -284,11 +286,14 @@ fn soak(root: &Path) -> Result {
         if let Some(url) = store {
             command.args(["--store", url]);
         }
+        if keyed {
+            command.arg("--api-key");
+        }
         command
     };
-    run(&mut smartex(None))?;
+    run(&mut smartex(None, false))?;
     let server = pg::TestPostgres::provide()?;
-    run(&mut smartex(Some(&server.url)))
+    run(&mut smartex(Some(&server.url), true))
 }
 
 /// `cargo xtask tidy`, as one timed step.

@@ -306,6 +306,13 @@ pub(crate) struct SandboxArgs {
     #[arg(long)]
     pub(crate) require_api_key: bool,
 
+    /// Reorder concurrent keyed calls: one time in two, a keyed call that
+    /// arrives while another is being answered waits up to MS milliseconds
+    /// before its nonce is checked, so later calls overtake it (nonces stay
+    /// strict). Proves that a client sends each key's calls in order. 0: off
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub(crate) reorder_keyed_ms: u64,
+
     /// Require `Authorization: Bearer TOKEN` on the admin endpoint
     /// (/_sandbox/). Default: none on loopback; on any other address a fresh
     /// random token, printed once at start

@@ -22,7 +22,8 @@ pub(crate) fn run(args: &SandboxArgs, p: &Printer<'_>) -> Result<Exit, Error> {
         .listen(args.listen)
         .schedule(schedule)
         .test_api_key()
-        .require_api_key(args.require_api_key);
+        .require_api_key(args.require_api_key)
+        .reorder_keyed_calls(Duration::from_millis(args.reorder_keyed_ms));
     let token = admin_token(args)?;
     if let Some(token) = &token {
         config = config.admin_token(token.as_str());
@@ -41,6 +42,7 @@ pub(crate) fn run(args: &SandboxArgs, p: &Printer<'_>) -> Result<Exit, Error> {
                     "apiSecret": TEST_API_SECRET,
                     "adminToken": token,
                     "requireApiKey": args.require_api_key,
+                    "reorderKeyedMs": args.reorder_keyed_ms,
                     "stepMs": (!args.manual).then_some(args.step_ms),
                     "routes": routes,
                 })
@@ -114,6 +116,12 @@ fn describe(sb: &Sandbox, args: &SandboxArgs, token: Option<&str>, p: &Printer<'
     p.line(s.bold(keys));
     p.line(format!("  API key      {TEST_API_KEY}"));
     p.line(format!("  API secret   {TEST_API_SECRET}"));
+    if args.reorder_keyed_ms > 0 {
+        p.line(format!(
+            "  nonces       strict; concurrent keyed calls reordered by up to {} ms",
+            args.reorder_keyed_ms
+        ));
+    }
     p.line("");
     p.line(s.bold("routes"));
     for r in sb.routes() {

@@ -387,28 +387,24 @@ impl<T: Transport> Client<T> {
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
-            let mut on_wire = false;
-            let sent = tokio::time::timeout(
-                s.timeout,
-                self.attempt::<M>(verb, encoding, &params, &url, &mut on_wire),
-            )
-            .await;
-            let sent = match sent {
-                Ok(Err(refused_before_sending)) => return Err(refused_before_sending),
-                Ok(Ok(sent)) => Ok(sent),
-                Err(_elapsed) if !on_wire => {
-                    return Err(Error::lane_timeout(M::PATH, s.timeout).with_attempts(attempt));
+            let deadline = tokio::time::Instant::now() + s.timeout;
+            let sent = match self
+                .attempt::<M>(verb, encoding, &params, &url, deadline)
+                .await
+            {
+                Err(refused_before_sending) => {
+                    return Err(refused_before_sending.with_attempts(attempt));
                 }
-                Err(elapsed) => Err(elapsed),
+                Ok(sent) => sent,
             };
             let may_retry = M::IDEMPOTENT && attempt <= s.retry.max_retries;
             let response = match sent {
-                Err(_elapsed) => {
+                None => {
                     return Err(
                         Error::timeout(M::PATH, s.timeout, M::IDEMPOTENT).with_attempts(attempt)
                     );
                 }
-                Ok(Err(e)) => {
+                Some(Err(e)) => {
                     let retryable = matches!(
                         e.kind(),
                         TransportErrorKind::Connect
@@ -421,7 +417,7 @@ impl<T: Transport> Client<T> {
                     }
                     return Err(Error::transport(M::PATH, e, M::IDEMPOTENT).with_attempts(attempt));
                 }
-                Ok(Ok(response)) => response,
+                Some(Ok(response)) => response,
             };
             if response.body.len() > s.max_response_bytes {
                 return Err(Error::transport(
@@ -478,19 +474,23 @@ impl<T: Transport> Client<T> {
         }
     }
 
-    /// One attempt: for a keyed scheme with a send lane, waits for the key's
-    /// turn, issues the nonce, signs and sends, and ends the turn when the
-    /// answer is in (or the attempt is dropped); otherwise signs and sends.
-    /// `on_wire` becomes true once the request is handed to the transport.
-    /// The outer `Err` is a refusal before anything was sent.
+    /// One attempt, sent by `deadline`: for a keyed scheme with a send lane,
+    /// waits for the key's turn, issues the nonce, signs and sends, and ends
+    /// the turn when the answer is in; otherwise signs and sends.
+    ///
+    /// `Err` is a refusal before anything was sent (a lane wait that ran out
+    /// of time included); `Ok(None)`, a request sent and not answered by the
+    /// deadline; `Ok(Some(_))`, what the transport made of it. Ending the turn
+    /// is not under the deadline: an answer already in is never thrown away
+    /// for a slow unlock or commit.
     async fn attempt<M: Method>(
         &self,
         verb: Verb,
         encoding: Encoding,
         params: &str,
         url: &str,
-        on_wire: &mut bool,
-    ) -> Result<Result<HttpResponse, crate::transport::TransportError>, Error> {
+        deadline: tokio::time::Instant,
+    ) -> Result<Option<Result<HttpResponse, crate::transport::TransportError>>, Error> {
         let s = &*self.shared;
         let lane = s
             .authorizer
@@ -498,24 +498,47 @@ impl<T: Transport> Client<T> {
             .and_then(|a| Some((a, a.nonce_lane()?)));
         let Some((authorizer, lane)) = lane else {
             let request = self.prepare::<M>(verb, encoding, params, url, None)?;
-            *on_wire = true;
-            return Ok(s.transport.send(request).await);
+            return Ok(tokio::time::timeout_at(deadline, s.transport.send(request))
+                .await
+                .ok());
         };
-        let mut lease = lane
-            .source
-            .acquire(lane.key, lane.unit)
+        let waited_too_long = || Error::lane_timeout(M::PATH, s.timeout);
+        let mut lease = tokio::time::timeout_at(deadline, lane.source.acquire(lane.key, lane.unit))
             .await
+            .map_err(|_elapsed| waited_too_long())?
             .map_err(|e| Error::nonce(M::PATH, e))?;
-        let nonce = lease
-            .issue(authorizer.nonce_candidate())
+        // A turn that comes with less than half the attempt's time left is
+        // given back unused: sending with a sliver of time would turn a wait
+        // in the queue into a timeout after sending — for `create_order`, an
+        // ambiguous order — where not sending is a clean, retryable failure.
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if left < s.timeout / 2 {
+            let _ = lease.release().await;
+            return Err(waited_too_long());
+        }
+        let issued = tokio::time::timeout_at(deadline, lease.issue(authorizer.nonce_candidate()))
             .await
-            .map_err(|e| Error::nonce(M::PATH, e))?;
-        let request = self.prepare::<M>(verb, encoding, params, url, Some(nonce))?;
-        *on_wire = true;
-        let response = s.transport.send(request).await;
-        // The request is written and answered: the next call may take its
-        // turn. A source that fails to end the turn cleanly (a lost
-        // connection) has already given it up with the connection.
+            .map_err(|_elapsed| waited_too_long())?;
+        let nonce = match issued {
+            Ok(nonce) => nonce,
+            Err(e) => {
+                let _ = lease.release().await;
+                return Err(Error::nonce(M::PATH, e));
+            }
+        };
+        let request = match self.prepare::<M>(verb, encoding, params, url, Some(nonce)) {
+            Ok(request) => request,
+            Err(e) => {
+                let _ = lease.release().await;
+                return Err(e);
+            }
+        };
+        let response = tokio::time::timeout_at(deadline, s.transport.send(request))
+            .await
+            .ok();
+        // The request is written and answered (or given up on): the next
+        // call may take its turn. A source that fails to end the turn cleanly
+        // (a lost connection) has already given it up with the connection.
         let _ = lease.release().await;
         Ok(response)
     }
@@ -596,9 +619,25 @@ fn finish<M: Method>(response: HttpResponse, attempts: u32) -> Result<Reply<M::O
                 http_status: status,
                 attempts,
             }),
-            Err(api) => Err(Error::from_api(M::PATH, status, api)
-                .with_request_id(decoded.request_id)
-                .with_attempts(attempts)),
+            Err(api) => {
+                let err = Error::from_api(M::PATH, status, api)
+                    .with_request_id(decoded.request_id)
+                    .with_attempts(attempts);
+                // A refusal that came with a server error on a call that is
+                // not idempotent (an error handler answering after the work
+                // was done) proves nothing: as ambiguous as a bare 5xx. A
+                // 503 is the service refusing the call; maintenance is a
+                // refusal in any status.
+                if !M::IDEMPOTENT
+                    && (500..600).contains(&status)
+                    && status != 503
+                    && err.kind() == ErrorKind::Api
+                {
+                    Err(err.into_ambiguous())
+                } else {
+                    Err(err)
+                }
+            }
         },
         Err(_) if !response.is_success() => {
             // A server or gateway error on a call that is not idempotent: the

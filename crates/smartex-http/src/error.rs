@@ -81,6 +81,7 @@ struct Inner {
     detail: Option<String>,
     order: Option<OrderIdentity>,
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    not_sent: bool,
 }
 
 /// A failed call, with what support needs: the [kind](ErrorKind), the API
@@ -104,6 +105,7 @@ impl Error {
             detail: None,
             order: None,
             source: None,
+            not_sent: false,
         }))
     }
 
@@ -130,6 +132,7 @@ impl Error {
     /// nothing was sent, so not ambiguous even for `create_order`.
     pub(crate) fn lane_timeout(method: &'static str, after: std::time::Duration) -> Self {
         let mut err = Self::new(ErrorKind::Timeout, method);
+        err.0.not_sent = true;
         err.0.detail = Some(format!(
             "waited {after:?} for the API key's turn to send; nothing was sent"
         ));
@@ -230,6 +233,21 @@ impl Error {
     /// What kind of failure.
     pub fn kind(&self) -> ErrorKind {
         self.0.kind
+    }
+
+    /// Whether the call is known never to have left this process: it timed
+    /// out waiting for its API key's turn to send. Such a failure of
+    /// `create_order` created nothing, although its kind is
+    /// [`ErrorKind::Timeout`].
+    pub fn nothing_sent(&self) -> bool {
+        self.0.not_sent
+    }
+
+    /// The same failure, reported as [`ErrorKind::Ambiguous`] (the platform
+    /// may have done the work).
+    pub(crate) fn into_ambiguous(mut self) -> Self {
+        self.0.kind = ErrorKind::Ambiguous;
+        self
     }
 
     /// The API method's path (`public/exchanger/order/create`); empty for a

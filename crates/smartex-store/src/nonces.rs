@@ -36,9 +36,10 @@ const LOCK_CLASS: i32 = 0x534D_5458;
 /// - **SQLite**: an immediate transaction (SQLite's one write lock) from
 ///   before the nonce is read until the request is answered; the new last
 ///   nonce is written in it and committed at the end of the turn. The write
-///   lock is the whole file's: in the store's own file ([`sqlite`](Self::sqlite))
-///   the store's other writers wait for one request's round trip, so prefer a
-///   file of its own ([`sqlite_file`](Self::sqlite_file)). A crash mid-turn loses only that turn's nonce
+///   lock is the whole file's, so the lane always has a file of its own
+///   ([`sqlite`](Self::sqlite) puts it next to the store's,
+///   [`sqlite_file`](Self::sqlite_file) where you say): the store's writers
+///   never wait for a request's round trip. A crash mid-turn loses only that turn's nonce
 ///   (the request may have been sent): a later nonce equal to it is refused,
 ///   and a refused nonce is re-signed and retried by the client.
 ///
@@ -55,7 +56,7 @@ const LOCK_CLASS: i32 = 0x534D_5458;
 /// use smartex_store::{AnyStore, StoreNonces, StoreOptions};
 /// # let (key, secret) = (smartex_core::ApiKey::new("EF04794F718A3FC8C6DFA0B")?, smartex_core::ApiSecret::new("s")?);
 /// let store = AnyStore::open("postgres://shop@db/shop", StoreOptions::default()).await?;
-/// let auth = ApiKeyAuth::new(key, secret).nonce_source(Arc::new(StoreNonces::new(&store)));
+/// let auth = ApiKeyAuth::new(key, secret).nonce_source(Arc::new(StoreNonces::new(&store).await?));
 /// # Ok(()) }
 /// ```
 pub struct StoreNonces {
@@ -79,22 +80,38 @@ impl std::fmt::Debug for StoreNonces {
 }
 
 impl StoreNonces {
-    /// Nonces in `store`'s database (its pool; the table comes with the
-    /// store's migrations).
-    pub fn new(store: &AnyStore) -> Self {
+    /// Nonces for `store`: on PostgreSQL in its database (its pool; the table
+    /// comes with the store's migrations); on SQLite in a file of its own
+    /// next to the store's (see [`sqlite`](Self::sqlite)).
+    ///
+    /// # Errors
+    /// The database's error (opening the SQLite lane's file).
+    pub async fn new(store: &AnyStore) -> crate::Result<Self> {
         match store {
-            AnyStore::Sqlite(s) => Self::sqlite(s),
+            AnyStore::Sqlite(s) => Self::sqlite(s).await,
             #[cfg(feature = "postgres")]
-            AnyStore::Postgres(s) => Self::postgres(s),
+            AnyStore::Postgres(s) => Ok(Self::postgres(s)),
         }
     }
 
-    /// Nonces in a SQLite store, for several processes on one machine.
-    pub fn sqlite(store: &SqliteStore) -> Self {
-        Self {
-            backend: Backend::Sqlite(store.pool().clone()),
-            lanes: InProcessNonces::new(),
-        }
+    /// Nonces for a SQLite store, for several processes on one machine, in
+    /// the file `<the store's file>-nonces` (see
+    /// [`sqlite_file`](Self::sqlite_file)). Never in the store's own file: a
+    /// turn holds its file's write lock for a whole round trip, and the
+    /// store's writers — an IPN being applied — must not wait behind it (an
+    /// IPN answered 500 for a busy database is never sent again).
+    ///
+    /// # Errors
+    /// The database's error.
+    pub async fn sqlite(store: &SqliteStore) -> crate::Result<Self> {
+        let mut path = store
+            .pool()
+            .connect_options()
+            .get_filename()
+            .as_os_str()
+            .to_owned();
+        path.push("-nonces");
+        Self::sqlite_file(std::path::PathBuf::from(path)).await
     }
 
     /// Nonces in a SQLite file of their own at `path` (created if missing,

@@ -264,17 +264,19 @@ impl Checkout {
 }
 
 /// Whether a failed `order/create` proves that no order exists: it was
-/// refused before sending, never connected, or the platform answered with
-/// its refusal or maintenance. Anything else may have created it.
-fn proves_not_created(kind: ErrorKind) -> bool {
-    matches!(
-        kind,
-        ErrorKind::Invalid
-            | ErrorKind::Auth
-            | ErrorKind::Connect
-            | ErrorKind::Api
-            | ErrorKind::Maintenance
-    )
+/// refused before sending (a wait for the API key's turn that ran out
+/// included), never connected, or the platform answered with its refusal or
+/// maintenance. Anything else may have created it.
+fn proves_not_created(error: &smartex_http::Error) -> bool {
+    error.nothing_sent()
+        || matches!(
+            error.kind(),
+            ErrorKind::Invalid
+                | ErrorKind::Auth
+                | ErrorKind::Connect
+                | ErrorKind::Api
+                | ErrorKind::Maintenance
+        )
 }
 
 impl<S: OrderStore> Merchant<S> {
@@ -380,7 +382,7 @@ impl<S: OrderStore, T: Transport> Merchant<S, T> {
 
         let created = match inner.client.create_order(&order).await {
             Ok(created) => created,
-            Err(e) if proves_not_created(e.kind()) => {
+            Err(e) if proves_not_created(&e) => {
                 // The record stays without uid: the reconciler gives it up at
                 // the pending horizon (the store has no "failed" mark).
                 return Err(Error::NotCreated(e));

@@ -45,12 +45,9 @@ async fn serve(args: &SoakInstanceArgs) -> Result<Exit, Error> {
     let ms = Duration::from_millis;
     // On SQLite the lane gets a file of its own next to the store, so that
     // the store's writers do not wait for a call's round trip.
-    let nonces = match args.store.strip_prefix("sqlite:") {
-        Some(path) => smartex::store::StoreNonces::sqlite_file(format!("{path}-nonces"))
-            .await
-            .map_err(|e| Error::unavailable(format!("nonce store: {e}")))?,
-        None => smartex::store::StoreNonces::new(&store),
-    };
+    let nonces = smartex::store::StoreNonces::new(&store)
+        .await
+        .map_err(|e| Error::unavailable(format!("nonce store: {e}")))?;
     let nonces = std::sync::Arc::new(nonces);
     let mut builder = Merchant::builder(&args.site, store, key);
     if args.api_key {

@@ -171,6 +171,23 @@ async fn create_order_is_never_retried_and_a_gateway_error_is_ambiguous() {
         assert_eq!(server.count(), 1, "never retried");
         assert_eq!(err.kind(), ErrorKind::Ambiguous, "{status}");
     }
+    // A refusal envelope that comes with a server error (an error handler
+    // answering after the work was done) proves nothing either — even one
+    // that looks like a stale-nonce refusal is not retried.
+    for status in [500, 502] {
+        let server = TestServer::start(move |_, _| {
+            Action::json(
+                status,
+                r#"{"success":false,"error":{"errorCode":40301,"message":"Param time must be greater than in the previous request with this key"}}"#,
+            )
+        })
+        .await;
+        let client = make_client(&server, |b| b.retry(fast_retries()));
+        let err = client.create_order(&order()).await.unwrap_err();
+        assert_eq!(server.count(), 1, "never retried");
+        assert_eq!(err.kind(), ErrorKind::Ambiguous, "{status}: {err}");
+        assert!(err.api().is_some(), "the platform's error is kept");
+    }
     // A success status whose body is not the envelope: the order was probably
     // made and its answer lost.
     let server = TestServer::start(|_, _| Action::html(200, "<html>proxy page</html>")).await;

@@ -246,12 +246,28 @@ async fn waiting_for_the_lane_keeps_the_callers_timeout() {
     first.unwrap();
     let e = second.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
-    assert!(!e.is_ambiguous());
+    assert!(!e.is_ambiguous() && e.nothing_sent());
     assert_eq!(
         sent.load(Ordering::SeqCst),
         1,
         "the waiting call sent nothing"
     );
+    // A turn that comes with less than half the attempt's time left (here
+    // ~100 ms of 400) is given back unused rather than sent into a likely
+    // timeout: still nothing sent, still not ambiguous.
+    let late = build(Duration::from_millis(400));
+    let (first, second) = tokio::join!(
+        patient.get_order(uid, &secret, OrderViewKind::Order),
+        async {
+            tokio::task::yield_now().await;
+            late.create_order(&order).await
+        }
+    );
+    first.unwrap();
+    let e = second.unwrap_err();
+    assert!(e.nothing_sent() && !e.is_ambiguous(), "{e}");
+    assert_eq!(sent.load(Ordering::SeqCst), 2, "the late turn sent nothing");
+    sent.store(1, Ordering::SeqCst);
     // The lane is free again.
     hurried
         .get_order(uid, &secret, OrderViewKind::Order)

@@ -87,7 +87,7 @@ async fn worker() {
         auth = auth.nonce_source(Arc::new(nonces));
     } else if location != "local" {
         let store = open(&location).await;
-        auth = auth.nonce_source(Arc::new(StoreNonces::new(&store)));
+        auth = auth.nonce_source(Arc::new(StoreNonces::new(&store).await.unwrap()));
     }
     let client = ClientBuilder::new(&site)
         .api_key(auth)
@@ -183,7 +183,7 @@ async fn sandbox_with_order() -> (Sandbox, OrderUid, OrderSecret) {
 
 async fn processes_share_a_key(fixture: &Fixture) {
     let (sb, uid, secret) = sandbox_with_order().await;
-    let nonces = StoreNonces::new(&fixture.store);
+    let nonces = StoreNonces::new(&fixture.store).await.unwrap();
     let before = nonces.last_nonce(&test_key()).await.unwrap();
     let failures = run_workers(&sb, &location_of(fixture), uid, &secret).await;
     assert_eq!(failures, vec![0; PROCESSES], "calls failed");
@@ -243,14 +243,14 @@ async fn three_processes_without_a_shared_lane_are_refused() {
 async fn restart_and_units(fixture: &Fixture) {
     let key = test_key();
     {
-        let first = StoreNonces::new(&fixture.store);
+        let first = StoreNonces::new(&fixture.store).await.unwrap();
         let mut lease = first.acquire(&key, NonceUnit::Millis).await.unwrap();
         assert_eq!(lease.issue(1_000_000).await.unwrap(), 1_000_000);
         lease.release().await.unwrap();
     }
     // "Restarted": another pool, a clock far behind.
     let store = open(&location_of(fixture)).await;
-    let restarted = StoreNonces::new(&store);
+    let restarted = StoreNonces::new(&store).await.unwrap();
     let mut lease = restarted.acquire(&key, NonceUnit::Millis).await.unwrap();
     assert_eq!(lease.issue(5).await.unwrap(), 1_000_001);
     lease.release().await.unwrap();
@@ -281,7 +281,7 @@ async fn restart_and_units(fixture: &Fixture) {
         .api_key(
             auth()
                 .unit(NonceUnit::Seconds)
-                .nonce_source(Arc::new(StoreNonces::new(&store))),
+                .nonce_source(Arc::new(StoreNonces::new(&store).await.unwrap())),
         )
         .build_with(ReqwestTransport::builder().no_proxy().build().unwrap())
         .unwrap();

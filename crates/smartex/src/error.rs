@@ -47,6 +47,14 @@ pub enum Error {
         #[source]
         source: smartex_http::Error,
     },
+    /// The runtime shut down while `order/create` was in flight: the order
+    /// **may exist**, as after [`Ambiguous`](Self::Ambiguous) (its first IPN
+    /// binds the pending record).
+    #[error("order `{reference}` may or may not have been created: the runtime shut down during the call")]
+    Interrupted {
+        /// The order's reference.
+        reference: Reference,
+    },
     /// The order was created but its record could not be completed (the store
     /// failed after the call). The order exists and is returned: send the
     /// customer to pay. Its pending record is bound by its first IPN, as after

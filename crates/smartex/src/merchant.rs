@@ -344,16 +344,27 @@ impl<S: OrderStore, T: Transport> Merchant<S, T> {
     ///   nothing recorded, nothing sent.
     /// - [`Error::ReferenceTaken`]: the reference is already recorded.
     /// - [`Error::Store`]: the store failed before the call; nothing sent.
-    /// - [`Error::NotCreated`]: no order exists; the record is marked failed.
+    /// - [`Error::NotCreated`]: no order exists; the record stays without a
+    ///   uid and is given up at the pending horizon.
     /// - [`Error::Ambiguous`]: the order may exist; the record stays pending
     ///   until its first IPN binds it, or the reconciler gives it up.
     /// - [`Error::CreatedNotRecorded`]: the order exists (returned in the
     ///   error) but the store failed to complete its record.
+    /// - [`Error::Interrupted`]: the runtime shut down during the call; as
+    ///   ambiguous.
+    ///
+    /// Once the request is under way it runs to its end in a task of its own:
+    /// dropping the returned future (a client that disconnects) does not lose
+    /// a created order's uid and secret.
     pub async fn checkout(
         &self,
         reference: &Reference,
         order: CreateOrderBuilder,
-    ) -> Result<Checkout, Error> {
+    ) -> Result<Checkout, Error>
+    where
+        S: 'static,
+        T: 'static,
+    {
         let inner = &self.inner;
         let key = inner.keys.current();
         let ipn_url = inner.template.url_for(reference)?;
@@ -380,6 +391,30 @@ impl<S: OrderStore, T: Transport> Merchant<S, T> {
             Err(e) => return Err(Error::Store(e)),
         }
 
+        // Created and bound in a task of its own: a caller dropped mid-call
+        // (a web framework drops the handler when its client disconnects)
+        // must not lose the created order's uid and secret between the
+        // answer and the store.
+        let merchant = self.clone();
+        let owned = reference.clone();
+        let task = tokio::spawn(async move { merchant.create_and_bind(&owned, order).await });
+        match task.await {
+            Ok(outcome) => outcome,
+            // A panic in the task is the caller's, as if it had happened here.
+            Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
+            Err(_cancelled) => Err(Error::Interrupted {
+                reference: reference.clone(),
+            }),
+        }
+    }
+
+    /// `order/create`, then the record bound to the created order.
+    async fn create_and_bind(
+        &self,
+        reference: &Reference,
+        order: smartex_core::request::CreateOrder,
+    ) -> Result<Checkout, Error> {
+        let inner = &self.inner;
         let created = match inner.client.create_order(&order).await {
             Ok(created) => created,
             Err(e) if proves_not_created(&e) => {

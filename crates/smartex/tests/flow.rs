@@ -542,3 +542,28 @@ async fn one_notification_delivered_to_two_instances_at_once_is_applied_once() {
         );
     }
 }
+
+/// A checkout whose caller goes away while `order/create` is in flight (a web
+/// framework drops the handler when its client disconnects) still stores the
+/// created order's uid and secret: the reconciler can poll it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checkout_dropped_mid_call_still_records_the_created_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = sandbox().await;
+    let (m, _) = merchant(&sb, &dir.path().join("shop.db"), 0).await;
+    let reference = Reference::new("dropped-1").unwrap();
+    // The create is processed; its answer is held back for 400 ms, and the
+    // caller gives up after 100.
+    sb.stall_responses(Duration::from_millis(400), smartex_sandbox::Times::Once);
+    let gave_up = tokio::time::timeout(
+        Duration::from_millis(100),
+        m.checkout(&reference, order(&sb)),
+    )
+    .await;
+    assert!(gave_up.is_err(), "the caller was dropped mid-call");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let uid = sandbox_uid(&sb, "dropped-1");
+    let record = stored(&m, "dropped-1").await;
+    assert_eq!(record.uid.map(|u| u.get()), Some(uid.get()), "uid stored");
+    assert!(record.order_secret.is_some(), "secret stored");
+}

@@ -334,11 +334,13 @@ impl<S: OrderStore, T: Transport> Merchant<S, T> {
                 };
                 IpnOutcome::new(answer, handled)
             }
-            // A resend of a notification first found stale is still stale
-            // (statuses only move forward): say so, not "duplicate".
+            // A resend is answered as its first delivery was decided: still
+            // stale (statuses only move forward), still held for review if it
+            // was unexpected; a repeat of an applied one is a duplicate.
             Ok(ApplyOutcome::Repeat { decision, .. }) => IpnOutcome::new(
                 match decision {
                     DecisionKind::Stale => Answer::STALE,
+                    DecisionKind::Unexpected => Answer::HELD,
                     _ => Answer::DUPLICATE,
                 },
                 Handled::Repeat,

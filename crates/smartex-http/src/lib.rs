@@ -49,7 +49,8 @@
 //!     .build()?;
 //! #   */
 //!
-//! // 1. Create the order (never retried automatically: a repeat could create a second one).
+//! // 1. Create the order (retried only after a refusal of its nonce, which proves
+//! //    nothing was created: any other repeat could create a second one).
 //! let order = CreateOrder::builder()
 //!     .route_id("5d8e6002b80b7b4cd75a6424")
 //!     .amount("0.05")
@@ -102,7 +103,10 @@
 //! - **Retries** ([`RetryPolicy`]): at most 2 by default, exponential backoff
 //!   with jitter, only for idempotent methods (reads, `update-status`), only
 //!   after a connection error or HTTP `429`/`502`/`503`/`504`.
-//! - **`create_order` is never retried.** A failure after the request may have
+//! - **`create_order` is retried on one answer only**: the platform's refusal
+//!   of its `time` nonce ([`NonceRefusal`]; the nonce is checked before the
+//!   method runs, so nothing was created), re-signed with a fresh nonce. A
+//!   failure after the request may have
 //!   reached the platform (a timeout, a broken connection, any `5xx` but `503`,
 //!   a success status with a body that is not the envelope) is
 //!   [`ErrorKind::Ambiguous`]: "the order may have been created". Look for the

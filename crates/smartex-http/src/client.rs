@@ -387,7 +387,8 @@ impl<T: Transport> Client<T> {
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
-            let deadline = tokio::time::Instant::now() + s.timeout;
+            // `None`: a timeout too large for the clock, which is no limit.
+            let deadline = tokio::time::Instant::now().checked_add(s.timeout);
             let sent = match self
                 .attempt::<M>(verb, encoding, &params, &url, deadline)
                 .await
@@ -489,7 +490,7 @@ impl<T: Transport> Client<T> {
         encoding: Encoding,
         params: &str,
         url: &str,
-        deadline: tokio::time::Instant,
+        deadline: Option<tokio::time::Instant>,
     ) -> Result<Option<Result<HttpResponse, crate::transport::TransportError>>, Error> {
         let s = &*self.shared;
         let lane = s
@@ -498,12 +499,10 @@ impl<T: Transport> Client<T> {
             .and_then(|a| Some((a, a.nonce_lane()?)));
         let Some((authorizer, lane)) = lane else {
             let request = self.prepare::<M>(verb, encoding, params, url, None)?;
-            return Ok(tokio::time::timeout_at(deadline, s.transport.send(request))
-                .await
-                .ok());
+            return Ok(within(deadline, s.transport.send(request)).await.ok());
         };
         let waited_too_long = || Error::lane_timeout(M::PATH, s.timeout);
-        let mut lease = tokio::time::timeout_at(deadline, lane.source.acquire(lane.key, lane.unit))
+        let mut lease = within(deadline, lane.source.acquire(lane.key, lane.unit))
             .await
             .map_err(|_elapsed| waited_too_long())?
             .map_err(|e| Error::nonce(M::PATH, e))?;
@@ -511,12 +510,12 @@ impl<T: Transport> Client<T> {
         // given back unused: sending with a sliver of time would turn a wait
         // in the queue into a timeout after sending — for `create_order`, an
         // ambiguous order — where not sending is a clean, retryable failure.
-        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        if left < s.timeout / 2 {
+        let left = deadline.map(|d| d.saturating_duration_since(tokio::time::Instant::now()));
+        if left.is_some_and(|left| left < s.timeout / 2) {
             let _ = lease.release().await;
             return Err(waited_too_long());
         }
-        let issued = tokio::time::timeout_at(deadline, lease.issue(authorizer.nonce_candidate()))
+        let issued = within(deadline, lease.issue(authorizer.nonce_candidate()))
             .await
             .map_err(|_elapsed| waited_too_long())?;
         let nonce = match issued {
@@ -533,13 +532,13 @@ impl<T: Transport> Client<T> {
                 return Err(e);
             }
         };
-        let response = tokio::time::timeout_at(deadline, s.transport.send(request))
-            .await
-            .ok();
+        let response = within(deadline, s.transport.send(request)).await.ok();
         // The request is written and answered (or given up on): the next
-        // call may take its turn. A source that fails to end the turn cleanly
-        // (a lost connection) has already given it up with the connection.
-        let _ = lease.release().await;
+        // call may take its turn. Ending it has a bound of its own (a hung
+        // database must not hang the call; a lease dropped unfinished gives
+        // the turn up with its connection), and a source that fails to end
+        // the turn cleanly has already given it up the same way.
+        let _ = tokio::time::timeout(s.timeout, lease.release()).await;
         Ok(response)
     }
 
@@ -608,6 +607,17 @@ fn anti_flood_wait(body: &[u8]) -> Option<Duration> {
 }
 
 /// Decodes a final response into the reply or the right error.
+/// `future`, unless `deadline` passes first (`Err`); no deadline, no limit.
+async fn within<F: std::future::Future>(
+    deadline: Option<tokio::time::Instant>,
+    future: F,
+) -> Result<F::Output, tokio::time::error::Elapsed> {
+    match deadline {
+        Some(deadline) => tokio::time::timeout_at(deadline, future).await,
+        None => Ok(future.await),
+    }
+}
+
 fn finish<M: Method>(response: HttpResponse, attempts: u32) -> Result<Reply<M::Output>, Error> {
     let status = response.status;
     match response::decode::<M::Output>(&response.body) {

@@ -512,7 +512,7 @@ impl<T: Transport> Client<T> {
         // ambiguous order — where not sending is a clean, retryable failure.
         let left = deadline.map(|d| d.saturating_duration_since(tokio::time::Instant::now()));
         if left.is_some_and(|left| left < s.timeout / 2) {
-            let _ = lease.release().await;
+            let _ = tokio::time::timeout(s.timeout, lease.release()).await;
             return Err(waited_too_long());
         }
         let issued = within(deadline, lease.issue(authorizer.nonce_candidate()))
@@ -521,14 +521,14 @@ impl<T: Transport> Client<T> {
         let nonce = match issued {
             Ok(nonce) => nonce,
             Err(e) => {
-                let _ = lease.release().await;
+                let _ = tokio::time::timeout(s.timeout, lease.release()).await;
                 return Err(Error::nonce(M::PATH, e));
             }
         };
         let request = match self.prepare::<M>(verb, encoding, params, url, Some(nonce)) {
             Ok(request) => request,
             Err(e) => {
-                let _ = lease.release().await;
+                let _ = tokio::time::timeout(s.timeout, lease.release()).await;
                 return Err(e);
             }
         };

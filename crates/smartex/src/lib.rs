@@ -50,6 +50,8 @@
 //! sandbox.
 //!
 //! ```no_run
+//! # #[cfg(feature = "http")] // the example needs it; without it, nothing to build
+//! # mod shop {
 //! use axum::{Router, body::Bytes, extract::{Path, State}, http::{StatusCode, request::Parts}};
 //! use axum::{response::{IntoResponse, Redirect, Response}, routing::post};
 //! use smartex::{Merchant, MasterKey, Reference, core::request::CreateOrder};
@@ -94,6 +96,8 @@
 //!     axum::serve(tokio::net::TcpListener::bind("0.0.0.0:8080").await?, app).await?;
 //!     Ok(())
 //! }
+//! # }
+//! # fn main() {}
 //! ```
 //!
 //! The business step (ship, e-mail) runs from the outbox, at least once per

@@ -5,7 +5,6 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 use smartex_core::auth::{express_signature, request_signature};
@@ -16,7 +15,7 @@ use smartex_core::{ApiKey, ApiSecret, OrderSecret, OrderUid};
 use smartex_http::{ApiKeyAuth, Encoding, NonceUnit};
 
 use crate::server::{Action, TestServer, platform};
-use crate::{API_SECRET, ORDER_SECRET, make_client};
+use crate::{API_SECRET, ORDER_SECRET, make_client, now_ms};
 
 /// The profile page's example method: one parameter.
 #[derive(Serialize)]
@@ -135,16 +134,6 @@ impl Method for Probe {
         form.field("task", &self.task.to_string());
         form.field("seq", &self.seq.to_string());
     }
-}
-
-fn now_ms() -> u64 {
-    u64::try_from(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_millis(),
-    )
-    .unwrap()
 }
 
 /// 1,000 calls in flight at once (then 1,000 more, each after its task's

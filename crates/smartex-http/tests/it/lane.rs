@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use smartex_core::request::{CreateOrder, OrderViewKind};
 use smartex_core::{ApiKey, ApiSecret, OrderSecret, OrderUid};
@@ -13,6 +13,8 @@ use smartex_http::{
     ReqwestTransport, RetryPolicy, Transport, TransportError,
 };
 use smartex_sandbox::{Sandbox, SandboxConfig, Schedule, TEST_API_KEY, TEST_API_SECRET};
+
+use crate::now_ms;
 
 fn test_key() -> ApiKeyAuth {
     ApiKeyAuth::new(
@@ -113,16 +115,6 @@ async fn without_the_lane_concurrent_calls_are_refused() {
         assert_eq!(e.kind(), ErrorKind::Api, "{e}");
         assert_eq!(e.code(), Some("40301"), "{e}");
     }
-}
-
-fn now_ms() -> u64 {
-    u64::try_from(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_millis(),
-    )
-    .unwrap()
 }
 
 /// Two processes sharing a key without coordination, one clock 50 ms ahead:

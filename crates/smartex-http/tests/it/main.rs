@@ -17,6 +17,17 @@ use smartex_http::{Client, ClientBuilder, ReqwestTransport};
 
 use server::TestServer;
 
+/// This machine's clock in milliseconds since the epoch.
+pub(crate) fn now_ms() -> u64 {
+    u64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap()
+}
+
 /// The default transport, ignoring proxy variables (the tests talk to 127.0.0.1 only).
 pub(crate) fn transport() -> ReqwestTransport {
     ReqwestTransport::builder().no_proxy().build().unwrap()

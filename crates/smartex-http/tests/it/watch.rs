@@ -71,10 +71,7 @@ async fn follows_the_status_and_stops_at_the_final_one() {
     assert!(changes.iter().all(|c| c.decision == Decision::Apply));
     // Each change carries its timed observation: the poll's window, widened
     // by the default skew, around now.
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
+    let now_ms = crate::now_ms();
     for change in &changes {
         assert_eq!(change.event.status, change.status);
         let earliest = change.event.at_ms.unwrap();

@@ -171,11 +171,10 @@ impl core::fmt::Display for Limit {
 /// Field names are the platform's wire names (`orderUID`, `toValues[1][value]`,
 /// `ipnUrl`), so a message points straight at the offending part of a request or
 /// notification.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Error {
     /// A field is present but its value breaks a rule.
-    #[error("field `{}` {problem}", Escaped(field))]
     InvalidField {
         /// The wire name of the field.
         field: Cow<'static, str>,
@@ -183,19 +182,16 @@ pub enum Error {
         problem: Problem,
     },
     /// A required field is absent.
-    #[error("field `{}` is missing", Escaped(field))]
     MissingField {
         /// The wire name of the field.
         field: Cow<'static, str>,
     },
     /// A field that must appear once appears more than once.
-    #[error("field `{}` appears more than once", Escaped(field))]
     DuplicateField {
         /// The wire name of the field.
         field: Cow<'static, str>,
     },
     /// A form key is not well formed (e.g. an unclosed `[`).
-    #[error("form key `{}` is malformed: {problem}", Escaped(key))]
     MalformedKey {
         /// The key, as far as it could be decoded (values are never shown).
         key: String,
@@ -203,7 +199,6 @@ pub enum Error {
         problem: Problem,
     },
     /// A bound of the decoder was exceeded.
-    #[error("form body: {limit} (limit {max})")]
     LimitExceeded {
         /// Which bound.
         limit: Limit,
@@ -211,10 +206,6 @@ pub enum Error {
         max: usize,
     },
     /// A response body is not the platform's JSON envelope (e.g. an HTML error page).
-    #[error(
-        "response is not the API envelope: {}; body starts with {excerpt:?}",
-        Escaped(reason)
-    )]
     NotEnvelope {
         /// Why the body was not accepted.
         reason: String,
@@ -222,11 +213,6 @@ pub enum Error {
         excerpt: String,
     },
     /// The envelope's `data` does not have the expected shape.
-    #[error(
-        "response field `{}` is not as expected: {}",
-        Escaped(field),
-        Escaped(reason)
-    )]
     UnexpectedData {
         /// The path of the offending field in `data`, as far as known.
         field: Cow<'static, str>,
@@ -234,18 +220,11 @@ pub enum Error {
         reason: String,
     },
     /// A notification carries no checksum where one was expected.
-    #[error("the notification carries no checksum")]
     MissingChecksum,
     /// A checksum is well formed but does not match the one computed with the
     /// secret (or with any of the secrets). The expected value is never shown.
-    #[error("checksum does not match")]
     BadChecksum,
     /// The state machine refuses a transition that the platform would refuse too.
-    #[error(
-        "status change from `{}` to `{}` is not allowed: {reason}",
-        Escaped(from),
-        Escaped(to)
-    )]
     TransitionNotAllowed {
         /// The current status.
         from: String,
@@ -255,6 +234,47 @@ pub enum Error {
         reason: &'static str,
     },
 }
+
+impl core::fmt::Display for Error {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Error::InvalidField { field, problem } => {
+                write!(f, "field `{}` {problem}", Escaped(field))
+            }
+            Error::MissingField { field } => write!(f, "field `{}` is missing", Escaped(field)),
+            Error::DuplicateField { field } => {
+                write!(f, "field `{}` appears more than once", Escaped(field))
+            }
+            Error::MalformedKey { key, problem } => {
+                write!(f, "form key `{}` is malformed: {problem}", Escaped(key))
+            }
+            Error::LimitExceeded { limit, max } => write!(f, "form body: {limit} (limit {max})"),
+            Error::NotEnvelope { reason, excerpt } => write!(
+                f,
+                "response is not the API envelope: {}; body starts with {excerpt:?}",
+                Escaped(reason)
+            ),
+            Error::UnexpectedData { field, reason } => write!(
+                f,
+                "response field `{}` is not as expected: {}",
+                Escaped(field),
+                Escaped(reason)
+            ),
+            Error::MissingChecksum => f.write_str("the notification carries no checksum"),
+            Error::BadChecksum => f.write_str("checksum does not match"),
+            Error::TransitionNotAllowed { from, to, reason } => write!(
+                f,
+                "status change from `{}` to `{}` is not allowed: {reason}",
+                Escaped(from),
+                Escaped(to)
+            ),
+        }
+    }
+}
+
+// `core::error::Error`, so that no_std builds have it too; with std it is
+// `std::error::Error`.
+impl core::error::Error for Error {}
 
 impl Error {
     /// Shorthand for [`Error::InvalidField`].

@@ -24,7 +24,7 @@ use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use serde::Serialize;
+use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use crate::error::{Error, Problem, Result};
 use crate::form::FormWriter;
@@ -105,33 +105,65 @@ pub(crate) fn check_url(field: &'static str, url: &str) -> Result<()> {
     Ok(())
 }
 
-fn serialize_secret<S: serde::Serializer>(
-    s: &Option<IpnSecret>,
-    ser: S,
-) -> core::result::Result<S::Ok, S::Error> {
-    match s {
-        Some(secret) => ser.serialize_str(secret.expose()),
-        None => ser.serialize_none(),
-    }
-}
+/// Writes a request's JSON object one member at a time. (The requests'
+/// `Serialize` impls are written out rather than derived: it keeps
+/// `smartex-core` free of proc macros, which dominate its build time.)
+struct JsonObject<M>(M);
 
-fn serialize_order_secret<S: serde::Serializer>(
-    s: &OrderSecret,
-    ser: S,
-) -> core::result::Result<S::Ok, S::Error> {
-    ser.serialize_str(s.expose())
+impl<M: SerializeMap> JsonObject<M> {
+    fn begin<S: Serializer<SerializeMap = M>>(s: S) -> core::result::Result<Self, S::Error> {
+        s.serialize_map(None).map(JsonObject)
+    }
+
+    fn member<T: Serialize + ?Sized>(
+        &mut self,
+        name: &'static str,
+        value: &T,
+    ) -> core::result::Result<(), M::Error> {
+        self.0.serialize_entry(name, value)
+    }
+
+    /// A member written only if it is set.
+    fn optional<T: Serialize>(
+        &mut self,
+        name: &'static str,
+        value: Option<&T>,
+    ) -> core::result::Result<(), M::Error> {
+        match value {
+            Some(value) => self.member(name, value),
+            None => Ok(()),
+        }
+    }
+
+    /// A list written only if it is not empty.
+    fn list<T: Serialize>(
+        &mut self,
+        name: &'static str,
+        values: &[T],
+    ) -> core::result::Result<(), M::Error> {
+        if values.is_empty() {
+            return Ok(());
+        }
+        self.member(name, values)
+    }
+
+    fn end(self) -> core::result::Result<M::Ok, M::Error> {
+        self.0.end()
+    }
 }
 
 /// An amount as the platform's server reads it back: a JSON number in
 /// JavaScript's spelling (`2.10` → `2.1`). [`CreateOrderBuilder::build`] has
 /// checked that this is the same decimal value.
-fn serialize_js_amount<S: serde::Serializer>(
-    a: &Amount,
-    ser: S,
-) -> core::result::Result<S::Ok, S::Error> {
-    let text = js_amount_text(a);
-    let raw = serde_json::value::RawValue::from_string(text).map_err(serde::ser::Error::custom)?;
-    raw.serialize(ser)
+struct JsAmount<'a>(&'a Amount);
+
+impl Serialize for JsAmount<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> core::result::Result<S::Ok, S::Error> {
+        let text = js_amount_text(self.0);
+        let raw =
+            serde_json::value::RawValue::from_string(text).map_err(serde::ser::Error::custom)?;
+        raw.serialize(ser)
+    }
 }
 
 /// The JavaScript spelling of a checked amount (its own text if, against
@@ -145,40 +177,48 @@ fn js_amount_text(a: &Amount) -> String {
 /// Made with [`CreateOrder::builder`], which checks every rule the platform is
 /// known to enforce, so a refused request fails here with the field named.
 /// Never retried automatically: a repeat could create a second order.
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug)]
 pub struct CreateOrder {
     route_id: ObjectId,
-    #[serde(skip_serializing_if = "Option::is_none")]
     partner: Option<String>,
-    #[serde(serialize_with = "serialize_js_amount")]
     amount: Amount,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     from_values: Vec<FieldValue>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     to_values: Vec<FieldValue>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     route_values: Vec<FieldValue>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     lang: Option<Lang>,
     agreement: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
     hide_out_data: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     client_callback_url: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     ipn_url: Option<String>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "serialize_secret"
-    )]
     ipn_secret: Option<IpnSecret>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     disable_email_notify: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     skip_preview: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     email: Option<String>,
+}
+
+impl Serialize for CreateOrder {
+    fn serialize<S: Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
+        let mut o = JsonObject::begin(s)?;
+        o.member("routeId", &self.route_id)?;
+        o.optional("partner", self.partner.as_ref())?;
+        o.member("amount", &JsAmount(&self.amount))?;
+        o.list("fromValues", &self.from_values)?;
+        o.list("toValues", &self.to_values)?;
+        o.list("routeValues", &self.route_values)?;
+        o.optional("lang", self.lang.as_ref())?;
+        o.member("agreement", &self.agreement)?;
+        o.optional("hideOutData", self.hide_out_data.as_ref())?;
+        o.optional("clientCallbackUrl", self.client_callback_url.as_ref())?;
+        o.optional("ipnUrl", self.ipn_url.as_ref())?;
+        o.optional(
+            "ipnSecret",
+            self.ipn_secret.as_ref().map(IpnSecret::expose).as_ref(),
+        )?;
+        o.optional("disableEmailNotify", self.disable_email_notify.as_ref())?;
+        o.optional("skipPreview", self.skip_preview.as_ref())?;
+        o.optional("email", self.email.as_ref())?;
+        o.end()
+    }
 }
 
 impl CreateOrder {
@@ -532,14 +572,19 @@ fn field_values(list: &'static str, values: Vec<(String, String)>) -> Result<Vec
 }
 
 /// Which view of an order `order/get` returns.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum OrderViewKind {
     /// `order`: the order page's view.
     #[default]
     Order,
     /// `payment`: the payment page's view.
     Payment,
+}
+
+impl Serialize for OrderViewKind {
+    fn serialize<S: Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
 }
 
 impl OrderViewKind {
@@ -561,14 +606,21 @@ impl OrderViewKind {
 /// assert_eq!(get.to_form(), "orderUID=1409&orderSecret=dGqwF2M2&type=order");
 /// # Ok::<(), smartex_core::Error>(())
 /// ```
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct GetOrder {
-    #[serde(rename = "orderUID")]
     order_uid: OrderUid,
-    #[serde(rename = "orderSecret", serialize_with = "serialize_order_secret")]
     order_secret: OrderSecret,
-    #[serde(rename = "type")]
     view: OrderViewKind,
+}
+
+impl Serialize for GetOrder {
+    fn serialize<S: Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
+        let mut o = JsonObject::begin(s)?;
+        o.member("orderUID", &self.order_uid)?;
+        o.member("orderSecret", self.order_secret.expose())?;
+        o.member("type", &self.view)?;
+        o.end()
+    }
 }
 
 impl GetOrder {
@@ -614,13 +666,21 @@ impl Method for GetOrder {
 /// let paid = UpdateStatus::mark_paid(uid, secret)?;
 /// # Ok::<(), smartex_core::Error>(())
 /// ```
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct UpdateStatus {
-    #[serde(rename = "orderUID")]
     order_uid: OrderUid,
-    #[serde(rename = "orderSecret", serialize_with = "serialize_order_secret")]
     order_secret: OrderSecret,
     status: OrderStatus,
+}
+
+impl Serialize for UpdateStatus {
+    fn serialize<S: Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
+        let mut o = JsonObject::begin(s)?;
+        o.member("orderUID", &self.order_uid)?;
+        o.member("orderSecret", self.order_secret.expose())?;
+        o.member("status", &self.status)?;
+        o.end()
+    }
 }
 
 impl UpdateStatus {
@@ -671,14 +731,21 @@ impl Method for UpdateStatus {
 }
 
 /// `public/exchanger/route/get`: the routes, optionally filtered by currency.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default)]
 pub struct GetRoutes {
     /// `fromCurrencyId`.
-    #[serde(rename = "fromCurrencyId", skip_serializing_if = "Option::is_none")]
     pub from_currency_id: Option<ObjectId>,
     /// `toCurrencyId`.
-    #[serde(rename = "toCurrencyId", skip_serializing_if = "Option::is_none")]
     pub to_currency_id: Option<ObjectId>,
+}
+
+impl Serialize for GetRoutes {
+    fn serialize<S: Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
+        let mut o = JsonObject::begin(s)?;
+        o.optional("fromCurrencyId", self.from_currency_id.as_ref())?;
+        o.optional("toCurrencyId", self.to_currency_id.as_ref())?;
+        o.end()
+    }
 }
 
 impl Method for GetRoutes {
@@ -697,13 +764,21 @@ impl Method for GetRoutes {
 }
 
 /// `public/exchanger/route/get/one`: one route with its fields.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct GetRoute {
     /// `id`: the route.
     pub id: ObjectId,
     /// `lang` of the field names.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub lang: Option<Lang>,
+}
+
+impl Serialize for GetRoute {
+    fn serialize<S: Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
+        let mut o = JsonObject::begin(s)?;
+        o.member("id", &self.id)?;
+        o.optional("lang", self.lang.as_ref())?;
+        o.end()
+    }
 }
 
 impl Method for GetRoute {
@@ -720,17 +795,24 @@ impl Method for GetRoute {
 }
 
 /// `public/exchanger/route/get/one/by-xml`: one route by its currency codes.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct GetRouteByXml {
     /// `xmlIn`: the code of the currency sent.
-    #[serde(rename = "xmlIn")]
     pub xml_in: crate::types::CurrencyCode,
     /// `xmlOut`: the code of the currency received.
-    #[serde(rename = "xmlOut")]
     pub xml_out: crate::types::CurrencyCode,
     /// `lang` of the field names.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub lang: Option<Lang>,
+}
+
+impl Serialize for GetRouteByXml {
+    fn serialize<S: Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
+        let mut o = JsonObject::begin(s)?;
+        o.member("xmlIn", &self.xml_in)?;
+        o.member("xmlOut", &self.xml_out)?;
+        o.optional("lang", self.lang.as_ref())?;
+        o.end()
+    }
 }
 
 impl Method for GetRouteByXml {

@@ -130,8 +130,7 @@ impl ApiErrorKind {
 ///
 /// Its `Display` escapes control characters in the platform's text, so a
 /// message cannot forge a log line.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("the platform refused the request: {} (code {})", crate::error::Escaped(message), crate::error::Escaped(code.as_deref().unwrap_or("none")))]
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ApiError {
     /// What kind of error.
@@ -156,6 +155,19 @@ pub struct ApiError {
     /// `requestId` of the failed call.
     pub request_id: Option<String>,
 }
+
+impl core::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "the platform refused the request: {} (code {})",
+            crate::error::Escaped(&self.message),
+            crate::error::Escaped(self.code.as_deref().unwrap_or("none"))
+        )
+    }
+}
+
+impl core::error::Error for ApiError {}
 
 /// An object's members as raw JSON text (the last of duplicate keys wins, as
 /// in JavaScript).
@@ -490,7 +502,7 @@ impl core::fmt::Display for Warning {
 /// A field that must not cost the whole answer: typed if it reads as `T`,
 /// else `None`, a [`Warning::Unreadable`], and the raw value into `extra`.
 fn optional<T: DeserializeOwned>(
-    raw: Option<Box<RawValue>>,
+    raw: Option<&RawValue>,
     field: &'static str,
     warnings: &mut Vec<Warning>,
     extra: &mut Map<String, Value>,
@@ -515,34 +527,105 @@ fn uid_warning(uid: OrderUid, warnings: &mut Vec<Warning>) {
     }
 }
 
-/// Decodes a value twice from its JSON text: once into `K`, the known fields
-/// (each from the JSON text itself, so numbers keep their digits), once into a
-/// map from which the known names are removed: the fields this crate does not
-/// know. (`#[serde(flatten)]` would do this in one pass, but it buffers
-/// numbers as floats first.)
-fn with_extra<'de, D, K>(
-    d: D,
-    known: &[&str],
-) -> core::result::Result<(K, Map<String, Value>), D::Error>
-where
-    D: Deserializer<'de>,
-    K: DeserializeOwned,
-{
-    let raw = Box::<RawValue>::deserialize(d)?;
-    let fields: K = serde_json::from_str(raw.get()).map_err(D::Error::custom)?;
-    let members: RawObject<'_> = serde_json::from_str(raw.get()).map_err(D::Error::custom)?;
-    let extra = members
-        .into_iter()
-        .filter(|(name, _)| !known.contains(&name.as_str()))
-        .map(|(name, value)| {
-            // A number no float can hold (`1e400`) is kept as its text rather
-            // than failing the whole response.
-            let value = serde_json::from_str(value.get())
-                .unwrap_or_else(|_| Value::String(String::from(value.get())));
-            (name, value)
-        })
-        .collect();
-    Ok((fields, extra))
+/// An object's members as raw JSON text, taken field by field; what no field
+/// took is the `extra` of the type being read. Each field is decoded from its
+/// own JSON text, so numbers keep their digits (`#[serde(flatten)]` would
+/// buffer them as floats). Of duplicate names the last wins, as in JavaScript.
+struct Members<'a>(RawObject<'a>);
+
+impl<'a> Members<'a> {
+    /// The members of the JSON object `raw`.
+    fn of<E: serde::de::Error>(raw: &'a RawValue) -> core::result::Result<Self, E> {
+        serde_json::from_str(raw.get())
+            .map(Members)
+            .map_err(|e| E::custom(without_position(&e)))
+    }
+
+    /// Takes `name` and decodes it with `read`; `None` if it is absent.
+    fn field<T, E: serde::de::Error>(
+        &mut self,
+        name: &'static str,
+        read: impl FnOnce(&'a RawValue) -> core::result::Result<T, serde_json::Error>,
+    ) -> core::result::Result<Option<T>, E> {
+        match self.0.remove(name) {
+            None => Ok(None),
+            Some(raw) => read(raw)
+                .map(Some)
+                .map_err(|e| E::custom(format_args!("field `{name}`: {}", without_position(&e)))),
+        }
+    }
+
+    /// Takes `name` and decodes it with `read`; an error if it is absent.
+    fn required<T, E: serde::de::Error>(
+        &mut self,
+        name: &'static str,
+        read: impl FnOnce(&'a RawValue) -> core::result::Result<T, serde_json::Error>,
+    ) -> core::result::Result<T, E> {
+        self.field(name, read)?
+            .ok_or_else(|| E::missing_field(name))
+    }
+
+    /// Takes `name` as a `T`; `None` if it is absent or `null`.
+    fn optional<T: Deserialize<'a>, E: serde::de::Error>(
+        &mut self,
+        name: &'static str,
+    ) -> core::result::Result<Option<T>, E> {
+        Ok(self.field(name, json::<Option<T>>)?.flatten())
+    }
+
+    /// Takes `name` as a `T`; `T::default()` if it is absent.
+    fn or_default<T: Deserialize<'a> + Default, E: serde::de::Error>(
+        &mut self,
+        name: &'static str,
+    ) -> core::result::Result<T, E> {
+        Ok(self.field(name, json::<T>)?.unwrap_or_default())
+    }
+
+    /// Takes `name` as text (a string, or a number as written); `None` if it is
+    /// absent or not a scalar.
+    fn text<E: serde::de::Error>(
+        &mut self,
+        name: &'static str,
+    ) -> core::result::Result<Option<String>, E> {
+        Ok(self.field(name, lenient::opt_text)?.flatten())
+    }
+
+    /// Takes `name`'s JSON text as it is; `None` if it is absent or `null`.
+    fn raw(&mut self, name: &'static str) -> Option<&'a RawValue> {
+        self.0.remove(name).filter(|raw| raw.get() != "null")
+    }
+
+    /// The members no field took.
+    fn extra(self) -> Map<String, Value> {
+        self.0
+            .into_iter()
+            .map(|(name, value)| {
+                // A number no float can hold (`1e400`) is kept as its text
+                // rather than failing the whole response.
+                let value = serde_json::from_str(value.get())
+                    .unwrap_or_else(|_| Value::String(String::from(value.get())));
+                (name, value)
+            })
+            .collect()
+    }
+}
+
+/// Decodes a `T` from its JSON text.
+fn json<'a, T: Deserialize<'a>>(raw: &'a RawValue) -> core::result::Result<T, serde_json::Error> {
+    T::deserialize(raw)
+}
+
+/// A decoder's message without serde_json's "at line 1 column 7": the position
+/// is in a member's own text, meaningless once the member is named.
+fn without_position(e: &serde_json::Error) -> String {
+    let mut message = alloc::format!("{e}");
+    if e.line() != 0 {
+        let position = alloc::format!(" at line {} column {}", e.line(), e.column());
+        if message.ends_with(&position) {
+            message.truncate(message.len() - position.len());
+        }
+    }
+    message
 }
 
 /// `data` of `order/create`.
@@ -578,65 +661,40 @@ pub struct CreatedOrder {
     pub extra: Map<String, Value>,
 }
 
-#[derive(Deserialize)]
-struct CreatedOrderFields {
-    #[serde(rename = "_id")]
-    id: ObjectId,
-    #[serde(deserialize_with = "lenient::platform_uid")]
-    uid: OrderUid,
-    #[serde(default, deserialize_with = "lenient::opt_text")]
-    rid: Option<String>,
-    #[serde(deserialize_with = "lenient::platform_secret")]
-    secret: OrderSecret,
-    #[serde(default)]
-    route: Option<Value>,
-    #[serde(default, rename = "inAmount")]
-    in_amount: Option<Box<RawValue>>,
-    #[serde(default, rename = "outAmount")]
-    out_amount: Option<Box<RawValue>>,
-    #[serde(default)]
-    status: Option<Box<RawValue>>,
-    #[serde(default, rename = "expiresAt", deserialize_with = "lenient::opt_text")]
-    expires_at: Option<String>,
-}
-
 impl<'de> Deserialize<'de> for CreatedOrder {
     fn deserialize<D: Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
-        let (f, mut extra) = with_extra::<D, CreatedOrderFields>(
-            d,
-            &[
-                "_id",
-                "uid",
-                "rid",
-                "secret",
-                "route",
-                "inAmount",
-                "outAmount",
-                "status",
-                "expiresAt",
-            ],
-        )?;
+        let raw = Box::<RawValue>::deserialize(d)?;
+        let mut m = Members::of(&raw)?;
+        let id = m.required("_id", json)?;
+        let uid = m.required("uid", lenient::platform_uid)?;
+        let rid = m.text("rid")?;
+        let secret: OrderSecret = m.required("secret", lenient::platform_secret)?;
+        let route = m.optional("route")?;
+        let (in_amount, out_amount, status) =
+            (m.raw("inAmount"), m.raw("outAmount"), m.raw("status"));
+        let expires_at = m.text("expiresAt")?;
+        let mut extra = m.extra();
         let mut warnings = Vec::new();
-        uid_warning(f.uid, &mut warnings);
-        let chars = f.secret.expose().chars().count();
+        uid_warning(uid, &mut warnings);
+        let chars = secret.expose().chars().count();
         if chars > OrderSecret::MAX_LEN {
             warnings.push(Warning::SecretTooLong { chars });
         }
         // The order exists: an amount or a status of an unexpected shape
         // must not cost its uid and secret.
-        let in_amount = optional(f.in_amount, "inAmount", &mut warnings, &mut extra);
-        let out_amount = optional(f.out_amount, "outAmount", &mut warnings, &mut extra);
-        let status = optional(f.status, "status", &mut warnings, &mut extra);
+        let in_amount = optional(in_amount, "inAmount", &mut warnings, &mut extra);
+        let out_amount = optional(out_amount, "outAmount", &mut warnings, &mut extra);
+        let status = optional(status, "status", &mut warnings, &mut extra);
         Ok(CreatedOrder {
-            id: f.id,
-            uid: f.uid,
-            rid: f.rid,
-            secret: f.secret,
-            route: f.route,
+            id,
+            uid,
+            rid,
+            secret,
+            route,
             in_amount,
             out_amount,
             status,
-            expires_at: f.expires_at,
+            expires_at,
             warnings,
             extra,
         })
@@ -655,20 +713,14 @@ pub struct OrderView {
     pub extra: Map<String, Value>,
 }
 
-#[derive(Deserialize)]
-struct OrderViewFields {
-    order: Order,
-    #[serde(default)]
-    verifications: Vec<Value>,
-}
-
 impl<'de> Deserialize<'de> for OrderView {
     fn deserialize<D: Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
-        let (f, extra) = with_extra::<D, OrderViewFields>(d, &["order", "verifications"])?;
+        let raw = Box::<RawValue>::deserialize(d)?;
+        let mut m = Members::of(&raw)?;
         Ok(OrderView {
-            order: f.order,
-            verifications: f.verifications,
-            extra,
+            order: m.required("order", json)?,
+            verifications: m.or_default("verifications")?,
+            extra: m.extra(),
         })
     }
 }
@@ -709,73 +761,41 @@ pub struct Order {
     pub extra: Map<String, Value>,
 }
 
-#[derive(Deserialize)]
-struct OrderFields {
-    #[serde(rename = "_id")]
-    id: ObjectId,
-    #[serde(deserialize_with = "lenient::platform_uid")]
-    uid: OrderUid,
-    #[serde(default, deserialize_with = "lenient::opt_text")]
-    rid: Option<String>,
-    status: OrderStatus,
-    #[serde(default, rename = "inAmount")]
-    in_amount: Option<Box<RawValue>>,
-    #[serde(default, rename = "outAmount")]
-    out_amount: Option<Box<RawValue>>,
-    #[serde(default, rename = "fromValues")]
-    from_values: Option<Value>,
-    #[serde(default, rename = "toValues")]
-    to_values: Option<Value>,
-    #[serde(default, rename = "routeValues")]
-    route_values: Option<Value>,
-    #[serde(default)]
-    route: Option<Value>,
-    #[serde(default, rename = "createdAt", deserialize_with = "lenient::opt_text")]
-    created_at: Option<String>,
-    #[serde(default, rename = "expiresAt", deserialize_with = "lenient::opt_text")]
-    expires_at: Option<String>,
-    #[serde(default)]
-    rate: Option<Value>,
-}
-
 impl<'de> Deserialize<'de> for Order {
     fn deserialize<D: Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
-        let (f, mut extra) = with_extra::<D, OrderFields>(
-            d,
-            &[
-                "_id",
-                "uid",
-                "rid",
-                "status",
-                "inAmount",
-                "outAmount",
-                "fromValues",
-                "toValues",
-                "routeValues",
-                "route",
-                "createdAt",
-                "expiresAt",
-                "rate",
-            ],
-        )?;
+        let raw = Box::<RawValue>::deserialize(d)?;
+        let mut m = Members::of(&raw)?;
+        let id = m.required("_id", json)?;
+        let uid = m.required("uid", lenient::platform_uid)?;
+        let rid = m.text("rid")?;
+        let status = m.required("status", json)?;
+        let (in_amount, out_amount) = (m.raw("inAmount"), m.raw("outAmount"));
+        let from_values = m.optional("fromValues")?;
+        let to_values = m.optional("toValues")?;
+        let route_values = m.optional("routeValues")?;
+        let route = m.optional("route")?;
+        let created_at = m.text("createdAt")?;
+        let expires_at = m.text("expiresAt")?;
+        let rate = m.optional("rate")?;
+        let mut extra = m.extra();
         let mut warnings = Vec::new();
-        uid_warning(f.uid, &mut warnings);
-        let in_amount = optional(f.in_amount, "inAmount", &mut warnings, &mut extra);
-        let out_amount = optional(f.out_amount, "outAmount", &mut warnings, &mut extra);
+        uid_warning(uid, &mut warnings);
+        let in_amount = optional(in_amount, "inAmount", &mut warnings, &mut extra);
+        let out_amount = optional(out_amount, "outAmount", &mut warnings, &mut extra);
         Ok(Order {
-            id: f.id,
-            uid: f.uid,
-            rid: f.rid,
-            status: f.status,
+            id,
+            uid,
+            rid,
+            status,
             in_amount,
             out_amount,
-            from_values: f.from_values,
-            to_values: f.to_values,
-            route_values: f.route_values,
-            route: f.route,
-            created_at: f.created_at,
-            expires_at: f.expires_at,
-            rate: f.rate,
+            from_values,
+            to_values,
+            route_values,
+            route,
+            created_at,
+            expires_at,
+            rate,
             warnings,
             extra,
         })
@@ -807,24 +827,15 @@ pub struct StatusUpdate {
     pub extra: Map<String, Value>,
 }
 
-#[derive(Deserialize)]
-struct StatusUpdateFields {
-    #[serde(default, deserialize_with = "lenient::opt_bool")]
-    ok: Option<bool>,
-    #[serde(default, rename = "oldStatus")]
-    old_status: Option<OrderStatus>,
-    #[serde(default, rename = "newStatus")]
-    new_status: Option<OrderStatus>,
-}
-
 impl<'de> Deserialize<'de> for StatusUpdate {
     fn deserialize<D: Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
-        let (f, extra) = with_extra::<D, StatusUpdateFields>(d, &["ok", "oldStatus", "newStatus"])?;
+        let raw = Box::<RawValue>::deserialize(d)?;
+        let mut m = Members::of(&raw)?;
         Ok(StatusUpdate {
-            ok: f.ok.unwrap_or(true),
-            old_status: f.old_status,
-            new_status: f.new_status,
-            extra,
+            ok: m.field("ok", lenient::opt_bool)?.flatten().unwrap_or(true),
+            old_status: m.optional("oldStatus")?,
+            new_status: m.optional("newStatus")?,
+            extra: m.extra(),
         })
     }
 }
@@ -859,18 +870,13 @@ pub struct Routes {
     pub extra: Map<String, Value>,
 }
 
-#[derive(Deserialize)]
-struct RoutesFields {
-    #[serde(default)]
-    routes: Vec<Route>,
-}
-
 impl<'de> Deserialize<'de> for Routes {
     fn deserialize<D: Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
-        let (f, extra) = with_extra::<D, RoutesFields>(d, &["routes"])?;
+        let raw = Box::<RawValue>::deserialize(d)?;
+        let mut m = Members::of(&raw)?;
         Ok(Routes {
-            routes: f.routes,
-            extra,
+            routes: m.or_default("routes")?,
+            extra: m.extra(),
         })
     }
 }
@@ -885,17 +891,13 @@ pub struct RouteView {
     pub extra: Map<String, Value>,
 }
 
-#[derive(Deserialize)]
-struct RouteViewFields {
-    route: Route,
-}
-
 impl<'de> Deserialize<'de> for RouteView {
     fn deserialize<D: Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
-        let (f, extra) = with_extra::<D, RouteViewFields>(d, &["route"])?;
+        let raw = Box::<RawValue>::deserialize(d)?;
+        let mut m = Members::of(&raw)?;
         Ok(RouteView {
-            route: f.route,
-            extra,
+            route: m.required("route", json)?,
+            extra: m.extra(),
         })
     }
 }
@@ -936,44 +938,22 @@ pub struct Route {
     pub extra: Map<String, Value>,
 }
 
-/// [`Route`]'s fields as received: `routeId` and `_id` apart, so that a route
-/// carrying both is not a duplicate-field error (a serde alias would make it one).
-#[derive(Deserialize)]
-struct RouteFields {
-    #[serde(default, rename = "routeId")]
-    route_id: Option<ObjectId>,
-    #[serde(default, rename = "_id")]
-    id: Option<ObjectId>,
-    #[serde(default)]
-    from: Option<RouteSide>,
-    #[serde(default)]
-    to: Option<RouteSide>,
-    #[serde(default)]
-    fields: Vec<RouteField>,
-    #[serde(default)]
-    rate: Option<Value>,
-    #[serde(default, rename = "orderTTL")]
-    order_ttl: Option<Value>,
-    #[serde(default, rename = "isShowWeb")]
-    is_show_web: Option<bool>,
-}
-
 impl<'de> Deserialize<'de> for Route {
     fn deserialize<D: Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
-        let (raw, mut extra) = with_extra::<D, RouteFields>(
-            d,
-            &[
-                "routeId",
-                "_id",
-                "from",
-                "to",
-                "fields",
-                "rate",
-                "orderTTL",
-                "isShowWeb",
-            ],
-        )?;
-        let route_id = match (raw.route_id, raw.id) {
+        let raw = Box::<RawValue>::deserialize(d)?;
+        let mut m = Members::of(&raw)?;
+        // `routeId` and `_id` are read apart, so that a route carrying both is
+        // not refused.
+        let route_id: Option<ObjectId> = m.optional("routeId")?;
+        let id: Option<ObjectId> = m.optional("_id")?;
+        let from = m.optional("from")?;
+        let to = m.optional("to")?;
+        let fields = m.or_default("fields")?;
+        let rate = m.optional("rate")?;
+        let order_ttl = m.optional("orderTTL")?;
+        let is_show_web = m.optional("isShowWeb")?;
+        let mut extra = m.extra();
+        let route_id = match (route_id, id) {
             (Some(route_id), Some(id)) => {
                 if id != route_id {
                     // Two different ids: keep the other one rather than lose it.
@@ -985,16 +965,16 @@ impl<'de> Deserialize<'de> for Route {
                 route_id
             }
             (Some(id), None) | (None, Some(id)) => id,
-            (None, None) => return Err(D::Error::custom("missing field `routeId`")),
+            (None, None) => return Err(D::Error::missing_field("routeId")),
         };
         Ok(Route {
             route_id,
-            from: raw.from,
-            to: raw.to,
-            fields: raw.fields,
-            rate: raw.rate,
-            order_ttl: raw.order_ttl,
-            is_show_web: raw.is_show_web,
+            from,
+            to,
+            fields,
+            rate,
+            order_ttl,
+            is_show_web,
             extra,
         })
     }
@@ -1016,27 +996,16 @@ pub struct RouteSide {
     pub extra: Map<String, Value>,
 }
 
-#[derive(Deserialize)]
-struct RouteSideFields {
-    #[serde(default, deserialize_with = "lenient::opt_text")]
-    name: Option<String>,
-    #[serde(default, deserialize_with = "lenient::opt_text")]
-    symbol: Option<String>,
-    #[serde(default, deserialize_with = "lenient::opt_text")]
-    xml: Option<String>,
-    #[serde(default)]
-    fields: Vec<RouteField>,
-}
-
 impl<'de> Deserialize<'de> for RouteSide {
     fn deserialize<D: Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
-        let (f, extra) = with_extra::<D, RouteSideFields>(d, &["name", "symbol", "xml", "fields"])?;
+        let raw = Box::<RawValue>::deserialize(d)?;
+        let mut m = Members::of(&raw)?;
         Ok(RouteSide {
-            name: f.name,
-            symbol: f.symbol,
-            xml: f.xml,
-            fields: f.fields,
-            extra,
+            name: m.text("name")?,
+            symbol: m.text("symbol")?,
+            xml: m.text("xml")?,
+            fields: m.or_default("fields")?,
+            extra: m.extra(),
         })
     }
 }
@@ -1064,41 +1033,26 @@ pub struct RouteField {
     pub extra: Map<String, Value>,
 }
 
-#[derive(Deserialize)]
-struct RouteFieldFields {
-    #[serde(rename = "_id", alias = "key", deserialize_with = "lenient::text")]
-    id: String,
-    #[serde(default, deserialize_with = "lenient::opt_text")]
-    name: Option<String>,
-    #[serde(default, rename = "type", deserialize_with = "lenient::opt_text")]
-    kind: Option<String>,
-    #[serde(default, deserialize_with = "lenient::opt_bool")]
-    required: Option<bool>,
-    #[serde(default, deserialize_with = "lenient::opt_text")]
-    regex: Option<String>,
-    #[serde(default, deserialize_with = "lenient::opt_text")]
-    min: Option<String>,
-    #[serde(default, deserialize_with = "lenient::opt_text")]
-    max: Option<String>,
-}
-
 impl<'de> Deserialize<'de> for RouteField {
     fn deserialize<D: Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
-        let (f, extra) = with_extra::<D, RouteFieldFields>(
-            d,
-            &[
-                "_id", "key", "name", "type", "required", "regex", "min", "max",
-            ],
-        )?;
+        let raw = Box::<RawValue>::deserialize(d)?;
+        let mut m = Members::of(&raw)?;
+        // The id is `_id` (or `key`, in older answers); `_id` wins.
+        let id = match m.field("_id", lenient::text)? {
+            Some(id) => id,
+            None => m
+                .field("key", lenient::text)?
+                .ok_or_else(|| D::Error::missing_field("_id"))?,
+        };
         Ok(RouteField {
-            id: f.id,
-            name: f.name,
-            kind: f.kind,
-            required: f.required,
-            regex: f.regex,
-            min: f.min,
-            max: f.max,
-            extra,
+            id,
+            name: m.text("name")?,
+            kind: m.text("type")?,
+            required: m.field("required", lenient::opt_bool)?.flatten(),
+            regex: m.text("regex")?,
+            min: m.text("min")?,
+            max: m.text("max")?,
+            extra: m.extra(),
         })
     }
 }

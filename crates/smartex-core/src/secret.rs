@@ -229,6 +229,15 @@ impl<'de> serde::Deserialize<'de> for OrderSecret {
 
 /// The operating system gave no random bytes ([`IpnSecret::generate`]).
 #[cfg(feature = "std")]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("the operating system's random source is unavailable")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RandomUnavailable;
+
+#[cfg(feature = "std")]
+impl core::fmt::Display for RandomUnavailable {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("the operating system's random source is unavailable")
+    }
+}
+
+#[cfg(feature = "std")]
+impl core::error::Error for RandomUnavailable {}

@@ -517,25 +517,63 @@ impl<'de> serde::Deserialize<'de> for CurrencyCode {
 /// ```
 ///
 /// Deserializing checks the same rules as [`FieldValue::new`].
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(try_from = "RawFieldValue")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FieldValue {
     key: String,
     value: String,
 }
 
-/// [`FieldValue`] as received, before its rules are checked.
-#[derive(serde::Deserialize)]
-struct RawFieldValue {
-    key: String,
-    value: String,
+impl serde::Serialize for FieldValue {
+    /// `{"key": …, "value": …}`, the shape the platform reads.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut entry = s.serialize_struct("FieldValue", 2)?;
+        entry.serialize_field("key", &self.key)?;
+        entry.serialize_field("value", &self.value)?;
+        entry.end()
+    }
 }
 
-impl TryFrom<RawFieldValue> for FieldValue {
-    type Error = Error;
+impl<'de> serde::Deserialize<'de> for FieldValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
+        d.deserialize_struct("FieldValue", &["key", "value"], FieldValueVisitor)
+    }
+}
 
-    fn try_from(raw: RawFieldValue) -> Result<Self> {
-        FieldValue::new(raw.key, raw.value)
+/// Reads `{"key": …, "value": …}` (other members ignored) and checks it as
+/// [`FieldValue::new`] does.
+struct FieldValueVisitor;
+
+impl<'de> serde::de::Visitor<'de> for FieldValueVisitor {
+    type Value = FieldValue;
+
+    fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("an object with `key` and `value`")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> core::result::Result<FieldValue, A::Error> {
+        use serde::de::Error as _;
+        let (mut key, mut value) = (None, None);
+        while let Some(name) = map.next_key::<alloc::borrow::Cow<'de, str>>()? {
+            let (slot, field) = match &*name {
+                "key" => (&mut key, "key"),
+                "value" => (&mut value, "value"),
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                    continue;
+                }
+            };
+            if slot.is_some() {
+                return Err(A::Error::duplicate_field(field));
+            }
+            *slot = Some(map.next_value::<String>()?);
+        }
+        let key = key.ok_or_else(|| A::Error::missing_field("key"))?;
+        let value = value.ok_or_else(|| A::Error::missing_field("value"))?;
+        FieldValue::new(key, value).map_err(A::Error::custom)
     }
 }
 

@@ -2,10 +2,10 @@
 //! as insta snapshots.
 
 use smartex_core::request::{
-    CreateOrder, CreateOrderBuilder, GetOrder, GetRouteByXml, GetRoutes, Method, OrderViewKind,
-    UpdateStatus,
+    CreateOrder, CreateOrderBuilder, GetOrder, GetRoute, GetRouteByXml, GetRoutes, Method,
+    OrderViewKind, UpdateStatus,
 };
-use smartex_core::{Error, OrderSecret, OrderStatus, OrderUid};
+use smartex_core::{Error, Lang, OrderSecret, OrderStatus, OrderUid};
 
 fn full() -> CreateOrderBuilder {
     CreateOrder::builder()
@@ -237,6 +237,30 @@ fn other_methods_encode_as_the_web_app_sends_them() {
         lang: None,
     };
     assert_eq!(by_xml.to_json(), r#"{"xmlIn":"BTC","xmlOut":"USDTTRC20"}"#);
+    let by_xml = GetRouteByXml {
+        lang: Some(Lang::RU),
+        ..by_xml
+    };
+    assert_eq!(
+        by_xml.to_json(),
+        r#"{"xmlIn":"BTC","xmlOut":"USDTTRC20","lang":"ru"}"#
+    );
+    let route = GetRoute {
+        id: "5d8e6002b80b7b4cd75a6424".parse().unwrap(),
+        lang: Some(Lang::EN),
+    };
+    assert_eq!(
+        route.to_json(),
+        r#"{"id":"5d8e6002b80b7b4cd75a6424","lang":"en"}"#
+    );
+    let routes = GetRoutes {
+        from_currency_id: Some("5d8e6002b80b7b4cd75a6424".parse().unwrap()),
+        to_currency_id: None,
+    };
+    assert_eq!(
+        routes.to_json(),
+        r#"{"fromCurrencyId":"5d8e6002b80b7b4cd75a6424"}"#
+    );
     assert_eq!(GetRouteByXml::PATH, "public/exchanger/route/get/one/by-xml");
     let _: Error = OrderUid::new(100_000_000_000).unwrap_err();
 }
@@ -251,4 +275,28 @@ fn deserialized_field_values_are_checked_like_new_ones() {
         let err = serde_json::from_str::<FieldValue>(bad).unwrap_err();
         assert!(!err.to_string().contains("vvv"), "{err}");
     }
+    // Other members are ignored; a missing or repeated one is named.
+    let ok: FieldValue =
+        serde_json::from_str(r#"{"name":"Wallet","key":"wallet","value":"Z1"}"#).unwrap();
+    assert_eq!(ok.key(), "wallet");
+    for (bad, says) in [
+        (r#"{"key":"wallet"}"#, "missing field `value`"),
+        (r#"{"value":"Z1"}"#, "missing field `key`"),
+        (
+            r#"{"key":"a","key":"b","value":"Z1"}"#,
+            "duplicate field `key`",
+        ),
+        (r#"{"key":"wallet","value":1}"#, "invalid type"),
+        (r#"["wallet","Z1"]"#, "invalid type"),
+    ] {
+        let err = serde_json::from_str::<FieldValue>(bad)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(says), "{bad}: {err}");
+    }
+    // And written back in the same shape.
+    assert_eq!(
+        serde_json::to_string(&ok).unwrap(),
+        r#"{"key":"wallet","value":"Z1"}"#
+    );
 }

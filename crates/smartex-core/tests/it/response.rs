@@ -83,6 +83,49 @@ fn data_of_the_wrong_shape_is_unexpected_data() {
 }
 
 #[test]
+fn a_decoding_error_names_the_field_without_a_meaningless_position() {
+    let body = br#"{"success":true,"data":{"route":{"routeId":"5d8e6002b80b7b4cd75a6424",
+        "to":{"fields":[{"name":"no id"}]}}}}"#;
+    let err = decode::<RouteView>(body).unwrap_err();
+    let Error::UnexpectedData { reason, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert!(
+        reason.starts_with("field `route`: field `to`: field `fields`: missing field `_id`"),
+        "{reason}"
+    );
+    // The members' own positions ("at line 1 column 9" of a member's text)
+    // would mislead: they are gone.
+    assert!(!reason.contains(" at line "), "{reason}");
+
+    let body = br#"{"success":true,"data":{"_id":"5d8e6002b80b7b4cd75a6424","uid":1,"secret":"s","route":[}}"#;
+    assert!(decode::<CreatedOrder>(body).is_err());
+    let body = br#"{"success":true,"data":{"uid":1,"secret":"s"}}"#;
+    let err = decode::<CreatedOrder>(body).unwrap_err().to_string();
+    assert!(err.contains("missing field `_id`"), "{err}");
+}
+
+#[test]
+fn a_route_field_with_both_id_and_key_is_read_and_keeps_both() {
+    let body = br#"{"success":true,"data":{"route":{"_id":"5d8e6002b80b7b4cd75a6424","fields":[
+        {"_id":"5d8e6002b80b7b4cd75a6425","key":"wallet","name":"Wallet"},{"key":"memo"}]}}}"#;
+    let route = decode::<RouteView>(body).unwrap().result.unwrap().route;
+    assert_eq!(route.fields[0].id, "5d8e6002b80b7b4cd75a6425");
+    assert_eq!(route.fields[0].extra["key"], "wallet");
+    assert_eq!(route.fields[1].id, "memo");
+    assert!(route.fields[1].extra.is_empty());
+}
+
+#[test]
+fn a_repeated_member_counts_once_and_the_last_wins_as_in_javascript() {
+    let body = br#"{"success":true,"data":{"ok":0,"newStatus":"new","newStatus":"inProgress"}}"#;
+    let update = decode::<StatusUpdate>(body).unwrap().result.unwrap();
+    assert!(!update.ok);
+    assert_eq!(update.new_status, Some(OrderStatus::InProgress));
+    assert!(update.extra.is_empty());
+}
+
+#[test]
 fn numbers_as_strings_and_unknown_fields_are_tolerated() {
     let body = br#"{"success":true,"requestId":"r1","data":{
         "order":{"_id":"5d8e6002b80b7b4cd75a6424","uid":"1409","rid":77,"status":"waitPayment",

@@ -69,7 +69,12 @@ async fn ipn(shop: web::Data<Shop>, request: HttpRequest, body: web::Bytes) -> H
         Ok(parsed) => {
             let secret = (parsed.order_id_raw() == shop.order_id).then(|| shop.secret.clone());
             match shop.receiver.verify(parsed, &secret, smartex_ipn::now()) {
-                Err(refusal) => Answer::for_error(&refusal),
+                // A notification seen before: "stale" if the order has moved
+                // past it since, else "duplicate".
+                Err(refusal) => {
+                    let known = refusal.replayed_order_id().and_then(|id| shop.known(id));
+                    refusal.answer_knowing(known.as_ref())
+                }
                 Ok(ipn) => {
                     // Only a verified notification gets here, and only
                     // `Decision::Apply` changes the books.

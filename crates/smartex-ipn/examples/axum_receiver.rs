@@ -86,7 +86,12 @@ async fn ipn(State(shop): State<Arc<Shop>>, parts: Parts, body: Bytes) -> Respon
         Ok(parsed) => {
             let secret = shop.secret_of(parsed.order_id_raw()).await;
             match shop.receiver.verify(parsed, &secret, smartex_ipn::now()) {
-                Err(refusal) => Answer::for_error(&refusal),
+                // A notification seen before: "stale" if the order has moved
+                // past it since, else "duplicate".
+                Err(refusal) => {
+                    let known = refusal.replayed_order_id().and_then(|id| shop.known(id));
+                    refusal.answer_knowing(known.as_ref())
+                }
                 Ok(ipn) => Answer::for_decision(&shop.apply(&ipn).await),
             }
         }

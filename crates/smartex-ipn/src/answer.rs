@@ -23,7 +23,7 @@ use crate::error::Error;
 /// | [`Error::TooLarge`] | 413 | `Payload Too Large` |
 /// | [`Error::WrongContentType`] | 415 | `Unsupported Media Type` |
 /// | [`Error::TooOld`], [`Error::InTheFuture`] | 422 | `Unprocessable: timestamp outside the accepted window` |
-/// | a replay ([`Answer::for_replay`]) of a notification the tracker calls stale | 200 | `OK: stale, ignored` |
+/// | a replay of a notification the order has moved past ([`Error::answer_knowing`], [`Answer::for_replay`]) | 200 | `OK: stale, ignored` |
 /// | the merchant's own processing failed ([`Answer::internal_error`]) | 500 | `Internal Server Error` |
 ///
 /// Why these: a stale or duplicate notification is genuine and was received,
@@ -36,11 +36,15 @@ use crate::error::Error;
 /// another shop, or the order was lost.
 ///
 /// ```
-/// use smartex_ipn::{Answer, Error};
+/// use smartex_ipn::{Answer, Error, OrderStatus, StatusEvent};
 /// use smartex_ipn::Decision;
 /// assert_eq!(Answer::for_decision(&Decision::Apply), Answer::OK);
 /// assert_eq!(Answer::for_error(&Error::BadChecksum).status, 401);
-/// assert_eq!(Answer::for_error(&Error::Replayed).status, 200);
+/// let replay = Error::Replayed {
+///     order_id: "5d8e6002b80b7b4cd75a6424".into(),
+///     event: StatusEvent::ipn(OrderStatus::Done, 1_700_000_000_000),
+/// };
+/// assert_eq!(Answer::for_error(&replay), Answer::DUPLICATE);
 /// let wrong_method = Answer::for_error(&Error::WrongMethod { allowed: &["POST"] });
 /// assert_eq!(wrong_method.allow_header().as_deref(), Some("POST"));
 /// ```
@@ -100,7 +104,7 @@ impl Answer {
     /// The answer to a refusal.
     pub fn for_error(error: &Error) -> Answer {
         match error {
-            Error::Replayed => Self::DUPLICATE,
+            Error::Replayed { .. } => Self::DUPLICATE,
             Error::Malformed(_) => Self::new(400, "Bad Request: malformed notification"),
             Error::MissingChecksum | Error::MalformedChecksum { .. } | Error::BadChecksum => {
                 Self::new(401, "Unauthorized: checksum missing or wrong")

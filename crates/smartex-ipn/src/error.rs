@@ -2,6 +2,8 @@
 
 use std::borrow::Cow;
 
+use smartex_core::status::{KnownStatus, StatusEvent};
+
 /// Why a notification was refused.
 ///
 /// Every variant says precisely what was wrong and which HTTP answer fits
@@ -82,12 +84,20 @@ pub enum Error {
         max_ahead_ms: u64,
     },
     /// The replay guard has already seen this notification (same order,
-    /// status, timestamp and checksum). Answer success and do nothing
-    /// ([`Answer::DUPLICATE`](crate::Answer::DUPLICATE)); a receiver that
-    /// knows the order's status answers a resend the order has moved past
-    /// with [`Answer::for_replay`](crate::Answer::for_replay) (stale).
+    /// status, timestamp and checksum). Do nothing, and answer success:
+    /// [`Error::answer_knowing`] with the order's stored status tells a
+    /// resend the order has moved past (stale) from a plain repeat
+    /// (duplicate); [`Error::answer`] says duplicate.
+    ///
+    /// Both fields are verified: the checksum matched before the guard was
+    /// asked.
     #[error("notification already received")]
-    Replayed,
+    Replayed {
+        /// `orderId`, as signed: which order's status to look up.
+        order_id: String,
+        /// The status change it reports, for the tracker.
+        event: StatusEvent,
+    },
 }
 
 impl Error {
@@ -103,12 +113,52 @@ impl Error {
     /// Whether the notification was genuine but is not to be acted upon
     /// ([`Error::Replayed`]): the sender should be told it was received.
     pub fn is_duplicate(&self) -> bool {
-        matches!(self, Error::Replayed)
+        matches!(self, Error::Replayed { .. })
+    }
+
+    /// For [`Error::Replayed`], the (verified) `orderId` of the notification
+    /// seen again: the order whose stored status [`Error::answer_knowing`]
+    /// needs.
+    pub fn replayed_order_id(&self) -> Option<&str> {
+        match self {
+            Error::Replayed { order_id, .. } => Some(order_id),
+            _ => None,
+        }
     }
 
     /// The HTTP status and short body to send back; see [`crate::Answer`].
+    /// A replay is answered as a duplicate: [`Error::answer_knowing`] can
+    /// say stale.
     pub fn answer(&self) -> crate::Answer {
         crate::Answer::for_error(self)
+    }
+
+    /// [`Error::answer`], but a replay is decided against `known`, the
+    /// status stored for [`Error::replayed_order_id`]: a resend of a
+    /// notification the order has moved past is answered
+    /// [`Answer::STALE`](crate::Answer::STALE), a plain repeat
+    /// [`Answer::DUPLICATE`](crate::Answer::DUPLICATE)
+    /// ([`Answer::for_replay`](crate::Answer::for_replay)).
+    ///
+    /// ```
+    /// use smartex_ipn::{Answer, Error, KnownStatus, OrderStatus};
+    /// use smartex_ipn::StatusEvent;
+    /// let replay = Error::Replayed {
+    ///     order_id: "5d8e6002b80b7b4cd75a6424".into(),
+    ///     event: StatusEvent::ipn(OrderStatus::WaitPayment, 1_700_000_000_000),
+    /// };
+    /// // The order has been `done` since: the resend is stale.
+    /// let done = KnownStatus::after(None, &StatusEvent::ipn(OrderStatus::Done, 1_700_000_060_000));
+    /// assert_eq!(replay.answer_knowing(Some(&done)), Answer::STALE);
+    /// assert_eq!(replay.answer(), Answer::DUPLICATE);
+    /// ```
+    pub fn answer_knowing(&self, known: Option<&KnownStatus>) -> crate::Answer {
+        match self {
+            Error::Replayed { event, .. } => {
+                crate::Answer::for_replay(&smartex_core::status::decide(known, event))
+            }
+            other => other.answer(),
+        }
     }
 }
 

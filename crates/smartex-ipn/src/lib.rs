@@ -93,7 +93,9 @@
 //! - A bounded in-memory [`ReplayGuard`] ([`MemoryReplayGuard`], 10,000
 //!   entries) refuses a notification already seen (same order, status,
 //!   timestamp and checksum) with [`Error::Replayed`] — answered 200, since
-//!   it was received before. Servers sharing a store implement the trait. If
+//!   it was received before: "stale" if the order has moved past it
+//!   ([`Error::answer_knowing`] with its stored status), else "duplicate".
+//!   Servers sharing a store implement the trait. If
 //!   your processing fails after verification, [`Receiver::forget`] lets a
 //!   retry of the same notification through.
 //! - [`Notification::decide`] runs the core tracker against the status you
@@ -132,7 +134,11 @@
 //!         Ok(parsed) => {
 //!             let secret = my_db::ipn_secret(parsed.order_id_raw()).await; // Option<IpnSecret>
 //!             match receiver.verify(parsed, &secret, smartex_ipn::now()) {
-//!                 Err(refusal) => Answer::for_error(&refusal),
+//!                 // Seen before: stale if the order has moved past it, else duplicate.
+//!                 Err(refusal) => match refusal.replayed_order_id() {
+//!                     Some(id) => refusal.answer_knowing(my_db::status(id).await.as_ref()),
+//!                     None => refusal.answer(),
+//!                 },
 //!                 // Your tracker step: ipn.decide(stored status), store it if Apply.
 //!                 Ok(ipn) => Answer::for_decision(&my_db::apply(&ipn).await),
 //!             }
@@ -149,6 +155,7 @@
 //! }
 //! # mod my_db {
 //! #     pub async fn ipn_secret(_: &str) -> Option<smartex_ipn::IpnSecret> { None }
+//! #     pub async fn status(_: &str) -> Option<smartex_ipn::KnownStatus> { None }
 //! #     pub async fn apply(ipn: &smartex_ipn::Notification<'_>) -> smartex_ipn::Decision { ipn.decide(None) }
 //! # }
 //! # }
@@ -190,5 +197,5 @@ pub use smartex_core::{
     IpnSecret, OrderStatus,
     form::Limits,
     ipn::VerifiedIpn,
-    status::{Decision, KnownStatus},
+    status::{Decision, KnownStatus, StatusEvent},
 };

@@ -489,7 +489,10 @@ impl Receiver {
         if let Some(guard) = &self.guard
             && !guard.first_sight(&notification.replay_key())
         {
-            return Err(Error::Replayed);
+            return Err(Error::Replayed {
+                order_id: notification.order_id_raw().to_owned(),
+                event: notification.event(),
+            });
         }
         Ok(notification)
     }
@@ -588,7 +591,7 @@ mod trace {
     #[cfg(feature = "tracing")]
     pub(super) fn refused(e: &Error) {
         match e {
-            Error::Replayed => tracing::debug!(error = %e, "IPN replay ignored"),
+            Error::Replayed { .. } => tracing::debug!(error = %e, "IPN replay ignored"),
             Error::BadChecksum | Error::UnknownOrder => {
                 tracing::warn!(error = %e, "IPN refused")
             }

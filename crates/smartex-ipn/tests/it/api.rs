@@ -461,7 +461,7 @@ fn replays_are_caught_and_answered_as_duplicates() {
     let r = Receiver::new();
     assert!(r.receive(&form(&body), &secret(), NOW).is_ok());
     let err = r.receive(&form(&body), &secret(), NOW).unwrap_err();
-    assert_eq!(err, Error::Replayed);
+    assert!(matches!(err, Error::Replayed { .. }), "{err:?}");
     assert!(err.is_duplicate());
     assert_eq!(err.answer(), Answer::DUPLICATE);
     // Clones share the guard; a replay with the checksum moved to a header is
@@ -469,12 +469,12 @@ fn replays_are_caught_and_answered_as_duplicates() {
     let clone = r.clone();
     let h = [("X-Hash", checksum_of(&body))];
     let moved = Receiver::clone(&clone);
-    assert_eq!(
+    assert!(matches!(
         moved
             .receive(&form(&body).headers(&h), &secret(), NOW)
             .unwrap_err(),
-        Error::Replayed
-    );
+        Error::Replayed { .. }
+    ));
     // Without a guard, a repeat is verified again (the tracker says Duplicate).
     let open = Receiver::new().without_replay_guard();
     assert!(open.receive(&form(&body), &secret(), NOW).is_ok());
@@ -483,15 +483,49 @@ fn replays_are_caught_and_answered_as_duplicates() {
     let n = open.receive(&form(&body), &secret(), NOW).unwrap();
     r.forget(&n);
     assert!(r.receive(&form(&body), &secret(), NOW).is_ok());
-    assert_eq!(
+    assert!(matches!(
         r.receive(&form(&body), &secret(), NOW).unwrap_err(),
-        Error::Replayed
-    );
+        Error::Replayed { .. }
+    ));
     // A refused notification is not remembered.
     let fresh = Receiver::new();
     let wrong = IpnSecret::new("wrong").unwrap();
     assert!(fresh.receive(&form(&body), &wrong, NOW).is_err());
     assert!(fresh.receive(&form(&body), &secret(), NOW).is_ok());
+}
+
+#[test]
+fn a_byte_identical_stale_resend_is_answered_stale() {
+    let r = Receiver::new();
+    // waitPayment, then done; then the waitPayment notification again,
+    // byte for byte.
+    let wait = signed_body(ORDER, "waitPayment", T);
+    let done = signed_body(ORDER, "done", T + 60_000);
+    let mut known: Option<KnownStatus> = None;
+    for body in [&wait, &done] {
+        let n = r.receive(&form(body), &secret(), NOW).unwrap();
+        assert_eq!(n.decide(known.as_ref()), Decision::Apply);
+        known = Some(KnownStatus::after(known.as_ref(), &n.event()));
+    }
+    let err = r.receive(&form(&wait), &secret(), NOW).unwrap_err();
+    assert_eq!(err.replayed_order_id(), Some(ORDER));
+    let Error::Replayed { event, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(event.status, OrderStatus::WaitPayment);
+    assert_eq!(err.answer_knowing(known.as_ref()), Answer::STALE);
+    // The latest one again is a duplicate; so is any replay when nothing is
+    // known, and whatever `answer` says without the stored status.
+    let again = r.receive(&form(&done), &secret(), NOW).unwrap_err();
+    assert_eq!(again.answer_knowing(known.as_ref()), Answer::DUPLICATE);
+    assert_eq!(err.answer_knowing(None), Answer::DUPLICATE);
+    assert_eq!(err.answer(), Answer::DUPLICATE);
+    // Other errors are answered as always.
+    let bad = r
+        .receive(&form(&wait), &IpnSecret::new("wrong").unwrap(), NOW)
+        .unwrap_err();
+    assert_eq!(bad.replayed_order_id(), None);
+    assert_eq!(bad.answer_knowing(known.as_ref()), bad.answer());
 }
 
 #[test]
@@ -521,10 +555,10 @@ fn a_shared_store_can_back_the_replay_guard() {
     assert_eq!(n.replay_key().status(), "done");
     assert_eq!(n.replay_key().order_id(), ORDER);
     assert_eq!(n.replay_key().timestamp(), T.to_string());
-    assert_eq!(
+    assert!(matches!(
         server_b.receive(&form(&body), &secret(), NOW).unwrap_err(),
-        Error::Replayed
-    );
+        Error::Replayed { .. }
+    ));
     assert_eq!(store.calls.load(Ordering::SeqCst), 2);
     // Another status of the same order at the same time is another key.
     let other = signed_body(ORDER, "inProgress", T);
@@ -677,10 +711,10 @@ fn http_request_and_response() {
     drop(n);
     let (parts, bytes) = request.into_parts();
     let again = IpnRequest::from_http_parts(&parts, &bytes);
-    assert_eq!(
+    assert!(matches!(
         r.receive(&again, &secret(), NOW).unwrap_err(),
-        Error::Replayed
-    );
+        Error::Replayed { .. }
+    ));
 
     let response = Answer::for_error(&Error::WrongMethod {
         allowed: &["POST", "PUT"],

@@ -122,6 +122,10 @@ async fn exercise(addr: SocketAddr, known: impl Fn(&str) -> Option<KnownStatus>)
     let reply = post(addr, "/ipn", &form, &late).await;
     expect(&reply, 200, Some("OK: stale, ignored"), "late inProgress");
     assert_eq!(status_of(ORDER), Some(OrderStatus::Done));
+    // The first notification again, byte for byte, now that the order is
+    // done: the replay guard catches it, and it is reported as stale.
+    let reply = post(addr, "/ipn", &form, &first).await;
+    expect(&reply, 200, Some("OK: stale, ignored"), "stale resend");
 
     // The same status at another time: a duplicate for the tracker.
     let done_again = signed_body(ORDER, "done", t0 + 3_000);

@@ -499,27 +499,6 @@ impl core::fmt::Display for Warning {
     }
 }
 
-/// A field that must not cost the whole answer: typed if it reads as `T`,
-/// else `None`, a [`Warning::Unreadable`], and the raw value into `extra`.
-fn optional<T: DeserializeOwned>(
-    raw: Option<&RawValue>,
-    field: &'static str,
-    warnings: &mut Vec<Warning>,
-    extra: &mut Map<String, Value>,
-) -> Option<T> {
-    let raw = raw?;
-    match serde_json::from_str::<T>(raw.get()) {
-        Ok(value) => Some(value),
-        Err(_) => {
-            warnings.push(Warning::Unreadable { field });
-            let kept = serde_json::from_str(raw.get())
-                .unwrap_or_else(|_| Value::String(String::from(raw.get())));
-            extra.insert(String::from(field), kept);
-            None
-        }
-    }
-}
-
 fn uid_warning(uid: OrderUid, warnings: &mut Vec<Warning>) {
     let digits = uid.digits();
     if digits > OrderUid::MAX_DIGITS {
@@ -590,9 +569,25 @@ impl<'a> Members<'a> {
         Ok(self.field(name, lenient::opt_text)?.flatten())
     }
 
-    /// Takes `name`'s JSON text as it is; `None` if it is absent or `null`.
-    fn raw(&mut self, name: &'static str) -> Option<&'a RawValue> {
-        self.0.remove(name).filter(|raw| raw.get() != "null")
+    /// A field that must not cost the whole answer: takes `name` if it reads
+    /// as a `T` (or is `null`); else leaves it, as sent, for `extra` and
+    /// adds a [`Warning::Unreadable`].
+    fn tolerant<T: Deserialize<'a>>(
+        &mut self,
+        name: &'static str,
+        warnings: &mut Vec<Warning>,
+    ) -> Option<T> {
+        let raw = *self.0.get(name)?;
+        match json::<Option<T>>(raw) {
+            Ok(value) => {
+                self.0.remove(name);
+                value
+            }
+            Err(_) => {
+                warnings.push(Warning::Unreadable { field: name });
+                None
+            }
+        }
     }
 
     /// The members no field took.
@@ -670,10 +665,7 @@ impl<'de> Deserialize<'de> for CreatedOrder {
         let rid = m.text("rid")?;
         let secret: OrderSecret = m.required("secret", lenient::platform_secret)?;
         let route = m.optional("route")?;
-        let (in_amount, out_amount, status) =
-            (m.raw("inAmount"), m.raw("outAmount"), m.raw("status"));
         let expires_at = m.text("expiresAt")?;
-        let mut extra = m.extra();
         let mut warnings = Vec::new();
         uid_warning(uid, &mut warnings);
         let chars = secret.expose().chars().count();
@@ -682,9 +674,10 @@ impl<'de> Deserialize<'de> for CreatedOrder {
         }
         // The order exists: an amount or a status of an unexpected shape
         // must not cost its uid and secret.
-        let in_amount = optional(in_amount, "inAmount", &mut warnings, &mut extra);
-        let out_amount = optional(out_amount, "outAmount", &mut warnings, &mut extra);
-        let status = optional(status, "status", &mut warnings, &mut extra);
+        let in_amount = m.tolerant("inAmount", &mut warnings);
+        let out_amount = m.tolerant("outAmount", &mut warnings);
+        let status = m.tolerant("status", &mut warnings);
+        let extra = m.extra();
         Ok(CreatedOrder {
             id,
             uid,
@@ -769,7 +762,6 @@ impl<'de> Deserialize<'de> for Order {
         let uid = m.required("uid", lenient::platform_uid)?;
         let rid = m.text("rid")?;
         let status = m.required("status", json)?;
-        let (in_amount, out_amount) = (m.raw("inAmount"), m.raw("outAmount"));
         let from_values = m.optional("fromValues")?;
         let to_values = m.optional("toValues")?;
         let route_values = m.optional("routeValues")?;
@@ -777,11 +769,11 @@ impl<'de> Deserialize<'de> for Order {
         let created_at = m.text("createdAt")?;
         let expires_at = m.text("expiresAt")?;
         let rate = m.optional("rate")?;
-        let mut extra = m.extra();
         let mut warnings = Vec::new();
         uid_warning(uid, &mut warnings);
-        let in_amount = optional(in_amount, "inAmount", &mut warnings, &mut extra);
-        let out_amount = optional(out_amount, "outAmount", &mut warnings, &mut extra);
+        let in_amount = m.tolerant("inAmount", &mut warnings);
+        let out_amount = m.tolerant("outAmount", &mut warnings);
+        let extra = m.extra();
         Ok(Order {
             id,
             uid,

@@ -125,27 +125,27 @@ impl<'a> Decimal<'a> {
         };
         let frac_trail = frac.iter().rev().take_while(|&&c| c == b'0').count();
         let frac_kept = &frac[..frac.len() - frac_trail];
-        let frac_len = i64::try_from(frac_len).ok()?;
-        let frac_cut = i64::try_from(frac_trail).ok()?;
-        let (int, frac, exponent) = if frac_kept.is_empty() {
+        let (int, frac, int_trail) = if frac_kept.is_empty() {
             let int_trail = int.iter().rev().take_while(|&&c| c == b'0').count();
-            let cut = i64::try_from(int_trail).ok()?;
-            (
-                &int[..int.len() - int_trail],
-                frac_kept,
-                exp - frac_len + frac_cut + cut,
-            )
+            (&int[..int.len() - int_trail], frac_kept, int_trail)
         } else {
-            (int, frac_kept, exp - frac_len + frac_cut)
+            (int, frac_kept, 0)
         };
         if int.is_empty() && frac.is_empty() {
-            // Zero, in any spelling and of either sign.
+            // Zero, in any spelling, of either sign and with any exponent.
             return Some(Decimal {
                 negative: false,
                 digits: DigitRun(&[], &[]),
                 exponent: 0,
             });
         }
+        // Checked: the text's exponent may be anywhere in i64 ("1.5e-9223372036854775808"
+        // is valid JSON). A sum outside i64 is a value no double comes near, so
+        // `None` ("the value would change") is the right answer for it.
+        let exponent = exp
+            .checked_sub(i64::try_from(frac_len).ok()?)?
+            .checked_add(i64::try_from(frac_trail).ok()?)?
+            .checked_add(i64::try_from(int_trail).ok()?)?;
         Some(Decimal {
             negative,
             digits: DigitRun(int, frac),
@@ -212,5 +212,28 @@ mod tests {
             Some("9007199254740992")
         );
         assert_eq!(exact_js_number("1e-400"), None); // underflows to 0
+    }
+
+    /// Found by the `js_number` fuzz target: an exponent at the edge of i64
+    /// made the exponent arithmetic overflow (a panic in debug builds).
+    #[test]
+    fn exponents_at_the_edge_of_i64() {
+        for text in [
+            "1.5e-9223372036854775808",
+            "-1.5e-9223372036854775808",
+            "0.15e-9223372036854775808",
+            "10e9223372036854775807",
+            "1.0e9223372036854775807",
+        ] {
+            assert_eq!(exact_js_number(text), None, "{text}");
+            let _ = Decimal::parse(text);
+        }
+        for text in [
+            "0.0e-9223372036854775808",
+            "-0.000e9223372036854775807",
+            "00e-9223372036854775808",
+        ] {
+            assert_eq!(exact_js_number(text).as_deref(), Some("0"), "{text}");
+        }
     }
 }

@@ -20,7 +20,6 @@
 //! print a loud SKIPPED line and pass.
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
 use serde_json::{Value, json};
@@ -30,55 +29,9 @@ use smartex_core::{ApiKey, ApiSecret, CurrencyCode, Lang, ObjectId, OrderSecret,
 use smartex_http::{ApiKeyAuth, ClientBuilder, Encoding, Verb};
 
 use crate::API_SECRET;
+use crate::node::{node_dir, node_ready};
 
 const KEY: &str = "EF04794F718A3FC8C6DFA0B";
-const INSTALL: &str = "install Node.js >= 20 with npm (Debian/Ubuntu: `apt-get install -y nodejs npm`), \
-or set SMARTEX_ALLOW_NO_NODE=1 to skip this test explicitly";
-
-fn node_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tools/node")
-}
-
-/// Makes the Node peer ready; `false` if node is absent and skipping is allowed.
-fn node_ready(test: &str) -> bool {
-    let allow_skip = std::env::var("SMARTEX_ALLOW_NO_NODE").is_ok_and(|v| v == "1");
-    let missing = |why: &str| -> bool {
-        let banner = "=".repeat(78);
-        if allow_skip {
-            // Straight to stderr, past the test harness's capture: this must be seen.
-            let _ = writeln!(
-                std::io::stderr(),
-                "\n{banner}\nSKIPPED {test}: {why}.\nSMARTEX_ALLOW_NO_NODE=1 is set, so the Express \
-                 peer test did NOT run.\n{banner}"
-            );
-            false
-        } else {
-            panic!("\n{banner}\n{test}: {why}.\nTo run it, {INSTALL}.\n{banner}");
-        }
-    };
-    match Command::new("node").arg("--version").output() {
-        Ok(out) if out.status.success() => {}
-        Ok(_) => return missing("`node --version` failed"),
-        Err(e) => return missing(&format!("`node` NOT FOUND on PATH ({e})")),
-    }
-    let out = Command::new("bash")
-        .arg(node_dir().join("ensure.sh"))
-        .output()
-        .expect("run tools/node/ensure.sh");
-    match out.status.code() {
-        Some(0) => true,
-        Some(3) => missing(&format!(
-            "tools/node/ensure.sh says node/npm is missing or too old:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        )),
-        _ => panic!(
-            "tools/node/ensure.sh failed ({}):\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    }
-}
-
 /// The Express server, stopped (stdin closed, then killed) when dropped.
 struct Express {
     child: Child,
@@ -235,7 +188,7 @@ struct Sent {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn express_recomputes_every_hash_the_client_sends() {
-    if !node_ready("express_peer") {
+    if !node_ready("express_peer", "the Express peer test") {
         return;
     }
     let seed = seed();
@@ -382,7 +335,7 @@ async fn express_recomputes_every_hash_the_client_sends() {
 /// against the real middleware, over inputs chosen to reach qs's corners.
 #[test]
 fn express_params_match_the_real_middleware() {
-    if !node_ready("express_peer") {
+    if !node_ready("express_peer", "the Express peer test") {
         return;
     }
     let seed = seed();

@@ -7,6 +7,8 @@ mod catalogue;
 mod express_peer;
 mod failures;
 mod lane;
+#[path = "../../../../tools/node/ready.rs"]
+mod node;
 mod props;
 mod sandbox_key;
 mod server;

@@ -15,6 +15,8 @@
 mod api;
 mod common;
 mod hygiene;
+#[path = "../../../../tools/node/ready.rs"]
+mod node;
 mod node_clients;
 mod node_compat;
 mod props;

@@ -23,7 +23,7 @@ use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use smartex_ipn::{IpnRequest, IpnSecret, Receiver};
 
-use crate::node_compat::{node_dir, node_ready};
+use crate::node::{node_dir, node_ready};
 
 const SECRET: &str = "node-clients-secret";
 
@@ -76,7 +76,7 @@ async fn handle(receiver: Arc<Receiver>, request: Request<Incoming>) -> Response
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_node_clients_post_signed_ipns_that_verify() {
-    if !node_ready() {
+    if !node_ready("node_clients", "the Node.js HTTP clients test") {
         return;
     }
     let receiver = Arc::new(Receiver::new().without_replay_guard());

@@ -10,60 +10,12 @@
 //! `SMARTEX_ALLOW_NO_NODE=1` is set, in which case it prints a loud SKIPPED
 //! line and passes.
 
-use std::io::Write;
-use std::path::PathBuf;
 use std::process::Command;
 
 use serde_json::Value;
+
+use crate::node::{node_dir, node_ready};
 use smartex_ipn::{Config, Error, IpnRequest, IpnSecret, Receiver};
-
-const INSTALL: &str = "install Node.js >= 20 with npm (Debian/Ubuntu: `apt-get install -y nodejs npm`), \
-or set SMARTEX_ALLOW_NO_NODE=1 to skip this test explicitly";
-
-pub fn node_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tools/node")
-}
-
-/// Makes the Node peer ready; `false` if node is absent and skipping is allowed.
-pub fn node_ready() -> bool {
-    let allow_skip = std::env::var("SMARTEX_ALLOW_NO_NODE").is_ok_and(|v| v == "1");
-    let missing = |why: &str| -> bool {
-        let banner = "=".repeat(78);
-        if allow_skip {
-            // Straight to stderr, past the test harness's capture: this must be seen.
-            let _ = writeln!(
-                std::io::stderr(),
-                "\n{banner}\nSKIPPED node_compat: {why}.\nSMARTEX_ALLOW_NO_NODE=1 is set, so the Node.js \
-                 compatibility test did NOT run.\n{banner}"
-            );
-            false
-        } else {
-            panic!("\n{banner}\nnode_compat: {why}.\nTo run it, {INSTALL}.\n{banner}");
-        }
-    };
-    match Command::new("node").arg("--version").output() {
-        Ok(out) if out.status.success() => {}
-        Ok(_) => return missing("`node --version` failed"),
-        Err(e) => return missing(&format!("`node` NOT FOUND on PATH ({e})")),
-    }
-    let ensure = node_dir().join("ensure.sh");
-    let out = Command::new("bash")
-        .arg(&ensure)
-        .output()
-        .expect("run tools/node/ensure.sh");
-    match out.status.code() {
-        Some(0) => true,
-        Some(3) => missing(&format!(
-            "tools/node/ensure.sh says node/npm is missing or too old:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        )),
-        _ => panic!(
-            "tools/node/ensure.sh failed ({}):\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    }
-}
 
 fn generate(args: &[&str]) -> Vec<Value> {
     let out = Command::new("node")
@@ -179,7 +131,7 @@ fn check_case(receiver: &Receiver, case: &Value, tally: &mut Tally) {
 
 #[test]
 fn node_signed_bodies_verify_and_mutants_are_refused() {
-    if !node_ready() {
+    if !node_ready("node_compat", "the Node.js compatibility test") {
         return;
     }
     // The generated timestamps span 2019–2030 and mutants repeat the original

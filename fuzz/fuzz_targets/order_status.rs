@@ -17,7 +17,9 @@ fuzz_target!(|data: &[u8]| {
             .get(usize::from(chunk[0]) % 11)
             .cloned()
             .unwrap_or_else(|| OrderStatus::Unknown("x".into()));
-        let at_ms = chunk.get(1).map(|&b| u64::from(b));
+        let at = chunk
+            .get(1)
+            .map(|&b| smartex_core::time::UnixMillis::from_millis(u64::from(b)));
         let was_final = tracker.known().is_some_and(|k| k.status.is_final());
         // The third byte picks the source: an IPN, or a poll standing for a
         // window of that many milliseconds times 16.
@@ -29,7 +31,7 @@ fuzz_target!(|data: &[u8]| {
         };
         let _ = tracker.apply(&StatusEvent {
             status,
-            at_ms,
+            at,
             source,
         });
         if was_final {

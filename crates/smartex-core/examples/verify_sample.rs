@@ -45,7 +45,9 @@ fn main() -> Result<(), Error> {
     //    overwrites a final status.
     let known = KnownStatus {
         status: OrderStatus::WaitPayment,
-        at_ms: Some(1_571_328_000_000),
+        at: Some(smartex_core::time::UnixMillis::from_millis(
+            1_571_328_000_000,
+        )),
         source: smartex_core::status::Source::Ipn,
     };
     let decision = decide(Some(&known), &ipn.event());

@@ -1121,7 +1121,7 @@ impl<'a> VerifiedIpn<'a> {
     pub fn event(&self) -> StatusEvent {
         StatusEvent {
             status: self.status(),
-            at_ms: self.timestamp_ms().ok(),
+            at: self.timestamp().ok(),
             source: crate::status::Source::Ipn,
         }
     }

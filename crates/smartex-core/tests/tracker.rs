@@ -117,7 +117,7 @@ fn scenario(seed: u64) -> (Vec<(OrderStatus, u64)>, Vec<Delivery>) {
             };
             out.push(Delivery {
                 arrives: local(*t) + delay,
-                event: StatusEvent::ipn(status.clone(), *t),
+                event: StatusEvent::ipn(status.clone(), ms(*t)),
                 index: i,
                 what: format!("ipn {status}@{t}"),
             });
@@ -132,9 +132,9 @@ fn scenario(seed: u64) -> (Vec<(OrderStatus, u64)>, Vec<Delivery>) {
         let idx = index_at(&path, u);
         let (status, set_at) = path[idx].clone();
         let event = if order_time {
-            StatusEvent::polled_at(status.clone(), set_at)
+            StatusEvent::polled_at(status.clone(), ms(set_at))
         } else {
-            StatusEvent::polled_between(status.clone(), local(u - d1), local(u + d2), skew)
+            StatusEvent::polled_between(status.clone(), ms(local(u - d1)), ms(local(u + d2)), skew)
         };
         out.push(Delivery {
             arrives: local(u + d2) + rng.below(50),
@@ -149,9 +149,14 @@ fn scenario(seed: u64) -> (Vec<(OrderStatus, u64)>, Vec<Delivery>) {
     let u = end + 1 + rng.below(60_000);
     let last = path.len() - 1;
     let event = if order_time {
-        StatusEvent::polled_at(path[last].0.clone(), end)
+        StatusEvent::polled_at(path[last].0.clone(), ms(end))
     } else {
-        StatusEvent::polled_between(path[last].0.clone(), local(u - 10), local(u + 10), skew)
+        StatusEvent::polled_between(
+            path[last].0.clone(),
+            ms(local(u - 10)),
+            ms(local(u + 10)),
+            skew,
+        )
     };
     out.push(Delivery {
         arrives: local(u + 10),
@@ -206,29 +211,35 @@ fn the_issue_examples() {
     use OrderStatus::*;
     let mut t = Tracker::default();
     assert_eq!(
-        t.apply(&StatusEvent::ipn(InProgress, 1_000)),
+        t.apply(&StatusEvent::ipn(InProgress, ms(1_000))),
         Decision::Apply
     );
-    let poll = StatusEvent::polled_between(ErrorPayout, 10_000, 10_050, DEFAULT_CLOCK_SKEW_MS);
+    let poll =
+        StatusEvent::polled_between(ErrorPayout, ms(10_000), ms(10_050), DEFAULT_CLOCK_SKEW_MS);
     assert_eq!(t.apply(&poll), Decision::Apply);
     assert_eq!(
-        t.apply(&StatusEvent::ipn(InProgressPayout, 2_000)),
+        t.apply(&StatusEvent::ipn(InProgressPayout, ms(2_000))),
         Decision::Stale
     );
     let mut t = Tracker::default();
     assert_eq!(
-        t.apply(&StatusEvent::ipn(WaitPayment, 1_000)),
+        t.apply(&StatusEvent::ipn(WaitPayment, ms(1_000))),
         Decision::Apply
     );
-    let hold = StatusEvent::polled_between(Hold, 10_000, 10_050, DEFAULT_CLOCK_SKEW_MS);
+    let hold = StatusEvent::polled_between(Hold, ms(10_000), ms(10_050), DEFAULT_CLOCK_SKEW_MS);
     assert_eq!(t.apply(&hold), Decision::Apply);
     assert_eq!(
-        t.apply(&StatusEvent::ipn(InProgress, 2_000)),
+        t.apply(&StatusEvent::ipn(InProgress, ms(2_000))),
         Decision::Stale
     );
     assert_eq!(
-        t.apply(&StatusEvent::ipn(WaitPayment, 2_000)),
+        t.apply(&StatusEvent::ipn(WaitPayment, ms(2_000))),
         Decision::Stale
     );
     assert_eq!(t.known().map(|k| &k.status), Some(&Hold));
+}
+
+/// An instant, from milliseconds.
+fn ms(t: u64) -> smartex_core::time::UnixMillis {
+    smartex_core::time::UnixMillis::from_millis(t)
 }

@@ -100,7 +100,7 @@ impl WatchOptions {
     pub fn known(mut self, status: OrderStatus) -> Self {
         self.known = Some(KnownStatus {
             status,
-            at_ms: None,
+            at: None,
             source: smartex_core::status::Source::Poll { window_ms: 0 },
         });
         self
@@ -355,10 +355,8 @@ impl<T: Transport> OrderWatch<'_, T> {
 
 /// Now, in milliseconds since the Unix epoch (0 before it: a clock that far
 /// off makes every window start at 0, which is only less precise).
-fn unix_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+fn unix_ms() -> smartex_core::time::UnixMillis {
+    smartex_core::time::UnixMillis::from(std::time::SystemTime::now())
 }
 
 /// `d` shortened by up to a tenth, at random.

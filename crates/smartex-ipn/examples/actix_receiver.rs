@@ -86,7 +86,7 @@ async fn ipn(shop: web::Data<Shop>, request: HttpRequest, body: web::Bytes) -> H
                     if decision == Decision::Apply {
                         *known = Some(KnownStatus {
                             status: ipn.status(),
-                            at_ms: ipn.timestamp_ms().ok(),
+                            at: ipn.timestamp().ok(),
                             source: smartex_core::status::Source::Ipn,
                         });
                     }

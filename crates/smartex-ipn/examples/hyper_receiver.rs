@@ -79,7 +79,7 @@ impl Shop {
         if decision == Decision::Apply {
             order.known = Some(KnownStatus {
                 status: ipn.status(),
-                at_ms: ipn.timestamp_ms().ok(),
+                at: ipn.timestamp().ok(),
                 source: smartex_core::status::Source::Ipn,
             });
             // … ship the goods when ipn.status() is Done, etc.

@@ -42,7 +42,7 @@ use crate::error::Error;
 /// assert_eq!(Answer::for_error(&Error::BadChecksum).status, 401);
 /// let replay = Error::Replayed {
 ///     order_id: "5d8e6002b80b7b4cd75a6424".into(),
-///     event: StatusEvent::ipn(OrderStatus::Done, 1_700_000_000_000),
+///     event: StatusEvent::ipn(OrderStatus::Done, smartex_ipn::UnixMillis::from_millis(1_700_000_000_000)),
 /// };
 /// assert_eq!(Answer::for_error(&replay), Answer::DUPLICATE);
 /// let wrong_method = Answer::for_error(&Error::WrongMethod { allowed: &["POST"] });

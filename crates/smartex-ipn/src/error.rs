@@ -145,10 +145,10 @@ impl Error {
     /// use smartex_ipn::StatusEvent;
     /// let replay = Error::Replayed {
     ///     order_id: "5d8e6002b80b7b4cd75a6424".into(),
-    ///     event: StatusEvent::ipn(OrderStatus::WaitPayment, 1_700_000_000_000),
+    ///     event: StatusEvent::ipn(OrderStatus::WaitPayment, smartex_ipn::UnixMillis::from_millis(1_700_000_000_000)),
     /// };
     /// // The order has been `done` since: the resend is stale.
-    /// let done = KnownStatus::after(None, &StatusEvent::ipn(OrderStatus::Done, 1_700_000_060_000));
+    /// let done = KnownStatus::after(None, &StatusEvent::ipn(OrderStatus::Done, smartex_ipn::UnixMillis::from_millis(1_700_000_060_000)));
     /// assert_eq!(replay.answer_knowing(Some(&done)), Answer::STALE);
     /// assert_eq!(replay.answer(), Answer::DUPLICATE);
     /// ```

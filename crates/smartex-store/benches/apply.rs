@@ -89,7 +89,7 @@ impl Bench {
         let order_id = ObjectId::parse("orderId", &format!("{i:024x}")).unwrap();
         let key = NotificationKey::ipn(&order_id, &format!("{i:064x}"));
         Observation::ipn(
-            StatusEvent::ipn(OrderStatus::WaitPayment, 1_700_000_000_000 + i),
+            StatusEvent::ipn(OrderStatus::WaitPayment, ms(1_700_000_000_000 + i)),
             key,
             1_700_000_000_100 + i,
         )
@@ -126,7 +126,12 @@ impl Bench {
                     sqlx::query(BARE_INSERT)
                         .bind(reference)
                         .bind(obs.event.status.as_str())
-                        .bind(obs.event.at_ms.map(|t| t as i64))
+                        .bind(
+                            obs.event
+                                .at
+                                .map(smartex_core::time::UnixMillis::as_millis)
+                                .map(|t| t as i64),
+                        )
                         .bind(0_i64)
                         .bind("ipn")
                         .bind(obs.received_at_ms as i64)
@@ -270,4 +275,9 @@ fn main() {
             paired(&rt, bench);
         }
     }
+}
+
+/// An instant, from milliseconds.
+fn ms(t: u64) -> smartex_core::time::UnixMillis {
+    smartex_core::time::UnixMillis::from_millis(t)
 }

@@ -232,23 +232,15 @@ macro_rules! store_impl {
                     return Err($crate::Error::NotFound);
                 };
                 let event = &observation.event;
-                // The store never decides: the core tracker does.
-                let decision = smartex_core::status::decide(order.known.as_ref(), event);
+                // The store never decides: the core's transition rule does,
+                // and says what the order's known state becomes (the new
+                // status when applied; for a duplicate observed later, the
+                // same status with a later time).
+                let smartex_core::status::Transition {
+                    decision,
+                    known: new_known,
+                } = smartex_core::status::transition(order.known.as_ref(), event);
                 let applied = decision == smartex_core::status::Decision::Apply;
-                // What the order's known state becomes: the new status when
-                // applied; for a duplicate observed later, the same status
-                // with a later time (so a late IPN of a status the platform
-                // has since left and come back from is seen as stale).
-                let new_known = match &decision {
-                    smartex_core::status::Decision::Apply => Some(
-                        smartex_core::status::KnownStatus::after(order.known.as_ref(), event),
-                    ),
-                    smartex_core::status::Decision::Duplicate => order
-                        .known
-                        .as_ref()
-                        .and_then(|k| k.merge_duplicate(event)),
-                    _ => None,
-                };
                 let version = to_i64("version", order.version)?;
                 let now = to_i64("received_at_ms", observation.received_at_ms)?;
                 let new_version = if new_known.is_some() { version + 1 } else { version };
@@ -263,7 +255,7 @@ macro_rules! store_impl {
                     .bind(&order.reference)
                     .bind(version)
                     .bind(known.status.as_str())
-                    .bind(known.at_ms.map(|t| to_i64("at_ms", t)).transpose()?)
+                    .bind(known.at.map(|t| to_i64("at_ms", t.as_millis())).transpose()?)
                     .bind(to_i64("window_ms", known.source.window_ms())?)
                     .bind(known.source.as_str())
                     .bind(i64::from(is_final))
@@ -296,7 +288,7 @@ macro_rules! store_impl {
                 )
                 .bind(&order.reference)
                 .bind(event.status.as_str())
-                .bind(event.at_ms.map(|t| to_i64("at_ms", t)).transpose()?)
+                .bind(event.at.map(|t| to_i64("at_ms", t.as_millis())).transpose()?)
                 .bind(to_i64("window_ms", event.source.window_ms())?)
                 .bind(event.source.as_str())
                 .bind(now)

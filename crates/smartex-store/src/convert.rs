@@ -2,6 +2,7 @@
 //! backends (both store times as signed 64-bit integers and text for the rest).
 
 use smartex_core::status::{KnownStatus, Source, StatusEvent};
+use smartex_core::time::UnixMillis;
 use smartex_core::{ObjectId, OrderStatus, OrderUid};
 
 use crate::error::{Error, Result};
@@ -82,7 +83,9 @@ pub(crate) fn known(
     let source = source(source_text.as_deref().unwrap_or("ipn"), window_ms)?;
     Ok(Some(KnownStatus {
         status: OrderStatus::parse(&status),
-        at_ms: at_ms.map(|t| to_u64("at_ms", t)).transpose()?,
+        at: at_ms
+            .map(|t| to_u64("at_ms", t).map(UnixMillis::from_millis))
+            .transpose()?,
         source,
     }))
 }
@@ -96,7 +99,9 @@ pub(crate) fn event(
 ) -> Result<StatusEvent> {
     Ok(StatusEvent {
         status: OrderStatus::parse(status),
-        at_ms: at_ms.map(|t| to_u64("at_ms", t)).transpose()?,
+        at: at_ms
+            .map(|t| to_u64("at_ms", t).map(UnixMillis::from_millis))
+            .transpose()?,
         source: source(source_text, window_ms)?,
     })
 }

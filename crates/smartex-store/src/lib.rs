@@ -59,7 +59,7 @@
 //! let binding = OrderBinding { order_id: Some(order_id.clone()), ..Default::default() };
 //! store.bind_order("order-1001", binding, 1_700_000_001_000).await?;
 //! let ipn = Observation::ipn(
-//!     StatusEvent::ipn(OrderStatus::InProgress, 1_700_000_001_000),
+//!     StatusEvent::ipn(OrderStatus::InProgress, smartex_core::time::UnixMillis::from_millis(1_700_000_001_000)),
 //!     NotificationKey::ipn(&order_id, "af3acf947e6f0e0f2c267e300b8582e504dba12d1f2d058652b7414163c09f48"),
 //!     1_700_000_001_050,
 //! );

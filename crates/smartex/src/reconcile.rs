@@ -5,6 +5,7 @@ use std::future::Future;
 
 use smartex_core::request::OrderViewKind;
 use smartex_core::status::StatusEvent;
+use smartex_core::time::UnixMillis;
 use smartex_http::Transport;
 use smartex_store::{ApplyOutcome, Lease, Observation, OrderKey, OrderRecord, OrderStore};
 
@@ -147,8 +148,8 @@ impl<S: OrderStore, T: Transport> Reconciler<S, T> {
                         is_final = status.is_final();
                         let event = StatusEvent::polled_between(
                             status,
-                            sent,
-                            received,
+                            UnixMillis::from_millis(sent),
+                            UnixMillis::from_millis(received),
                             ms(options.clock_skew),
                         );
                         let observation = Observation::poll(event, received);

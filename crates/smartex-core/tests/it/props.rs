@@ -215,7 +215,7 @@ proptest! {
         let all: Vec<OrderStatus> = OrderStatus::KNOWN.iter().cloned().chain([OrderStatus::Unknown("x".into())]).collect();
         let mut t = Tracker::default();
         for (i, at) in events {
-            let event = StatusEvent { status: all[i].clone(), at_ms: at, source: smartex_core::status::Source::Ipn };
+            let event = StatusEvent { status: all[i].clone(), at: at.map(smartex_core::time::UnixMillis::from_millis), source: smartex_core::status::Source::Ipn };
             let was_final = t.known().is_some_and(|k| k.status.is_final());
             let before = t.clone();
             let decision = t.apply(&event);
@@ -234,7 +234,7 @@ proptest! {
             if decision == Decision::Apply {
                 prop_assert_eq!(t.clone().apply(&event), Decision::Duplicate);
             }
-            let older = before.known().zip(at).is_some_and(|(k, at)| k.at_ms.is_some_and(|last| at < last));
+            let older = before.known().zip(at).is_some_and(|(k, at)| k.at.map(smartex_core::time::UnixMillis::as_millis).is_some_and(|last| at < last));
             if older && before.known().is_some_and(|k| k.status != event.status) {
                 prop_assert_eq!(decision, Decision::Stale);
             }

@@ -78,13 +78,13 @@ fn lifecycle_reachability() {
 }
 
 fn ev(status: OrderStatus, at: u64) -> StatusEvent {
-    StatusEvent::ipn(status, at)
+    StatusEvent::ipn(status, ms(at))
 }
 
 fn known(status: OrderStatus, at: u64) -> KnownStatus {
     KnownStatus {
         status,
-        at_ms: Some(at),
+        at: Some(smartex_core::time::UnixMillis::from_millis(at)),
         source: smartex_core::status::Source::Ipn,
     }
 }
@@ -133,7 +133,7 @@ fn decisions() {
     // Without times, only the lifecycle decides.
     let no_time = KnownStatus {
         status: Done,
-        at_ms: None,
+        at: None,
         source: smartex_core::status::Source::Ipn,
     };
     assert!(matches!(
@@ -141,7 +141,7 @@ fn decisions() {
             Some(&no_time),
             &StatusEvent {
                 status: WaitPayment,
-                at_ms: None,
+                at: None,
                 source: smartex_core::status::Source::Ipn,
             }
         ),
@@ -184,4 +184,9 @@ fn update_status_rule() {
         let err = check_update_status(Some(&current), &InProgress);
         assert!(err.is_err(), "from {current}");
     }
+}
+
+/// An instant, from milliseconds.
+fn ms(t: u64) -> smartex_core::time::UnixMillis {
+    smartex_core::time::UnixMillis::from_millis(t)
 }

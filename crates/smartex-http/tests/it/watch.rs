@@ -74,8 +74,8 @@ async fn follows_the_status_and_stops_at_the_final_one() {
     let now_ms = crate::now_ms();
     for change in &changes {
         assert_eq!(change.event.status, change.status);
-        let earliest = change.event.at_ms.unwrap();
-        let latest = change.event.latest_ms().unwrap();
+        let earliest = change.event.at.unwrap().as_millis();
+        let latest = change.event.latest().unwrap().as_millis();
         assert!(earliest <= now_ms && now_ms <= latest, "{:?}", change.event);
         assert!(latest - earliest >= 2 * smartex_core::status::DEFAULT_CLOCK_SKEW_MS);
     }

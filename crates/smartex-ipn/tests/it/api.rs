@@ -44,7 +44,7 @@ fn valid_notification_exposes_the_signed_values() {
     assert_eq!(n.decide(None), Decision::Apply);
     let known = KnownStatus {
         status: OrderStatus::Done,
-        at_ms: Some(T + 1),
+        at: Some(smartex_core::time::UnixMillis::from_millis(T + 1)),
         source: smartex_core::status::Source::Ipn,
     };
     assert_eq!(n.decide(Some(&known)), Decision::Stale);

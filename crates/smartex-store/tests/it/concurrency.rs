@@ -136,7 +136,7 @@ async fn many_ipns_from_several_instances_apply_each_once(f: &Fixture) {
     let applied_in_log: Vec<_> = log
         .iter()
         .filter(|e| e.decision == DecisionKind::Apply)
-        .map(|e| e.event.at_ms)
+        .map(|e| e.event.at.map(smartex_core::time::UnixMillis::as_millis))
         .collect();
     assert!(
         applied_in_log.windows(2).all(|w| w[0] < w[1]),

@@ -39,11 +39,12 @@ async fn store_mirrors_the_tracker(f: &Fixture) {
                 let at = 1_000 + next(&mut rng) % 60_000;
                 if next(&mut rng).is_multiple_of(3) {
                     let sent_ms = at + next(&mut rng) % 100;
-                    let event = StatusEvent::polled_between(status, sent_ms, sent_ms + 50, 5_000);
+                    let event =
+                        StatusEvent::polled_between(status, ms(sent_ms), ms(sent_ms + 50), 5_000);
                     Observation::poll(event, sent_ms + 50)
                 } else {
                     let k = NotificationKey::ipn(&oid(seq), &format!("{step:064x}"));
-                    Observation::ipn(StatusEvent::ipn(status, at), k, at + 5)
+                    Observation::ipn(StatusEvent::ipn(status, ms(at)), k, at + 5)
                 }
             };
             sent.push(obs.clone());
@@ -78,4 +79,9 @@ async fn store_mirrors_the_tracker(f: &Fixture) {
             .count();
         assert_eq!(applied, applies, "seq {seq}");
     }
+}
+
+/// An instant, from milliseconds.
+fn ms(t: u64) -> smartex_core::time::UnixMillis {
+    smartex_core::time::UnixMillis::from_millis(t)
 }

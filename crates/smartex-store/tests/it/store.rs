@@ -26,7 +26,7 @@ pub(crate) fn ipn(order: u64, status: smartex_core::OrderStatus, at: u64) -> Obs
         &oid(order),
         &format!("{}{:060x}", status.as_str().len(), at),
     );
-    Observation::ipn(StatusEvent::ipn(status, at), key, at + 10)
+    Observation::ipn(StatusEvent::ipn(status, ms(at)), key, at + 10)
 }
 
 both_backends!(
@@ -184,7 +184,7 @@ async fn apply_decides_with_the_tracker(f: &Fixture) {
         }
     ));
     let poll = Observation::poll(
-        StatusEvent::polled_between(Done, 9_000, 9_100, 5_000),
+        StatusEvent::polled_between(Done, ms(9_000), ms(9_100), 5_000),
         9_100,
     );
     let dup = s.apply(key, poll).await.unwrap();
@@ -213,7 +213,12 @@ async fn apply_decides_with_the_tracker(f: &Fixture) {
     );
     let known = read.known.as_ref().unwrap();
     assert_eq!(
-        (known.at_ms, known.latest_ms()),
+        (
+            known.at.map(smartex_core::time::UnixMillis::as_millis),
+            known
+                .latest()
+                .map(smartex_core::time::UnixMillis::as_millis)
+        ),
         (Some(4_000), Some(14_100))
     );
     assert_eq!(
@@ -260,7 +265,7 @@ async fn a_poll_learned_status_is_not_undone_by_a_late_ipn(f: &Fixture) {
             .is_applied()
     );
     let poll = Observation::poll(
-        StatusEvent::polled_between(ErrorPayout, 10_000, 10_200, 5_000),
+        StatusEvent::polled_between(ErrorPayout, ms(10_000), ms(10_200), 5_000),
         10_200,
     );
     assert!(s.apply(k1, poll).await.unwrap().is_applied());
@@ -297,7 +302,7 @@ async fn a_poll_learned_status_is_not_undone_by_a_late_ipn(f: &Fixture) {
             .is_applied()
     );
     let hold = Observation::poll(
-        StatusEvent::polled_between(Hold, 10_000, 10_100, 5_000),
+        StatusEvent::polled_between(Hold, ms(10_000), ms(10_100), 5_000),
         10_100,
     );
     assert!(s.apply(k2, hold).await.unwrap().is_applied());
@@ -408,4 +413,9 @@ async fn any_store_opens_by_url() {
             Err(Error::UnsupportedUrl { .. })
         ));
     }
+}
+
+/// An instant, from milliseconds.
+fn ms(t: u64) -> smartex_core::time::UnixMillis {
+    smartex_core::time::UnixMillis::from_millis(t)
 }

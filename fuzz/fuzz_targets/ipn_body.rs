@@ -100,7 +100,7 @@ fuzz_target!(|input: &[u8]| {
         _ => (IpnFormat::default(), input),
     };
     if let Ok(ipn) = UnverifiedIpn::parse_form(data, &format) {
-        let _ = (ipn.order_id(), ipn.order_uid(), ipn.checksum_in_body());
+        let _ = (ipn.order_id(), ipn.order_uid(), ipn.has_checksum());
         if let Ok(ipn) = ipn.verify(&secret) {
             let _ = (
                 ipn.status(),

@@ -639,7 +639,10 @@ fn judge(state: &State, request: &IpnRequest<'_>) -> Verdict {
             };
         }
     };
-    if !state.guard.first_sight(&notification.replay_key()) {
+    if !state
+        .guard
+        .first_sight(&smartex_ipn::ReplayKey::of(&notification))
+    {
         // Not applied again; but a resend the order has moved past is
         // reported as stale, not as a duplicate.
         let decision_now = {
@@ -650,7 +653,7 @@ fn judge(state: &State, request: &IpnRequest<'_>) -> Verdict {
             )
         };
         return Verdict::Replayed {
-            ipn: notification.into_ipn().into_owned(),
+            ipn: notification.into_owned(),
             decision_now,
         };
     }
@@ -660,7 +663,7 @@ fn judge(state: &State, request: &IpnRequest<'_>) -> Verdict {
         apply(books.entry(order_id).or_default(), &event)
     };
     Verdict::Verified {
-        ipn: notification.into_ipn().into_owned(),
+        ipn: notification.into_owned(),
         decision,
     }
 }

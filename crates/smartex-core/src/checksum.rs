@@ -199,9 +199,11 @@ impl PartialEq for Checksum {
 impl Eq for Checksum {}
 
 impl Checksum {
-    /// Parses 64 hex digits in either case; errors name `field`.
-    pub fn parse_hex(field: &'static str, hex_digits: &str) -> Result<Self> {
-        let digits = hex_digits.as_bytes();
+    /// Parses 64 hex digits in either case; errors name `field`. The one hex
+    /// decoder for received checksums, wherever they were found (a body
+    /// field, a header's bytes, a query parameter).
+    pub fn parse_hex(field: &'static str, hex_digits: impl AsRef<[u8]>) -> Result<Self> {
+        let digits = hex_digits.as_ref();
         if digits.len() != 64 {
             return Err(Error::invalid(field, Problem::WrongLength { expected: 64 }));
         }

@@ -74,7 +74,7 @@ use crate::types::{Amount, CurrencyCode, ObjectId, OrderUid};
 pub struct IpnFormat<'n> {
     /// The body field that carries the checksum (default `hash`), or `None` when
     /// the checksum comes from elsewhere (a header, a query parameter) and the
-    /// caller passes it to [`UnverifiedIpn::verify_checksum`]. The docs never
+    /// caller adds it with [`UnverifiedIpn::add_checksum`]. The docs never
     /// name it; see `API-NOTES` in the repository's docs.
     pub checksum_field: Option<&'n str>,
     /// Bounds of the form decoder. Only [`Limits::max_pairs`] applies to a
@@ -571,15 +571,44 @@ impl<'a> Fields<'a> {
     }
 }
 
-/// The checksum values found in a body: usually one.
-type Candidates<'a> = SmallVec<[Cow<'a, str>; 1]>;
+/// Every distinct well-formed checksum a notification carries, wherever it
+/// was found (the body, a header, a query parameter, the caller): usually
+/// one. **The one candidate rule**: a value added in transit cannot lose a
+/// genuine notification, and a forgery still needs a valid checksum over the
+/// signed values, which an extra guess does not provide.
+#[derive(Clone, Default)]
+struct Candidates {
+    found: SmallVec<[Checksum; 1]>,
+    /// Why the body's checksum field was no candidate, when it was given but
+    /// never well-formed: the error if nothing else is found.
+    body_problem: Option<Problem>,
+}
+
+impl Candidates {
+    /// Offers `hex_digits`: a candidate if it is 64 hex digits (either
+    /// case) not seen before; otherwise what is wrong with it.
+    #[inline]
+    fn offer(&mut self, hex_digits: &[u8]) -> core::result::Result<(), Problem> {
+        match Checksum::parse_hex("hash", hex_digits) {
+            Ok(c) => {
+                if !self.found.contains(&c) {
+                    self.found.push(c);
+                }
+                Ok(())
+            }
+            Err(Error::InvalidField { problem, .. }) => Err(problem),
+            // parse_hex reports nothing else; a malformed value all the same.
+            Err(_) => Err(Problem::NotHex),
+        }
+    }
+}
 
 /// Collects the signed values and checksum candidates, refusing what the
 /// checksum covers when it is missing or given twice.
 struct Builder<'a> {
     signed: [Option<Cow<'a, str>>; 7],
     order_uid: Uid<'a>,
-    checksums: Candidates<'a>,
+    checksums: Candidates,
 }
 
 impl<'a> Builder<'a> {
@@ -587,7 +616,7 @@ impl<'a> Builder<'a> {
         Self {
             signed: Default::default(),
             order_uid: Uid::Absent,
-            checksums: SmallVec::new(),
+            checksums: Candidates::default(),
         }
     }
 
@@ -603,11 +632,12 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
-    /// A checksum value: every distinct one is kept as a candidate.
+    /// A value of the body's checksum field: every distinct well-formed one
+    /// is a candidate; a malformed one only says why, if no other is found.
     #[inline]
-    fn checksum(&mut self, value: Cow<'a, str>) {
-        if !self.checksums.contains(&value) {
-            self.checksums.push(value);
+    fn checksum(&mut self, value: &str) {
+        if let Err(problem) = self.checksums.offer(value.as_bytes()) {
+            self.checksums.body_problem.get_or_insert(problem);
         }
     }
 
@@ -765,7 +795,7 @@ impl<'a> FormPass<'a, '_> {
             KeyClass::Checksum => {
                 self.checksum_key.get_or_insert(key);
                 let v = read_unsigned(self.text_of(value_start, end), value);
-                self.b.checksum(v);
+                self.b.checksum(&v);
             }
             KeyClass::OrderUid => {
                 let v = read_unsigned(self.text_of(value_start, end), value);
@@ -792,7 +822,7 @@ impl<'a> FormPass<'a, '_> {
 #[derive(Clone)]
 pub struct UnverifiedIpn<'a> {
     fields: Fields<'a>,
-    checksums: Candidates<'a>,
+    checksums: Candidates,
 }
 
 impl core::fmt::Debug for UnverifiedIpn<'_> {
@@ -911,97 +941,66 @@ impl<'a> UnverifiedIpn<'a> {
         self.fields.order_uid.parse()
     }
 
-    /// The first checksum found in the body, if the format names a checksum
-    /// field and the body has it. See [`checksums_in_body`](Self::checksums_in_body).
-    pub fn checksum_in_body(&self) -> Option<&str> {
-        self.checksums.first().map(|c| &**c)
+    /// Adds a checksum found outside the body — a header, a query parameter
+    /// of the `ipnUrl`, one the caller located itself — as a candidate
+    /// beside those of the body's checksum field. Every distinct well-formed
+    /// value is a candidate, and the notification verifies if one matches.
+    /// Returns `false`, adding nothing, if `hex_digits` is not 64 hex digits
+    /// (either case): the caller may name the place in its error if no
+    /// candidate is found at all ([`has_checksum`](Self::has_checksum)).
+    pub fn add_checksum(&mut self, hex_digits: impl AsRef<[u8]>) -> bool {
+        self.checksums.offer(hex_digits.as_ref()).is_ok()
     }
 
-    /// Every distinct value of the checksum field in the body, in order.
-    pub fn checksums_in_body(&self) -> impl Iterator<Item = &str> {
-        self.checksums.iter().map(|c| &**c)
+    /// Whether at least one well-formed checksum was found (in the body's
+    /// checksum field or through [`add_checksum`](Self::add_checksum)).
+    pub fn has_checksum(&self) -> bool {
+        !self.checksums.found.is_empty()
     }
 
-    /// Verifies the checksum carried in the body against `secret`.
+    /// Whether the body's checksum field was given with a value that is not
+    /// 64 hex digits (so that a caller can name the place when no candidate
+    /// is found anywhere).
+    pub fn body_checksum_malformed(&self) -> bool {
+        self.checksums.body_problem.is_some()
+    }
+
+    /// Verifies the checksum against `secret`.
     ///
     /// # Errors
-    /// [`Error::MissingChecksum`] if the body has no checksum (in the field named
-    /// by [`IpnFormat::checksum_field`]), [`Error::InvalidField`] if it is not
-    /// 64 hex digits, [`Error::BadChecksum`] if it does not match.
+    /// As [`verify_any`](Self::verify_any).
     pub fn verify(self, secret: &IpnSecret) -> Result<VerifiedIpn<'a>> {
         self.verify_any(core::slice::from_ref(secret))
     }
 
-    /// Verifies the body's checksum against any of `secrets` (rotation), in
-    /// constant time over all of them.
-    ///
-    /// A body whose checksum field is given more than once verifies if any of
-    /// its values matches: a value added in transit cannot make a genuine
-    /// notification lost, and a forgery still needs a valid checksum over the
-    /// signed values, which an extra guess does not provide.
+    /// Verifies against any of `secrets` (rotation) and any candidate
+    /// checksum (the body's checksum field, given once or more, and those
+    /// added with [`add_checksum`](Self::add_checksum)): accepted if one
+    /// candidate matches the checksum made with one secret, compared in
+    /// constant time over all pairs.
     ///
     /// # Errors
-    /// [`Error::MissingChecksum`] if the body has no checksum,
-    /// [`Error::InvalidField`] if no value is 64 hex digits,
-    /// [`Error::BadChecksum`] if none matches.
+    /// [`Error::MissingChecksum`] if there is no candidate,
+    /// [`Error::InvalidField`] naming the body's checksum field if it was
+    /// given but never 64 hex digits and nothing else was added,
+    /// [`Error::BadChecksum`] if none matches (or `secrets` is empty).
     pub fn verify_any(self, secrets: &[IpnSecret]) -> Result<VerifiedIpn<'a>> {
-        if self.checksums.is_empty() {
-            return Err(Error::MissingChecksum);
-        }
-        let mut candidates: SmallVec<[Checksum; 1]> = SmallVec::new();
-        let mut malformed = None;
-        for text in &self.checksums {
-            match Checksum::parse_hex("hash", text) {
-                Ok(c) => candidates.push(c),
-                Err(Error::InvalidField { problem, .. }) => {
-                    malformed.get_or_insert(problem);
-                }
-                Err(e) => return Err(e),
-            }
-        }
+        let candidates = &self.checksums.found;
         if candidates.is_empty() {
-            let field = match &self.fields.unsigned {
-                Unsigned::Form {
-                    checksum_key: Some(key),
-                    ..
-                } => Cow::Owned(decode_lossy(key).into_owned()),
-                _ => Cow::Borrowed("hash"),
-            };
-            return Err(match malformed {
-                Some(problem) => Error::InvalidField { field, problem },
+            return Err(match self.checksums.body_problem {
+                Some(problem) => Error::InvalidField {
+                    field: match &self.fields.unsigned {
+                        Unsigned::Form {
+                            checksum_key: Some(key),
+                            ..
+                        } => Cow::Owned(decode_lossy(key).into_owned()),
+                        _ => Cow::Borrowed("hash"),
+                    },
+                    problem,
+                },
                 None => Error::MissingChecksum,
             });
         }
-        self.verify_checksums(secrets, &candidates)
-    }
-
-    /// Verifies a checksum the caller found elsewhere (a header, a query
-    /// parameter) against any of `secrets`.
-    ///
-    /// A checksum in the body ([`checksum_in_body`](Self::checksum_in_body)) is
-    /// not consulted; to try it as well, pass all of them to
-    /// [`verify_checksums`](Self::verify_checksums) (smartex-ipn's receiver
-    /// does), or parse with [`IpnFormat::checksum_field`] `None`.
-    ///
-    /// # Errors
-    /// [`Error::InvalidField`] if `checksum` is not 64 hex digits,
-    /// [`Error::BadChecksum`] if it does not match.
-    pub fn verify_checksum(self, secrets: &[IpnSecret], checksum: &str) -> Result<VerifiedIpn<'a>> {
-        let checksum = Checksum::parse_hex("hash", checksum)?;
-        self.verify_checksums(secrets, core::slice::from_ref(&checksum))
-    }
-
-    /// Verifies against several candidate checksums (found in several places,
-    /// or repeated) and any of `secrets`: accepted if one candidate matches the
-    /// checksum made with one secret, compared in constant time over all pairs.
-    ///
-    /// # Errors
-    /// [`Error::BadChecksum`] if none matches (or either list is empty).
-    pub fn verify_checksums(
-        self,
-        secrets: &[IpnSecret],
-        candidates: &[Checksum],
-    ) -> Result<VerifiedIpn<'a>> {
         let signed = self.fields.signed();
         let mut matched = subtle::Choice::from(0);
         for secret in secrets {
@@ -1015,7 +1014,7 @@ impl<'a> UnverifiedIpn<'a> {
         }
         // Which candidate matched is no secret once one has: the sender
         // chose them all.
-        let checksum = match candidates {
+        let checksum = match candidates.as_slice() {
             [one] => *one,
             _ => secrets
                 .iter()
@@ -1658,7 +1657,7 @@ mod json {
                 })?;
                 b.signed(slot, Cow::Owned(value))?;
             } else if format.checksum_field == Some(name.as_str()) {
-                b.checksum(Cow::Owned(scalar(&raw).unwrap_or_default()));
+                b.checksum(&scalar(&raw).unwrap_or_default());
             } else {
                 if name == field::ORDER_UID {
                     match scalar(&raw) {

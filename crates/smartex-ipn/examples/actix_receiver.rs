@@ -15,7 +15,7 @@ use std::sync::Mutex;
 
 use actix_web::http::header::HeaderMap;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, dev::Server, web};
-use smartex_ipn::{Answer, Decision, Headers, IpnRequest, IpnSecret, KnownStatus, Receiver};
+use smartex_ipn::{Answer, Headers, IpnRequest, IpnSecret, KnownStatus, Receiver};
 
 /// The merchant's side: the receiver and its one order (a database in real
 /// life).
@@ -82,15 +82,12 @@ async fn ipn(shop: web::Data<Shop>, request: HttpRequest, body: web::Bytes) -> H
                         .known
                         .lock()
                         .unwrap_or_else(std::sync::PoisonError::into_inner);
-                    let decision = ipn.decide(known.as_ref());
-                    if decision == Decision::Apply {
-                        *known = Some(KnownStatus {
-                            status: ipn.status(),
-                            at: ipn.timestamp().ok(),
-                            source: smartex_core::status::Source::Ipn,
-                        });
+                    // The core's one transition rule: the decision, and what is known after.
+                    let change = smartex_ipn::transition(known.as_ref(), &ipn.event());
+                    if let Some(after) = change.known {
+                        *known = Some(after);
                     }
-                    Answer::for_decision(&decision)
+                    Answer::for_decision(&change.decision)
                 }
             }
         }

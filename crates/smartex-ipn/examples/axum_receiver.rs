@@ -19,7 +19,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::request::Parts;
 use axum::response::Response;
 use axum::routing::any;
-use smartex_ipn::{Answer, Decision, IpnRequest, IpnSecret, KnownStatus, Notification, Receiver};
+use smartex_ipn::{Answer, Decision, IpnRequest, IpnSecret, KnownStatus, Receiver};
 
 /// The merchant's side: the receiver and the orders (a database in real life).
 pub struct Shop {
@@ -55,21 +55,18 @@ impl Shop {
 
     /// The business logic: only a verified notification gets here, and only
     /// `Decision::Apply` changes the books.
-    async fn apply(&self, ipn: &Notification<'_>) -> Decision {
+    async fn apply(&self, ipn: &smartex_ipn::VerifiedIpn<'_>) -> Decision {
         let mut orders = self.lock();
         let Some((_, known)) = orders.get_mut(ipn.order_id_raw()) else {
             return Decision::Stale; // deleted meanwhile
         };
-        let decision = ipn.decide(known.as_ref());
-        if decision == Decision::Apply {
-            *known = Some(KnownStatus {
-                status: ipn.status(),
-                at: ipn.timestamp().ok(),
-                source: smartex_core::status::Source::Ipn,
-            });
-            // … ship the goods when ipn.status() is Done, etc.
+        // The core's one transition rule: the decision, and what is known after.
+        let change = smartex_ipn::transition(known.as_ref(), &ipn.event());
+        if let Some(after) = change.known {
+            *known = Some(after);
         }
-        decision
+        // … on Decision::Apply, ship the goods when ipn.status() is Done, etc.
+        change.decision
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (IpnSecret, Option<KnownStatus>)>> {

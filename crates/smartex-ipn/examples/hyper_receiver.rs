@@ -24,9 +24,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
-use smartex_ipn::{
-    Answer, Decision, Error, IpnRequest, IpnSecret, KnownStatus, Notification, Receiver,
-};
+use smartex_ipn::{Answer, Decision, Error, IpnRequest, IpnSecret, KnownStatus, Receiver};
 use tokio::net::TcpListener;
 
 /// The merchant's side: the receiver and the orders (a database in real life).
@@ -70,21 +68,18 @@ impl Shop {
 
     /// The business logic: only a verified notification gets here, and only
     /// `Decision::Apply` changes the books.
-    fn apply(&self, ipn: &Notification<'_>) -> Decision {
+    fn apply(&self, ipn: &smartex_ipn::VerifiedIpn<'_>) -> Decision {
         let mut orders = self.lock();
         let Some(order) = orders.get_mut(ipn.order_id_raw()) else {
             return Decision::Stale; // deleted meanwhile
         };
-        let decision = ipn.decide(order.known.as_ref());
-        if decision == Decision::Apply {
-            order.known = Some(KnownStatus {
-                status: ipn.status(),
-                at: ipn.timestamp().ok(),
-                source: smartex_core::status::Source::Ipn,
-            });
-            // … ship the goods when ipn.status() is Done, etc.
+        // The core's one transition rule: the decision, and what is known after.
+        let change = smartex_ipn::transition(order.known.as_ref(), &ipn.event());
+        if let Some(after) = change.known {
+            order.known = Some(after);
         }
-        decision
+        // … on Decision::Apply, ship the goods when ipn.status() is Done, etc.
+        change.decision
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Order>> {

@@ -21,8 +21,9 @@
 //!         // Only a verified notification exposes the status and amounts.
 //!         assert!(ipn.status().is_payment_received());
 //!         assert_eq!(ipn.out_amount()?.as_str(), "317.42");
-//!         let decision = ipn.decide(None); // your stored status for ipn.order_id_raw()
-//!         assert_eq!(Answer::for_decision(&decision), Answer::OK);
+//!         // The one transition rule, against your stored status for ipn.order_id_raw():
+//!         let change = smartex_ipn::transition(None, &ipn.event());
+//!         assert_eq!(Answer::for_decision(&change.decision), Answer::OK);
 //!     }
 //!     Err(refusal) => {
 //!         let answer = refusal.answer(); // e.g. 401 "Unauthorized: …"
@@ -36,12 +37,13 @@
 //!
 //! [`Receiver::parse`] checks the method, size and content type, decodes the
 //! body (any `qs` spelling; refusing repeated signed fields) and finds the
-//! checksum. Its [`ParsedIpn`] shows only the order's id and uid — enough to
-//! look up the order's secret, nothing to act on. [`Receiver::verify`] checks
-//! the checksum in constant time, the timestamp window and the replay guard,
-//! and only then yields a [`Notification`] with the status, amounts,
-//! currencies and `toValues` (it dereferences to the core's
-//! [`VerifiedIpn`]). There is no other way to reach them.
+//! checksum. The core's [`UnverifiedIpn`] it returns shows only the order's
+//! id and uid — enough to look up the order's secret, nothing to act on.
+//! [`Receiver::verify`] checks the checksum in constant time, the timestamp
+//! window and the replay guard, and only then yields the core's
+//! [`VerifiedIpn`] with the status, amounts, currencies and `toValues`.
+//! There is no other way to reach them: the two types are the core's, the
+//! one vocabulary of the whole SDK.
 //!
 //! The checksum covers `orderId`, `newStatus`, `inAmount`, `outAmount`,
 //! `xml_from`, `xml_to` and `timestamp` only. `orderUID`, `toValues` and any
@@ -61,9 +63,9 @@
 //! crate needs no runtime:
 //!
 //! ```
-//! # use smartex_ipn::{IpnRequest, IpnSecret, Receiver, Notification, Error};
+//! # use smartex_ipn::{IpnRequest, IpnSecret, Receiver, VerifiedIpn, Error};
 //! # async fn secret_of(order_id: &str) -> Option<IpnSecret> { IpnSecret::new("SECRET123").ok() }
-//! async fn handle<'a>(receiver: &Receiver, request: &IpnRequest<'a>) -> Result<Notification<'a>, Error> {
+//! async fn handle<'a>(receiver: &Receiver, request: &IpnRequest<'a>) -> Result<VerifiedIpn<'a>, Error> {
 //!     let parsed = receiver.parse(request)?;
 //!     let secret = secret_of(parsed.order_id_raw()).await; // your database
 //!     receiver.verify(parsed, &secret, smartex_ipn::now())
@@ -98,9 +100,10 @@
 //!   Servers sharing a store implement the trait. If
 //!   your processing fails after verification, [`Receiver::forget`] lets a
 //!   retry of the same notification through.
-//! - [`Notification::decide`] runs the core tracker against the status you
-//!   stored: only [`Decision::Apply`] should change your records; a late
-//!   `waitPayment` never overwrites `done`.
+//! - [`transition`] (the core's one rule) decides the verified change against
+//!   the status you stored and says what you know afterwards: only
+//!   [`Decision::Apply`] should change your records; a late `waitPayment`
+//!   never overwrites `done`.
 //!
 //! ## What to answer
 //!
@@ -139,7 +142,7 @@
 //!                     Some(id) => refusal.answer_knowing(my_db::status(id).await.as_ref()),
 //!                     None => refusal.answer(),
 //!                 },
-//!                 // Your tracker step: ipn.decide(stored status), store it if Apply.
+//!                 // Your tracker step: transition(stored status, &ipn.event()), store it if Apply.
 //!                 Ok(ipn) => Answer::for_decision(&my_db::apply(&ipn).await),
 //!             }
 //!         }
@@ -156,7 +159,7 @@
 //! # mod my_db {
 //! #     pub async fn ipn_secret(_: &str) -> Option<smartex_ipn::IpnSecret> { None }
 //! #     pub async fn status(_: &str) -> Option<smartex_ipn::KnownStatus> { None }
-//! #     pub async fn apply(ipn: &smartex_ipn::Notification<'_>) -> smartex_ipn::Decision { ipn.decide(None) }
+//! #     pub async fn apply(ipn: &smartex_ipn::VerifiedIpn<'_>) -> smartex_ipn::Decision { smartex_ipn::transition(None, &ipn.event()).decision }
 //! # }
 //! # }
 //! ```
@@ -187,7 +190,7 @@ mod request;
 pub use answer::Answer;
 pub use config::{ChecksumLocation, Config, ContentTypes, TimestampWindow};
 pub use error::{Error, Result};
-pub use receiver::{Notification, ParsedIpn, Receiver, Secrets, now};
+pub use receiver::{Receiver, Secrets, now};
 pub use replay::{MemoryReplayGuard, ReplayGuard, ReplayKey};
 pub use request::{Headers, IpnRequest};
 pub use smartex_core::time::UnixMillis;
@@ -196,6 +199,6 @@ pub use smartex_core::time::UnixMillis;
 pub use smartex_core::{
     IpnSecret, OrderStatus,
     form::Limits,
-    ipn::VerifiedIpn,
-    status::{Decision, KnownStatus, StatusEvent},
+    ipn::{UnverifiedIpn, VerifiedIpn},
+    status::{Decision, KnownStatus, StatusEvent, Transition, transition},
 };

@@ -1,16 +1,11 @@
-//! The receiver: request → parsed (unverified) → verified notification.
+//! The receiver: request → the core's [`UnverifiedIpn`] → [`VerifiedIpn`].
 
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use smallvec::SmallVec;
-
 use smartex_core::IpnSecret;
-use smartex_core::checksum::Checksum;
 use smartex_core::ipn::{IpnFormat, UnverifiedIpn, VerifiedIpn};
-use smartex_core::status::{Decision, KnownStatus, StatusEvent, decide};
 use smartex_core::time::UnixMillis;
-use smartex_core::types::{ObjectId, OrderUid};
 
 use crate::config::{ChecksumLocation, Config, TimestampWindow};
 use crate::error::{Error, Result};
@@ -69,127 +64,6 @@ impl<S: Secrets + ?Sized> Secrets for &S {
 /// [`Receiver::verify`]. A clock set before 1970 gives the epoch.
 pub fn now() -> UnixMillis {
     UnixMillis::from(std::time::SystemTime::now())
-}
-
-/// A request that passed the HTTP checks and parsed as a notification, but
-/// whose checksum has not been checked.
-///
-/// It shows only what is needed to find the secret: the order's id and uid.
-/// Status, amounts and requisites are reachable only through
-/// [`Receiver::verify`].
-#[derive(Clone)]
-pub struct ParsedIpn<'a> {
-    ipn: UnverifiedIpn<'a>,
-    /// Every distinct checksum found, in every configured place: usually one.
-    checksums: SmallVec<[Checksum; 1]>,
-}
-
-impl core::fmt::Debug for ParsedIpn<'_> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("ParsedIpn")
-            .field("order_id", &self.ipn.order_id_raw())
-            .field("order_uid", &self.ipn.order_uid_raw())
-            .finish_non_exhaustive()
-    }
-}
-
-impl ParsedIpn<'_> {
-    /// `orderId` as received (unverified: use it only to look the secret up).
-    pub fn order_id_raw(&self) -> &str {
-        self.ipn.order_id_raw()
-    }
-
-    /// `orderId`, typed (unverified).
-    ///
-    /// # Errors
-    /// [`Error::Malformed`] if it is not 24 hex digits.
-    pub fn order_id(&self) -> Result<ObjectId> {
-        Ok(self.ipn.order_id()?)
-    }
-
-    /// `orderUID` as received, or `None` if the body has none or several
-    /// different ones. The checksum never covers it, not even after
-    /// [`Receiver::verify`]: look the secret up by
-    /// [`order_id_raw`](Self::order_id_raw) instead.
-    pub fn order_uid_raw(&self) -> Option<&str> {
-        self.ipn.order_uid_raw()
-    }
-
-    /// `orderUID`, typed (never covered by the checksum). Its absence or a
-    /// bad value never refuses the notification; only this accessor fails.
-    ///
-    /// # Errors
-    /// [`Error::Malformed`] if it is absent, given with different values, or
-    /// not an integer of at most 11 digits.
-    pub fn order_uid(&self) -> Result<OrderUid> {
-        Ok(self.ipn.order_uid()?)
-    }
-}
-
-/// A verified notification: its checksum matched, its timestamp is inside the
-/// window, and the replay guard had not seen it. Dereferences to the core's
-/// [`VerifiedIpn`] for the status, amounts, currencies and `toValues`.
-#[derive(Clone)]
-pub struct Notification<'a> {
-    ipn: VerifiedIpn<'a>,
-}
-
-impl core::fmt::Debug for Notification<'_> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        // VerifiedIpn's Debug shows no requisites; the checksum is left out.
-        self.ipn.fmt(f)
-    }
-}
-
-impl<'a> core::ops::Deref for Notification<'a> {
-    type Target = VerifiedIpn<'a>;
-    fn deref(&self) -> &VerifiedIpn<'a> {
-        &self.ipn
-    }
-}
-
-impl<'a> Notification<'a> {
-    /// The verified notification.
-    pub fn ipn(&self) -> &VerifiedIpn<'a> {
-        &self.ipn
-    }
-
-    /// The verified notification, by value.
-    pub fn into_ipn(self) -> VerifiedIpn<'a> {
-        self.ipn
-    }
-
-    /// A copy that owns its text, to keep beyond the request body's lifetime.
-    pub fn into_owned(self) -> Notification<'static> {
-        Notification {
-            ipn: self.ipn.into_owned(),
-        }
-    }
-
-    /// What identifies this notification for a replay guard (for a shared,
-    /// async store checked by the caller).
-    pub fn replay_key(&self) -> ReplayKey {
-        ReplayKey::new(
-            self.ipn.order_id_raw(),
-            self.ipn.status_raw(),
-            self.ipn.timestamp_raw(),
-            &self.ipn.checksum(),
-        )
-    }
-
-    /// The status change, for the core tracker.
-    pub fn event(&self) -> StatusEvent {
-        self.ipn.event()
-    }
-
-    /// What this status change means for an order whose stored state is
-    /// `known` (`None`: nothing stored yet), by the core tracker
-    /// ([`smartex_core::status::decide`]): only [`Decision::Apply`] should
-    /// change the merchant's records, so a late `waitPayment` never
-    /// overwrites `done`.
-    pub fn decide(&self, known: Option<&KnownStatus>) -> Decision {
-        decide(known, &self.ipn.event())
-    }
 }
 
 /// Turns requests into verified notifications, or precise refusals.
@@ -264,8 +138,8 @@ impl Receiver {
         self
     }
 
-    /// Turns the replay guard off (the caller checks
-    /// [`Notification::replay_key`] itself, or relies on the tracker alone).
+    /// Turns the replay guard off (the caller checks [`ReplayKey::of`] the
+    /// verified notification itself, or relies on the tracker alone).
     #[must_use]
     pub fn without_replay_guard(mut self) -> Self {
         self.guard = None;
@@ -276,9 +150,9 @@ impl Receiver {
     /// notification is verified again next time rather than refused as
     /// [`Error::Replayed`]. Call it when your processing of a verified
     /// notification failed and you want a retry to go through.
-    pub fn forget(&self, notification: &Notification<'_>) {
+    pub fn forget(&self, notification: &VerifiedIpn<'_>) {
         if let Some(guard) = &self.guard {
-            guard.forget(&notification.replay_key());
+            guard.forget(&ReplayKey::of(notification));
         }
     }
 
@@ -288,14 +162,16 @@ impl Receiver {
     }
 
     /// Step 1: checks method, size and content type, decodes the body, and
-    /// finds the checksum. Needs no secret.
+    /// adds every checksum found in the configured places to the core's
+    /// [`UnverifiedIpn`] ([`UnverifiedIpn::add_checksum`]). Needs no secret;
+    /// the result shows only the order's id and uid, to look the secret up.
     ///
     /// # Errors
     /// [`Error::WrongMethod`], [`Error::TooLarge`],
     /// [`Error::WrongContentType`], [`Error::Malformed`],
     /// [`Error::MissingChecksum`], [`Error::MalformedChecksum`].
     #[inline]
-    pub fn parse<'a>(&self, request: &IpnRequest<'a>) -> Result<ParsedIpn<'a>> {
+    pub fn parse<'a>(&self, request: &IpnRequest<'a>) -> Result<UnverifiedIpn<'a>> {
         let result = self.parse_inner(request);
         if let Err(e) = &result {
             trace::refused(e);
@@ -306,7 +182,8 @@ impl Receiver {
     /// Step 2: verifies the checksum with the order's secret(s) (any of the
     /// checksums found matching is enough), checks the timestamp window
     /// against `now` (see [`now`]; the notification's `timestamp` may be in
-    /// seconds or milliseconds), and consults the replay guard.
+    /// seconds or milliseconds), and consults the replay guard. A
+    /// [`VerifiedIpn`] from here has passed all three.
     ///
     /// # Errors
     /// [`Error::UnknownOrder`] if `secrets` is `None`, [`Error::BadChecksum`],
@@ -315,10 +192,10 @@ impl Receiver {
     #[inline]
     pub fn verify<'a, S: Secrets + ?Sized>(
         &self,
-        parsed: ParsedIpn<'a>,
+        parsed: UnverifiedIpn<'a>,
         secrets: &S,
         now: UnixMillis,
-    ) -> Result<Notification<'a>> {
+    ) -> Result<VerifiedIpn<'a>> {
         let result = self.verify_inner(parsed, secrets, now);
         match &result {
             Ok(n) => trace::accepted(n),
@@ -337,13 +214,13 @@ impl Receiver {
         request: &IpnRequest<'a>,
         secrets: &S,
         now: UnixMillis,
-    ) -> Result<Notification<'a>> {
+    ) -> Result<VerifiedIpn<'a>> {
         let parsed = self.parse(request)?;
         self.verify(parsed, secrets, now)
     }
 
     #[inline]
-    fn parse_inner<'a>(&self, request: &IpnRequest<'a>) -> Result<ParsedIpn<'a>> {
+    fn parse_inner<'a>(&self, request: &IpnRequest<'a>) -> Result<UnverifiedIpn<'a>> {
         let config = &self.config;
         if !config.methods.contains(&request.method()) {
             return Err(Error::WrongMethod {
@@ -361,12 +238,12 @@ impl Receiver {
             checksum_field: config.body_field(),
             limits: config.limits,
         };
-        let ipn = match kind {
+        let mut ipn = match kind {
             BodyKind::Form => UnverifiedIpn::parse_form(body, &format)?,
             BodyKind::Json => UnverifiedIpn::parse_json(body, &format)?,
         };
-        let checksums = self.locate_checksums(request, &ipn)?;
-        Ok(ParsedIpn { ipn, checksums })
+        self.locate_checksums(request, &mut ipn)?;
+        Ok(ipn)
     }
 
     fn body_kind(&self, request: &IpnRequest<'_>) -> Result<BodyKind> {
@@ -388,85 +265,75 @@ impl Receiver {
         }
     }
 
-    /// Every distinct checksum in the configured places. Found in several
-    /// places (or repeated in one) with different values, each is a
-    /// candidate and the notification verifies if one matches: a value added
-    /// in transit cannot lose a genuine notification, and a forgery still
-    /// needs a valid checksum over the signed values. A malformed value is
-    /// refused only if no well-formed one was found.
+    /// Adds the checksums of the configured places other than the body
+    /// field (which the core's parser read) to `ipn`: the core's candidate
+    /// rule decides what counts. Only naming the place of a malformed value,
+    /// when nothing well-formed was found anywhere, is this crate's.
     fn locate_checksums(
         &self,
         request: &IpnRequest<'_>,
-        ipn: &UnverifiedIpn<'_>,
-    ) -> Result<SmallVec<[Checksum; 1]>> {
-        let mut found: SmallVec<[Hex64; 1]> = SmallVec::new();
-        let mut malformed: Option<Option<usize>> = None;
-        let mut offer = |place: Option<usize>, text: &[u8]| match Hex64::parse(text) {
-            Some(hex) => {
-                if !found.contains(&hex) {
-                    found.push(hex);
-                }
-            }
-            None => {
-                malformed.get_or_insert(place);
-            }
-        };
+        ipn: &mut UnverifiedIpn<'_>,
+    ) -> Result<()> {
         let body_field = self.config.body_field();
+        let mut malformed: Option<Option<usize>> = None;
         for (i, location) in self.config.checksum.iter().enumerate() {
+            let mut offer = |text: &[u8]| {
+                if !ipn.add_checksum(text) {
+                    malformed.get_or_insert(Some(i));
+                }
+            };
             match location {
+                // The core's parser took the (first) body field's values.
                 ChecksumLocation::BodyField(name) => {
-                    // Only the first body field is looked at (the core decoder
-                    // knows one checksum field).
-                    if body_field == Some(&**name) {
-                        for text in ipn.checksums_in_body() {
-                            offer(Some(i), text.as_bytes());
-                        }
+                    if body_field == Some(&**name) && ipn.body_checksum_malformed() {
+                        malformed.get_or_insert(Some(i));
                     }
                 }
                 ChecksumLocation::QueryParam(name) => {
                     if let Some(query) = request.query_string() {
                         for text in query_params(query, name) {
-                            offer(Some(i), text.as_bytes());
+                            offer(text.as_bytes());
                         }
                     }
                 }
                 ChecksumLocation::Header(name) => {
                     request.header_source().for_each(name, &mut |value| {
                         // Optional whitespace around a header value is not part of it.
-                        offer(Some(i), value.trim_ascii());
+                        offer(value.trim_ascii());
                     });
                 }
             }
         }
-        if let Some(text) = request.supplied_checksum() {
-            offer(None, text.as_bytes());
+        if let Some(text) = request.supplied_checksum()
+            && !ipn.add_checksum(text)
+        {
+            malformed.get_or_insert(None);
         }
-        if found.is_empty() {
-            return Err(match malformed {
-                Some(place) => Error::MalformedChecksum {
-                    location: match place.and_then(|i| self.config.checksum.get(i)) {
-                        Some(location) => location.describe(),
-                        None => Cow::Borrowed("the checksum supplied by the caller"),
-                    },
+        if ipn.has_checksum() {
+            return Ok(());
+        }
+        Err(match malformed {
+            Some(place) => Error::MalformedChecksum {
+                location: match place.and_then(|i| self.config.checksum.get(i)) {
+                    Some(location) => location.describe(),
+                    None => Cow::Borrowed("the checksum supplied by the caller"),
                 },
-                None => Error::MissingChecksum,
-            });
-        }
-        Ok(found.iter().map(|h| h.to_checksum()).collect())
+            },
+            None => Error::MissingChecksum,
+        })
     }
 
     #[inline]
     fn verify_inner<'a, S: Secrets + ?Sized>(
         &self,
-        parsed: ParsedIpn<'a>,
+        parsed: UnverifiedIpn<'a>,
         secrets: &S,
         now: UnixMillis,
-    ) -> Result<Notification<'a>> {
+    ) -> Result<VerifiedIpn<'a>> {
         let Some(secrets) = secrets.secrets() else {
             return Err(Error::UnknownOrder);
         };
-        let ParsedIpn { ipn, checksums } = parsed;
-        let ipn = ipn.verify_checksums(secrets, &checksums)?;
+        let ipn = parsed.verify_any(secrets)?;
         if let TimestampWindow::Within { max_age, max_ahead } = self.config.window {
             let at = ipn.timestamp()?.as_millis();
             let now = now.as_millis();
@@ -485,45 +352,15 @@ impl Receiver {
                 });
             }
         }
-        let notification = Notification { ipn };
         if let Some(guard) = &self.guard
-            && !guard.first_sight(&notification.replay_key())
+            && !guard.first_sight(&ReplayKey::of(&ipn))
         {
             return Err(Error::Replayed {
-                order_id: notification.order_id_raw().to_owned(),
-                event: notification.event(),
+                order_id: ipn.order_id_raw().to_owned(),
+                event: ipn.event(),
             });
         }
-        Ok(notification)
-    }
-}
-
-/// A received checksum: 64 hex digits, lowercased, on the stack, compared
-/// between places to drop repeats, then decoded for the core's constant-time
-/// check.
-#[derive(Clone, Copy, PartialEq, Eq)]
-struct Hex64([u8; 64]);
-
-impl Hex64 {
-    /// 64 hex digits in either case, or `None`.
-    fn parse(text: &[u8]) -> Option<Self> {
-        let mut digits: [u8; 64] = text.try_into().ok()?;
-        // Branch-free over the whole array, so the compiler vectorises it.
-        if !digits.iter().fold(true, |ok, d| ok & d.is_ascii_hexdigit()) {
-            return None;
-        }
-        digits.make_ascii_lowercase();
-        Some(Self(digits))
-    }
-
-    /// The 32 bytes.
-    fn to_checksum(self) -> Checksum {
-        let nibble = |d: u8| if d <= b'9' { d - b'0' } else { d - b'a' + 10 };
-        let mut bytes = [0u8; 32];
-        for (b, pair) in bytes.iter_mut().zip(self.0.chunks_exact(2)) {
-            *b = (nibble(pair[0]) << 4) | nibble(pair[1]);
-        }
-        Checksum::from_bytes(bytes)
+        Ok(ipn)
     }
 }
 
@@ -586,7 +423,7 @@ fn query_params(query: &str, name: &str) -> Vec<String> {
 
 mod trace {
     //! `tracing` events, when the feature is on. Never a secret or checksum.
-    use super::{Error, Notification};
+    use super::{Error, VerifiedIpn};
 
     #[cfg(feature = "tracing")]
     pub(super) fn refused(e: &Error) {
@@ -600,7 +437,7 @@ mod trace {
     }
 
     #[cfg(feature = "tracing")]
-    pub(super) fn accepted(n: &Notification<'_>) {
+    pub(super) fn accepted(n: &VerifiedIpn<'_>) {
         tracing::info!(
             order_id = n.order_id_raw(),
             order_uid = n.order_uid_raw(),
@@ -614,7 +451,7 @@ mod trace {
     pub(super) fn refused(_: &Error) {}
 
     #[cfg(not(feature = "tracing"))]
-    pub(super) fn accepted(_: &Notification<'_>) {}
+    pub(super) fn accepted(_: &VerifiedIpn<'_>) {}
 }
 
 #[cfg(test)]
@@ -635,19 +472,6 @@ mod tests {
         assert!(media_kind(b"multipart/form-data; boundary=x").is_none());
         assert!(media_kind(b"\xff").is_none());
         assert!(media_kind(b"").is_none());
-    }
-
-    #[test]
-    fn hex64_decodes_like_the_core() {
-        let text = "AF3acf947e6f0e0f2c267e300b8582e504dba12d1f2d058652b7414163c09f48";
-        let hex = Hex64::parse(text.as_bytes());
-        assert_eq!(
-            hex.map(Hex64::to_checksum),
-            Checksum::parse_hex("hash", text).ok()
-        );
-        assert!(Hex64::parse(&text.as_bytes()[1..]).is_none());
-        assert!(Hex64::parse(text.replace('A', "g").as_bytes()).is_none());
-        assert!(Hex64::parse(format!("{text} ").as_bytes()).is_none());
     }
 
     #[test]

@@ -4,6 +4,7 @@ use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use smartex_core::checksum::Checksum;
+use smartex_core::ipn::VerifiedIpn;
 
 /// What identifies one notification: the order, the status, the signed
 /// timestamp and the checksum (which covers the amounts too).
@@ -18,7 +19,19 @@ pub struct ReplayKey {
 }
 
 impl ReplayKey {
-    pub(crate) fn new(order_id: &str, status: &str, timestamp: &str, checksum: &Checksum) -> Self {
+    /// What identifies `ipn`: its order, status, timestamp (as received) and
+    /// the checksum that matched. For a guard over a shared, async store
+    /// checked by the caller after [`Receiver::verify`](crate::Receiver::verify).
+    pub fn of(ipn: &VerifiedIpn<'_>) -> Self {
+        Self::new(
+            ipn.order_id_raw(),
+            ipn.status_raw(),
+            ipn.timestamp_raw(),
+            &ipn.checksum(),
+        )
+    }
+
+    fn new(order_id: &str, status: &str, timestamp: &str, checksum: &Checksum) -> Self {
         Self {
             order_id: order_id.to_owned(),
             status: status.to_owned(),
@@ -81,8 +94,8 @@ impl core::fmt::Debug for ReplayKey {
 /// several servers implements this trait over their shared store (an atomic
 /// "insert if absent" on [`ReplayKey::storage_key`]). If the store is async,
 /// turn the guard off ([`Receiver::without_replay_guard`](crate::Receiver::without_replay_guard))
-/// and call the store after verification with
-/// [`Notification::replay_key`](crate::Notification::replay_key).
+/// and call the store after verification with [`ReplayKey::of`] the
+/// verified notification.
 ///
 /// ```
 /// use smartex_ipn::{ReplayGuard, ReplayKey};

@@ -6,7 +6,8 @@ use smartex_core::status::Decision;
 use smartex_core::time::UnixMillis;
 use smartex_core::{Error as CoreError, ObjectId, OrderStatus};
 use smartex_http::Transport;
-use smartex_ipn::{Answer, IpnRequest, Notification, ParsedIpn};
+use smartex_core::ipn::{UnverifiedIpn, VerifiedIpn};
+use smartex_ipn::{Answer, IpnRequest, ReplayKey};
 use smartex_store::{
     ApplyOutcome, DecisionKind, IpnSecretSource, NotificationKey, Observation, OrderBinding,
     OrderKey, OrderStore,
@@ -170,7 +171,7 @@ impl<S: OrderStore, T: Transport> Merchant<S, T> {
 
     async fn handle_with_reference(
         &self,
-        parsed: ParsedIpn<'_>,
+        parsed: UnverifiedIpn<'_>,
         reference: Reference,
     ) -> IpnOutcome {
         let inner = &self.inner;
@@ -273,11 +274,11 @@ impl<S: OrderStore, T: Transport> Merchant<S, T> {
             .map(|_| ())
     }
 
-    async fn handle_by_order_id(&self, parsed: ParsedIpn<'_>) -> IpnOutcome {
+    async fn handle_by_order_id(&self, parsed: UnverifiedIpn<'_>) -> IpnOutcome {
         let inner = &self.inner;
         let order_id = match parsed.order_id() {
             Ok(id) => id,
-            Err(e) => return IpnOutcome::refused(e),
+            Err(e) => return IpnOutcome::refused(smartex_ipn::Error::Malformed(e)),
         };
         let record = match inner.store.order(OrderKey::OrderId(&order_id)).await {
             Ok(record) => record,
@@ -304,10 +305,10 @@ impl<S: OrderStore, T: Transport> Merchant<S, T> {
     async fn apply(
         &self,
         key: OrderKey<'_>,
-        notification: &Notification<'_>,
+        notification: &VerifiedIpn<'_>,
         order_id: &ObjectId,
     ) -> IpnOutcome {
-        let storage_key = notification.replay_key().storage_key();
+        let storage_key = ReplayKey::of(notification).storage_key();
         let Ok(notification_key) =
             NotificationKey::custom(format!("ipn:{}:{storage_key}", order_id.as_str()))
         else {

@@ -106,7 +106,7 @@ proptest! {
         let _ = form::decode_tree(body.as_bytes(), &limits);
         let format = IpnFormat { limits, ..IpnFormat::default() };
         if let Ok(ipn) = UnverifiedIpn::parse_form(body.as_bytes(), &format) {
-            let _ = (ipn.order_id(), ipn.order_uid(), ipn.checksum_in_body());
+            let _ = (ipn.order_id(), ipn.order_uid(), ipn.has_checksum());
             let _ = ipn.verify(&IpnSecret::new("k").unwrap());
         }
         let json = format!(r#"{{"toValues":[{{"key":"{}"}}],"orderUID":1}}"#, body.replace(['"', '\\'], ""));

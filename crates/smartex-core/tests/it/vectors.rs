@@ -91,8 +91,8 @@ fn constant_time_equality_still_compares() {
     use smartex_core::{OrderSecret, secret::IpnSecret as S};
     let docs = "af3acf947e6f0e0f2c267e300b8582e504dba12d1f2d058652b7414163c09f48";
     let a = Checksum::parse_hex("hash", docs).unwrap();
-    let b = Checksum::parse_hex("hash", &docs.to_uppercase()).unwrap();
-    let c = Checksum::parse_hex("hash", &docs.replace('a', "b")).unwrap();
+    let b = Checksum::parse_hex("hash", docs.to_uppercase()).unwrap();
+    let c = Checksum::parse_hex("hash", docs.replace('a', "b")).unwrap();
     assert!(a == b && a != c);
     assert!(a.to_hex() == b.to_hex() && a.to_hex() != c.to_hex());
     assert_eq!(S::new("SECRET123").unwrap(), S::new("SECRET123").unwrap());

@@ -41,15 +41,21 @@ fn valid_notification_exposes_the_signed_values() {
     assert_eq!(n.timestamp_ms().unwrap(), T);
     let tv: Vec<_> = n.to_values().map(|v| v.value().to_owned()).collect();
     assert_eq!(tv, ["Z123 & co"]);
-    assert_eq!(n.decide(None), Decision::Apply);
+    assert_eq!(
+        smartex_ipn::transition(None, &n.event()).decision,
+        Decision::Apply
+    );
     let known = KnownStatus {
         status: OrderStatus::Done,
         at: Some(smartex_core::time::UnixMillis::from_millis(T + 1)),
         source: smartex_core::status::Source::Ipn,
     };
-    assert_eq!(n.decide(Some(&known)), Decision::Stale);
+    assert_eq!(
+        smartex_ipn::transition(Some(&known), &n.event()).decision,
+        Decision::Stale
+    );
     let owned = n.into_owned();
-    assert_eq!(owned.ipn().status_raw(), "inProgress");
+    assert_eq!(owned.status_raw(), "inProgress");
 }
 
 #[test]
@@ -504,7 +510,10 @@ fn a_byte_identical_stale_resend_is_answered_stale() {
     let mut known: Option<KnownStatus> = None;
     for body in [&wait, &done] {
         let n = r.receive(&form(body), &secret(), NOW).unwrap();
-        assert_eq!(n.decide(known.as_ref()), Decision::Apply);
+        assert_eq!(
+            smartex_ipn::transition(known.as_ref(), &n.event()).decision,
+            Decision::Apply
+        );
         known = Some(KnownStatus::after(known.as_ref(), &n.event()));
     }
     let err = r.receive(&form(&wait), &secret(), NOW).unwrap_err();
@@ -552,9 +561,9 @@ fn a_shared_store_can_back_the_replay_guard() {
     let server_b = Receiver::new().with_replay_guard(Arc::clone(&store));
     let body = signed_body(ORDER, "done", T);
     let n = server_a.receive(&form(&body), &secret(), NOW).unwrap();
-    assert_eq!(n.replay_key().status(), "done");
-    assert_eq!(n.replay_key().order_id(), ORDER);
-    assert_eq!(n.replay_key().timestamp(), T.to_string());
+    assert_eq!(ReplayKey::of(&n).status(), "done");
+    assert_eq!(ReplayKey::of(&n).order_id(), ORDER);
+    assert_eq!(ReplayKey::of(&n).timestamp(), T.to_string());
     assert!(matches!(
         server_b.receive(&form(&body), &secret(), NOW).unwrap_err(),
         Error::Replayed { .. }
@@ -653,7 +662,7 @@ fn errors_answers_and_redaction() {
         "{text}"
     );
     let n = first;
-    let text = format!("{n:?} {:?} {:?}", n.replay_key(), form(&body));
+    let text = format!("{n:?} {:?} {:?}", ReplayKey::of(&n), form(&body));
     assert!(
         !text.contains(&expected_checksum) && !text.contains("Z123"),
         "{text}"

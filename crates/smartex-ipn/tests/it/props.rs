@@ -244,7 +244,7 @@ fn run(
     place: Place,
     json: bool,
     order: &[usize],
-) -> Result<smartex_ipn::Notification<'static>, Error> {
+) -> Result<smartex_ipn::VerifiedIpn<'static>, Error> {
     let in_body = matches!(place, Place::Body).then_some(checksum);
     let (body, ct) = if json {
         (json_body(v, in_body, order), "application/json")

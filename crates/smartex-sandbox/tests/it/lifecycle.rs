@@ -516,7 +516,7 @@ async fn the_checksum_field_name_is_configurable() {
     // A receiver looking for `hash` finds no checksum.
     let default_format =
         smartex_core::ipn::UnverifiedIpn::parse_form(&got[0].body, &Default::default()).unwrap();
-    assert!(default_format.checksum_in_body().is_none());
+    assert!(!default_format.has_checksum());
 }
 
 #[tokio::test]

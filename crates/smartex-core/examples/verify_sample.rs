@@ -28,14 +28,14 @@ fn main() -> Result<(), Error> {
     //    orderUID is not covered by the checksum).
     let ipn = unverified.verify(&secret)?;
     println!(
-        "verified: {} -> {} ({} {} -> {} {}), payment received: {}",
+        "verified: {} -> {} ({} {} -> {} {}), payment: {}",
         ipn.timestamp_ms()?,
         ipn.status(),
         ipn.in_amount()?,
         ipn.xml_from()?,
         ipn.out_amount()?,
         ipn.xml_to()?,
-        ipn.status().is_payment_received(),
+        ipn.status().payment(),
     );
     for v in ipn.to_values() {
         println!("  toValues: {} ({}) = {}", v.key(), v.name(), v.value());

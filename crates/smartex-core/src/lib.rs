@@ -24,7 +24,8 @@
 //! // not), then verify.
 //! let secret = IpnSecret::new("SECRET123")?;
 //! let ipn = unverified.verify(&secret)?;
-//! assert!(ipn.status().is_payment_received());
+//! // inProgress: "awaiting processing or payment" — the customer can set it.
+//! assert!(!ipn.status().payment().is_received());
 //! # Ok::<(), smartex_core::Error>(())
 //! ```
 //!
@@ -55,6 +56,7 @@
 
 extern crate alloc;
 
+pub mod amounts;
 pub mod auth;
 pub mod checksum;
 pub mod derived;

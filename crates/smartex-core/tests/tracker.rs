@@ -49,7 +49,6 @@ fn history(rng: &mut Rng) -> Vec<(OrderStatus, u64)> {
         t += 1 + rng.below(gap);
         let forward: Vec<OrderStatus> = current
             .successors()
-            .iter()
             .filter(|s| **s != OrderStatus::Hold)
             .cloned()
             .collect();

@@ -19,7 +19,8 @@
 //! match receiver.receive(&request, &secret, now /* smartex_ipn::now() */) {
 //!     Ok(ipn) => {
 //!         // Only a verified notification exposes the status and amounts.
-//!         assert!(ipn.status().is_payment_received());
+//!         // inProgress is not proof of payment: the customer can set it.
+//!         assert!(!ipn.status().payment().is_received());
 //!         assert_eq!(ipn.out_amount()?.as_str(), "317.42");
 //!         // The one transition rule, against your stored status for ipn.order_id_raw():
 //!         let change = smartex_ipn::transition(None, &ipn.event());

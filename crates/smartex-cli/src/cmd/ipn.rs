@@ -109,8 +109,10 @@ fn describe(ipn: &VerifiedIpn<'_>) -> Vec<String> {
     let status = ipn.status();
     let meaning = if status.is_final() {
         " (final)"
-    } else if status.is_payment_received() {
+    } else if status.payment().is_received() {
         " (payment received)"
+    } else if status.payment() == smartex_core::status::PaymentView::ClaimedByCustomer {
+        " (claimed by the customer: not proof of payment)"
     } else if status.is_error() {
         " (an error)"
     } else {

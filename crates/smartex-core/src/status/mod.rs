@@ -2,17 +2,24 @@
 //! a file of its own) decides what an incoming change means.
 //!
 //! The merchant docs list the ten statuses and their meanings but not the
-//! transitions between them. [`OrderStatus::can_follow`] encodes the lifecycle as
-//! **inferred** from the docs' meanings (see `ARCHITECTURE.md`):
+//! transitions between them; the vendor's operator manual says who may move
+//! an order from where. [`STEPS`] writes the lifecycle down as data, each row
+//! with who may make the move and where we know it from, and
+//! [`OrderStatus::can_follow`] is reachability over it:
 //!
 //! ```text
 //! new ─► waitPayment ─► inProgress ─► inProgressPayout ─► done
-//!             │                              │
-//!             ▼                              ▼
-//!        errorPayment                    errorPayout
-//! hold: may interrupt any non-final status and be lifted back
-//! final: done, returned, deleted
+//!  │         ▲  │     (the customer       │  ▲
+//!  │         │  ▼      may set it)        ▼  │
+//!  └────► errorPayment                 errorPayout
+//! new, waitPayment expire to deleted; returned from errorPayment, inProgress,
+//! inProgressPayout, errorPayout; hold may interrupt any non-final status and
+//! be lifted back to any; final: done, returned, deleted
 //! ```
+//!
+//! [`OrderStatus::payment`] says what a status means for the money
+//! ([`PaymentView`]): only `inProgressPayout`, `errorPayout` and `done` are
+//! proof of payment — the customer can set `inProgress` themselves.
 //!
 //! An operator can set any status by hand, so a transition outside the table is
 //! information to look at, not proof of an attack: the tracker reports it as
@@ -32,7 +39,7 @@ use crate::error::{Error, Result};
 /// let s: OrderStatus = "inProgressPayout".parse().unwrap();
 /// assert_eq!(s, OrderStatus::InProgressPayout);
 /// assert_eq!(s.as_str(), "inProgressPayout");
-/// assert!(s.is_payment_received() && !s.is_final());
+/// assert!(s.payment().is_received() && !s.is_final());
 /// assert_eq!("refunded".parse::<OrderStatus>().unwrap(), OrderStatus::Unknown("refunded".into()));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -43,9 +50,10 @@ pub enum OrderStatus {
     WaitPayment,
     /// `errorPayment`: the client's payment failed (the merchant reported an error).
     ErrorPayment,
-    /// `inProgress`: paid, or waiting for an operator.
+    /// `inProgress`: awaiting processing **or payment** — the customer can set
+    /// it ("I have paid"): not proof of payment ([`PaymentView::ClaimedByCustomer`]).
     InProgress,
-    /// `inProgressPayout`: payment accepted; queued for payout.
+    /// `inProgressPayout`: payment received; queued for payout.
     InProgressPayout,
     /// `errorPayout`: the payout failed.
     ErrorPayout,
@@ -125,45 +133,20 @@ impl OrderStatus {
         matches!(self, OrderStatus::ErrorPayment | OrderStatus::ErrorPayout)
     }
 
-    /// Whether the client's payment has been received: `inProgress`,
-    /// `inProgressPayout`, `errorPayout`, `done`, and `returned` (paid, then
-    /// returned). `hold` says nothing either way and answers `false`.
-    pub fn is_payment_received(&self) -> bool {
-        matches!(
-            self,
-            OrderStatus::InProgress
-                | OrderStatus::InProgressPayout
-                | OrderStatus::ErrorPayout
-                | OrderStatus::Done
-                | OrderStatus::Returned
-        )
-    }
-
-    /// The statuses that may directly follow `self` in the inferred lifecycle
-    /// (without a `hold` in between; `hold` may follow any non-final status).
-    pub fn successors(&self) -> &'static [OrderStatus] {
-        use OrderStatus::*;
-        match self {
-            New => &[WaitPayment, InProgress, Deleted, Hold],
-            WaitPayment => &[InProgress, ErrorPayment, Deleted, Hold],
-            ErrorPayment => &[WaitPayment, InProgress, Returned, Deleted, Hold],
-            InProgress => &[InProgressPayout, Done, Returned, Deleted, Hold],
-            InProgressPayout => &[Done, ErrorPayout, Returned, Hold],
-            ErrorPayout => &[InProgressPayout, Done, Returned, Hold],
-            // Lifted back to wherever it was, or settled by an operator.
-            Hold => &[
-                New,
-                WaitPayment,
-                ErrorPayment,
-                InProgress,
-                InProgressPayout,
-                ErrorPayout,
-                Done,
-                Returned,
-                Deleted,
-            ],
-            Done | Returned | Deleted | Unknown(_) => &[],
-        }
+    /// The statuses that may directly follow `self` in the lifecycle
+    /// ([`STEPS`], plus `hold`, which may interrupt any non-final status and
+    /// be lifted back to any other).
+    pub fn successors(&self) -> impl Iterator<Item = &'static OrderStatus> + '_ {
+        let hold: &'static [OrderStatus] = match self {
+            _ if self.is_final() => &[],
+            OrderStatus::Hold => &Self::KNOWN,
+            _ => &[OrderStatus::Hold],
+        };
+        STEPS
+            .iter()
+            .filter(move |s| s.from == *self)
+            .map(|s| &s.to)
+            .chain(hold.iter().filter(move |s| *s != self))
     }
 
     /// Whether `self` can be reached from `earlier` through the inferred lifecycle,
@@ -188,27 +171,22 @@ impl OrderStatus {
         {
             return true;
         }
-        // Breadth-first over at most ten statuses, skipping `hold`; a bit set of
-        // the KNOWN indices avoids any allocation.
+        // Breadth-first over the lifecycle's rows ([`STEPS`], which has no
+        // `hold`); a bit set of the KNOWN indices avoids any allocation.
         let mut seen: u16 = 0;
         let mut frontier: u16 = 1 << earlier.index();
         while frontier != 0 {
             let mut next = 0u16;
-            for (i, status) in Self::KNOWN.iter().enumerate() {
-                if frontier & (1 << i) == 0 {
+            for step in STEPS {
+                if frontier & (1 << step.from.index()) == 0 {
                     continue;
                 }
-                for succ in status.successors() {
-                    if *succ == OrderStatus::Hold {
-                        continue;
-                    }
-                    if succ == self {
-                        return true;
-                    }
-                    let bit = 1 << succ.index();
-                    if seen & bit == 0 {
-                        next |= bit;
-                    }
+                if step.to == *self {
+                    return true;
+                }
+                let bit = 1 << step.to.index();
+                if seen & bit == 0 {
+                    next |= bit;
                 }
             }
             seen |= frontier;
@@ -312,8 +290,10 @@ impl<'de> serde::Deserialize<'de> for OrderStatus {
     }
 }
 
+mod meaning;
 mod tracker;
 
+pub use meaning::{Actor, PaymentView, Provenance, STEPS, Step, expires};
 pub use tracker::{
     DEFAULT_CLOCK_SKEW_MS, Decision, KnownStatus, Source, StatusEvent, Tracker, Transition, decide,
     transition,

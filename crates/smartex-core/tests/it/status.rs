@@ -37,20 +37,13 @@ fn queries() {
     assert_eq!(finals, [&Done, &Returned, &Deleted]);
     let errors: Vec<_> = OrderStatus::KNOWN.iter().filter(|s| s.is_error()).collect();
     assert_eq!(errors, [&ErrorPayment, &ErrorPayout]);
+    // Proof of payment starts at inProgressPayout: the customer can set
+    // inProgress themselves (the vendor manual).
     let paid: Vec<_> = OrderStatus::KNOWN
         .iter()
-        .filter(|s| s.is_payment_received())
+        .filter(|s| s.payment().is_received())
         .collect();
-    assert_eq!(
-        paid,
-        [
-            &InProgress,
-            &InProgressPayout,
-            &ErrorPayout,
-            &Done,
-            &Returned
-        ]
-    );
+    assert_eq!(paid, [&InProgressPayout, &ErrorPayout, &Done]);
 }
 
 #[test]
@@ -61,8 +54,15 @@ fn lifecycle_reachability() {
     assert!(Hold.can_follow(&InProgress));
     assert!(InProgress.can_follow(&Hold));
     assert!(!New.can_follow(&WaitPayment));
+    // An operator moving an order back is held for review, not expected.
     assert!(!WaitPayment.can_follow(&InProgress));
-    assert!(!InProgress.can_follow(&InProgressPayout));
+    assert!(ErrorPayment.can_follow(&New)); // an operator's move, the vendor manual
+    // Nothing leads back from the payout side to before the payment.
+    for paid in [InProgressPayout, ErrorPayout] {
+        for before in [New, WaitPayment, ErrorPayment, InProgress] {
+            assert!(!before.can_follow(&paid), "{before} after {paid}");
+        }
+    }
     for f in [Done, Returned, Deleted] {
         for s in OrderStatus::KNOWN {
             assert!(!s.can_follow(&f), "{s} after final {f}");
@@ -117,9 +117,21 @@ fn decisions() {
         ev(WaitPayment, 10),
         Decision::Stale,
     );
+    // At the same instant the lifecycle orders them when only one way round
+    // is possible; waitPayment and errorPayment are a cycle and cannot be.
     check(
         Some(known(WaitPayment, 10)),
         ev(InProgress, 10),
+        Decision::Apply,
+    );
+    check(
+        Some(known(WaitPayment, 10)),
+        ev(ErrorPayment, 10),
+        Decision::Stale,
+    );
+    check(
+        Some(known(InProgress, 10)),
+        ev(InProgressPayout, 10),
         Decision::Apply,
     );
     assert!(matches!(

@@ -3,7 +3,7 @@
 //! * `cargo xtask ci` is the project's one test command: format, lints, tests,
 //!   the builds that must run alone (coexistence with an application's
 //!   reqwest and rustls, the `smartex` crate's features one by one),
-//!   the `smartex soak` chaos run (SQLite and PostgreSQL), docs, the
+//!   the soak chaos run (`smartex-soak`, SQLite and PostgreSQL), docs, the
 //!   no_std/wasm build, a fuzz smoke run and `tidy`, in that order,
 //!   stopping at the first failure.
 //! * `cargo xtask tidy` checks repository hygiene (also run as a `#[test]`).
@@ -259,25 +259,23 @@ fn alone(root: &Path) -> Result {
     Ok(())
 }
 
-/// The `smartex soak` chaos run at CI size: 200 orders through 3 instances
-/// killed and restarted at random, on SQLite and on PostgreSQL (about 15 s
-/// each); the PostgreSQL run, the shape of several servers, signs every call
-/// with the sandbox's API key (`--api-key`: strict nonces, keyed calls
-/// reordered, the instances sharing one nonce lane through the database). A fixed seed would hide new interleavings, so the seed is drawn
-/// and printed; a failure names it for `smartex soak --seed N`.
+/// The soak chaos run (the unpublished `smartex-soak` crate) at CI size: 200
+/// orders through 3 instances killed and restarted at random, on SQLite and
+/// on PostgreSQL (about 15 s each); the PostgreSQL run, the shape of several
+/// servers, signs every call with the sandbox's API key (`--api-key`: strict
+/// nonces, keyed calls reordered, the instances sharing one nonce lane
+/// through the database). A fixed seed would hide new interleavings, so the
+/// seed is drawn and printed; a failure names it for
+/// `cargo run -p smartex-soak -- --seed N`.
 fn soak(root: &Path) -> Result {
-    let smartex = |store: Option<&str>, keyed: bool| {
+    let soak = |store: Option<&str>, keyed: bool| {
         let mut command = cargo(root);
         command.args([
             "run",
             "--quiet",
             "-p",
-            "smartex-cli",
-            "--all-features",
-            "--bin",
-            "smartex",
+            "smartex-soak",
             "--",
-            "soak",
             "--orders",
             "200",
             "--instances",
@@ -291,9 +289,9 @@ fn soak(root: &Path) -> Result {
         }
         command
     };
-    run(&mut smartex(None, false))?;
+    run(&mut soak(None, false))?;
     let server = pg::TestPostgres::provide()?;
-    run(&mut smartex(Some(&server.url), true))
+    run(&mut soak(Some(&server.url), true))
 }
 
 /// `cargo xtask tidy`, as one timed step.

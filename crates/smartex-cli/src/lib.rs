@@ -3,24 +3,9 @@
 //! The `smartex` command: the whole payment flow of the exchange platform
 //! (smartexpay.com, develop.exchange, …) on one laptop, a local exchange to
 //! develop against, and the tools to sign, send, receive and verify IPNs —
-//! what Stripe's CLI and stripe-mock give Stripe users. The library behind it
-//! is public too: the [`demo`] and the [IPN receiver](receiver) can be
-//! driven from Rust.
-//!
-//! ```
-//! use smartex_cli::demo::{DemoOptions, IpnStep};
-//! use smartex_core::OrderStatus;
-//!
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), smartex_cli::Error> {
-//! // `smartex demo --lose-ipn done`, in process: the done IPN is lost, and
-//! // reconciliation (order/get) recovers it.
-//! let options = DemoOptions::default().lose_ipn(IpnStep::Done);
-//! let report = smartex_cli::demo::run(&options, &mut std::io::sink()).await?;
-//! assert!(report.passed());
-//! assert_eq!(report.final_status(), Some(&OrderStatus::Done));
-//! # Ok(()) }
-//! ```
+//! what Stripe's CLI and stripe-mock give Stripe users. This library is the
+//! command itself ([`run`], [`Exit`], [`Error`]); to receive IPNs or drive
+//! the flow from Rust, use the `smartex` crate.
 //!
 //! ## Commands
 //!
@@ -78,12 +63,11 @@
 
 mod cli;
 mod cmd;
-pub mod demo;
-mod durable;
+mod demo;
 mod exit;
 mod post;
-pub mod receiver;
-mod soak;
+mod receiver;
+mod serve;
 mod term;
 
 use std::ffi::OsString;

@@ -36,11 +36,6 @@ impl Style {
         }
     }
 
-    /// No colour.
-    pub(crate) fn plain() -> Style {
-        Style { colour: false }
-    }
-
     fn paint(self, code: &str, text: &str) -> String {
         if self.colour {
             format!("\x1b[{code}m{text}\x1b[0m")

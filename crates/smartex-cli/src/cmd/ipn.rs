@@ -11,7 +11,7 @@ use smartex_ipn::{ChecksumLocation, Config};
 use crate::cli::{IpnFields, ListenArgs, SecretArg, SendArgs, SignArgs, VerifyArgs};
 use crate::exit::{Error, Exit};
 use crate::post::{Poster, check_http_url};
-use crate::receiver::{Delivery, IpnServer, IpnServerOptions, Verdict};
+use crate::receiver::{Delivery, IpnServer, IpnServerOptions, Reception};
 use crate::term::{Printer, Style};
 
 /// The largest body `ipn verify` reads.
@@ -339,7 +339,7 @@ pub(crate) fn listen(args: &ListenArgs, p: &Printer<'_>) -> Result<Exit, Error> 
                         if args.count.is_some_and(|c| printed >= c) {
                             break;
                         }
-                        if !d.verdict.is_verified() {
+                        if !d.reception.is_verified() {
                             refused += 1;
                         }
                         if args.json {
@@ -368,18 +368,18 @@ fn delivery_json(d: &Delivery) -> Value {
     let mut v = json!({
         "seq": d.seq,
         "receivedAt": d.received_at_ms,
-        "verified": d.verdict.is_verified(),
-        "outcome": d.verdict.outcome(),
+        "verified": d.reception.is_verified(),
+        "outcome": d.reception.outcome(),
         "answer": {"status": d.answer.status, "body": d.answer.body},
     });
-    match &d.verdict {
-        Verdict::Verified { ipn, .. } | Verdict::Replayed { ipn, .. } => {
+    match &d.reception {
+        Reception::Verified { ipn, .. } | Reception::Replayed { ipn, .. } => {
             v["orderId"] = json!(ipn.order_id_raw());
             v["orderUID"] = json!(ipn.order_uid_raw());
             v["status"] = json!(ipn.status_raw());
             v["ipn"] = serde_json::to_value(ipn).unwrap_or(Value::Null);
         }
-        Verdict::Refused { error, order_id } => {
+        Reception::Refused { error, order_id } => {
             v["orderId"] = json!(order_id);
             v["error"] = json!(error.to_string());
         }
@@ -399,19 +399,19 @@ fn delivery_json(d: &Delivery) -> Value {
 fn delivery_lines(d: &Delivery, s: Style) -> Vec<String> {
     let when = time_of_day(d.received_at_ms);
     let answer = format!("→ {} {}", d.answer.status, d.answer.body);
-    let mut lines = vec![match &d.verdict {
-        Verdict::Verified { ipn, .. } | Verdict::Replayed { ipn, .. } => format!(
+    let mut lines = vec![match &d.reception {
+        Reception::Verified { ipn, .. } | Reception::Replayed { ipn, .. } => format!(
             "{when}  {}  order {}  {:<16}  {:<9}  {answer}  ({} {} → {} {})",
             s.ok("✓ verified"),
             ipn.order_uid_raw().unwrap_or("(no uid)"),
             ipn.status_raw(),
-            d.verdict.outcome(),
+            d.reception.outcome(),
             ipn.in_amount_raw(),
             ipn.signed_fields().xml_from,
             ipn.out_amount_raw(),
             ipn.signed_fields().xml_to,
         ),
-        Verdict::Refused { error, order_id } => format!(
+        Reception::Refused { error, order_id } => format!(
             "{when}  {}  order id {}  {error}  {answer}",
             s.bad("✗ refused "),
             order_id.as_deref().unwrap_or("?"),

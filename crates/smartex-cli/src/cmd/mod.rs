@@ -32,8 +32,6 @@ pub(crate) fn dispatch(command: &Command) -> Result<Exit, Error> {
         Command::Order(OrderCommand::MarkPaid(args)) => order::mark_paid(args, &p),
         Command::Url(UrlCommand::Payment(args)) => url::run(url::Page::Payment, args, &p),
         Command::Url(UrlCommand::Order(args)) => url::run(url::Page::Order, args, &p),
-        Command::Soak(args) => crate::soak::run(args, &p),
-        Command::SoakInstance(args) => crate::soak::run_instance(args),
     }
 }
 

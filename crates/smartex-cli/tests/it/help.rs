@@ -21,7 +21,6 @@ const COMMANDS: &[&[&str]] = &[
     &["url"],
     &["url", "payment"],
     &["url", "order"],
-    &["soak"],
     &["secret"],
 ];
 

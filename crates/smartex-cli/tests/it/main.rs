@@ -13,12 +13,10 @@
 )]
 
 mod demo;
-mod e2e;
 mod help;
 mod ipn;
 mod order;
 mod sandbox;
-mod soak;
 mod url;
 
 use std::io::{BufRead, BufReader};

@@ -9,17 +9,14 @@
 //! itself never retries: an IPN is lost only when the sandbox drops it, and
 //! then only the reconciler can recover the change.
 
-use std::convert::Infallible;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::{Bytes, Incoming};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{StatusCode, header, request::Parts};
 use tokio::net::TcpListener;
 
 /// Counters of what went through the balancer.
@@ -95,52 +92,30 @@ pub(crate) async fn start(
         client,
         deadline: Duration::from_secs(5),
     });
+    let app = Router::new().fallback(forward).with_state(lb);
     tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-                continue;
-            };
-            let lb = Arc::clone(&lb);
-            tokio::spawn(async move {
-                let service = service_fn(move |request| forward(Arc::clone(&lb), request));
-                let _ = http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
+        // It serves until the orchestrator exits.
+        let _ = axum::serve(listener, app).await;
     });
     Ok(port)
 }
 
-async fn forward(
-    lb: Arc<Lb>,
-    request: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+/// Forwards one request to a live instance, and its answer back.
+async fn forward(State(lb): State<Arc<Lb>>, parts: Parts, body: Bytes) -> (StatusCode, Bytes) {
     lb.stats.received.fetch_add(1, Ordering::Relaxed);
-    let (parts, body) = request.into_parts();
-    let Ok(body) = Limited::new(body, 64 * 1024).collect().await else {
-        return Ok(status(400, Bytes::from_static(b"unreadable body")));
-    };
-    let body = body.to_bytes();
-    let path = parts
-        .uri
-        .path_and_query()
-        .map_or("/", |p| p.as_str())
-        .to_owned();
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     let content_type = parts
         .headers
-        .get(hyper::header::CONTENT_TYPE)
+        .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
+        .unwrap_or("");
     let started = Instant::now();
     while started.elapsed() < lb.deadline {
         for port in lb.backends.live() {
             let sent = lb
                 .client
                 .post(format!("http://127.0.0.1:{port}{path}"))
-                .header(reqwest::header::CONTENT_TYPE, &content_type)
+                .header(reqwest::header::CONTENT_TYPE, content_type)
                 .body(body.clone())
                 .send()
                 .await;
@@ -156,7 +131,8 @@ async fn forward(
                     if text.ends_with(b"[bound]") {
                         lb.stats.bound.fetch_add(1, Ordering::Relaxed);
                     }
-                    return Ok(status(code, text));
+                    let code = StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_GATEWAY);
+                    return (code, text);
                 }
                 None => {
                     lb.stats.retried.fetch_add(1, Ordering::Relaxed);
@@ -166,12 +142,8 @@ async fn forward(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     lb.stats.unanswered.fetch_add(1, Ordering::Relaxed);
-    Ok(status(503, Bytes::from_static(b"no instance answered")))
-}
-
-fn status(code: u16, body: Bytes) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(body));
-    *response.status_mut() =
-        hyper::StatusCode::from_u16(code).unwrap_or(hyper::StatusCode::BAD_GATEWAY);
-    response
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Bytes::from_static(b"no instance answered"),
+    )
 }

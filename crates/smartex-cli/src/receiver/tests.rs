@@ -1,11 +1,12 @@
 //! End to end over real loopback HTTP: the API client (reqwest) → the
-//! sandbox → its IPNs → the merchant's receiver (smartex-ipn behind hyper),
-//! for the happy path and for each fault the platform can inflict.
+//! sandbox → its IPNs → the merchant's receiver ([`IpnServer`]), for the
+//! happy path and for each fault the platform can inflict.
+
+// Tests assert by unwrapping and panicking; that is their job.
+#![allow(clippy::unwrap_used, clippy::panic)]
 
 use std::time::Duration;
 
-use smartex_cli::Exit;
-use smartex_cli::receiver::{IpnServer, IpnServerOptions, Verdict};
 use smartex_core::request::CreateOrder;
 use smartex_core::status::Decision;
 use smartex_core::{IpnSecret, OrderStatus};
@@ -15,7 +16,16 @@ use smartex_http::{
 };
 use smartex_sandbox::{IpnKind, IpnOutcome, IpnSpelling, Sandbox, SandboxConfig, Schedule};
 
-use crate::{BTC_WALLET, CARD_FIELD, CARDRUB_BTC, WAIT};
+use super::{Delivery, IpnServer, IpnServerOptions, Reception};
+use crate::exit::Exit;
+
+/// How long any wait in these tests may take before the test fails.
+const WAIT: Duration = Duration::from_secs(20);
+/// The built-in manual-payment route CARDRUB → BTC, its card field, and a
+/// BTC address.
+const CARDRUB_BTC: &str = "5f1a0c9e8b3d4a0012a1b003";
+const CARD_FIELD: &str = "5f1a0c9e8b3d4a0012a1d001";
+const BTC_WALLET: &str = "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq";
 
 /// The exchange, the merchant's endpoint and the merchant's API client.
 struct World {
@@ -119,11 +129,11 @@ impl World {
     }
 }
 
-fn statuses(deliveries: &[smartex_cli::receiver::Delivery]) -> Vec<String> {
+fn statuses(deliveries: &[Delivery]) -> Vec<String> {
     deliveries
         .iter()
         .map(|d| {
-            d.verdict
+            d.reception
                 .ipn()
                 .map_or("?".into(), |i| i.status_raw().to_owned())
         })
@@ -153,8 +163,8 @@ async fn happy_path_every_ipn_verified_and_reconciliation_agrees() {
     for d in &deliveries {
         assert!(
             matches!(
-                d.verdict,
-                Verdict::Verified {
+                d.reception,
+                Reception::Verified {
                     decision: Decision::Apply,
                     ..
                 }
@@ -162,7 +172,6 @@ async fn happy_path_every_ipn_verified_and_reconciliation_agrees() {
             "{d:?}"
         );
         assert_eq!(d.answer.status, 200);
-        assert_eq!(d.method, "POST");
     }
     // What the exchange recorded: each IPN once, each answered 200.
     let records = w.sb.ipns_for(order.uid());
@@ -250,14 +259,17 @@ async fn a_duplicate_is_answered_200_twice_and_processed_once() {
     }
     let deliveries = w.merchant.wait_for(2, WAIT).await.unwrap();
     assert!(matches!(
-        deliveries[0].verdict,
-        Verdict::Verified {
+        deliveries[0].reception,
+        Reception::Verified {
             decision: Decision::Apply,
             ..
         }
     ));
-    assert!(matches!(deliveries[1].verdict, Verdict::Replayed { .. }));
-    assert_eq!(deliveries[1].verdict.outcome(), "replay");
+    assert!(matches!(
+        deliveries[1].reception,
+        Reception::Replayed { .. }
+    ));
+    assert_eq!(deliveries[1].reception.outcome(), "replay");
     assert_eq!(deliveries[1].answer.body, "OK: duplicate");
     // ... processed once.
     assert_eq!(
@@ -306,8 +318,8 @@ async fn a_wait_payment_arriving_after_done_is_ignored_as_stale() {
     let last = deliveries.last().unwrap();
     assert!(
         matches!(
-            last.verdict,
-            Verdict::Verified {
+            last.reception,
+            Reception::Verified {
                 decision: Decision::Stale,
                 ..
             }
@@ -349,8 +361,8 @@ async fn a_stale_resend_is_stale_for_the_tracker_and_a_replay_for_the_guard() {
     let last = deliveries.last().unwrap();
     assert!(
         matches!(
-            last.verdict,
-            Verdict::Verified {
+            last.reception,
+            Reception::Verified {
                 decision: Decision::Stale,
                 ..
             }
@@ -363,14 +375,14 @@ async fn a_stale_resend_is_stale_for_the_tracker_and_a_replay_for_the_guard() {
         .unwrap();
     let deliveries = w.merchant.wait_for(5, WAIT).await.unwrap();
     assert!(matches!(
-        deliveries[4].verdict,
-        Verdict::Replayed {
+        deliveries[4].reception,
+        Reception::Replayed {
             decision_now: Decision::Stale,
             ..
         }
     ));
     // Reported as what it is: stale, not a duplicate.
-    assert_eq!(deliveries[4].verdict.outcome(), "stale");
+    assert_eq!(deliveries[4].reception.outcome(), "stale");
     assert_eq!(
         (deliveries[4].answer.status, deliveries[4].answer.body),
         (200, "OK: stale, ignored")
@@ -403,7 +415,7 @@ async fn a_5xx_after_create_is_ambiguous_and_the_order_exists() {
         w.merchant.expect_order(orders[0].id.as_str(), secret);
         w.sb.advance(orders[0].uid).await.unwrap();
         let deliveries = w.merchant.wait_for(1, WAIT).await.unwrap();
-        assert!(deliveries[0].verdict.is_verified());
+        assert!(deliveries[0].reception.is_verified());
     }
 }
 
@@ -448,7 +460,7 @@ async fn forged_and_unknown_ipns_are_refused() {
         .unwrap();
     assert_eq!(unknown.status(), 404);
     let deliveries = w.merchant.deliveries();
-    assert!(deliveries.iter().all(|d| !d.verdict.is_verified()));
+    assert!(deliveries.iter().all(|d| !d.reception.is_verified()));
     assert!(
         w.merchant.applied(order.id().as_str()).is_empty(),
         "nothing applied"
@@ -492,7 +504,11 @@ async fn the_receiver_refuses_what_is_not_an_ipn_over_http() {
         .unwrap();
     assert_eq!(garbage.status(), 400);
     let deliveries = w.merchant.wait_for(4, WAIT).await.unwrap();
-    assert!(deliveries.iter().all(|d| d.verdict.outcome() == "refused"));
+    assert!(
+        deliveries
+            .iter()
+            .all(|d| d.reception.outcome() == "refused")
+    );
     assert_eq!(
         deliveries
             .iter()

@@ -1,0 +1,205 @@
+//! One merchant instance of the soak: a separate process (the hidden
+//! `instance` subcommand) running the facade over the shared store — an
+//! axum app whose `/ipn` is the facade's receive path and whose `/checkout`
+//! is the facade's checkout, the reconciler and the outbox consumer — until
+//! it is killed.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{Response, StatusCode, request::Parts};
+use axum::routing::{any, post};
+use smartex::core::request::CreateOrder;
+use smartex::ipn::IpnRequest;
+use smartex::store::{AnyStore, StoreNonces, StoreOptions};
+use smartex::{
+    Error as FacadeError, MasterKey, Merchant, OutboxItem, OutboxOptions, ReconcileOptions,
+    Reference,
+};
+use tokio::net::TcpListener;
+
+use crate::Failure;
+use crate::args::InstanceArgs;
+
+/// The environment variable that carries the master key (hex) to instances.
+pub(crate) const MASTER_KEY_ENV: &str = "SMARTEX_SOAK_MASTER_KEY";
+
+type Shop = Merchant<AnyStore>;
+
+/// What the handlers share.
+#[derive(Clone)]
+struct App {
+    merchant: Shop,
+    /// The route every checkout takes.
+    route_id: Arc<str>,
+}
+
+/// Runs one instance until killed.
+pub(crate) fn run(args: &InstanceArgs) -> Result<(), Failure> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::unavailable(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(serve(args))
+}
+
+async fn serve(args: &InstanceArgs) -> Result<(), Failure> {
+    let merchant = merchant(args).await?;
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| Failure::unavailable(format!("cannot listen: {e}")))?;
+    let port = listener
+        .local_addr()
+        .map_err(|e| Failure::unavailable(format!("cannot listen: {e}")))?
+        .port();
+    // The orchestrator reads this line to route requests here.
+    crate::say(format!("port {port}"));
+
+    let acks = args.acks.clone();
+    let fail_every = args.business_fail_every;
+    let mut calls = 0u64;
+    let business_step = move |item: OutboxItem| {
+        calls += 1;
+        // Now and then the business step fails: the item must come back.
+        let fail = fail_every > 0 && calls.is_multiple_of(fail_every);
+        let acks = acks.clone();
+        async move {
+            if fail {
+                return Err(std::io::Error::other("business step failed"));
+            }
+            record_ack(&acks, item.event_id)
+        }
+    };
+    let background = merchant.clone();
+    tokio::spawn(async move {
+        background
+            .run_background(business_step, std::future::pending())
+            .await;
+    });
+
+    let app = Router::new()
+        // Every method: the facade answers a GET with its own 405.
+        .route("/ipn", any(ipn))
+        .route("/checkout", post(checkout))
+        .with_state(App {
+            merchant,
+            route_id: args.route_id.as_str().into(),
+        });
+    axum::serve(listener, app)
+        .await
+        .map_err(|e| Failure::unavailable(format!("serving: {e}")))
+}
+
+/// The facade over the shared store, with the soak's timings.
+async fn merchant(args: &InstanceArgs) -> Result<Shop, Failure> {
+    let key_hex = std::env::var(MASTER_KEY_ENV)
+        .map_err(|_| Failure::usage(format!("{MASTER_KEY_ENV} is not set")))?;
+    let key = MasterKey::from_hex("soak", &key_hex)
+        .map_err(|e| Failure::usage(format!("master key: {e}")))?;
+    let store = AnyStore::open(&args.store, StoreOptions::default())
+        .await
+        .map_err(|e| Failure::unavailable(format!("store: {e}")))?;
+    let ms = Duration::from_millis;
+    // The key's lane and last nonce in the store the instances share. On
+    // SQLite the lane gets a file of its own next to the store, so that the
+    // store's writers do not wait for a call's round trip.
+    let nonces = if args.api_key {
+        let nonces = StoreNonces::new(&store)
+            .await
+            .map_err(|e| Failure::unavailable(format!("nonce store: {e}")))?;
+        Some(Arc::new(nonces))
+    } else {
+        None
+    };
+    let mut builder = Merchant::builder(&args.site, store, key);
+    if let Some(nonces) = nonces {
+        let auth = smartex::http::ApiKeyAuth::new(
+            smartex::core::ApiKey::new(smartex_sandbox::TEST_API_KEY)
+                .map_err(|e| Failure::usage(format!("API key: {e}")))?,
+            smartex::core::ApiSecret::new(smartex_sandbox::TEST_API_SECRET)
+                .map_err(|e| Failure::usage(format!("API secret: {e}")))?,
+        );
+        builder = builder.api_key_shared(auth, nonces);
+    }
+    builder
+        .ipn_url(args.ipn_url.clone())
+        .instance(args.name.clone())
+        // One machine, one clock: the allowance for skew can be small.
+        .reconcile(
+            ReconcileOptions::default()
+                .scan_every(ms(150))
+                .backoff(ms(150), ms(800))
+                .pending_horizon(ms(args.pending_horizon_ms))
+                .lease(ms(3_000))
+                .clock_skew(ms(20)),
+        )
+        .outbox(
+            OutboxOptions::default()
+                .lease(ms(3_000))
+                .idle_wait(ms(100))
+                .retry_after(ms(100)),
+        )
+        .client(|c| c.timeout(ms(args.timeout_ms)))
+        .build()
+        .map_err(|e| Failure::unavailable(format!("merchant: {e}")))
+}
+
+/// The business step: appends the event id to the acks file and syncs it,
+/// so the orchestrator can check that every applied change got here.
+fn record_ack(path: &std::path::Path, event_id: i64) -> std::io::Result<()> {
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    file.write_all(format!("{event_id}\n").as_bytes())?;
+    file.sync_data()
+}
+
+/// `/ipn`: the facade's receive path. `handle_http` would be the one line,
+/// but the orchestrator also counts the orders recovered by their IPN, which
+/// only the outcome says: the answer's text gets ` [bound]` for those.
+async fn ipn(State(app): State<App>, parts: Parts, body: Bytes) -> Response<String> {
+    let outcome = app
+        .merchant
+        .handle_ipn(&IpnRequest::from_http_parts(&parts, &body))
+        .await;
+    let mut response = outcome.answer.to_http_response().map(str::to_owned);
+    if outcome.bound_order_id {
+        response.body_mut().push_str(" [bound]");
+    }
+    response
+}
+
+/// `/checkout?ref=R`: the facade's checkout of one order; the answer says
+/// how it ended, for the orchestrator (`created UID`, `ambiguous`, …).
+async fn checkout(State(app): State<App>, RawQuery(query): RawQuery) -> (StatusCode, String) {
+    let reference = query
+        .as_deref()
+        .and_then(|q| q.strip_prefix("ref="))
+        .and_then(|r| Reference::new(r).ok());
+    let Some(reference) = reference else {
+        return (StatusCode::BAD_REQUEST, "no ref".to_owned());
+    };
+    let order = CreateOrder::builder()
+        .route_id(&*app.route_id)
+        .amount("2")
+        .agreement(true)
+        .to_value("wallet", "Z123456789012");
+    match app.merchant.checkout(&reference, order).await {
+        Ok(c) => (StatusCode::OK, format!("created {}", c.uid())),
+        Err(FacadeError::Ambiguous { .. }) => (StatusCode::BAD_GATEWAY, "ambiguous".to_owned()),
+        Err(FacadeError::NotCreated(_)) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, "not created".to_owned())
+        }
+        Err(FacadeError::ReferenceTaken(_)) => (StatusCode::CONFLICT, "taken".to_owned()),
+        Err(FacadeError::CreatedNotRecorded { order, .. }) => (
+            StatusCode::ACCEPTED,
+            format!("created-not-recorded {}", order.uid()),
+        ),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}")),
+    }
+}

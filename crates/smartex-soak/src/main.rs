@@ -1,0 +1,85 @@
+//! `smartex-soak`: a chaos run of the whole durable flow on this machine.
+//!
+//! The orchestrator (this process) runs the sandbox with a manual schedule
+//! and drives every order itself, injecting faults: lost, duplicated, late
+//! (overtaken) and stale IPNs, a 5xx after create, stalled answers. `K`
+//! merchant instances run as separate processes (this binary, re-executed
+//! with the hidden `instance` subcommand) sharing one store, behind a small
+//! load balancer that the orders' `ipnUrl` points to; they are killed with
+//! SIGKILL and restarted at random moments. At the end every order's stored
+//! status is compared with the sandbox's, the event log is checked for
+//! double and backwards applies, and every applied change must have reached
+//! the business handler (each instance appends acknowledged event ids to a
+//! file). ARCHITECTURE.md, "What the soak proves", says what that proves.
+//!
+//! ```sh
+//! cargo run -p smartex-soak -- --orders 200 --instances 3 [--store postgres://…] [--api-key]
+//! ```
+//!
+//! Exit codes: 0 every check passed, 1 a check failed, 2 usage error, 3 the
+//! sandbox, the store or an instance could not run.
+
+mod args;
+mod audit;
+mod drive;
+mod fleet;
+mod instance;
+mod lb;
+mod orchestrate;
+mod summary;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// Why the soak could not run (not a failed check): a message for people
+/// and its exit code.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    code: u8,
+    message: String,
+}
+
+impl Failure {
+    /// A usage error (exit 2).
+    pub(crate) fn usage(message: impl Into<String>) -> Self {
+        Self {
+            code: 2,
+            message: message.into(),
+        }
+    }
+
+    /// The sandbox, the store or an instance could not run (exit 3).
+    pub(crate) fn unavailable(message: impl Into<String>) -> Self {
+        Self {
+            code: 3,
+            message: message.into(),
+        }
+    }
+}
+
+/// Writes one line to stdout: the soak's whole report.
+pub(crate) fn say(line: impl AsRef<str>) {
+    let mut out = std::io::stdout().lock();
+    // A closed stdout (the reader went away) must not stop the run.
+    let _ = writeln!(out, "{}", line.as_ref());
+    let _ = out.flush();
+}
+
+fn main() -> ExitCode {
+    // Usage errors exit 2 here, --help 0.
+    let cli = args::Cli::parse();
+    let ran = match &cli.instance {
+        Some(args::Sub::Instance(instance)) => instance::run(instance).map(|()| true),
+        None => orchestrate::run(&cli.soak),
+    };
+    match ran {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(failure) => {
+            let _ = writeln!(std::io::stderr(), "error: {}", failure.message);
+            ExitCode::from(failure.code)
+        }
+    }
+}

@@ -151,6 +151,17 @@ impl Interrupt {
     }
 }
 
+/// The current time: the command's one reading of the clock (an I/O crate
+/// reads it; the library's decisions take it as an argument).
+pub(crate) fn now() -> smartex::core::time::UnixMillis {
+    smartex::ipn::now()
+}
+
+/// [`now`], in milliseconds since the Unix epoch.
+pub(crate) fn now_ms() -> u64 {
+    now().as_millis()
+}
+
 /// Runs `future` to completion on a new single-threaded Tokio runtime.
 pub(crate) fn block_on<F: Future>(future: F) -> Result<F::Output, Error> {
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -439,7 +439,7 @@ async fn handle(
     parts: Parts,
     body: Result<Bytes, TooLarge>,
 ) -> Response<String> {
-    let received_at_ms = crate::demo::now_ms();
+    let received_at_ms = crate::now_ms();
     let (reception, forwarded, body) = match body {
         Ok(body) => {
             let reception = judge(&state, &IpnRequest::from_http_parts(&parts, &body));
@@ -505,7 +505,7 @@ fn judge(state: &State, request: &IpnRequest<'_>) -> Reception {
         .get(&order_id)
         .and_then(|b| b.secret.clone())
         .or_else(|| state.default_secret.clone());
-    let notification = match state.receiver.verify(parsed, &secret, smartex::ipn::now()) {
+    let notification = match state.receiver.verify(parsed, &secret, crate::now()) {
         Ok(n) => n,
         Err(error) => {
             return Reception::Refused {

@@ -196,7 +196,7 @@ fn signed_body(fields: &IpnFields, secret: &IpnSecret, field: &str) -> Result<St
     }
     let timestamp = fields
         .timestamp
-        .unwrap_or_else(|| smartex_ipn::now().as_millis())
+        .unwrap_or_else(crate::now_ms)
         .to_string();
     let values = to_values(&fields.to_values)?;
     let values: Vec<(&str, &str, &str)> = values

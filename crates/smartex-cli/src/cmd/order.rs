@@ -327,7 +327,7 @@ async fn watch(
             };
             p.line(format!(
                 "{}  order {uid}: {status}{note}",
-                super::ipn::utc(smartex_ipn::now().as_millis())
+                super::ipn::utc(crate::now_ms())
             ));
         }
     }

@@ -24,8 +24,9 @@ use smartex_core::OrderStatus;
 use smartex_core::OrderUid;
 use smartex_sandbox::{IpnOutcome, Sandbox};
 
-use super::{Check, now_ms, step_line};
+use super::{Check, step_line};
 use crate::exit::Error;
+use crate::now_ms;
 use crate::serve::{Listening, Server};
 use crate::term::Printer;
 

@@ -13,8 +13,9 @@ use smartex_core::{CurrencyCode, OrderStatus, OrderUid};
 use smartex_http::{Client, NewOrder, ReqwestTransport, WatchEnd, WatchOptions};
 use smartex_sandbox::{IpnOutcome, IpnRecord, Sandbox};
 
-use super::{Check, DemoOptions, EventKind, IpnStep, Timeline, WAIT, now_ms, step_line};
+use super::{Check, DemoOptions, EventKind, IpnStep, Timeline, WAIT, step_line};
 use crate::exit::Error;
+use crate::now_ms;
 use crate::receiver::{Delivery, IpnServer, Reception, decision_word};
 use crate::term::Printer;
 

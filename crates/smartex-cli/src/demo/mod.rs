@@ -263,11 +263,6 @@ impl DemoReport {
     }
 }
 
-/// Milliseconds since the Unix epoch: the command's one reading of the clock.
-pub(crate) fn now_ms() -> u64 {
-    smartex::ipn::now().as_millis()
-}
-
 /// A fresh random secret (256 bits from the operating system), never shown.
 fn random_secret() -> Result<smartex_core::IpnSecret, Error> {
     smartex_core::IpnSecret::generate()
@@ -313,7 +308,7 @@ impl Timeline {
 pub(crate) async fn run_with(options: &DemoOptions, p: &Printer<'_>) -> Result<DemoReport, Error> {
     options.check()?;
     let timeline = Timeline {
-        start_ms: now_ms(),
+        start_ms: crate::now_ms(),
         ..Timeline::default()
     };
     let world = World::start(options, p).await?;

@@ -423,7 +423,7 @@ async fn a_5xx_after_create_is_ambiguous_and_the_order_exists() {
 async fn forged_and_unknown_ipns_are_refused() {
     let w = World::start().await;
     let order = w.create().await;
-    let now = smartex_ipn::now().as_millis().to_string();
+    let now = crate::now_ms().to_string();
     let uid = order.uid().to_string();
     let body = |order_id: &str, secret: &str| {
         smartex_core::ipn::IpnBody {

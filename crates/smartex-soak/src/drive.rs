@@ -61,6 +61,9 @@ pub(crate) enum CheckoutEnd {
 pub(crate) struct Tally {
     pub(crate) checkouts_ok: AtomicU64,
     pub(crate) checkouts_ambiguous: AtomicU64,
+    /// Answered "not created": refused, or nothing sent (the API key's
+    /// turn did not come within the attempt's timeout).
+    pub(crate) checkouts_not_created: AtomicU64,
     pub(crate) checkouts_lost: AtomicU64,
     pub(crate) not_created: AtomicU64,
     pub(crate) faults_drop: AtomicU64,
@@ -126,10 +129,11 @@ impl Soak {
                 Some(*uid)
             }
             other => {
-                match other {
-                    CheckoutEnd::Ambiguous => bump(&self.tally.checkouts_ambiguous),
-                    _ => bump(&self.tally.checkouts_lost),
-                }
+                bump(match other {
+                    CheckoutEnd::Ambiguous => &self.tally.checkouts_ambiguous,
+                    CheckoutEnd::NotCreated => &self.tally.checkouts_not_created,
+                    _ => &self.tally.checkouts_lost,
+                });
                 // Did the platform create it? Give a dying request a moment.
                 tokio::time::sleep(Duration::from_millis(self.timeout_ms + 500)).await;
                 self.sandbox_uid(&reference)

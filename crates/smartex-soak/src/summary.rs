@@ -72,9 +72,10 @@ impl Summary<'_> {
             get(&t.not_created)
         ));
         say(format!(
-            "  checkouts         {} ok, {} ambiguous, {} lost with a killed instance",
+            "  checkouts         {} ok, {} ambiguous, {} not created, {} lost with a killed instance",
             get(&t.checkouts_ok),
             get(&t.checkouts_ambiguous),
+            get(&t.checkouts_not_created),
             get(&t.checkouts_lost)
         ));
         say(format!(

@@ -33,7 +33,7 @@ fn verify_accepts_the_sample_body() {
         "✓ valid",
         "104857",
         "5d8e6002b80b7b4cd75a6424",
-        "inProgress (payment received)",
+        "inProgress (claimed by the customer: not proof of payment)",
         "2 ETH → 317.42 WMZ",
         "2019-10-17 16:06:46.072 UTC",
         "wallet (Wallet): Z123456789012",

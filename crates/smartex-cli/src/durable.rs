@@ -128,7 +128,10 @@ async fn handle(
     Ok(reply(answer.status, answer.body.to_owned()))
 }
 
-async fn stored_status(merchant: &Shop, reference: &str) -> Result<Option<OrderStatus>, Error> {
+async fn stored_status(
+    merchant: &Shop,
+    reference: &Reference,
+) -> Result<Option<OrderStatus>, Error> {
     Ok(merchant
         .store()
         .order(OrderKey::Reference(reference))
@@ -228,7 +231,7 @@ pub(crate) async fn run(sb: &Sandbox, p: &Printer<'_>) -> Result<Vec<Check>, Err
     let running = start(sb, &db, key()?).await?;
     step_line("↻", "merchant restarted", "same SQLite file".to_owned());
     let deadline = tokio::time::Instant::now() + RECOVER_WITHIN;
-    let mut recovered = stored_status(&running.merchant, reference.as_str()).await?;
+    let mut recovered = stored_status(&running.merchant, &reference).await?;
     while recovered.as_ref().is_none_or(|st| !st.is_final())
         && tokio::time::Instant::now() < deadline
     {
@@ -238,7 +241,7 @@ pub(crate) async fn run(sb: &Sandbox, p: &Printer<'_>) -> Result<Vec<Check>, Err
             .run_once()
             .await
             .map_err(|e| Error::unavailable(format!("the reconciler: {e}")))?;
-        recovered = stored_status(&running.merchant, reference.as_str()).await?;
+        recovered = stored_status(&running.merchant, &reference).await?;
         if recovered.as_ref().is_none_or(|st| !st.is_final()) {
             tokio::time::sleep(Duration::from_millis(30)).await;
         }
@@ -246,7 +249,7 @@ pub(crate) async fn run(sb: &Sandbox, p: &Printer<'_>) -> Result<Vec<Check>, Err
     let events = running
         .merchant
         .store()
-        .events(OrderKey::Reference(reference.as_str()))
+        .events(OrderKey::Reference(&reference))
         .await
         .map_err(|e| Error::unavailable(format!("the store: {e}")))?;
     let by_ipn = events

@@ -6,17 +6,18 @@ use std::time::Duration;
 
 use smartex_core::derived::{IpnUrlTemplate, MasterKey, MasterKeys, Reference};
 use smartex_core::request::CreateOrderBuilder;
+use smartex_core::time::UnixMillis;
 use smartex_core::{ObjectId, OrderSecret, OrderUid};
 use smartex_http::{ApiKeyAuth, Client, ClientBuilder, ErrorKind, NewOrder, Transport};
 use smartex_ipn::{Config, Receiver};
-use smartex_store::{IpnSecretSource, OrderBinding, OrderStore};
+use smartex_store::{IpnSecretSource, OrderBinding, OrderStore, PendingOrder};
 
 use crate::error::Error;
 use crate::options::{OutboxOptions, ReconcileOptions};
 
-/// The milliseconds since the Unix epoch on this machine's clock.
-pub(crate) fn now_ms() -> u64 {
-    smartex_ipn::now().as_millis()
+/// Now, on this machine's clock.
+pub(crate) fn now() -> UnixMillis {
+    smartex_ipn::now()
 }
 
 pub(crate) fn ms(d: Duration) -> u64 {
@@ -371,17 +372,17 @@ impl<S: OrderStore, T: Transport> Merchant<S, T> {
         let secret = key.ipn_secret(reference);
         let order = order.ipn_url(ipn_url).ipn_secret(secret.expose()).build()?;
 
-        let now = now_ms();
-        let pending = smartex_store::NewOrder {
-            reference: reference.as_str().to_owned(),
+        let now = now();
+        let pending = PendingOrder {
+            reference: reference.clone(),
             ipn_secret: IpnSecretSource::Derived {
                 key_id: key.id().to_owned(),
             },
-            created_at_ms: now,
+            created_at: now,
             // Due for the reconciler after `first_poll`: by then the record
             // is normally complete and can be polled; a record left pending
             // by an ambiguous create waits there for its first IPN.
-            first_poll_at_ms: Some(now.saturating_add(ms(inner.reconcile.first_poll))),
+            first_poll_at: Some(now.plus_ms(ms(inner.reconcile.first_poll))),
         };
         match inner.store.insert_order(pending).await {
             Ok(_) => {}
@@ -434,11 +435,7 @@ impl<S: OrderStore, T: Transport> Merchant<S, T> {
             uid: Some(created.uid()),
             order_secret: Some(created.secret().clone()),
         };
-        match inner
-            .store
-            .bind_order(reference.as_str(), binding, now_ms())
-            .await
-        {
+        match inner.store.bind_order(reference, binding, now()).await {
             Ok(_) => Ok(Checkout {
                 reference: reference.clone(),
                 order: created,

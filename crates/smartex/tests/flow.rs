@@ -115,7 +115,7 @@ fn sandbox_uid(sb: &Sandbox, reference: &str) -> smartex_core::OrderUid {
 
 async fn stored(m: &Shop, reference: &str) -> smartex::store::OrderRecord {
     m.store()
-        .order(OrderKey::Reference(reference))
+        .order(OrderKey::Reference(&Reference::new(reference).unwrap()))
         .await
         .unwrap()
         .unwrap()
@@ -123,7 +123,7 @@ async fn stored(m: &Shop, reference: &str) -> smartex::store::OrderRecord {
 
 async fn stored_status(m: &Shop, reference: &str) -> Option<OrderStatus> {
     m.store()
-        .order(OrderKey::Reference(reference))
+        .order(OrderKey::Reference(&Reference::new(reference).unwrap()))
         .await
         .unwrap()
         .and_then(|r| r.known.map(|k| k.status))
@@ -217,7 +217,7 @@ async fn a_duplicate_ipn_is_applied_once() {
     assert_eq!(answers[1], (200, "OK: duplicate".to_owned()));
     let events = m
         .store()
-        .events(OrderKey::Reference("dup-1"))
+        .events(OrderKey::Reference(&reference))
         .await
         .unwrap();
     let applied = events
@@ -262,7 +262,7 @@ async fn a_byte_identical_resend_of_a_stale_ipn_is_answered_stale() {
     }
     let events = m
         .store()
-        .events(OrderKey::Reference("stale-1"))
+        .events(OrderKey::Reference(&reference))
         .await
         .unwrap();
     let stale = events
@@ -307,7 +307,7 @@ async fn a_restarted_merchant_reconciles_what_it_missed() {
     assert_eq!(report_total, 1, "one poll applies the final status");
     let events = second
         .store()
-        .events(OrderKey::Reference("restart-1"))
+        .events(OrderKey::Reference(&reference))
         .await
         .unwrap();
     let applied: Vec<_> = events
@@ -406,24 +406,25 @@ async fn an_order_created_without_a_reference_is_found_by_its_order_id() {
         .await
         .unwrap();
     let store = m.store();
+    let reference = Reference::new("plain-1").unwrap();
     store
-        .insert_order(smartex::store::NewOrder {
-            reference: "plain-1".to_owned(),
+        .insert_order(smartex::store::PendingOrder {
+            reference: reference.clone(),
             ipn_secret: smartex::store::IpnSecretSource::Stored(secret),
-            created_at_ms: smartex::ipn::now().as_millis(),
-            first_poll_at_ms: None,
+            created_at: smartex::ipn::now(),
+            first_poll_at: None,
         })
         .await
         .unwrap();
     store
         .bind_order(
-            "plain-1",
+            &reference,
             smartex::store::OrderBinding {
                 order_id: Some(created.id()),
                 uid: Some(created.uid()),
                 order_secret: Some(created.secret().clone()),
             },
-            smartex::ipn::now().as_millis(),
+            smartex::ipn::now(),
         )
         .await
         .unwrap();
@@ -505,11 +506,8 @@ async fn one_notification_delivered_to_two_instances_at_once_is_applied_once() {
     let (a, _) = merchant(&sb, &db, 0).await;
     let (b, _) = merchant(&sb, &db, 0).await;
     for i in 0..8 {
-        let reference = format!("race-{i}");
-        let c = a
-            .checkout(&Reference::new(reference.clone()).unwrap(), order(&sb))
-            .await
-            .unwrap();
+        let reference = Reference::new(format!("race-{i}")).unwrap();
+        let c = a.checkout(&reference, order(&sb)).await.unwrap();
         sb.advance(c.uid()).await.unwrap(); // waitPayment, through a
         let sent = sb.advance(c.uid()).await.unwrap(); // inProgress, through a
         let body = sent.ipns[0].body.clone();

@@ -695,14 +695,15 @@ async fn check(
         let Some(at) = url.find(&prefix) else {
             continue;
         };
-        let reference = &url[at + 4..];
+        let reference = smartex::Reference::new(&url[at + 4..])
+            .map_err(|e| Error::unavailable(format!("the order's ipnUrl: {e}")))?;
         v.orders += 1;
         let events = store
-            .events(OrderKey::Reference(reference))
+            .events(OrderKey::Reference(&reference))
             .await
             .map_err(|e| Error::unavailable(format!("store: {e}")))?;
         let record = store
-            .order(OrderKey::Reference(reference))
+            .order(OrderKey::Reference(&reference))
             .await
             .map_err(|e| Error::unavailable(format!("store: {e}")))?;
         let stored = record
@@ -716,7 +717,7 @@ async fn check(
                 order.status
             ));
         }
-        if !matches!(ends.get(reference), Some(CheckoutEnd::Created(_)))
+        if !matches!(ends.get(reference.as_str()), Some(CheckoutEnd::Created(_)))
             && record.as_ref().is_some_and(|r| r.order_id.is_some())
         {
             v.recovered_ambiguous += 1;

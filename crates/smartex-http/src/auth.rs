@@ -11,7 +11,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use smartex_core::auth::{
     express_signature, form_with_time, json_with_time, next_nonce, request_signature,
@@ -193,49 +193,9 @@ impl AuthError {
     }
 }
 
-/// The unit of the `time` nonce of [`ApiKeyAuth`].
-///
-/// The platform's profile page says "unix time" without a unit; the platform is
-/// a Node.js application, whose clock (`Date.now()`) and whose IPN timestamps
-/// are in milliseconds, so milliseconds is the default.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum NonceUnit {
-    /// Milliseconds since the Unix epoch (the default).
-    #[default]
-    Millis,
-    /// Seconds since the Unix epoch. Under load the nonce runs ahead of the clock
-    /// (one step per call within a second), which the scheme allows.
-    Seconds,
-}
-
-impl NonceUnit {
-    /// `ms` or `s`: how a store records the unit of a key's last nonce.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NonceUnit::Millis => "ms",
-            NonceUnit::Seconds => "s",
-        }
-    }
-
-    /// The unit written by [`as_str`](Self::as_str).
-    pub fn parse(text: &str) -> Option<NonceUnit> {
-        match text {
-            "ms" => Some(NonceUnit::Millis),
-            "s" => Some(NonceUnit::Seconds),
-            _ => None,
-        }
-    }
-}
-
-impl std::fmt::Display for NonceUnit {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            NonceUnit::Millis => "milliseconds",
-            NonceUnit::Seconds => "seconds",
-        })
-    }
-}
+/// The unit of the `time` nonce of [`ApiKeyAuth`] (milliseconds by default):
+/// the core's, shared with the stores that remember a key's last nonce.
+pub use smartex_core::auth::NonceUnit;
 
 type Clock = dyn Fn() -> u64 + Send + Sync;
 
@@ -369,13 +329,8 @@ impl ApiKeyAuth {
             return clock();
         }
         // A clock before 1970 reads as 0; next_nonce then steps past `last`.
-        let since = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
-        match self.unit {
-            NonceUnit::Millis => u64::try_from(since.as_millis()).unwrap_or(u64::MAX),
-            NonceUnit::Seconds => since.as_secs(),
-        }
+        self.unit
+            .count(smartex_core::time::UnixMillis::from(SystemTime::now()))
     }
 
     /// The next nonce of this `ApiKeyAuth` and its clones, outside any lane:

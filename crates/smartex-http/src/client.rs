@@ -515,7 +515,8 @@ impl<T: Transport> Client<T> {
             let _ = tokio::time::timeout(s.timeout, lease.release()).await;
             return Err(waited_too_long());
         }
-        let issued = within(deadline, lease.issue(authorizer.nonce_candidate()))
+        let now = smartex_core::time::UnixMillis::from(std::time::SystemTime::now());
+        let issued = within(deadline, lease.issue(authorizer.nonce_candidate(), now))
             .await
             .map_err(|_elapsed| waited_too_long())?;
         let nonce = match issued {

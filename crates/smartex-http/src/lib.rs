@@ -142,7 +142,7 @@
 //! A key's calls go through its send lane ([`nonce`]): one call of the key on
 //! the wire at a time, so the platform sees the nonces in the order they were
 //! issued — within the process by default, across processes with a shared
-//! [`NonceSource`] (`smartex_store::StoreNonces`). A refusal of a stale nonce
+//! [`NonceSource`] (`smartex::StoreNonces`, over the store's database). A refusal of a stale nonce
 //! ([`NonceRefusal`]) is re-signed and retried.
 //!
 //! ## Not included

@@ -87,7 +87,6 @@ mod backend;
 mod convert;
 mod error;
 mod model;
-#[cfg(feature = "nonces")]
 mod nonces;
 #[cfg(feature = "postgres")]
 mod postgres;
@@ -105,8 +104,7 @@ pub use model::{
     ApplyOutcome, DecisionKind, EventRow, IpnSecretSource, Lease, NotificationKey, Observation,
     OrderBinding, OrderKey, OrderRecord, OutboxItem, PendingOrder,
 };
-#[cfg(feature = "nonces")]
-pub use nonces::StoreNonces;
+pub use nonces::{NonceLedger, NonceTurn};
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
 pub use seal::{SealingKey, SecretSealing};

@@ -121,7 +121,7 @@ impl<S: OrderStore> MerchantBuilder<S> {
     }
 
     /// Signs API calls with this key, its send lane and last nonce shared
-    /// through `nonces` — a [`StoreNonces`](smartex_store::StoreNonces) on
+    /// through `nonces` — a [`StoreNonces`](crate::StoreNonces) on
     /// the merchant's database, so that several instances can use one key
     /// without a call refused for its nonce, and a restart never reuses one.
     /// (The simpler alternative: one API key per instance, with

@@ -45,7 +45,7 @@ async fn serve(args: &SoakInstanceArgs) -> Result<Exit, Error> {
     let ms = Duration::from_millis;
     // On SQLite the lane gets a file of its own next to the store, so that
     // the store's writers do not wait for a call's round trip.
-    let nonces = smartex::store::StoreNonces::new(&store)
+    let nonces = smartex::StoreNonces::new(&store)
         .await
         .map_err(|e| Error::unavailable(format!("nonce store: {e}")))?;
     let nonces = std::sync::Arc::new(nonces);

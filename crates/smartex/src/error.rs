@@ -18,6 +18,10 @@ pub enum Error {
     /// The API client could not be built (a bad site URL, no TLS provider).
     #[error("client: {0}")]
     Client(#[source] smartex_http::Error),
+    /// The operating system gave no random bytes (for an instance's
+    /// default name): nothing was built.
+    #[error("{0}")]
+    RandomUnavailable(#[from] smartex_core::secret::RandomUnavailable),
     /// An order with this reference is already recorded: references identify
     /// orders (they key the derived secret), so a second checkout with the
     /// same one is refused — after an ambiguous failure, the first may exist.

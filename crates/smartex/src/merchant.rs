@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use smartex_core::derived::{IpnUrlTemplate, MasterKey, MasterKeys, Reference};
 use smartex_core::request::CreateOrderBuilder;
-use smartex_core::time::UnixMillis;
+use smartex_core::time::{Clock, UnixMillis};
 use smartex_core::{ObjectId, OrderSecret, OrderUid};
 use smartex_http::{ApiKeyAuth, Client, ClientBuilder, ErrorKind, NewOrder, Transport};
 use smartex_ipn::{Config, Receiver};
@@ -15,10 +15,6 @@ use smartex_store::{IpnSecretSource, OrderBinding, OrderStore, PendingOrder};
 use crate::error::Error;
 use crate::options::{OutboxOptions, ReconcileOptions};
 
-/// Now, on this machine's clock.
-pub(crate) fn now() -> UnixMillis {
-    smartex_ipn::now()
-}
 
 pub(crate) fn ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
@@ -33,6 +29,14 @@ pub(crate) struct Inner<S, T> {
     pub(crate) reconcile: ReconcileOptions,
     pub(crate) outbox: OutboxOptions,
     pub(crate) instance: String,
+}
+
+impl<S, T: Transport> Inner<S, T> {
+    /// Now, on the merchant's one clock ([`MerchantBuilder::clock`]), which
+    /// is also the client's.
+    pub(crate) fn now(&self) -> UnixMillis {
+        self.client.clock().now()
+    }
 }
 
 /// A merchant's whole payment flow, durable: checkout, IPN handling,
@@ -135,6 +139,20 @@ impl<S: OrderStore> MerchantBuilder<S> {
         self.api_key(auth.nonce_source(nonces))
     }
 
+    /// Where "now" comes from (default: the system clock), for everything
+    /// the merchant times: a checkout's record and first poll, the IPN
+    /// timestamp window, the reconciler's leases, poll windows and backoff,
+    /// the outbox's leases and retries, and the API client's `time` nonces
+    /// (it is the client's clock, [`ClientBuilder::clock`]). A test passes a
+    /// [`ManualClock`](smartex_core::time::ManualClock) and moves it instead
+    /// of sleeping. The waits between scans (`scan_every`, `idle_wait`) and
+    /// the client's timeouts are tokio's timers.
+    #[must_use]
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.client = self.client.clock(clock);
+        self
+    }
+
     /// Adjusts the API client (language, timeout, API root, …).
     #[must_use]
     pub fn client(mut self, adjust: impl FnOnce(ClientBuilder) -> ClientBuilder) -> Self {
@@ -166,7 +184,7 @@ impl<S: OrderStore> MerchantBuilder<S> {
     }
 
     /// A name for this instance, shown on the leases it holds (default: the
-    /// process id and a random suffix).
+    /// process id and a random suffix). Two instances must not share one.
     #[must_use]
     pub fn instance(mut self, name: impl Into<String>) -> Self {
         self.instance = Some(name.into());
@@ -177,7 +195,9 @@ impl<S: OrderStore> MerchantBuilder<S> {
     ///
     /// # Errors
     /// [`Error::Invalid`] for a missing or unusable `ipnUrl`;
-    /// [`Error::Client`] if the client cannot be built.
+    /// [`Error::Client`] if the client cannot be built;
+    /// [`Error::RandomUnavailable`] if no [`instance`](Self::instance) name
+    /// was given and the operating system has no random bytes for one.
     pub fn build(self) -> Result<Merchant<S>, Error> {
         let client = self.client.clone().build().map_err(Error::Client)?;
         self.finish(client)
@@ -201,9 +221,10 @@ impl<S: OrderStore> MerchantBuilder<S> {
             field: Cow::Borrowed("ipnUrl"),
         })?;
         let template = IpnUrlTemplate::with_param(base, self.param)?;
-        let instance = self
-            .instance
-            .unwrap_or_else(|| format!("pid{}-{:x}", std::process::id(), random_u32()));
+        let instance = match self.instance {
+            Some(name) => name,
+            None => format!("pid{}-{:08x}", std::process::id(), random_u32()?),
+        };
         Ok(Merchant {
             inner: Arc::new(Inner {
                 store: self.store,
@@ -219,18 +240,13 @@ impl<S: OrderStore> MerchantBuilder<S> {
     }
 }
 
-fn random_u32() -> u32 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    // Truncation intended: a short random suffix.
-    #[allow(clippy::cast_possible_truncation)]
-    let r = h.finish() as u32;
-    r
+/// A random suffix for an instance's default name, from the operating system
+/// (`getrandom`, the workspace's one source of randomness): two instances
+/// with the same pid on two hosts must not share their leases' owner.
+fn random_u32() -> Result<u32, Error> {
+    let mut bytes = [0u8; 4];
+    getrandom::getrandom(&mut bytes).map_err(|_| smartex_core::secret::RandomUnavailable)?;
+    Ok(u32::from_le_bytes(bytes))
 }
 
 /// A created and recorded order: where to send the customer.
@@ -372,7 +388,7 @@ impl<S: OrderStore, T: Transport> Merchant<S, T> {
         let secret = key.ipn_secret(reference);
         let order = order.ipn_url(ipn_url).ipn_secret(secret.expose()).build()?;
 
-        let now = now();
+        let now = inner.now();
         let pending = PendingOrder {
             reference: reference.clone(),
             ipn_secret: IpnSecretSource::Derived {
@@ -435,7 +451,7 @@ impl<S: OrderStore, T: Transport> Merchant<S, T> {
             uid: Some(created.uid()),
             order_secret: Some(created.secret().clone()),
         };
-        match inner.store.bind_order(reference, binding, now()).await {
+        match inner.store.bind_order(reference, binding, inner.now()).await {
             Ok(_) => Ok(Checkout {
                 reference: reference.clone(),
                 order: created,

@@ -13,7 +13,7 @@ use smartex_store::{
     OrderKey, OrderStore, PendingOrder,
 };
 
-use crate::merchant::{Merchant, now};
+use crate::merchant::Merchant;
 
 /// The answer when our own processing failed (the store is down): `500`.
 ///
@@ -175,7 +175,7 @@ impl<S: OrderStore, T: Transport> Merchant<S, T> {
         reference: Reference,
     ) -> IpnOutcome {
         let inner = &self.inner;
-        let now = now();
+        let now = inner.now();
         // Verify with each key's secret in turn, to learn which key signed
         // (recorded if the order must be recorded now). Key ids are not
         // secret; each comparison is constant time.
@@ -283,7 +283,7 @@ impl<S: OrderStore, T: Transport> Merchant<S, T> {
             }
             IpnSecretSource::None => None,
         });
-        let notification = match inner.receiver.verify(parsed, &secret, now()) {
+        let notification = match inner.receiver.verify(parsed, &secret, inner.now()) {
             Ok(n) => n,
             Err(e) => return IpnOutcome::refused(e),
         };
@@ -304,7 +304,8 @@ impl<S: OrderStore, T: Transport> Merchant<S, T> {
             // 4 + 24 + 1 + 64 bytes: always within the store's 200.
             return IpnOutcome::refused(smartex_ipn::Error::Malformed(CoreError::MissingChecksum));
         };
-        let observation = Observation::ipn(notification.event(), notification_key, now());
+        let received = self.inner.now();
+        let observation = Observation::ipn(notification.event(), notification_key, received);
         match self.inner.store.apply(key, observation).await {
             Ok(ApplyOutcome::Decided {
                 decision, order, ..

@@ -8,7 +8,7 @@ use smartex_core::status::StatusEvent;
 use smartex_http::Transport;
 use smartex_store::{ApplyOutcome, Lease, Observation, OrderKey, OrderRecord, OrderStore};
 
-use crate::merchant::{Merchant, ms, now};
+use crate::merchant::{Merchant, ms};
 
 /// What one [`Reconciler::run_once`] did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -107,7 +107,7 @@ impl<S: OrderStore, T: Transport> Reconciler<S, T> {
         for _ in 0..1000 {
             let lease = Lease {
                 owner: inner.instance.clone(),
-                now: now(),
+                now: inner.now(),
                 duration: inner.reconcile.lease,
                 limit: u32::try_from(inner.reconcile.batch).unwrap_or(u32::MAX),
             };
@@ -127,19 +127,19 @@ impl<S: OrderStore, T: Transport> Reconciler<S, T> {
     async fn handle(&self, order: OrderRecord, report: &mut ReconcileReport) {
         let inner = &self.merchant.inner;
         let options = &inner.reconcile;
-        let now = now();
+        let now = inner.now();
         let age = now.millis_since(order.created_at);
         let wait = ms(options.wait_after(order.poll_attempts));
         let next = match (order.uid, order.order_secret.as_ref()) {
             _ if order.is_final() => None,
             (Some(uid), Some(secret)) => {
                 report.polled += 1;
-                let sent = super::merchant::now();
+                let sent = inner.now();
                 let answer = inner
                     .client
                     .get_order(uid, secret, OrderViewKind::Order)
                     .await;
-                let received = super::merchant::now();
+                let received = inner.now();
                 let mut is_final = false;
                 match answer {
                     Ok(view) => {

@@ -15,7 +15,7 @@ use smartex_core::{CurrencyCode, Lang, ObjectId, OrderSecret, OrderStatus, Order
 use crate::auth::{Authorizer, Unsigned};
 use crate::config::{Encoding, NonceRefusal, RetryPolicy};
 use crate::error::{Error, ErrorKind};
-use crate::order::NewOrder;
+use crate::order::CreateReply;
 use crate::transport::{HttpRequest, HttpResponse, Transport, TransportErrorKind, Verb};
 
 pub(crate) struct Shared<T> {
@@ -152,7 +152,7 @@ impl<T: Transport> Client<T> {
     /// still a success: the order is returned with its
     /// [`warnings`](smartex_core::response::CreatedOrder::warnings) (logged
     /// with the `tracing` feature), never dropped as ambiguous.
-    pub async fn create_order(&self, order: &CreateOrder) -> Result<NewOrder, Error> {
+    pub async fn create_order(&self, order: &CreateOrder) -> Result<CreateReply, Error> {
         let reply = self.call(order).await?;
         #[cfg(feature = "tracing")]
         for warning in &reply.data.warnings {
@@ -163,7 +163,7 @@ impl<T: Transport> Client<T> {
                 "order created with an unexpected value"
             );
         }
-        Ok(NewOrder::new(
+        Ok(CreateReply::new(
             reply.data,
             reply.request_id,
             self.shared.site.clone(),

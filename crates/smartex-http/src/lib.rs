@@ -174,7 +174,7 @@ pub use client::{Client, Reply};
 pub use config::{ClientBuilder, Encoding, NonceRefusal, RetryPolicy};
 pub use error::{Error, ErrorKind};
 pub use nonce::{InProcessNonces, NonceError, NonceLease, NonceSource};
-pub use order::NewOrder;
+pub use order::CreateReply;
 #[cfg(feature = "reqwest")]
 pub use reqwest_transport::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_TRANSPORT_TIMEOUT, ReqwestTransport, ReqwestTransportBuilder,

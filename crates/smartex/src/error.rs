@@ -1,7 +1,7 @@
 //! The facade's error type.
 
 use smartex_core::derived::Reference;
-use smartex_http::NewOrder;
+use smartex_http::CreateReply;
 
 /// What went wrong in a [`Merchant`](crate::Merchant) call.
 ///
@@ -68,7 +68,7 @@ pub enum Error {
         /// The order's reference.
         reference: Reference,
         /// The created order (its page URLs).
-        order: Box<NewOrder>,
+        order: Box<CreateReply>,
         /// The store's error.
         #[source]
         source: smartex_store::Error,

@@ -8,7 +8,7 @@ use smartex_core::derived::{IpnUrlTemplate, MasterKey, MasterKeys, Reference};
 use smartex_core::request::CreateOrderBuilder;
 use smartex_core::time::{Clock, UnixMillis};
 use smartex_core::{ObjectId, OrderSecret, OrderUid};
-use smartex_http::{ApiKeyAuth, Client, ClientBuilder, ErrorKind, NewOrder, Transport};
+use smartex_http::{ApiKeyAuth, Client, ClientBuilder, ErrorKind, CreateReply, Transport};
 use smartex_ipn::{Config, Receiver};
 use smartex_store::{IpnSecretSource, OrderBinding, OrderStore, PendingOrder};
 
@@ -254,8 +254,9 @@ fn random_u32() -> Result<u32, Error> {
 pub struct Checkout {
     /// The merchant's reference.
     pub reference: Reference,
-    /// The platform's order.
-    pub order: NewOrder,
+    /// The platform's answer to `order/create`: the created order and its
+    /// pages.
+    pub order: CreateReply,
 }
 
 impl Checkout {

@@ -93,6 +93,70 @@ pub fn next_nonce(now: u64, last: Option<u64>) -> u64 {
     now.max(floor)
 }
 
+/// The unit of an API key's `time` nonces.
+///
+/// The platform's profile page says "unix time" without a unit; the platform is
+/// a Node.js application, whose clock (`Date.now()`) and whose IPN timestamps
+/// are in milliseconds, so milliseconds is the default. A key's nonces keep
+/// one unit for its whole life: once the platform has seen millisecond nonces,
+/// a seconds nonce is smaller forever.
+///
+/// ```
+/// use smartex_core::auth::NonceUnit;
+/// use smartex_core::time::UnixMillis;
+/// let now = UnixMillis::from_millis(1_742_774_343_407);
+/// assert_eq!(NonceUnit::Millis.count(now), 1_742_774_343_407);
+/// assert_eq!(NonceUnit::Seconds.count(now), 1_742_774_343);
+/// assert_eq!(NonceUnit::parse(NonceUnit::Seconds.as_str()), Some(NonceUnit::Seconds));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum NonceUnit {
+    /// Milliseconds since the Unix epoch (the default).
+    #[default]
+    Millis,
+    /// Seconds since the Unix epoch. Under load the nonce runs ahead of the clock
+    /// (one step per call within a second), which the scheme allows.
+    Seconds,
+}
+
+impl NonceUnit {
+    /// `ms` or `s`: how a store records the unit of a key's last nonce.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NonceUnit::Millis => "ms",
+            NonceUnit::Seconds => "s",
+        }
+    }
+
+    /// The unit written by [`as_str`](Self::as_str).
+    pub fn parse(text: &str) -> Option<NonceUnit> {
+        match text {
+            "ms" => Some(NonceUnit::Millis),
+            "s" => Some(NonceUnit::Seconds),
+            _ => None,
+        }
+    }
+
+    /// The instant `now` counted in this unit since the epoch: the clock's
+    /// reading that [`next_nonce`] takes.
+    pub fn count(self, now: crate::time::UnixMillis) -> u64 {
+        match self {
+            NonceUnit::Millis => now.as_millis(),
+            NonceUnit::Seconds => now.as_millis() / 1000,
+        }
+    }
+}
+
+impl core::fmt::Display for NonceUnit {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            NonceUnit::Millis => "milliseconds",
+            NonceUnit::Seconds => "seconds",
+        })
+    }
+}
+
 /// Puts `"time":<time>` first in a JSON object body, as the profile page's
 /// example does (`{"time":123456789,"param1":"val1"}`). `body` must be a JSON
 /// object's text (what [`Method::to_json`](crate::request::Method::to_json) gives).

@@ -11,12 +11,12 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use smartex_core::auth::{
     express_signature, form_with_time, json_with_time, next_nonce, request_signature,
 };
 use smartex_core::js::{Body, restringify_json};
+use smartex_core::time::UnixMillis;
 use smartex_core::{ApiKey, ApiSecret};
 
 use crate::config::Encoding;
@@ -34,6 +34,7 @@ pub struct Unsigned<'a> {
     pub(crate) encoding: Encoding,
     pub(crate) params: String,
     pub(crate) headers: &'a mut Vec<(Cow<'static, str>, String)>,
+    pub(crate) now: UnixMillis,
 }
 
 impl std::fmt::Debug for Unsigned<'_> {
@@ -65,6 +66,13 @@ impl Unsigned<'_> {
     /// `Form`.
     pub fn encoding(&self) -> Encoding {
         self.encoding
+    }
+
+    /// The instant of this attempt on the client's clock
+    /// ([`ClientBuilder::clock`](crate::ClientBuilder::clock)): what a
+    /// scheme with a time in its signature reads instead of a clock of its own.
+    pub fn now(&self) -> UnixMillis {
+        self.now
     }
 
     /// The parameters exactly as they will be sent.
@@ -127,9 +135,10 @@ pub trait Authorizer: Send + Sync {
         None
     }
 
-    /// The smallest nonce this scheme would issue now (its clock); the
-    /// lane's source makes it greater than the key's last nonce.
-    fn nonce_candidate(&self) -> u64 {
+    /// The smallest nonce this scheme would issue at `now` (the client's
+    /// clock); the lane's source makes it greater than the key's last nonce.
+    fn nonce_candidate(&self, now: UnixMillis) -> u64 {
+        let _ = now;
         0
     }
 
@@ -193,51 +202,9 @@ impl AuthError {
     }
 }
 
-/// The unit of the `time` nonce of [`ApiKeyAuth`].
-///
-/// The platform's profile page says "unix time" without a unit; the platform is
-/// a Node.js application, whose clock (`Date.now()`) and whose IPN timestamps
-/// are in milliseconds, so milliseconds is the default.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum NonceUnit {
-    /// Milliseconds since the Unix epoch (the default).
-    #[default]
-    Millis,
-    /// Seconds since the Unix epoch. Under load the nonce runs ahead of the clock
-    /// (one step per call within a second), which the scheme allows.
-    Seconds,
-}
-
-impl NonceUnit {
-    /// `ms` or `s`: how a store records the unit of a key's last nonce.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NonceUnit::Millis => "ms",
-            NonceUnit::Seconds => "s",
-        }
-    }
-
-    /// The unit written by [`as_str`](Self::as_str).
-    pub fn parse(text: &str) -> Option<NonceUnit> {
-        match text {
-            "ms" => Some(NonceUnit::Millis),
-            "s" => Some(NonceUnit::Seconds),
-            _ => None,
-        }
-    }
-}
-
-impl std::fmt::Display for NonceUnit {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            NonceUnit::Millis => "milliseconds",
-            NonceUnit::Seconds => "seconds",
-        })
-    }
-}
-
-type Clock = dyn Fn() -> u64 + Send + Sync;
+/// The unit of the `time` nonce of [`ApiKeyAuth`] (milliseconds by default):
+/// the core's, shared with the stores that remember a key's last nonce.
+pub use smartex_core::auth::NonceUnit;
 
 /// `Number.MAX_SAFE_INTEGER`: the largest `time` nonce [`ApiKeyAuth`] sends
 /// (the platform's server holds it in a JavaScript number).
@@ -284,7 +251,6 @@ pub struct ApiKeyAuth {
     key: ApiKey,
     secret: ApiSecret,
     unit: NonceUnit,
-    clock: Option<Arc<Clock>>,
     last: Arc<AtomicU64>,
     source: Option<Arc<dyn NonceSource>>,
 }
@@ -307,7 +273,6 @@ impl ApiKeyAuth {
             key,
             secret,
             unit: NonceUnit::Millis,
-            clock: None,
             last: Arc::new(AtomicU64::new(0)),
             source: Some(Arc::new(InProcessNonces::new())),
         }
@@ -336,14 +301,6 @@ impl ApiKeyAuth {
         self
     }
 
-    /// Replaces the system clock with `clock` (returning the time in the
-    /// configured unit): for tests and reproducible signatures, or a clock the
-    /// merchant keeps in step with the platform.
-    pub fn clock(mut self, clock: impl Fn() -> u64 + Send + Sync + 'static) -> Self {
-        self.clock = Some(Arc::new(clock));
-        self
-    }
-
     /// Starts the nonce above `last`: for a key whose nonces were issued
     /// elsewhere (a previous process) with a clock that may be behind.
     pub fn resume_after(self, last: u64) -> Self {
@@ -364,27 +321,14 @@ impl ApiKeyAuth {
         }
     }
 
-    fn now(&self) -> u64 {
-        if let Some(clock) = &self.clock {
-            return clock();
-        }
-        // A clock before 1970 reads as 0; next_nonce then steps past `last`.
-        let since = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
-        match self.unit {
-            NonceUnit::Millis => u64::try_from(since.as_millis()).unwrap_or(u64::MAX),
-            NonceUnit::Seconds => since.as_secs(),
-        }
-    }
-
-    /// The next nonce of this `ApiKeyAuth` and its clones, outside any lane:
-    /// `max(now, last + 1)`, recorded atomically. (A client with a lane issues
-    /// its nonces from the lane's source.)
-    pub fn next_nonce(&self) -> u64 {
+    /// The next nonce of this `ApiKeyAuth` and its clones at `now`, outside
+    /// any lane: `max(now in the key's unit, last + 1)`, recorded atomically.
+    /// (A client with a lane issues its nonces from the lane's source; either
+    /// way the time comes from the client's clock, `ClientBuilder::clock`.)
+    pub fn next_nonce(&self, now: UnixMillis) -> u64 {
+        let now = self.unit.count(now);
         let mut last = self.last.load(Ordering::Acquire);
         loop {
-            let now = self.now();
             let next = next_nonce(now, (last != 0).then_some(last));
             match self
                 .last
@@ -447,7 +391,7 @@ impl ApiKeyAuth {
 
 impl Authorizer for ApiKeyAuth {
     fn authorize(&self, request: &mut Unsigned<'_>) -> Result<(), AuthError> {
-        let time = self.next_nonce();
+        let time = self.next_nonce(request.now);
         self.sign(request, time)
     }
 
@@ -461,11 +405,11 @@ impl Authorizer for ApiKeyAuth {
             .map(|source| NonceLane::new(source, &self.key, self.unit))
     }
 
-    fn nonce_candidate(&self) -> u64 {
+    fn nonce_candidate(&self, now: UnixMillis) -> u64 {
         // Above whatever this process issued (or was told to resume after),
         // whatever the source remembers.
         let last = self.last.load(Ordering::Acquire);
-        next_nonce(self.now(), (last != 0).then_some(last))
+        next_nonce(self.unit.count(now), (last != 0).then_some(last))
     }
 
     fn authorize_with_nonce(
@@ -495,6 +439,7 @@ mod tests {
             encoding: Encoding::Json,
             params: String::from(r#"{"orderSecret":"SECRET-ORDER","ipnSecret":"SECRET-IPN"}"#),
             headers: &mut headers,
+            now: smartex_core::time::UnixMillis::from_millis(0),
         };
         unsigned.add_header("authorization", "Bearer SECRET-TOKEN");
         let debug = format!("{unsigned:?}");

@@ -9,12 +9,13 @@ use smartex_core::request::{
     CreateOrder, GetOrder, GetRoute, GetRouteByXml, GetRoutes, Method, OrderViewKind, UpdateStatus,
 };
 use smartex_core::response::{self, OrderView, RouteView, Routes, StatusUpdate};
+use smartex_core::time::{Clock, UnixMillis};
 use smartex_core::{CurrencyCode, Lang, ObjectId, OrderSecret, OrderStatus, OrderUid};
 
 use crate::auth::{Authorizer, Unsigned};
 use crate::config::{Encoding, NonceRefusal, RetryPolicy};
 use crate::error::{Error, ErrorKind};
-use crate::order::NewOrder;
+use crate::order::CreateReply;
 use crate::transport::{HttpRequest, HttpResponse, Transport, TransportErrorKind, Verb};
 
 pub(crate) struct Shared<T> {
@@ -32,6 +33,7 @@ pub(crate) struct Shared<T> {
     pub(crate) nonce_refusal: NonceRefusal,
     pub(crate) user_agent: String,
     pub(crate) trailing_slash: bool,
+    pub(crate) clock: Arc<dyn Clock>,
 }
 
 /// The platform's API client. Cheap to clone (the configuration and the
@@ -120,6 +122,13 @@ impl<T: Transport> Client<T> {
         &self.shared.transport
     }
 
+    /// The client's clock ([`ClientBuilder::clock`](crate::ClientBuilder::clock)):
+    /// a layer above (the facade) reads "now" from it too, so that one clock
+    /// serves a whole merchant.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.shared.clock
+    }
+
     /// The payment page of an order, in the client's language. It carries the
     /// order secret: send it to the customer, not to logs.
     pub fn payment_page(&self, uid: OrderUid, secret: &OrderSecret) -> String {
@@ -143,7 +152,7 @@ impl<T: Transport> Client<T> {
     /// still a success: the order is returned with its
     /// [`warnings`](smartex_core::response::CreatedOrder::warnings) (logged
     /// with the `tracing` feature), never dropped as ambiguous.
-    pub async fn create_order(&self, order: &CreateOrder) -> Result<NewOrder, Error> {
+    pub async fn create_order(&self, order: &CreateOrder) -> Result<CreateReply, Error> {
         let reply = self.call(order).await?;
         #[cfg(feature = "tracing")]
         for warning in &reply.data.warnings {
@@ -154,7 +163,7 @@ impl<T: Transport> Client<T> {
                 "order created with an unexpected value"
             );
         }
-        Ok(NewOrder::new(
+        Ok(CreateReply::new(
             reply.data,
             reply.request_id,
             self.shared.site.clone(),
@@ -498,7 +507,7 @@ impl<T: Transport> Client<T> {
             .as_deref()
             .and_then(|a| Some((a, a.nonce_lane()?)));
         let Some((authorizer, lane)) = lane else {
-            let request = self.prepare::<M>(verb, encoding, params, url, None)?;
+            let request = self.prepare::<M>(verb, encoding, params, url, s.clock.now(), None)?;
             return Ok(within(deadline, s.transport.send(request)).await.ok());
         };
         let waited_too_long = || Error::lane_timeout(M::PATH, s.timeout);
@@ -515,7 +524,8 @@ impl<T: Transport> Client<T> {
             let _ = tokio::time::timeout(s.timeout, lease.release()).await;
             return Err(waited_too_long());
         }
-        let issued = within(deadline, lease.issue(authorizer.nonce_candidate()))
+        let now = s.clock.now();
+        let issued = within(deadline, lease.issue(authorizer.nonce_candidate(now), now))
             .await
             .map_err(|_elapsed| waited_too_long())?;
         let nonce = match issued {
@@ -525,7 +535,7 @@ impl<T: Transport> Client<T> {
                 return Err(Error::nonce(M::PATH, e));
             }
         };
-        let request = match self.prepare::<M>(verb, encoding, params, url, Some(nonce)) {
+        let request = match self.prepare::<M>(verb, encoding, params, url, now, Some(nonce)) {
             Ok(request) => request,
             Err(e) => {
                 let _ = tokio::time::timeout(s.timeout, lease.release()).await;
@@ -542,14 +552,15 @@ impl<T: Transport> Client<T> {
         Ok(response)
     }
 
-    /// One attempt's request: headers, authorization (with the lane's
-    /// `nonce`, if any), URL and body.
+    /// One attempt's request at `now`: headers, authorization (with the
+    /// lane's `nonce`, if any), URL and body.
     fn prepare<M: Method>(
         &self,
         verb: Verb,
         encoding: Encoding,
         params: &str,
         url: &str,
+        now: UnixMillis,
         nonce: Option<u64>,
     ) -> Result<HttpRequest, Error> {
         let s = &*self.shared;
@@ -571,6 +582,7 @@ impl<T: Transport> Client<T> {
                     encoding,
                     params: params.to_owned(),
                     headers: &mut headers,
+                    now,
                 };
                 match nonce {
                     Some(nonce) => authorizer.authorize_with_nonce(&mut unsigned, nonce),
@@ -691,30 +703,19 @@ pub(crate) fn backoff(
     let cap = exp.min(policy.max_delay);
     let half = cap / 2;
     let span = u64::try_from((cap - half).as_nanos()).unwrap_or(u64::MAX);
-    let jitter = if span == 0 {
-        0
-    } else {
-        random_u64() % (span + 1)
-    };
+    // Without randomness, the whole cap: never sooner than the policy allows.
+    let jitter = random_u64().map_or(span, |r| r % span.saturating_add(1));
     half + Duration::from_nanos(jitter)
 }
 
-/// A random number for jitter, from std alone: a xorshift step over a seed
-/// from std's per-process random hasher keys, a counter and the clock. Not for
-/// cryptography; only to spread retries apart.
-pub(crate) fn random_u64() -> u64 {
-    use std::hash::BuildHasher;
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let mut x = std::collections::hash_map::RandomState::new().hash_one((n, nanos)) | 1;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    x
+/// A random number to spread retries and polls apart, from the operating
+/// system (`getrandom`: the workspace's one source of randomness, no
+/// generator of our own to seed). `None` if it is unavailable: the caller
+/// then does without jitter.
+pub(crate) fn random_u64() -> Option<u64> {
+    let mut bytes = [0u8; 8];
+    getrandom::getrandom(&mut bytes).ok()?;
+    Some(u64::from_le_bytes(bytes))
 }
 
 #[cfg(test)]
@@ -771,7 +772,8 @@ mod tests {
 
     #[test]
     fn random_numbers_differ() {
-        let a: std::collections::HashSet<u64> = (0..1000).map(|_| random_u64()).collect();
+        let a: std::collections::HashSet<Option<u64>> = (0..1000).map(|_| random_u64()).collect();
+        assert!(!a.contains(&None));
         assert_eq!(a.len(), 1000);
     }
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use smartex_core::Lang;
 use smartex_core::pages::Site;
+use smartex_core::time::{Clock, UnixMillis};
 
 use crate::auth::{ApiKeyAuth, Authorizer};
 use crate::client::{Client, Shared};
@@ -217,6 +218,21 @@ pub struct ClientBuilder {
     nonce_refusal: NonceRefusal,
     user_agent: String,
     trailing_slash: bool,
+    clock: Arc<dyn Clock>,
+}
+
+/// This machine's clock: the client's "now" unless
+/// [`ClientBuilder::clock`] says otherwise. The one place this crate reads
+/// the system time.
+#[derive(Debug)]
+struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> UnixMillis {
+        // A clock set before 1970 reads as the epoch: nonces then step past
+        // the last one, and poll windows are only less precise.
+        UnixMillis::from(std::time::SystemTime::now())
+    }
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -233,6 +249,7 @@ impl std::fmt::Debug for ClientBuilder {
             .field("max_response_bytes", &self.max_response_bytes)
             .field("retry", &self.retry)
             .field("trailing_slash", &self.trailing_slash)
+            .field("clock", &self.clock)
             .finish_non_exhaustive()
     }
 }
@@ -256,7 +273,19 @@ impl ClientBuilder {
             nonce_refusal: NonceRefusal::default(),
             user_agent: USER_AGENT.to_owned(),
             trailing_slash: true,
+            clock: Arc::new(SystemClock),
         }
+    }
+
+    /// Where "now" comes from (default: the system clock): the `time` nonce
+    /// of a key's calls ([`Unsigned::now`](crate::auth::Unsigned::now)) and
+    /// the time window of [`watch_order`](crate::Client::watch_order)'s
+    /// polls. For tests ([`ManualClock`](smartex_core::time::ManualClock)),
+    /// reproducible signatures, or a clock kept in step with the platform's.
+    /// Timeouts and waits between polls are tokio's timers, not this clock.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Overrides the API root (default `{site}/service/api/v1/`). Method paths
@@ -407,6 +436,7 @@ impl ClientBuilder {
             nonce_refusal: self.nonce_refusal,
             user_agent: self.user_agent,
             trailing_slash: self.trailing_slash,
+            clock: self.clock,
         }))
     }
 

@@ -142,7 +142,7 @@
 //! A key's calls go through its send lane ([`nonce`]): one call of the key on
 //! the wire at a time, so the platform sees the nonces in the order they were
 //! issued — within the process by default, across processes with a shared
-//! [`NonceSource`] (`smartex_store::StoreNonces`). A refusal of a stale nonce
+//! [`NonceSource`] (`smartex::StoreNonces`, over the store's database). A refusal of a stale nonce
 //! ([`NonceRefusal`]) is re-signed and retried.
 //!
 //! ## Not included
@@ -174,7 +174,7 @@ pub use client::{Client, Reply};
 pub use config::{ClientBuilder, Encoding, NonceRefusal, RetryPolicy};
 pub use error::{Error, ErrorKind};
 pub use nonce::{InProcessNonces, NonceError, NonceLease, NonceSource};
-pub use order::NewOrder;
+pub use order::CreateReply;
 #[cfg(feature = "reqwest")]
 pub use reqwest_transport::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_TRANSPORT_TIMEOUT, ReqwestTransport, ReqwestTransportBuilder,

@@ -12,10 +12,11 @@
 //!
 //! - [`InProcessNonces`] (the default of [`ApiKeyAuth`](crate::ApiKeyAuth)):
 //!   one fair (first come, first served) turn per key within the process.
-//! - A store-backed source (`smartex_store::StoreNonces`, feature `nonces` of
-//!   `smartex-store`) for several processes or servers sharing one key: a
-//!   PostgreSQL advisory lock per key, or SQLite's write lock, held for the
-//!   turn, and the key's last nonce in a table, so it also survives restarts.
+//! - A store-backed source (`smartex::StoreNonces`, in the facade crate, over
+//!   `smartex_store::NonceLedger`) for several processes or servers sharing
+//!   one key: a PostgreSQL advisory lock per key, or SQLite's write lock, held
+//!   for the turn, and the key's last nonce in a table, so it also survives
+//!   restarts.
 //!
 //! The simpler alternative to sharing a key: give each instance an API key of
 //! its own (an account may have several); each key then needs only the
@@ -31,6 +32,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use smartex_core::ApiKey;
+use smartex_core::time::UnixMillis;
 
 use crate::auth::{MAX_SAFE_INTEGER, NonceUnit};
 
@@ -68,7 +70,9 @@ pub trait NonceSource: Send + Sync {
 pub trait NonceLease: Send {
     /// Issues the key's next nonce: the greater of `candidate` and the key's
     /// last nonce + 1, recorded as the key's last nonce before it is returned.
-    fn issue(&mut self, candidate: u64) -> NonceFuture<'_, u64>;
+    /// `now` is the instant of issue on the client's clock (the one
+    /// `candidate` was read from), for a source that records when.
+    fn issue(&mut self, candidate: u64, now: UnixMillis) -> NonceFuture<'_, u64>;
 
     /// Ends the turn, once the request has been written (the client releases
     /// it when the attempt's answer is in, or the attempt failed).
@@ -153,7 +157,7 @@ impl InProcessNonces {
 struct InProcessLease(tokio::sync::OwnedMutexGuard<u64>);
 
 impl NonceLease for InProcessLease {
-    fn issue(&mut self, candidate: u64) -> NonceFuture<'_, u64> {
+    fn issue(&mut self, candidate: u64, _now: UnixMillis) -> NonceFuture<'_, u64> {
         let last = *self.0;
         let result = next_after(candidate, (last != 0).then_some(last)).inspect(|next| {
             *self.0 = *next;
@@ -191,6 +195,7 @@ mod tests {
     use std::time::Duration;
 
     use smartex_core::ApiKey;
+    use smartex_core::time::UnixMillis;
 
     use super::{InProcessNonces, NonceError, NonceSource, next_after};
     use crate::auth::{MAX_SAFE_INTEGER, NonceUnit};
@@ -212,7 +217,10 @@ mod tests {
         let a = ApiKey::new("KEYAAAAAAAAAAAAAAAAAAAA").unwrap();
         let b = ApiKey::new("KEYBBBBBBBBBBBBBBBBBBBB").unwrap();
         let mut first = source.acquire(&a, NonceUnit::Millis).await.unwrap();
-        assert_eq!(first.issue(10).await.unwrap(), 10);
+        assert_eq!(
+            first.issue(10, UnixMillis::from_millis(10)).await.unwrap(),
+            10
+        );
         // Another key's turn is free.
         let other = source.acquire(&b, NonceUnit::Millis).await.unwrap();
         drop(other);
@@ -229,6 +237,9 @@ mod tests {
         first.release().await.unwrap();
         let mut second = source.acquire(&a, NonceUnit::Millis).await.unwrap();
         // A clock behind the last nonce still moves forward.
-        assert_eq!(second.issue(5).await.unwrap(), 11);
+        assert_eq!(
+            second.issue(5, UnixMillis::from_millis(5)).await.unwrap(),
+            11
+        );
     }
 }

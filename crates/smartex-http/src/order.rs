@@ -1,4 +1,5 @@
-//! [`NewOrder`]: a created order with its page URLs.
+//! [`CreateReply`]: the answer to `order/create` — the created order, the
+//! call's request id, and the order's page URLs.
 
 use smartex_core::pages::Site;
 use smartex_core::response::CreatedOrder;
@@ -6,20 +7,21 @@ use smartex_core::{Lang, ObjectId, OrderSecret, OrderUid};
 
 /// The result of [`Client::create_order`](crate::Client::create_order): the
 /// platform's [`CreatedOrder`] (reachable through `Deref`), the call's request
-/// id, and the order's page URLs.
+/// id, and the order's page URLs. (Not `CreatedOrder`: that is the core's
+/// name for the order's data alone.)
 ///
 /// Store [`uid`](Self::uid) and [`secret`](Self::secret) with the merchant's
 /// order: they open the order's pages, identify its IPNs and let
 /// [`watch_order`](crate::Client::watch_order) reconcile it.
 #[derive(Clone, Debug)]
-pub struct NewOrder {
+pub struct CreateReply {
     order: CreatedOrder,
     request_id: Option<String>,
     site: Site,
     lang: Lang,
 }
 
-impl NewOrder {
+impl CreateReply {
     pub(crate) fn new(
         order: CreatedOrder,
         request_id: Option<String>,
@@ -90,7 +92,7 @@ impl NewOrder {
     }
 }
 
-impl std::ops::Deref for NewOrder {
+impl std::ops::Deref for CreateReply {
     type Target = CreatedOrder;
     fn deref(&self) -> &CreatedOrder {
         &self.order

@@ -11,7 +11,8 @@
 //! not reported.
 //!
 //! Each poll is a timed observation: the order had the status it shows at some
-//! platform instant between the request leaving and the answer arriving,
+//! platform instant between the request leaving and the answer arriving (on
+//! the client's clock, [`ClientBuilder::clock`](crate::ClientBuilder::clock)),
 //! widened by the clock skew ([`WatchOptions::clock_skew`]) —
 //! [`StatusEvent::polled_between`]. So a watch fed what the merchant knows
 //! from IPNs ([`WatchOptions::known`]) orders a poll against them as the
@@ -259,7 +260,7 @@ impl<T: Transport> OrderWatch<'_, T> {
                 return None;
             }
             self.polls += 1;
-            let sent_ms = unix_ms();
+            let sent = self.client.clock().now();
             let poll = self.client.get_order(self.uid, &self.secret, self.view);
             let order = match tokio::time::timeout(remaining, poll).await {
                 Err(_) => {
@@ -280,16 +281,12 @@ impl<T: Transport> OrderWatch<'_, T> {
                 }
                 Ok(Ok(view)) => view.order,
             };
-            let received_ms = unix_ms();
+            let received = self.client.clock().now();
             self.last_error = None;
             let status = order.status.clone();
             let is_final = status.is_final();
-            let event = StatusEvent::polled_between(
-                status.clone(),
-                sent_ms,
-                received_ms,
-                self.clock_skew_ms,
-            );
+            let event =
+                StatusEvent::polled_between(status.clone(), sent, received, self.clock_skew_ms);
             let decision = self.tracker.apply(&event);
             let report = match &decision {
                 Decision::Apply => true,
@@ -353,17 +350,12 @@ impl<T: Transport> OrderWatch<'_, T> {
     }
 }
 
-/// Now, in milliseconds since the Unix epoch (0 before it: a clock that far
-/// off makes every window start at 0, which is only less precise).
-fn unix_ms() -> smartex_core::time::UnixMillis {
-    smartex_core::time::UnixMillis::from(std::time::SystemTime::now())
-}
-
 /// `d` shortened by up to a tenth, at random.
 fn jittered(d: Duration) -> Duration {
     let tenth = u64::try_from((d / 10).as_nanos()).unwrap_or(u64::MAX);
     if tenth == 0 {
         return d;
     }
-    d - Duration::from_nanos(random_u64() % tenth)
+    // Without randomness, no jitter.
+    d - Duration::from_nanos(random_u64().map_or(0, |r| r % tenth))
 }

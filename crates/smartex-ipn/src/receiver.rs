@@ -62,6 +62,11 @@ impl<S: Secrets + ?Sized> Secrets for &S {
 
 /// The current time from the system clock: the `now` to pass to
 /// [`Receiver::verify`]. A clock set before 1970 gives the epoch.
+///
+/// The one place this crate reads a clock, and only when asked: the receiver
+/// itself takes `now` as an argument, so an application with a clock of its
+/// own (a [`Clock`](smartex_core::time::Clock), as the `smartex` facade
+/// does) passes `clock.now()` instead.
 pub fn now() -> UnixMillis {
     UnixMillis::from(std::time::SystemTime::now())
 }

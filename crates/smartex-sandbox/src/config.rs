@@ -2,8 +2,10 @@
 //! routes and API keys it knows, and how it signs IPNs.
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
+use smartex_core::time::Clock;
 use smartex_core::{ApiKey, ApiSecret};
 
 use crate::catalogue::RouteSpec;
@@ -96,6 +98,7 @@ pub struct SandboxConfig {
     pub(crate) admin_token: Option<AdminToken>,
     pub(crate) maintenance: bool,
     pub(crate) reorder_keyed: Option<Duration>,
+    pub(crate) clock: Arc<dyn Clock>,
 }
 
 /// The bearer token the admin endpoint requires ([`SandboxConfig::admin_token`]).
@@ -131,6 +134,7 @@ impl Default for SandboxConfig {
             admin_token: None,
             maintenance: false,
             reorder_keyed: None,
+            clock: Arc::new(crate::engine::SystemClock),
         }
     }
 }
@@ -243,6 +247,16 @@ impl SandboxConfig {
     /// them one at a time (a send lane) sees none. Off by default.
     pub fn reorder_keyed_calls(mut self, max_delay: Duration) -> Self {
         self.reorder_keyed = (!max_delay.is_zero()).then_some(max_delay);
+        self
+    }
+
+    /// Where the sandbox's "now" comes from (default: the system clock): an
+    /// order's `createdAt` and status times, its IPNs' `timestamp`, and the
+    /// `requestId`s. Share a [`ManualClock`](smartex_core::time::ManualClock)
+    /// with the merchant under test to move both at once. The schedule's
+    /// delays and the timeouts are tokio's timers.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
         self
     }
 

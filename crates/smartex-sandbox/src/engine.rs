@@ -6,10 +6,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use regex::Regex;
 use smartex_core::ipn::IpnBody;
+use smartex_core::time::{Clock, UnixMillis};
 use smartex_core::{ApiKey, ApiSecret, IpnSecret, ObjectId, OrderSecret, OrderStatus, OrderUid};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -24,11 +25,16 @@ use crate::model::{
 };
 use crate::rng::Rng;
 
-/// Milliseconds since the Unix epoch, from the system clock.
-pub(crate) fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+/// This machine's clock: the sandbox's "now" unless
+/// [`SandboxConfig::clock`] says otherwise. The one place the sandbox reads
+/// the system time.
+#[derive(Debug)]
+pub(crate) struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> UnixMillis {
+        UnixMillis::from(std::time::SystemTime::now())
+    }
 }
 
 /// A route field with its compiled regex.
@@ -122,6 +128,7 @@ pub(crate) struct Settings {
     pub(crate) admin: bool,
     pub(crate) admin_token: Option<crate::config::AdminToken>,
     pub(crate) reorder_keyed: Option<Duration>,
+    pub(crate) clock: Arc<dyn Clock>,
 }
 
 impl Settings {
@@ -232,6 +239,9 @@ impl Inner {
             )));
         }
         let (changed, _) = watch::channel(0);
+        let rng = Rng::from_os().ok_or_else(|| {
+            Error::Config("the operating system's random source is unavailable".to_owned())
+        })?;
         Ok(Inner {
             settings: Settings {
                 routes,
@@ -245,6 +255,7 @@ impl Inner {
                 admin: config.admin,
                 admin_token: config.admin_token.clone(),
                 reorder_keyed: config.reorder_keyed,
+                clock: config.clock,
             },
             state: Mutex::new(State {
                 orders: BTreeMap::new(),
@@ -253,7 +264,7 @@ impl Inner {
                 maintenance: config.maintenance,
                 nonces: HashMap::new(),
                 faults: Faults::default(),
-                rng: Rng::from_entropy(),
+                rng,
                 oid_counter: 0,
             }),
             tasks: Mutex::new(Some(JoinSet::new())),
@@ -266,6 +277,11 @@ impl Inner {
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         lock(&self.state)
+    }
+
+    /// Now, in milliseconds since the epoch, on the sandbox's clock.
+    pub(crate) fn now_ms(&self) -> u64 {
+        self.settings.clock.now().as_millis()
     }
 
     /// Wakes every waiter.
@@ -297,7 +313,7 @@ impl Inner {
     /// `{ms}-{7 letters and digits}`, as the platform's `requestId`.
     pub(crate) fn request_id(&self) -> String {
         let tail = self.lock().rng.alnum(7);
-        format!("{}-{tail}", now_ms())
+        format!("{}-{tail}", self.now_ms())
     }
 
     pub(crate) fn take_api_fault(&self, method: &str) -> Option<ApiFault> {
@@ -354,7 +370,7 @@ impl Inner {
                 reason: "the sandbox ran out of 11-digit uids".to_owned(),
             })?;
             st.next_uid += 1;
-            let now = now_ms();
+            let now = self.now_ms();
             st.oid_counter = st.oid_counter.wrapping_add(1);
             let oid = format!(
                 "{:08x}{}{:06x}",
@@ -456,7 +472,7 @@ impl Inner {
             }
             let last = order.history.last().map_or(0, |c| c.at_ms);
             // Strictly increasing timestamps, so a receiver can order them.
-            let at = now_ms().max(last + 1);
+            let at = self.now_ms().max(last + 1);
             let from = std::mem::replace(&mut order.status, to.clone());
             order.history.push(StatusChange {
                 status: to.clone(),
@@ -484,6 +500,8 @@ impl Inner {
         status: &OrderStatus,
         at: u64,
     ) -> (Vec<Job>, Vec<u64>) {
+        // Drawn before the order is borrowed from the same state.
+        let mut rng = st.rng.fork();
         let Some(order) = st.orders.get(&uid) else {
             return (Vec::new(), Vec::new());
         };
@@ -512,15 +530,12 @@ impl Inner {
                 },
                 to_values: &to_values,
             };
-            self.settings.ipn_spelling.form(
-                &body,
-                secret,
-                &self.settings.checksum_field,
-                &mut Rng::from_entropy(),
-            )
+            self.settings
+                .ipn_spelling
+                .form(&body, secret, &self.settings.checksum_field, &mut rng)
         });
         let order_uid = order.uid;
-        let queued_at_ms = now_ms();
+        let queued_at_ms = self.now_ms();
         let record = |st: &mut State, kind, body: &str, delay, outcome| {
             let seq = st.ipns.len() as u64;
             st.ipns.push(IpnRecord {
@@ -686,7 +701,7 @@ impl Inner {
                 seq,
                 kind: IpnKind::Stale,
                 delay: None,
-                queued_at_ms: now_ms(),
+                queued_at_ms: self.now_ms(),
                 outcome: IpnOutcome::Pending,
                 ..old.clone()
             });

@@ -1,25 +1,31 @@
-//! A small non-cryptographic random source for ids, order secrets and request
-//! ids. The sandbox is a test tool: its secrets need to be unguessable by
-//! accident, not by an attacker.
-
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
+//! A small non-cryptographic random source for ids, order secrets, request
+//! ids, fault draws and IPN spellings. The sandbox is a test tool: its
+//! secrets need to be unguessable by accident, not by an attacker.
+//!
+//! One generator per sandbox, seeded once from the operating system
+//! (`getrandom`, the workspace's one source of randomness): the draws happen
+//! per request under the state's lock, where a fallible system call each
+//! time would be an error path for nothing.
 
 const ALNUM: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
-/// SplitMix64, seeded from the standard library's per-process random keys.
+/// SplitMix64.
 #[derive(Clone, Debug)]
 pub(crate) struct Rng(u64);
 
 impl Rng {
-    pub(crate) fn from_entropy() -> Rng {
-        let mut h = RandomState::new().build_hasher();
-        h.write_u128(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos()),
-        );
-        Rng(h.finish())
+    /// A generator seeded from the operating system; `None` if it has no
+    /// random bytes.
+    pub(crate) fn from_os() -> Option<Rng> {
+        let mut seed = [0u8; 8];
+        getrandom::getrandom(&mut seed).ok()?;
+        Some(Rng(u64::from_le_bytes(seed)))
+    }
+
+    /// A generator of its own, seeded from this one: for draws made where the
+    /// state's generator cannot be borrowed.
+    pub(crate) fn fork(&mut self) -> Rng {
+        Rng(self.next_u64())
     }
 
     pub(crate) fn next_u64(&mut self) -> u64 {
@@ -57,12 +63,13 @@ impl Rng {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
     #[test]
     fn shapes() {
-        let mut rng = Rng::from_entropy();
+        let mut rng = Rng::from_os().unwrap();
         let s = rng.alnum(24);
         assert_eq!(s.len(), 24);
         assert!(s.bytes().all(|b| b.is_ascii_alphanumeric()));

@@ -158,7 +158,7 @@ mod tests {
             },
             to_values: &[("wallet", "Wallet", "T9y a&b"), ("email", "E-mail", "a@b")],
         };
-        let mut rng = Rng::from_entropy();
+        let mut rng = Rng::from_os().unwrap();
         for spelling in IpnSpelling::ALL.into_iter().chain([IpnSpelling::Random]) {
             let body = spelling.form(&ipn, &secret, "hash", &mut rng);
             let v = UnverifiedIpn::parse_form(body.as_bytes(), &IpnFormat::default())

@@ -124,6 +124,8 @@ impl Audit {
         acks: &Acks,
     ) -> Result<(), Failure> {
         let store_error = |e: smartex::store::Error| Failure::unavailable(format!("store: {e}"));
+        let reference = &smartex::Reference::new(reference)
+            .map_err(|e| Failure::unavailable(format!("the order's ipnUrl: {e}")))?;
         let events = store
             .events(OrderKey::Reference(reference))
             .await

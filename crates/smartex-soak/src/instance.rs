@@ -13,9 +13,10 @@ use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{Response, StatusCode, request::Parts};
 use axum::routing::{any, post};
+use smartex::StoreNonces;
 use smartex::core::request::CreateOrder;
 use smartex::ipn::IpnRequest;
-use smartex::store::{AnyStore, StoreNonces, StoreOptions};
+use smartex::store::{AnyStore, StoreOptions};
 use smartex::{
     Error as FacadeError, MasterKey, Merchant, OutboxItem, OutboxOptions, ReconcileOptions,
     Reference,

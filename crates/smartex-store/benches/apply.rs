@@ -36,9 +36,14 @@ use smartex_core::ObjectId;
 use smartex_core::OrderStatus;
 use smartex_core::status::StatusEvent;
 use smartex_store::{
-    AnyStore, IpnSecretSource, NewOrder, NotificationKey, Observation, OrderKey, OrderStore,
+    AnyStore, IpnSecretSource, NotificationKey, Observation, OrderKey, OrderStore, PendingOrder,
     PostgresStore, SqliteStore, StoreOptions,
 };
+
+/// The reference of order number `i`.
+fn reference(i: u64) -> smartex_core::derived::Reference {
+    smartex_core::derived::Reference::new(format!("ref-{i}")).unwrap()
+}
 
 /// The bare table: the event log's columns, without its triggers.
 const BARE_TABLE: &str = "CREATE TABLE bare_events (
@@ -70,13 +75,13 @@ impl Bench {
         for _ in 0..n {
             let i = self.next.fetch_add(1, Ordering::Relaxed);
             self.store
-                .insert_order(NewOrder {
-                    reference: format!("ref-{i}"),
+                .insert_order(PendingOrder {
+                    reference: reference(i),
                     ipn_secret: IpnSecretSource::Derived {
                         key_id: "k1".into(),
                     },
-                    created_at_ms: 1_700_000_000_000,
-                    first_poll_at_ms: None,
+                    created_at: ms(1_700_000_000_000),
+                    first_poll_at: None,
                 })
                 .await
                 .unwrap();
@@ -91,20 +96,18 @@ impl Bench {
         Observation::ipn(
             StatusEvent::ipn(OrderStatus::WaitPayment, ms(1_700_000_000_000 + i)),
             key,
-            1_700_000_000_100 + i,
+            ms(1_700_000_000_100 + i),
         )
     }
 
     /// Times `apply` for each of `orders`.
     async fn apply(&self, orders: &[u64]) -> Duration {
+        let references: Vec<_> = orders.iter().map(|&i| reference(i)).collect();
         let start = Instant::now();
-        for &i in orders {
+        for (&i, reference) in orders.iter().zip(&references) {
             let out = self
                 .store
-                .apply(
-                    OrderKey::Reference(&format!("ref-{i}")),
-                    Self::observation(i),
-                )
+                .apply(OrderKey::Reference(reference), Self::observation(i))
                 .await
                 .unwrap();
             assert!(out.is_applied());
@@ -134,7 +137,7 @@ impl Bench {
                         )
                         .bind(0_i64)
                         .bind("ipn")
-                        .bind(obs.received_at_ms as i64)
+                        .bind(obs.received_at.as_millis() as i64)
                         .bind(obs.key.as_ref().map(NotificationKey::as_str))
                         .bind("apply")
                         .bind(None::<&str>)

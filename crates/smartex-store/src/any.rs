@@ -1,9 +1,12 @@
 //! A store chosen at run time from a URL.
 
+use smartex_core::derived::Reference;
+use smartex_core::time::UnixMillis;
+
 use crate::error::{Error, Result};
 use crate::model::{
-    ApplyOutcome, EventRow, Lease, NewOrder, Observation, OrderBinding, OrderKey, OrderRecord,
-    OutboxItem,
+    ApplyOutcome, EventRow, Lease, Observation, OrderBinding, OrderKey, OrderRecord, OutboxItem,
+    PendingOrder,
 };
 use crate::{OrderStore, SqliteStore, StoreOptions};
 
@@ -69,16 +72,16 @@ macro_rules! forward {
 }
 
 impl OrderStore for AnyStore {
-    async fn insert_order(&self, order: NewOrder) -> Result<OrderRecord> {
+    async fn insert_order(&self, order: PendingOrder) -> Result<OrderRecord> {
         forward!(self, s => s.insert_order(order))
     }
     async fn bind_order(
         &self,
-        reference: &str,
+        reference: &Reference,
         binding: OrderBinding,
-        now_ms: u64,
+        now: UnixMillis,
     ) -> Result<OrderRecord> {
-        forward!(self, s => s.bind_order(reference, binding, now_ms))
+        forward!(self, s => s.bind_order(reference, binding, now))
     }
     async fn order(&self, key: OrderKey<'_>) -> Result<Option<OrderRecord>> {
         forward!(self, s => s.order(key))
@@ -94,19 +97,19 @@ impl OrderStore for AnyStore {
     }
     async fn finish_poll(
         &self,
-        reference: &str,
+        reference: &Reference,
         owner: &str,
-        next_poll_at_ms: Option<u64>,
+        next_poll_at: Option<UnixMillis>,
     ) -> Result<bool> {
-        forward!(self, s => s.finish_poll(reference, owner, next_poll_at_ms))
+        forward!(self, s => s.finish_poll(reference, owner, next_poll_at))
     }
     async fn claim_outbox(&self, lease: Lease) -> Result<Vec<OutboxItem>> {
         forward!(self, s => s.claim_outbox(lease))
     }
-    async fn ack_outbox(&self, id: i64, now_ms: u64) -> Result<bool> {
-        forward!(self, s => s.ack_outbox(id, now_ms))
+    async fn ack_outbox(&self, id: i64, now: UnixMillis) -> Result<bool> {
+        forward!(self, s => s.ack_outbox(id, now))
     }
-    async fn retry_outbox(&self, id: i64, owner: &str, retry_at_ms: u64) -> Result<bool> {
-        forward!(self, s => s.retry_outbox(id, owner, retry_at_ms))
+    async fn retry_outbox(&self, id: i64, owner: &str, retry_at: UnixMillis) -> Result<bool> {
+        forward!(self, s => s.retry_outbox(id, owner, retry_at))
     }
 }

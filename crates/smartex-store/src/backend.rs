@@ -28,14 +28,14 @@ macro_rules! store_impl {
             fn decode_order(&self, row: &$row) -> $crate::Result<$crate::OrderRecord> {
                 use sqlx::Row as _;
                 use $crate::convert;
-                let reference: String = row.try_get("reference")?;
+                let reference = convert::reference(row.try_get("reference")?)?;
                 let order_secret: Option<String> = row.try_get("order_secret")?;
                 let order_secret = order_secret
                     .map(|stored| {
                         let plain = self.options.sealing.open(
                             "order_secret",
                             "order_secret",
-                            &reference,
+                            reference.as_str(),
                             &stored,
                         )?;
                         smartex_core::OrderSecret::new(plain).map_err(|_| $crate::Error::Corrupt {
@@ -63,7 +63,7 @@ macro_rules! store_impl {
                         let plain = self.options.sealing.open(
                             "ipn_secret",
                             "ipn_secret",
-                            &reference,
+                            reference.as_str(),
                             &stored,
                         )?;
                         $crate::IpnSecretSource::Stored(
@@ -95,12 +95,12 @@ macro_rules! store_impl {
                         row.try_get("source")?,
                     )?,
                     version: convert::to_u64("version", row.try_get("version")?)?,
-                    created_at_ms: convert::to_u64("created_at_ms", row.try_get("created_at_ms")?)?,
-                    updated_at_ms: convert::to_u64("updated_at_ms", row.try_get("updated_at_ms")?)?,
-                    next_poll_at_ms: row
-                        .try_get::<Option<i64>, _>("next_poll_at_ms")?
-                        .map(|t| convert::to_u64("next_poll_at_ms", t))
-                        .transpose()?,
+                    created_at: convert::instant("created_at_ms", row.try_get("created_at_ms")?)?,
+                    updated_at: convert::instant("updated_at_ms", row.try_get("updated_at_ms")?)?,
+                    next_poll_at: convert::instant_opt(
+                        "next_poll_at_ms",
+                        row.try_get("next_poll_at_ms")?,
+                    )?,
                     poll_attempts: convert::to_u32("poll_attempts", row.try_get("poll_attempts")?)?,
                     reference,
                 })
@@ -115,7 +115,7 @@ macro_rules! store_impl {
                 let decision: String = row.try_get("decision")?;
                 Ok($crate::EventRow {
                     id: row.try_get("id")?,
-                    reference: row.try_get("reference")?,
+                    reference: convert::reference(row.try_get("reference")?)?,
                     event: convert::event(
                         &status,
                         row.try_get("at_ms")?,
@@ -123,7 +123,7 @@ macro_rules! store_impl {
                         &source,
                     )?,
                     key: convert::key(row.try_get("dedupe_key")?)?,
-                    received_at_ms: convert::to_u64("received_at_ms", row.try_get("received_at_ms")?)?,
+                    received_at: convert::instant("received_at_ms", row.try_get("received_at_ms")?)?,
                     decision: convert::decision(&decision)?,
                     reason: row.try_get("reason")?,
                     version: convert::to_u64("version", row.try_get("version")?)?,
@@ -140,25 +140,25 @@ macro_rules! store_impl {
                 Ok($crate::OutboxItem {
                     id: row.try_get("id")?,
                     event_id: row.try_get("event_id")?,
-                    reference: row.try_get("reference")?,
+                    reference: convert::reference(row.try_get("reference")?)?,
                     order_id: convert::order_id(row.try_get("order_id")?)?,
                     previous: previous.as_deref().map(smartex_core::OrderStatus::parse),
                     status: smartex_core::OrderStatus::parse(&status),
                     source: convert::source(&source, row.try_get("window_ms")?)?,
-                    created_at_ms: convert::to_u64("created_at_ms", row.try_get("created_at_ms")?)?,
+                    created_at: convert::instant("created_at_ms", row.try_get("created_at_ms")?)?,
                     attempts: convert::to_u32("attempts", row.try_get("attempts")?)?,
-                    lease_until_ms: row
-                        .try_get::<Option<i64>, _>("lease_until_ms")?
-                        .map(|t| convert::to_u64("lease_until_ms", t))
-                        .transpose()?
-                        .unwrap_or(0),
+                    lease_until: convert::instant_opt(
+                        "lease_until_ms",
+                        row.try_get("lease_until_ms")?,
+                    )?
+                    .unwrap_or(smartex_core::time::UnixMillis::from_millis(0)),
                 })
             }
 
             /// The `WHERE` clause and its bound value for `key`.
             fn key_clause(key: $crate::OrderKey<'_>) -> (&'static str, String) {
                 match key {
-                    $crate::OrderKey::Reference(r) => ("reference = $1", r.to_owned()),
+                    $crate::OrderKey::Reference(r) => ("reference = $1", r.as_str().to_owned()),
                     $crate::OrderKey::OrderId(id) => ("order_id = $1", id.as_str().to_owned()),
                 }
             }
@@ -188,9 +188,9 @@ macro_rules! store_impl {
                 sql: &str,
                 lease: &$crate::Lease,
             ) -> $crate::Result<Vec<$row>> {
-                use $crate::convert::to_i64;
-                let now = to_i64("now_ms", lease.now_ms)?;
-                let until = to_i64("lease end", lease.now_ms.saturating_add(lease.duration_ms))?;
+                use $crate::convert;
+                let now = convert::instant_to_db("now", lease.now)?;
+                let until = convert::lease_end(lease.now, lease.duration)?;
                 let mut tx = self.begin_write().await?;
                 let rows = sqlx::query(sql)
                     .bind(&lease.owner)
@@ -211,7 +211,7 @@ macro_rules! store_impl {
                 observation: &$crate::Observation,
             ) -> $crate::Result<Option<$crate::ApplyOutcome>> {
                 use sqlx::Row as _;
-                use $crate::convert::to_i64;
+                use $crate::convert::{self, to_i64};
                 let mut tx = self.begin_write().await?;
                 if let Some(dedupe) = &observation.key {
                     let seen = sqlx::query("SELECT id, decision FROM events WHERE dedupe_key = $1")
@@ -242,7 +242,7 @@ macro_rules! store_impl {
                 } = smartex_core::status::transition(order.known.as_ref(), event);
                 let applied = decision == smartex_core::status::Decision::Apply;
                 let version = to_i64("version", order.version)?;
-                let now = to_i64("received_at_ms", observation.received_at_ms)?;
+                let now = convert::instant_to_db("received_at", observation.received_at)?;
                 let new_version = if new_known.is_some() { version + 1 } else { version };
                 let cas = if let Some(known) = &new_known {
                     let is_final = known.status.is_final();
@@ -252,10 +252,10 @@ macro_rules! store_impl {
                          next_poll_at_ms = CASE WHEN $7 = 1 THEN NULL ELSE next_poll_at_ms END \
                          WHERE reference = $1 AND version = $2",
                     )
-                    .bind(&order.reference)
+                    .bind(order.reference.as_str())
                     .bind(version)
                     .bind(known.status.as_str())
-                    .bind(known.at.map(|t| to_i64("at_ms", t.as_millis())).transpose()?)
+                    .bind(convert::instant_opt_to_db("at", known.at)?)
                     .bind(to_i64("window_ms", known.source.window_ms())?)
                     .bind(known.source.as_str())
                     .bind(i64::from(is_final))
@@ -268,7 +268,7 @@ macro_rules! store_impl {
                     sqlx::query(
                         "UPDATE orders SET version = version WHERE reference = $1 AND version = $2",
                     )
-                    .bind(&order.reference)
+                    .bind(order.reference.as_str())
                     .bind(version)
                     .execute(&mut *tx)
                     .await?
@@ -286,9 +286,9 @@ macro_rules! store_impl {
                      received_at_ms, dedupe_key, decision, reason, version) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
                 )
-                .bind(&order.reference)
+                .bind(order.reference.as_str())
                 .bind(event.status.as_str())
-                .bind(event.at.map(|t| to_i64("at_ms", t.as_millis())).transpose()?)
+                .bind(convert::instant_opt_to_db("at", event.at)?)
                 .bind(to_i64("window_ms", event.source.window_ms())?)
                 .bind(event.source.as_str())
                 .bind(now)
@@ -315,7 +315,7 @@ macro_rules! store_impl {
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
                     )
                     .bind(event_id)
-                    .bind(&order.reference)
+                    .bind(order.reference.as_str())
                     .bind(order.order_id.as_ref().map(smartex_core::ObjectId::as_str))
                     .bind(order.known.as_ref().map(|k| k.status.as_str()))
                     .bind(event.status.as_str())
@@ -333,9 +333,9 @@ macro_rules! store_impl {
                 if let Some(known) = new_known {
                     order.known = Some(known);
                     order.version += 1;
-                    order.updated_at_ms = observation.received_at_ms;
+                    order.updated_at = observation.received_at;
                     if order.is_final() {
-                        order.next_poll_at_ms = None;
+                        order.next_poll_at = None;
                     }
                 }
                 Ok(Some($crate::ApplyOutcome::Decided {
@@ -348,9 +348,11 @@ macro_rules! store_impl {
         }
 
         impl $crate::OrderStore for $store {
-            async fn insert_order(&self, order: $crate::NewOrder) -> $crate::Result<$crate::OrderRecord> {
-                use $crate::convert::to_i64;
-                $crate::convert::check_reference(&order.reference)?;
+            async fn insert_order(
+                &self,
+                order: $crate::PendingOrder,
+            ) -> $crate::Result<$crate::OrderRecord> {
+                use $crate::convert;
                 let (kind, key_id, secret) = match &order.ipn_secret {
                     $crate::IpnSecretSource::Derived { key_id } => {
                         if key_id.is_empty() {
@@ -364,21 +366,25 @@ macro_rules! store_impl {
                     $crate::IpnSecretSource::Stored(s) => (
                         "stored",
                         None,
-                        Some(self.options.sealing.seal("ipn_secret", &order.reference, s.expose())?),
+                        Some(self.options.sealing.seal(
+                            "ipn_secret",
+                            order.reference.as_str(),
+                            s.expose(),
+                        )?),
                     ),
                     $crate::IpnSecretSource::None => ("none", None, None),
                 };
-                let created = to_i64("created_at_ms", order.created_at_ms)?;
+                let created = convert::instant_to_db("created_at", order.created_at)?;
                 let result = sqlx::query(
                     "INSERT INTO orders (reference, ipn_secret_kind, ipn_key_id, ipn_secret, \
                      created_at_ms, updated_at_ms, next_poll_at_ms) VALUES ($1, $2, $3, $4, $5, $5, $6)",
                 )
-                .bind(&order.reference)
+                .bind(order.reference.as_str())
                 .bind(kind)
                 .bind(key_id)
                 .bind(secret)
                 .bind(created)
-                .bind(order.first_poll_at_ms.map(|t| to_i64("first_poll_at_ms", t)).transpose()?)
+                .bind(convert::instant_opt_to_db("first_poll_at", order.first_poll_at)?)
                 .execute(&self.pool)
                 .await;
                 match result {
@@ -396,20 +402,19 @@ macro_rules! store_impl {
                     ipn_secret: order.ipn_secret,
                     known: None,
                     version: 0,
-                    created_at_ms: order.created_at_ms,
-                    updated_at_ms: order.created_at_ms,
-                    next_poll_at_ms: order.first_poll_at_ms,
+                    created_at: order.created_at,
+                    updated_at: order.created_at,
+                    next_poll_at: order.first_poll_at,
                     poll_attempts: 0,
                 })
             }
 
             async fn bind_order(
                 &self,
-                reference: &str,
+                reference: &smartex_core::derived::Reference,
                 binding: $crate::OrderBinding,
-                now_ms: u64,
+                now: smartex_core::time::UnixMillis,
             ) -> $crate::Result<$crate::OrderRecord> {
-                use $crate::convert::to_i64;
                 let mut tx = self.begin_write().await?;
                 let Some(mut order) = self
                     .select_order(&mut *tx, $crate::OrderKey::Reference(reference))
@@ -457,7 +462,7 @@ macro_rules! store_impl {
                         None => {
                             new_secret = Some(self.options.sealing.seal(
                                 "order_secret",
-                                reference,
+                                reference.as_str(),
                                 secret.expose(),
                             )?);
                             order.order_secret = Some(secret);
@@ -474,11 +479,11 @@ macro_rules! store_impl {
                      order_secret = COALESCE(order_secret, $4), version = version + 1, \
                      updated_at_ms = $5 WHERE reference = $1",
                 )
-                .bind(reference)
+                .bind(reference.as_str())
                 .bind(new_id)
                 .bind(new_uid)
                 .bind(new_secret)
-                .bind(to_i64("now_ms", now_ms)?)
+                .bind($crate::convert::instant_to_db("now", now)?)
                 .execute(&mut *tx)
                 .await;
                 match result {
@@ -490,7 +495,7 @@ macro_rules! store_impl {
                 }
                 tx.commit().await?;
                 order.version += 1;
-                order.updated_at_ms = now_ms;
+                order.updated_at = now;
                 Ok(order)
             }
 
@@ -548,26 +553,25 @@ macro_rules! store_impl {
                     .iter()
                     .map(|r| self.decode_order(r))
                     .collect::<$crate::Result<Vec<_>>>()?;
-                orders.sort_by_key(|o| o.next_poll_at_ms);
+                orders.sort_by_key(|o| o.next_poll_at);
                 Ok(orders)
             }
 
             async fn finish_poll(
                 &self,
-                reference: &str,
+                reference: &smartex_core::derived::Reference,
                 owner: &str,
-                next_poll_at_ms: Option<u64>,
+                next_poll_at: Option<smartex_core::time::UnixMillis>,
             ) -> $crate::Result<bool> {
-                use $crate::convert::to_i64;
                 let done = sqlx::query(
                     "UPDATE orders SET lease_owner = NULL, lease_until_ms = NULL, \
                      poll_attempts = poll_attempts + 1, \
                      next_poll_at_ms = CASE WHEN is_final = 1 THEN NULL ELSE $3 END \
                      WHERE reference = $1 AND lease_owner = $2",
                 )
-                .bind(reference)
+                .bind(reference.as_str())
                 .bind(owner)
-                .bind(next_poll_at_ms.map(|t| to_i64("next_poll_at_ms", t)).transpose()?)
+                .bind($crate::convert::instant_opt_to_db("next_poll_at", next_poll_at)?)
                 .execute(&self.pool)
                 .await?;
                 Ok(done.rows_affected() == 1)
@@ -600,14 +604,17 @@ macro_rules! store_impl {
                 Ok(items)
             }
 
-            async fn ack_outbox(&self, id: i64, now_ms: u64) -> $crate::Result<bool> {
-                use $crate::convert::to_i64;
+            async fn ack_outbox(
+                &self,
+                id: i64,
+                now: smartex_core::time::UnixMillis,
+            ) -> $crate::Result<bool> {
                 let done = sqlx::query(
                     "UPDATE outbox SET delivered_at_ms = $2, lease_owner = NULL, lease_until_ms = NULL \
                      WHERE id = $1 AND delivered_at_ms IS NULL",
                 )
                 .bind(id)
-                .bind(to_i64("now_ms", now_ms)?)
+                .bind($crate::convert::instant_to_db("now", now)?)
                 .execute(&self.pool)
                 .await?;
                 Ok(done.rows_affected() == 1)
@@ -617,16 +624,15 @@ macro_rules! store_impl {
                 &self,
                 id: i64,
                 owner: &str,
-                retry_at_ms: u64,
+                retry_at: smartex_core::time::UnixMillis,
             ) -> $crate::Result<bool> {
-                use $crate::convert::to_i64;
                 let done = sqlx::query(
                     "UPDATE outbox SET lease_owner = NULL, lease_until_ms = NULL, available_at_ms = $3 \
                      WHERE id = $1 AND lease_owner = $2 AND delivered_at_ms IS NULL",
                 )
                 .bind(id)
                 .bind(owner)
-                .bind(to_i64("retry_at_ms", retry_at_ms)?)
+                .bind($crate::convert::instant_to_db("retry_at", retry_at)?)
                 .execute(&self.pool)
                 .await?;
                 Ok(done.rows_affected() == 1)

@@ -1,6 +1,13 @@
 //! Conversions between stored columns and the store's types, shared by the
 //! backends (both store times as signed 64-bit integers and text for the rest).
+//!
+//! This is the one place where a typed value meets its column: instants
+//! ([`UnixMillis`]) become milliseconds in an `INTEGER`/`BIGINT` column and
+//! back, references ([`Reference`]) are checked again when read.
 
+use std::time::Duration;
+
+use smartex_core::derived::Reference;
 use smartex_core::status::{KnownStatus, Source, StatusEvent};
 use smartex_core::time::UnixMillis;
 use smartex_core::{ObjectId, OrderStatus, OrderUid};
@@ -21,6 +28,42 @@ pub(crate) fn to_u64(field: &'static str, value: i64) -> Result<u64> {
     u64::try_from(value).map_err(|_| Error::Corrupt {
         field,
         reason: "is negative",
+    })
+}
+
+/// An instant to store, in milliseconds.
+pub(crate) fn instant_to_db(field: &'static str, t: UnixMillis) -> Result<i64> {
+    to_i64(field, t.as_millis())
+}
+
+/// An optional instant to store.
+pub(crate) fn instant_opt_to_db(field: &'static str, t: Option<UnixMillis>) -> Result<Option<i64>> {
+    t.map(|t| instant_to_db(field, t)).transpose()
+}
+
+/// A stored instant (milliseconds in column `field`).
+pub(crate) fn instant(field: &'static str, value: i64) -> Result<UnixMillis> {
+    to_u64(field, value).map(UnixMillis::from_millis)
+}
+
+/// A stored optional instant.
+pub(crate) fn instant_opt(field: &'static str, value: Option<i64>) -> Result<Option<UnixMillis>> {
+    value.map(|t| instant(field, t)).transpose()
+}
+
+/// The end of a lease of `duration` taken at `now`, to store: whole
+/// milliseconds, saturating far in the future.
+pub(crate) fn lease_end(now: UnixMillis, duration: Duration) -> Result<i64> {
+    let ms = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
+    instant_to_db("lease end", now.plus_ms(ms))
+}
+
+/// A stored reference (column `reference`): one that does not parse as a
+/// [`Reference`] was not written by this crate.
+pub(crate) fn reference(value: String) -> Result<Reference> {
+    Reference::new(value).map_err(|_| Error::Corrupt {
+        field: "reference",
+        reason: "is not a valid reference (1 to 64 of A-Z a-z 0-9 - _ . ~)",
     })
 }
 
@@ -83,9 +126,7 @@ pub(crate) fn known(
     let source = source(source_text.as_deref().unwrap_or("ipn"), window_ms)?;
     Ok(Some(KnownStatus {
         status: OrderStatus::parse(&status),
-        at: at_ms
-            .map(|t| to_u64("at_ms", t).map(UnixMillis::from_millis))
-            .transpose()?,
+        at: instant_opt("at_ms", at_ms)?,
         source,
     }))
 }
@@ -99,9 +140,7 @@ pub(crate) fn event(
 ) -> Result<StatusEvent> {
     Ok(StatusEvent {
         status: OrderStatus::parse(status),
-        at: at_ms
-            .map(|t| to_u64("at_ms", t).map(UnixMillis::from_millis))
-            .transpose()?,
+        at: instant_opt("at_ms", at_ms)?,
         source: source(source_text, window_ms)?,
     })
 }
@@ -117,22 +156,4 @@ pub(crate) fn decision(value: &str) -> Result<DecisionKind> {
 /// A stored notification key.
 pub(crate) fn key(value: Option<String>) -> Result<Option<NotificationKey>> {
     value.map(NotificationKey::custom).transpose()
-}
-
-/// Refuses a reference the store cannot keep well: empty, longer than 200
-/// bytes, or with control characters (it travels in URLs and logs).
-pub(crate) fn check_reference(reference: &str) -> Result<()> {
-    if reference.is_empty() || reference.len() > 200 {
-        return Err(Error::InvalidInput {
-            field: "reference",
-            reason: "must be 1 to 200 bytes",
-        });
-    }
-    if reference.chars().any(char::is_control) {
-        return Err(Error::InvalidInput {
-            field: "reference",
-            reason: "must not contain control characters",
-        });
-    }
-    Ok(())
 }

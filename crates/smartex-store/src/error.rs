@@ -62,6 +62,20 @@ pub enum Error {
         /// How many times the read-decide-write loop ran.
         attempts: u32,
     },
+    /// A turn of an API key's nonces was asked for in another unit than the
+    /// key's last nonce is stored in ([`crate::NonceLedger::take_turn`]):
+    /// once the platform has seen one unit, the other would go back (or jump
+    /// ahead a thousandfold).
+    #[error(
+        "the key's last nonce is stored in {stored} but the key is configured for {configured}: \
+         configure the unit it was used with, or use another API key"
+    )]
+    NonceUnitMismatch {
+        /// The unit of the stored last nonce.
+        stored: smartex_core::auth::NonceUnit,
+        /// The unit asked for.
+        configured: smartex_core::auth::NonceUnit,
+    },
     /// The store URL names no backend this build supports.
     #[error("unsupported store URL: {reason}")]
     UnsupportedUrl {

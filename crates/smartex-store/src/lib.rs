@@ -39,7 +39,9 @@
 //! # Example
 //!
 //! ```
+//! use std::time::Duration;
 //! use smartex_core::{ObjectId, status::StatusEvent, OrderStatus};
+//! use smartex_core::{derived::Reference, time::UnixMillis};
 //! use smartex_store::*;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
@@ -47,30 +49,32 @@
 //! # let dir = tempfile::tempdir().map_err(|_| Error::NotFound)?;
 //! # let path = dir.path().join("orders.db");
 //! let store = SqliteStore::open(&path, StoreOptions::default()).await?;
+//! let t = UnixMillis::from_millis(1_700_000_000_000); // from the caller's clock
+//! let reference = Reference::new("order-1001").unwrap();
 //! // Before asking the platform to create it:
-//! store.insert_order(NewOrder {
-//!     reference: "order-1001".into(),
+//! store.insert_order(PendingOrder {
+//!     reference: reference.clone(),
 //!     ipn_secret: IpnSecretSource::Derived { key_id: "2026-01".into() },
-//!     created_at_ms: 1_700_000_000_000,
-//!     first_poll_at_ms: Some(1_700_000_060_000),
+//!     created_at: t,
+//!     first_poll_at: Some(t.plus_ms(60_000)),
 //! }).await?;
 //! // A verified IPN (its orderId bound to the reference first):
 //! let order_id = ObjectId::parse("orderId", "5d8e6002b80b7b4cd75a6424").unwrap();
 //! let binding = OrderBinding { order_id: Some(order_id.clone()), ..Default::default() };
-//! store.bind_order("order-1001", binding, 1_700_000_001_000).await?;
+//! store.bind_order(&reference, binding, t.plus_ms(1_000)).await?;
 //! let ipn = Observation::ipn(
-//!     StatusEvent::ipn(OrderStatus::InProgress, smartex_core::time::UnixMillis::from_millis(1_700_000_001_000)),
+//!     StatusEvent::ipn(OrderStatus::InProgress, t.plus_ms(1_000)),
 //!     NotificationKey::ipn(&order_id, "af3acf947e6f0e0f2c267e300b8582e504dba12d1f2d058652b7414163c09f48"),
-//!     1_700_000_001_050,
+//!     t.plus_ms(1_050),
 //! );
 //! assert!(store.apply(OrderKey::OrderId(&order_id), ipn.clone()).await?.is_applied());
 //! // Delivered twice: a repeat, nothing written.
 //! assert!(matches!(store.apply(OrderKey::OrderId(&order_id), ipn).await?, ApplyOutcome::Repeat { .. }));
 //! // The business step, at least once:
-//! let lease = Lease { owner: "web-1".into(), now_ms: 1_700_000_002_000, duration_ms: 30_000, limit: 10 };
+//! let lease = Lease { owner: "web-1".into(), now: t.plus_ms(2_000), duration: Duration::from_secs(30), limit: 10 };
 //! for item in store.claim_outbox(lease).await? {
 //!     // … ship the goods for item.reference, then:
-//!     store.ack_outbox(item.id, 1_700_000_002_100).await?;
+//!     store.ack_outbox(item.id, t.plus_ms(2_100)).await?;
 //! }
 //! # Ok(())
 //! # }
@@ -83,7 +87,6 @@ mod backend;
 mod convert;
 mod error;
 mod model;
-#[cfg(feature = "nonces")]
 mod nonces;
 #[cfg(feature = "postgres")]
 mod postgres;
@@ -92,14 +95,16 @@ mod sqlite;
 
 use std::future::Future;
 
+use smartex_core::derived::Reference;
+use smartex_core::time::UnixMillis;
+
 pub use any::AnyStore;
 pub use error::{Error, Result};
 pub use model::{
-    ApplyOutcome, DecisionKind, EventRow, IpnSecretSource, Lease, NewOrder, NotificationKey,
-    Observation, OrderBinding, OrderKey, OrderRecord, OutboxItem,
+    ApplyOutcome, DecisionKind, EventRow, IpnSecretSource, Lease, NotificationKey, Observation,
+    OrderBinding, OrderKey, OrderRecord, OutboxItem, PendingOrder,
 };
-#[cfg(feature = "nonces")]
-pub use nonces::StoreNonces;
+pub use nonces::{NonceLedger, NonceTurn};
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
 pub use seal::{SealingKey, SecretSealing};
@@ -157,7 +162,8 @@ impl StoreOptions {
 pub trait OrderStore: Send + Sync {
     /// Records an order before the platform is asked to create it.
     /// [`Error::ReferenceTaken`] if the reference exists.
-    fn insert_order(&self, order: NewOrder) -> impl Future<Output = Result<OrderRecord>> + Send;
+    fn insert_order(&self, order: PendingOrder)
+    -> impl Future<Output = Result<OrderRecord>> + Send;
 
     /// Stores what the platform told about the order `reference` (create
     /// response, or the `orderId` of a verified IPN). Idempotent: a value
@@ -165,9 +171,9 @@ pub trait OrderStore: Send + Sync {
     /// `orderId` bound to another order is [`Error::OrderIdTaken`].
     fn bind_order(
         &self,
-        reference: &str,
+        reference: &Reference,
         binding: OrderBinding,
-        now_ms: u64,
+        now: UnixMillis,
     ) -> impl Future<Output = Result<OrderRecord>> + Send;
 
     /// The order, if stored.
@@ -186,8 +192,8 @@ pub trait OrderStore: Send + Sync {
     fn events(&self, key: OrderKey<'_>) -> impl Future<Output = Result<Vec<EventRow>>> + Send;
 
     /// Claims up to `lease.limit` orders due for a poll (not final,
-    /// `next_poll_at_ms` passed, no live lease), leasing each to
-    /// `lease.owner` for `lease.duration_ms`. Several instances never hold
+    /// `next_poll_at` passed, no live lease), leasing each to
+    /// `lease.owner` for `lease.duration`. Several instances never hold
     /// the same order at once. Orders not yet bound to a `uid` are included:
     /// the reconciler decides what it can do for them.
     fn claim_due(&self, lease: Lease) -> impl Future<Output = Result<Vec<OrderRecord>>> + Send;
@@ -197,9 +203,9 @@ pub trait OrderStore: Send + Sync {
     /// `owner` no longer held the lease (it expired and another took it).
     fn finish_poll(
         &self,
-        reference: &str,
+        reference: &Reference,
         owner: &str,
-        next_poll_at_ms: Option<u64>,
+        next_poll_at: Option<UnixMillis>,
     ) -> impl Future<Output = Result<bool>> + Send;
 
     /// Claims up to `lease.limit` unacknowledged outbox items whose time has
@@ -208,14 +214,14 @@ pub trait OrderStore: Send + Sync {
 
     /// Acknowledges an outbox item after its business step succeeded; it is
     /// never delivered again. `false` if it was already acknowledged.
-    fn ack_outbox(&self, id: i64, now_ms: u64) -> impl Future<Output = Result<bool>> + Send;
+    fn ack_outbox(&self, id: i64, now: UnixMillis) -> impl Future<Output = Result<bool>> + Send;
 
     /// Gives an outbox item back after its business step failed: it becomes
-    /// claimable again at `retry_at_ms`. `false` if `owner` no longer held it.
+    /// claimable again at `retry_at`. `false` if `owner` no longer held it.
     fn retry_outbox(
         &self,
         id: i64,
         owner: &str,
-        retry_at_ms: u64,
+        retry_at: UnixMillis,
     ) -> impl Future<Output = Result<bool>> + Send;
 }

@@ -1,6 +1,10 @@
 //! The records the store keeps and the arguments of its operations.
 
+use std::time::Duration;
+
+use smartex_core::derived::Reference;
 use smartex_core::status::{Decision, KnownStatus, Source, StatusEvent};
+use smartex_core::time::UnixMillis;
 use smartex_core::{IpnSecret, ObjectId, OrderSecret, OrderStatus, OrderUid};
 
 /// How the IPN secret of an order is found when its notification arrives.
@@ -30,17 +34,19 @@ impl std::fmt::Debug for IpnSecretSource {
     }
 }
 
-/// An order recorded before the platform is asked to create it.
+/// An order recorded before the platform is asked to create it: pending
+/// until what the platform answers is bound to it
+/// ([`OrderStore::bind_order`](crate::OrderStore::bind_order)).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NewOrder {
+pub struct PendingOrder {
     /// The merchant's own reference: unique in the store, never reused.
-    pub reference: String,
+    pub reference: Reference,
     /// How its IPN secret will be found.
     pub ipn_secret: IpnSecretSource,
-    /// When it was recorded (ms since the Unix epoch, our clock).
-    pub created_at_ms: u64,
+    /// When it was recorded (our clock).
+    pub created_at: UnixMillis,
     /// When the reconciler should first look at it; `None` never.
-    pub first_poll_at_ms: Option<u64>,
+    pub first_poll_at: Option<UnixMillis>,
 }
 
 /// What the platform told about an order: its `orderId`, `uid` and secret,
@@ -61,7 +67,7 @@ pub struct OrderBinding {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OrderKey<'a> {
     /// By the merchant's reference.
-    Reference(&'a str),
+    Reference(&'a Reference),
     /// By the platform's `orderId`.
     OrderId(&'a ObjectId),
 }
@@ -70,7 +76,7 @@ pub enum OrderKey<'a> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OrderRecord {
     /// The merchant's reference.
-    pub reference: String,
+    pub reference: Reference,
     /// The platform's `orderId`, once known.
     pub order_id: Option<ObjectId>,
     /// The platform's `uid`, once known.
@@ -83,13 +89,13 @@ pub struct OrderRecord {
     pub known: Option<KnownStatus>,
     /// Bumped by every change of the record: the compare-and-set token.
     pub version: u64,
-    /// When the order was recorded (ms).
-    pub created_at_ms: u64,
-    /// When the record last changed (ms).
-    pub updated_at_ms: u64,
+    /// When the order was recorded.
+    pub created_at: UnixMillis,
+    /// When the record last changed.
+    pub updated_at: UnixMillis,
     /// When the reconciler should poll it next; `None` when it no longer
     /// needs polling (final, or given up).
-    pub next_poll_at_ms: Option<u64>,
+    pub next_poll_at: Option<UnixMillis>,
     /// How many polls were finished for it (for backoff).
     pub poll_attempts: u32,
 }
@@ -143,26 +149,26 @@ pub struct Observation {
     /// The notification's identity (IPNs); `None` for polls, whose repeats
     /// the tracker answers as duplicates.
     pub key: Option<NotificationKey>,
-    /// When we received it (ms, our clock).
-    pub received_at_ms: u64,
+    /// When we received it (our clock).
+    pub received_at: UnixMillis,
 }
 
 impl Observation {
     /// A verified IPN: its event, its identity and when it arrived.
-    pub fn ipn(event: StatusEvent, key: NotificationKey, received_at_ms: u64) -> Self {
+    pub fn ipn(event: StatusEvent, key: NotificationKey, received_at: UnixMillis) -> Self {
         Self {
             event,
             key: Some(key),
-            received_at_ms,
+            received_at,
         }
     }
 
     /// A poll answer.
-    pub fn poll(event: StatusEvent, received_at_ms: u64) -> Self {
+    pub fn poll(event: StatusEvent, received_at: UnixMillis) -> Self {
         Self {
             event,
             key: None,
-            received_at_ms,
+            received_at,
         }
     }
 }
@@ -222,13 +228,13 @@ pub struct EventRow {
     /// in commit order).
     pub id: i64,
     /// The order's reference.
-    pub reference: String,
+    pub reference: Reference,
     /// The observation.
     pub event: StatusEvent,
     /// The notification's identity, if it had one.
     pub key: Option<NotificationKey>,
-    /// When it was received (ms).
-    pub received_at_ms: u64,
+    /// When it was received.
+    pub received_at: UnixMillis,
     /// What the tracker decided.
     pub decision: DecisionKind,
     /// Why, for [`DecisionKind::Unexpected`].
@@ -284,10 +290,11 @@ impl ApplyOutcome {
 pub struct Lease {
     /// The claimant (an instance id); shown in the rows it holds.
     pub owner: String,
-    /// Now, on the claimant's clock (ms).
-    pub now_ms: u64,
-    /// How long the claim holds before others may take the row (ms).
-    pub duration_ms: u64,
+    /// Now, on the claimant's clock.
+    pub now: UnixMillis,
+    /// How long the claim holds before others may take the row (counted in
+    /// whole milliseconds).
+    pub duration: Duration,
     /// At most this many rows.
     pub limit: u32,
 }
@@ -301,7 +308,7 @@ pub struct OutboxItem {
     /// The event-log row of the change.
     pub event_id: i64,
     /// The order's reference.
-    pub reference: String,
+    pub reference: Reference,
     /// The order's `orderId`, if known when the change was applied.
     pub order_id: Option<ObjectId>,
     /// The status before the change.
@@ -310,10 +317,10 @@ pub struct OutboxItem {
     pub status: OrderStatus,
     /// Who reported it.
     pub source: Source,
-    /// When the change was applied (ms).
-    pub created_at_ms: u64,
+    /// When the change was applied.
+    pub created_at: UnixMillis,
     /// How many times it has been claimed, this claim included.
     pub attempts: u32,
-    /// Until when this claim holds (ms).
-    pub lease_until_ms: u64,
+    /// Until when this claim holds.
+    pub lease_until: UnixMillis,
 }

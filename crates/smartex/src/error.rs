@@ -1,7 +1,7 @@
 //! The facade's error type.
 
 use smartex_core::derived::Reference;
-use smartex_http::NewOrder;
+use smartex_http::CreateReply;
 
 /// What went wrong in a [`Merchant`](crate::Merchant) call.
 ///
@@ -18,6 +18,10 @@ pub enum Error {
     /// The API client could not be built (a bad site URL, no TLS provider).
     #[error("client: {0}")]
     Client(#[source] smartex_http::Error),
+    /// The operating system gave no random bytes (for an instance's
+    /// default name): nothing was built.
+    #[error("{0}")]
+    RandomUnavailable(#[from] smartex_core::secret::RandomUnavailable),
     /// An order with this reference is already recorded: references identify
     /// orders (they key the derived secret), so a second checkout with the
     /// same one is refused — after an ambiguous failure, the first may exist.
@@ -64,7 +68,7 @@ pub enum Error {
         /// The order's reference.
         reference: Reference,
         /// The created order (its page URLs).
-        order: Box<NewOrder>,
+        order: Box<CreateReply>,
         /// The store's error.
         #[source]
         source: smartex_store::Error,

@@ -208,6 +208,11 @@ facade! {
     pub use smartex_store::OutboxItem;
 }
 
+#[cfg(all(feature = "client", feature = "sqlite"))]
+mod nonces;
+#[cfg(all(feature = "client", feature = "sqlite"))]
+pub use nonces::StoreNonces;
+
 pub use smartex_core::derived::{MasterKey, MasterKeys, Reference};
 #[cfg(feature = "receiver")]
 pub use smartex_ipn::{Answer, IpnRequest};

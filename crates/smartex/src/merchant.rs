@@ -6,18 +6,15 @@ use std::time::Duration;
 
 use smartex_core::derived::{IpnUrlTemplate, MasterKey, MasterKeys, Reference};
 use smartex_core::request::CreateOrderBuilder;
+use smartex_core::time::{Clock, UnixMillis};
 use smartex_core::{ObjectId, OrderSecret, OrderUid};
-use smartex_http::{ApiKeyAuth, Client, ClientBuilder, ErrorKind, NewOrder, Transport};
+use smartex_http::{ApiKeyAuth, Client, ClientBuilder, ErrorKind, CreateReply, Transport};
 use smartex_ipn::{Config, Receiver};
-use smartex_store::{IpnSecretSource, OrderBinding, OrderStore};
+use smartex_store::{IpnSecretSource, OrderBinding, OrderStore, PendingOrder};
 
 use crate::error::Error;
 use crate::options::{OutboxOptions, ReconcileOptions};
 
-/// The milliseconds since the Unix epoch on this machine's clock.
-pub(crate) fn now_ms() -> u64 {
-    smartex_ipn::now().as_millis()
-}
 
 pub(crate) fn ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
@@ -32,6 +29,14 @@ pub(crate) struct Inner<S, T> {
     pub(crate) reconcile: ReconcileOptions,
     pub(crate) outbox: OutboxOptions,
     pub(crate) instance: String,
+}
+
+impl<S, T: Transport> Inner<S, T> {
+    /// Now, on the merchant's one clock ([`MerchantBuilder::clock`]), which
+    /// is also the client's.
+    pub(crate) fn now(&self) -> UnixMillis {
+        self.client.clock().now()
+    }
 }
 
 /// A merchant's whole payment flow, durable: checkout, IPN handling,
@@ -120,7 +125,7 @@ impl<S: OrderStore> MerchantBuilder<S> {
     }
 
     /// Signs API calls with this key, its send lane and last nonce shared
-    /// through `nonces` — a [`StoreNonces`](smartex_store::StoreNonces) on
+    /// through `nonces` — a [`StoreNonces`](crate::StoreNonces) on
     /// the merchant's database, so that several instances can use one key
     /// without a call refused for its nonce, and a restart never reuses one.
     /// (The simpler alternative: one API key per instance, with
@@ -132,6 +137,20 @@ impl<S: OrderStore> MerchantBuilder<S> {
         nonces: std::sync::Arc<dyn smartex_http::NonceSource>,
     ) -> Self {
         self.api_key(auth.nonce_source(nonces))
+    }
+
+    /// Where "now" comes from (default: the system clock), for everything
+    /// the merchant times: a checkout's record and first poll, the IPN
+    /// timestamp window, the reconciler's leases, poll windows and backoff,
+    /// the outbox's leases and retries, and the API client's `time` nonces
+    /// (it is the client's clock, [`ClientBuilder::clock`]). A test passes a
+    /// [`ManualClock`](smartex_core::time::ManualClock) and moves it instead
+    /// of sleeping. The waits between scans (`scan_every`, `idle_wait`) and
+    /// the client's timeouts are tokio's timers.
+    #[must_use]
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.client = self.client.clock(clock);
+        self
     }
 
     /// Adjusts the API client (language, timeout, API root, …).
@@ -165,7 +184,7 @@ impl<S: OrderStore> MerchantBuilder<S> {
     }
 
     /// A name for this instance, shown on the leases it holds (default: the
-    /// process id and a random suffix).
+    /// process id and a random suffix). Two instances must not share one.
     #[must_use]
     pub fn instance(mut self, name: impl Into<String>) -> Self {
         self.instance = Some(name.into());
@@ -176,7 +195,9 @@ impl<S: OrderStore> MerchantBuilder<S> {
     ///
     /// # Errors
     /// [`Error::Invalid`] for a missing or unusable `ipnUrl`;
-    /// [`Error::Client`] if the client cannot be built.
+    /// [`Error::Client`] if the client cannot be built;
+    /// [`Error::RandomUnavailable`] if no [`instance`](Self::instance) name
+    /// was given and the operating system has no random bytes for one.
     pub fn build(self) -> Result<Merchant<S>, Error> {
         let client = self.client.clone().build().map_err(Error::Client)?;
         self.finish(client)
@@ -200,9 +221,10 @@ impl<S: OrderStore> MerchantBuilder<S> {
             field: Cow::Borrowed("ipnUrl"),
         })?;
         let template = IpnUrlTemplate::with_param(base, self.param)?;
-        let instance = self
-            .instance
-            .unwrap_or_else(|| format!("pid{}-{:x}", std::process::id(), random_u32()));
+        let instance = match self.instance {
+            Some(name) => name,
+            None => format!("pid{}-{:08x}", std::process::id(), random_u32()?),
+        };
         Ok(Merchant {
             inner: Arc::new(Inner {
                 store: self.store,
@@ -218,18 +240,13 @@ impl<S: OrderStore> MerchantBuilder<S> {
     }
 }
 
-fn random_u32() -> u32 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    // Truncation intended: a short random suffix.
-    #[allow(clippy::cast_possible_truncation)]
-    let r = h.finish() as u32;
-    r
+/// A random suffix for an instance's default name, from the operating system
+/// (`getrandom`, the workspace's one source of randomness): two instances
+/// with the same pid on two hosts must not share their leases' owner.
+fn random_u32() -> Result<u32, Error> {
+    let mut bytes = [0u8; 4];
+    getrandom::getrandom(&mut bytes).map_err(|_| smartex_core::secret::RandomUnavailable)?;
+    Ok(u32::from_le_bytes(bytes))
 }
 
 /// A created and recorded order: where to send the customer.
@@ -237,8 +254,9 @@ fn random_u32() -> u32 {
 pub struct Checkout {
     /// The merchant's reference.
     pub reference: Reference,
-    /// The platform's order.
-    pub order: NewOrder,
+    /// The platform's answer to `order/create`: the created order and its
+    /// pages.
+    pub order: CreateReply,
 }
 
 impl Checkout {
@@ -371,17 +389,17 @@ impl<S: OrderStore, T: Transport> Merchant<S, T> {
         let secret = key.ipn_secret(reference);
         let order = order.ipn_url(ipn_url).ipn_secret(secret.expose()).build()?;
 
-        let now = now_ms();
-        let pending = smartex_store::NewOrder {
-            reference: reference.as_str().to_owned(),
+        let now = inner.now();
+        let pending = PendingOrder {
+            reference: reference.clone(),
             ipn_secret: IpnSecretSource::Derived {
                 key_id: key.id().to_owned(),
             },
-            created_at_ms: now,
+            created_at: now,
             // Due for the reconciler after `first_poll`: by then the record
             // is normally complete and can be polled; a record left pending
             // by an ambiguous create waits there for its first IPN.
-            first_poll_at_ms: Some(now.saturating_add(ms(inner.reconcile.first_poll))),
+            first_poll_at: Some(now.plus_ms(ms(inner.reconcile.first_poll))),
         };
         match inner.store.insert_order(pending).await {
             Ok(_) => {}
@@ -434,11 +452,7 @@ impl<S: OrderStore, T: Transport> Merchant<S, T> {
             uid: Some(created.uid()),
             order_secret: Some(created.secret().clone()),
         };
-        match inner
-            .store
-            .bind_order(reference.as_str(), binding, now_ms())
-            .await
-        {
+        match inner.store.bind_order(reference, binding, inner.now()).await {
             Ok(_) => Ok(Checkout {
                 reference: reference.clone(),
                 order: created,

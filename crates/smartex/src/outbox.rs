@@ -6,7 +6,7 @@ use std::future::Future;
 use smartex_http::Transport;
 use smartex_store::{Lease, OrderStore, OutboxItem};
 
-use crate::merchant::{Merchant, ms, now_ms};
+use crate::merchant::{Merchant, ms};
 
 /// Delivers applied status changes to the merchant's business step (ship
 /// the goods, refund, e-mail) **at least once**.
@@ -102,8 +102,8 @@ impl<S: OrderStore, T: Transport> Outbox<S, T> {
             .store
             .claim_outbox(Lease {
                 owner: inner.instance.clone(),
-                now_ms: now_ms(),
-                duration_ms: ms(inner.outbox.lease),
+                now: inner.now(),
+                duration: inner.outbox.lease,
                 limit: u32::try_from(inner.outbox.batch).unwrap_or(u32::MAX),
             })
             .await
@@ -118,7 +118,7 @@ impl<S: OrderStore, T: Transport> Outbox<S, T> {
         self.merchant
             .inner
             .store
-            .ack_outbox(item.id, now_ms())
+            .ack_outbox(item.id, self.merchant.inner.now())
             .await
     }
 
@@ -130,7 +130,7 @@ impl<S: OrderStore, T: Transport> Outbox<S, T> {
     /// expires).
     pub async fn retry(&self, item: &OutboxItem) -> Result<bool, smartex_store::Error> {
         let inner = &self.merchant.inner;
-        let at = now_ms().saturating_add(ms(inner.outbox.retry_after));
+        let at = inner.now().plus_ms(ms(inner.outbox.retry_after));
         inner.store.retry_outbox(item.id, &inner.instance, at).await
     }
 

@@ -10,10 +10,10 @@ use smartex_core::ipn::{UnverifiedIpn, VerifiedIpn};
 use smartex_ipn::{Answer, IpnRequest, ReplayKey};
 use smartex_store::{
     ApplyOutcome, DecisionKind, IpnSecretSource, NotificationKey, Observation, OrderBinding,
-    OrderKey, OrderStore,
+    OrderKey, OrderStore, PendingOrder,
 };
 
-use crate::merchant::{Merchant, now_ms};
+use crate::merchant::Merchant;
 
 /// The answer when our own processing failed (the store is down): `500`.
 ///
@@ -43,7 +43,7 @@ pub enum Handled {
     /// was written for the business step.
     Applied {
         /// The order's reference.
-        reference: String,
+        reference: Reference,
         /// The status applied.
         status: OrderStatus,
     },
@@ -175,7 +175,7 @@ impl<S: OrderStore, T: Transport> Merchant<S, T> {
         reference: Reference,
     ) -> IpnOutcome {
         let inner = &self.inner;
-        let now = now_ms();
+        let now = inner.now();
         // Verify with each key's secret in turn, to learn which key signed
         // (recorded if the order must be recorded now). Key ids are not
         // secret; each comparison is constant time.
@@ -185,7 +185,7 @@ impl<S: OrderStore, T: Transport> Merchant<S, T> {
             match inner.receiver.verify(
                 parsed.clone(),
                 &key.ipn_secret(&reference),
-                UnixMillis::from_millis(now),
+                now,
             ) {
                 Ok(n) => {
                     verified = Some((n, key.id().to_owned()));
@@ -207,11 +207,7 @@ impl<S: OrderStore, T: Transport> Merchant<S, T> {
         };
 
         // Bind the signed orderId to the reference (idempotent).
-        let record = match inner
-            .store
-            .order(OrderKey::Reference(reference.as_str()))
-            .await
-        {
+        let record = match inner.store.order(OrderKey::Reference(&reference)).await {
             Ok(record) => record,
             Err(e) => return IpnOutcome::store_failed(e),
         };
@@ -229,11 +225,11 @@ impl<S: OrderStore, T: Transport> Merchant<S, T> {
                 // lost with a database restored from an older backup, say):
                 // record it now rather than lose a genuine notification.
                 bound = true;
-                let order = smartex_store::NewOrder {
-                    reference: reference.as_str().to_owned(),
+                let order = PendingOrder {
+                    reference: reference.clone(),
                     ipn_secret: IpnSecretSource::Derived { key_id },
-                    created_at_ms: now,
-                    first_poll_at_ms: None,
+                    created_at: now,
+                    first_poll_at: None,
                 };
                 match inner.store.insert_order(order).await {
                     Ok(_) | Err(smartex_store::Error::ReferenceTaken) => {}
@@ -245,11 +241,7 @@ impl<S: OrderStore, T: Transport> Merchant<S, T> {
             }
         }
         let mut outcome = self
-            .apply(
-                OrderKey::Reference(reference.as_str()),
-                &notification,
-                &order_id,
-            )
+            .apply(OrderKey::Reference(&reference), &notification, &order_id)
             .await;
         outcome.bound_order_id = bound;
         outcome
@@ -259,7 +251,7 @@ impl<S: OrderStore, T: Transport> Merchant<S, T> {
         &self,
         reference: &Reference,
         order_id: &ObjectId,
-        now: u64,
+        now: UnixMillis,
     ) -> Result<(), smartex_store::Error> {
         let binding = OrderBinding {
             order_id: Some(*order_id),
@@ -269,7 +261,7 @@ impl<S: OrderStore, T: Transport> Merchant<S, T> {
         };
         self.inner
             .store
-            .bind_order(reference.as_str(), binding, now)
+            .bind_order(reference, binding, now)
             .await
             .map(|_| ())
     }
@@ -287,14 +279,11 @@ impl<S: OrderStore, T: Transport> Merchant<S, T> {
         let secret = record.and_then(|r| match r.ipn_secret {
             IpnSecretSource::Stored(secret) => Some(secret),
             IpnSecretSource::Derived { key_id } => {
-                let key = inner.keys.get(&key_id)?;
-                Reference::new(r.reference)
-                    .ok()
-                    .map(|re| key.ipn_secret(&re))
+                Some(inner.keys.get(&key_id)?.ipn_secret(&r.reference))
             }
             IpnSecretSource::None => None,
         });
-        let notification = match inner.receiver.verify(parsed, &secret, smartex_ipn::now()) {
+        let notification = match inner.receiver.verify(parsed, &secret, inner.now()) {
             Ok(n) => n,
             Err(e) => return IpnOutcome::refused(e),
         };
@@ -315,7 +304,8 @@ impl<S: OrderStore, T: Transport> Merchant<S, T> {
             // 4 + 24 + 1 + 64 bytes: always within the store's 200.
             return IpnOutcome::refused(smartex_ipn::Error::Malformed(CoreError::MissingChecksum));
         };
-        let observation = Observation::ipn(notification.event(), notification_key, now_ms());
+        let received = self.inner.now();
+        let observation = Observation::ipn(notification.event(), notification_key, received);
         match self.inner.store.apply(key, observation).await {
             Ok(ApplyOutcome::Decided {
                 decision, order, ..

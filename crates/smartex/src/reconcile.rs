@@ -5,11 +5,10 @@ use std::future::Future;
 
 use smartex_core::request::OrderViewKind;
 use smartex_core::status::StatusEvent;
-use smartex_core::time::UnixMillis;
 use smartex_http::Transport;
 use smartex_store::{ApplyOutcome, Lease, Observation, OrderKey, OrderRecord, OrderStore};
 
-use crate::merchant::{Merchant, ms, now_ms};
+use crate::merchant::{Merchant, ms};
 
 /// What one [`Reconciler::run_once`] did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -108,8 +107,8 @@ impl<S: OrderStore, T: Transport> Reconciler<S, T> {
         for _ in 0..1000 {
             let lease = Lease {
                 owner: inner.instance.clone(),
-                now_ms: now_ms(),
-                duration_ms: ms(inner.reconcile.lease),
+                now: inner.now(),
+                duration: inner.reconcile.lease,
                 limit: u32::try_from(inner.reconcile.batch).unwrap_or(u32::MAX),
             };
             let due = inner.store.claim_due(lease).await?;
@@ -128,19 +127,19 @@ impl<S: OrderStore, T: Transport> Reconciler<S, T> {
     async fn handle(&self, order: OrderRecord, report: &mut ReconcileReport) {
         let inner = &self.merchant.inner;
         let options = &inner.reconcile;
-        let now = now_ms();
-        let age = now.saturating_sub(order.created_at_ms);
+        let now = inner.now();
+        let age = now.millis_since(order.created_at);
         let wait = ms(options.wait_after(order.poll_attempts));
         let next = match (order.uid, order.order_secret.as_ref()) {
             _ if order.is_final() => None,
             (Some(uid), Some(secret)) => {
                 report.polled += 1;
-                let sent = now_ms();
+                let sent = inner.now();
                 let answer = inner
                     .client
                     .get_order(uid, secret, OrderViewKind::Order)
                     .await;
-                let received = now_ms();
+                let received = inner.now();
                 let mut is_final = false;
                 match answer {
                     Ok(view) => {
@@ -148,8 +147,8 @@ impl<S: OrderStore, T: Transport> Reconciler<S, T> {
                         is_final = status.is_final();
                         let event = StatusEvent::polled_between(
                             status,
-                            UnixMillis::from_millis(sent),
-                            UnixMillis::from_millis(received),
+                            sent,
+                            received,
                             ms(options.clock_skew),
                         );
                         let observation = Observation::poll(event, received);
@@ -173,7 +172,7 @@ impl<S: OrderStore, T: Transport> Reconciler<S, T> {
                 if is_final || age > ms(options.horizon) {
                     None
                 } else {
-                    Some(received.saturating_add(wait))
+                    Some(received.plus_ms(wait))
                 }
             }
             _ => {
@@ -183,7 +182,7 @@ impl<S: OrderStore, T: Transport> Reconciler<S, T> {
                     None
                 } else {
                     let until_horizon = horizon - age;
-                    Some(now.saturating_add(wait.min(until_horizon)))
+                    Some(now.plus_ms(wait.min(until_horizon)))
                 }
             }
         };

@@ -1,8 +1,13 @@
 //! The facade over real HTTP: the sandbox as the platform, an axum IPN
 //! endpoint calling `handle_ipn`, and a real SQLite file as the store.
+//!
+//! The merchant and the sandbox share one `ManualClock` per test: leases,
+//! retries and backoff are passed by moving it, never by sleeping. The only
+//! waits left are for work in flight over HTTP (`eventually`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
@@ -16,6 +21,7 @@ use smartex::ipn::IpnRequest;
 use smartex::store::{DecisionKind, OrderKey, OrderStore, Source, SqliteStore, StoreOptions};
 use smartex::{Error, MasterKey, Merchant, OutboxOptions, ReconcileOptions, Reference};
 use smartex_core::OrderStatus;
+use smartex_core::time::{ManualClock, UnixMillis};
 use smartex_sandbox::{IpnSpelling, Sandbox, SandboxConfig, Schedule};
 
 type Shop = Merchant<SqliteStore, ReqwestTransport>;
@@ -33,15 +39,53 @@ fn key() -> MasterKey {
     MasterKey::new("k1", [0x42; 32]).unwrap()
 }
 
+/// The reconciler's lease, and the outbox's.
+const LEASE: Duration = Duration::from_millis(300);
+/// The wait before an order's first poll.
+const FIRST_POLL: Duration = Duration::from_millis(50);
+/// The wait before a failed business step's change is offered again.
+const RETRY_AFTER: Duration = Duration::from_millis(10);
+
+/// A test's clock, shared by the sandbox and every merchant: it starts at
+/// this machine's time (the IPN timestamp window is checked against it) and
+/// moves only when the test says.
+fn clock() -> Arc<ManualClock> {
+    Arc::new(ManualClock::new(UnixMillis::from(
+        std::time::SystemTime::now(),
+    )))
+}
+
+/// Moves `clock` forward by `d`.
+fn advance(clock: &ManualClock, d: Duration) {
+    clock.advance_ms(u64::try_from(d.as_millis()).unwrap());
+}
+
+/// Waits until `done` holds, for work in flight over real HTTP (a stalled
+/// answer, a task in the background) — never for a lease, a retry or a
+/// backoff, which the clock passes.
+async fn eventually<F: std::future::Future<Output = bool>>(
+    what: &str,
+    mut done: impl FnMut() -> F,
+) {
+    for _ in 0..500 {
+        if done().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{what} did not happen within 5 s");
+}
+
 /// A merchant over the SQLite file `db`, its IPN endpoint served on `port`
-/// (0: a new one). Returns the merchant and the port.
-async fn merchant(sb: &Sandbox, db: &Path, port: u16) -> (Shop, u16) {
-    merchant_with(sb, db, port, key(), None).await
+/// (0: a new one), on `clock`. Returns the merchant and the port.
+async fn merchant(sb: &Sandbox, clock: &Arc<ManualClock>, db: &Path, port: u16) -> (Shop, u16) {
+    merchant_with(sb, clock, db, port, key(), None).await
 }
 
 /// As [`merchant`], with these master keys (current, previous).
 async fn merchant_with(
     sb: &Sandbox,
+    clock: &Arc<ManualClock>,
     db: &Path,
     port: u16,
     current: MasterKey,
@@ -62,14 +106,22 @@ async fn merchant_with(
     }
     let m = builder
         .ipn_url(format!("http://127.0.0.1:{port}/ipn"))
+        .clock(clock.clone())
         .reconcile(
             ReconcileOptions::default()
-                .backoff(ms(50), ms(200))
+                .backoff(FIRST_POLL, ms(200))
                 .pending_horizon(ms(30_000))
-                .lease(ms(300))
+                .lease(LEASE)
                 .clock_skew(ms(20)),
         )
-        .outbox(OutboxOptions::default().lease(ms(300)).retry_after(ms(10)))
+        .outbox(
+            OutboxOptions::default()
+                .lease(LEASE)
+                .retry_after(RETRY_AFTER)
+                // A tokio timer between empty claims: the runner's polling
+                // pace, not a lease or a retry.
+                .idle_wait(ms(5)),
+        )
         .client(|c| c.timeout(ms(1_000)))
         .build_with(transport)
         .unwrap();
@@ -80,13 +132,14 @@ async fn merchant_with(
     (m, port)
 }
 
-async fn sandbox() -> Sandbox {
+async fn sandbox(clock: &Arc<ManualClock>) -> Sandbox {
     // Each IPN in a Node client's spelling picked at random: the facade must
     // take them all.
     Sandbox::start(
         SandboxConfig::default()
             .schedule(Schedule::manual())
-            .ipn_spelling(IpnSpelling::Random),
+            .ipn_spelling(IpnSpelling::Random)
+            .clock(clock.clone()),
     )
     .await
     .unwrap()
@@ -115,7 +168,7 @@ fn sandbox_uid(sb: &Sandbox, reference: &str) -> smartex_core::OrderUid {
 
 async fn stored(m: &Shop, reference: &str) -> smartex::store::OrderRecord {
     m.store()
-        .order(OrderKey::Reference(reference))
+        .order(OrderKey::Reference(&Reference::new(reference).unwrap()))
         .await
         .unwrap()
         .unwrap()
@@ -123,7 +176,7 @@ async fn stored(m: &Shop, reference: &str) -> smartex::store::OrderRecord {
 
 async fn stored_status(m: &Shop, reference: &str) -> Option<OrderStatus> {
     m.store()
-        .order(OrderKey::Reference(reference))
+        .order(OrderKey::Reference(&Reference::new(reference).unwrap()))
         .await
         .unwrap()
         .and_then(|r| r.known.map(|k| k.status))
@@ -132,8 +185,9 @@ async fn stored_status(m: &Shop, reference: &str) -> Option<OrderStatus> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_ipn_that_outruns_the_create_response_is_applied_and_binds_the_order() {
     let dir = tempfile::tempdir().unwrap();
-    let sb = sandbox().await;
-    let (m, _) = merchant(&sb, &dir.path().join("shop.db"), 0).await;
+    let clock = clock();
+    let sb = sandbox(&clock).await;
+    let (m, _) = merchant(&sb, &clock, &dir.path().join("shop.db"), 0).await;
     let reference = Reference::new("early-1").unwrap();
 
     // The create is processed, but its answer is held back for 600 ms …
@@ -144,8 +198,17 @@ async fn an_ipn_that_outruns_the_create_response_is_applied_and_binds_the_order(
         let reference = reference.clone();
         async move { m.checkout(&reference, order).await }
     });
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    // … meanwhile the platform sends waitPayment.
+    // Once the platform has it …
+    eventually("the create reached the sandbox", || {
+        let found = sb.orders().iter().any(|o| {
+            o.ipn_url
+                .as_deref()
+                .is_some_and(|u| u.ends_with("ref=early-1"))
+        });
+        async move { found }
+    })
+    .await;
+    // … it sends waitPayment while its answer is still held back.
     let uid = sandbox_uid(&sb, "early-1");
     let transition = sb.advance(uid).await.unwrap();
     assert_eq!(transition.ipns[0].outcome.http_status(), Some(200));
@@ -168,8 +231,9 @@ async fn an_ipn_that_outruns_the_create_response_is_applied_and_binds_the_order(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_ambiguous_create_is_recovered_by_its_first_ipn() {
     let dir = tempfile::tempdir().unwrap();
-    let sb = sandbox().await;
-    let (m, _) = merchant(&sb, &dir.path().join("shop.db"), 0).await;
+    let clock = clock();
+    let sb = sandbox(&clock).await;
+    let (m, _) = merchant(&sb, &clock, &dir.path().join("shop.db"), 0).await;
     let reference = Reference::new("ambiguous-1").unwrap();
 
     sb.fail_next_create(500);
@@ -198,8 +262,9 @@ async fn an_ambiguous_create_is_recovered_by_its_first_ipn() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_duplicate_ipn_is_applied_once() {
     let dir = tempfile::tempdir().unwrap();
-    let sb = sandbox().await;
-    let (m, _) = merchant(&sb, &dir.path().join("shop.db"), 0).await;
+    let clock = clock();
+    let sb = sandbox(&clock).await;
+    let (m, _) = merchant(&sb, &clock, &dir.path().join("shop.db"), 0).await;
     let reference = Reference::new("dup-1").unwrap();
     let c = m.checkout(&reference, order(&sb)).await.unwrap();
     sb.duplicate_next_ipn(c.uid());
@@ -217,7 +282,7 @@ async fn a_duplicate_ipn_is_applied_once() {
     assert_eq!(answers[1], (200, "OK: duplicate".to_owned()));
     let events = m
         .store()
-        .events(OrderKey::Reference("dup-1"))
+        .events(OrderKey::Reference(&reference))
         .await
         .unwrap();
     let applied = events
@@ -238,8 +303,9 @@ async fn a_duplicate_ipn_is_applied_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_byte_identical_resend_of_a_stale_ipn_is_answered_stale() {
     let dir = tempfile::tempdir().unwrap();
-    let sb = sandbox().await;
-    let (m, _) = merchant(&sb, &dir.path().join("shop.db"), 0).await;
+    let clock = clock();
+    let sb = sandbox(&clock).await;
+    let (m, _) = merchant(&sb, &clock, &dir.path().join("shop.db"), 0).await;
     let reference = Reference::new("stale-1").unwrap();
     let c = m.checkout(&reference, order(&sb)).await.unwrap();
     // waitPayment's IPN is lost; the next status's IPN is applied.
@@ -262,7 +328,7 @@ async fn a_byte_identical_resend_of_a_stale_ipn_is_answered_stale() {
     }
     let events = m
         .store()
-        .events(OrderKey::Reference("stale-1"))
+        .events(OrderKey::Reference(&reference))
         .await
         .unwrap();
     let stale = events
@@ -276,9 +342,10 @@ async fn a_byte_identical_resend_of_a_stale_ipn_is_answered_stale() {
 async fn a_restarted_merchant_reconciles_what_it_missed() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("shop.db");
-    let sb = sandbox().await;
+    let clock = clock();
+    let sb = sandbox(&clock).await;
     let reference = Reference::new("restart-1").unwrap();
-    let (first, _) = merchant(&sb, &db, 0).await;
+    let (first, _) = merchant(&sb, &clock, &db, 0).await;
     let c = first.checkout(&reference, order(&sb)).await.unwrap();
     drop(first); // the instance goes away; nothing runs its reconciler
 
@@ -289,25 +356,23 @@ async fn a_restarted_merchant_reconciles_what_it_missed() {
     }
     assert_eq!(sb.order(c.uid()).unwrap().status, OrderStatus::Done);
 
-    // A new instance over the same file resumes from the store.
-    let (second, _) = merchant(&sb, &db, 0).await;
-    let mut report_total = 0;
-    for _ in 0..50 {
-        let report = second.reconciler().run_once().await.unwrap();
-        report_total += report.applied;
-        if stored_status(&second, "restart-1").await == Some(OrderStatus::Done) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    // A new instance over the same file resumes from the store: not before
+    // the order's first poll is due …
+    let (second, _) = merchant(&sb, &clock, &db, 0).await;
+    advance(&clock, FIRST_POLL - Duration::from_millis(1));
+    assert_eq!(second.reconciler().run_once().await.unwrap().claimed, 0);
+    // … and then at once.
+    advance(&clock, Duration::from_millis(1));
+    let report = second.reconciler().run_once().await.unwrap();
+    assert_eq!((report.claimed, report.polled), (1, 1), "{report:?}");
+    assert_eq!(report.applied, 1, "one poll applies the final status");
     assert_eq!(
         stored_status(&second, "restart-1").await,
         Some(OrderStatus::Done)
     );
-    assert_eq!(report_total, 1, "one poll applies the final status");
     let events = second
         .store()
-        .events(OrderKey::Reference("restart-1"))
+        .events(OrderKey::Reference(&reference))
         .await
         .unwrap();
     let applied: Vec<_> = events
@@ -316,8 +381,8 @@ async fn a_restarted_merchant_reconciles_what_it_missed() {
         .collect();
     assert_eq!(applied.len(), 1);
     assert!(matches!(applied[0].event.source, Source::Poll { .. }));
-    // Final: never claimed again.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Final: never claimed again, however late (past any lease and backoff).
+    advance(&clock, LEASE * 10);
     assert_eq!(second.reconciler().run_once().await.unwrap().claimed, 0);
 }
 
@@ -325,8 +390,9 @@ async fn a_restarted_merchant_reconciles_what_it_missed() {
 async fn a_business_step_that_crashes_gets_the_change_again() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("shop.db");
-    let sb = sandbox().await;
-    let (m, _) = merchant(&sb, &db, 0).await;
+    let clock = clock();
+    let sb = sandbox(&clock).await;
+    let (m, _) = merchant(&sb, &clock, &db, 0).await;
     let c = m
         .checkout(&Reference::new("biz-1").unwrap(), order(&sb))
         .await
@@ -337,61 +403,87 @@ async fn a_business_step_that_crashes_gets_the_change_again() {
     let items = m.outbox().claim().await.unwrap();
     assert_eq!(items.len(), 1);
     assert_eq!(items[0].status, OrderStatus::WaitPayment);
-    // Under its lease, nobody else gets it …
+    // Under its lease, nobody else gets it, up to its last millisecond …
     assert!(m.outbox().claim().await.unwrap().is_empty());
+    let (restarted, _) = merchant(&sb, &clock, &db, 0).await;
+    advance(&clock, LEASE - Duration::from_millis(1));
+    assert!(restarted.outbox().claim().await.unwrap().is_empty());
     // … after the lease, a restarted instance does.
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    let (restarted, _) = merchant(&sb, &db, 0).await;
+    advance(&clock, Duration::from_millis(1));
     let again = restarted.outbox().claim().await.unwrap();
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].id, items[0].id);
     assert!(restarted.outbox().ack(&again[0]).await.unwrap());
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    // Acknowledged: never delivered again, not even after its lease.
+    advance(&clock, LEASE * 2);
     assert!(restarted.outbox().claim().await.unwrap().is_empty());
 
-    // `run` acknowledges after the handler succeeds and retries after it fails.
+    // A failed business step's change comes back after `retry_after`, not
+    // before.
     sb.advance(c.uid()).await.unwrap();
-    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let failed = restarted.outbox().claim().await.unwrap();
+    assert_eq!(failed.len(), 1);
+    assert!(restarted.outbox().retry(&failed[0]).await.unwrap());
+    advance(&clock, RETRY_AFTER - Duration::from_millis(1));
+    assert!(
+        restarted.outbox().claim().await.unwrap().is_empty(),
+        "too early"
+    );
+    advance(&clock, Duration::from_millis(1));
+
+    // `run` acknowledges after the handler succeeds and retries after it
+    // fails.
+    let (seen, mut deliveries) = tokio::sync::mpsc::unbounded_channel();
     let outbox = restarted.outbox();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let runner = tokio::spawn({
-        let seen = std::sync::Arc::clone(&seen);
-        async move {
-            let mut failed_once = false;
-            outbox
-                .run(
-                    move |item| {
-                        let fail = !failed_once;
-                        failed_once = true;
-                        seen.lock().unwrap().push((item.id, fail));
-                        async move { if fail { Err("crash") } else { Ok(()) } }
-                    },
-                    async {
-                        let _ = stopped.await;
-                    },
-                )
-                .await;
-        }
+    let runner = tokio::spawn(async move {
+        let mut failed_once = false;
+        outbox
+            .run(
+                move |item| {
+                    let fail = !failed_once;
+                    failed_once = true;
+                    let _ = seen.send((item.id, fail));
+                    async move { if fail { Err("crash") } else { Ok(()) } }
+                },
+                async {
+                    let _ = stopped.await;
+                },
+            )
+            .await;
     });
-    for _ in 0..100 {
-        if seen.lock().unwrap().len() >= 2 {
+    let first = tokio::time::timeout(Duration::from_secs(5), deliveries.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first, (failed[0].id, true), "the first delivery fails");
+    // The runner gives it back in its own time: move the clock past each
+    // retry time it may have set until the change comes again.
+    let mut second = None;
+    for _ in 0..250 {
+        advance(&clock, RETRY_AFTER);
+        let next = tokio::time::timeout(Duration::from_millis(20), deliveries.recv()).await;
+        if let Ok(delivery) = next {
+            second = delivery;
             break;
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    assert_eq!(second, Some((first.0, false)), "the failed item came back");
     let _ = stop.send(());
     runner.await.unwrap();
-    let seen = seen.lock().unwrap().clone();
-    assert_eq!(seen.len(), 2, "{seen:?}");
-    assert_eq!(seen[0].0, seen[1].0, "the failed item came back");
-    assert!(restarted.outbox().claim().await.unwrap().is_empty());
+    advance(&clock, LEASE * 2);
+    assert!(
+        restarted.outbox().claim().await.unwrap().is_empty(),
+        "acknowledged"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_order_created_without_a_reference_is_found_by_its_order_id() {
     let dir = tempfile::tempdir().unwrap();
-    let sb = sandbox().await;
-    let (m, port) = merchant(&sb, &dir.path().join("shop.db"), 0).await;
+    let clock = clock();
+    let sb = sandbox(&clock).await;
+    let (m, port) = merchant(&sb, &clock, &dir.path().join("shop.db"), 0).await;
     // Created the old way: a plain ipnUrl and a secret of the merchant's own.
     let secret = smartex_core::IpnSecret::new("my-own-secret").unwrap();
     let created = m
@@ -406,24 +498,25 @@ async fn an_order_created_without_a_reference_is_found_by_its_order_id() {
         .await
         .unwrap();
     let store = m.store();
+    let reference = Reference::new("plain-1").unwrap();
     store
-        .insert_order(smartex::store::NewOrder {
-            reference: "plain-1".to_owned(),
+        .insert_order(smartex::store::PendingOrder {
+            reference: reference.clone(),
             ipn_secret: smartex::store::IpnSecretSource::Stored(secret),
-            created_at_ms: smartex::ipn::now().as_millis(),
-            first_poll_at_ms: None,
+            created_at: smartex::ipn::now(),
+            first_poll_at: None,
         })
         .await
         .unwrap();
     store
         .bind_order(
-            "plain-1",
+            &reference,
             smartex::store::OrderBinding {
                 order_id: Some(created.id()),
                 uid: Some(created.uid()),
                 order_secret: Some(created.secret().clone()),
             },
-            smartex::ipn::now().as_millis(),
+            smartex::ipn::now(),
         )
         .await
         .unwrap();
@@ -454,8 +547,9 @@ async fn an_order_created_without_a_reference_is_found_by_its_order_id() {
 async fn after_a_key_rotation_orders_of_the_old_key_still_verify() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("shop.db");
-    let sb = sandbox().await;
-    let (old, _) = merchant(&sb, &db, 0).await;
+    let clock = clock();
+    let sb = sandbox(&clock).await;
+    let (old, _) = merchant(&sb, &clock, &db, 0).await;
     let c = old
         .checkout(&Reference::new("rot-1").unwrap(), order(&sb))
         .await
@@ -475,7 +569,7 @@ async fn after_a_key_rotation_orders_of_the_old_key_still_verify() {
         .content_type("application/x-www-form-urlencoded")
         .query("ref=rot-1");
     let k2 = MasterKey::new("k2", [0x43; 32]).unwrap();
-    let (rotated, _) = merchant_with(&sb, &db, 0, k2.clone(), Some(key())).await;
+    let (rotated, _) = merchant_with(&sb, &clock, &db, 0, k2.clone(), Some(key())).await;
     assert_eq!(rotated.handle_ipn(&request).await.answer.status, 200);
     assert_eq!(
         stored_status(&rotated, "rot-1").await,
@@ -493,7 +587,7 @@ async fn after_a_key_rotation_orders_of_the_old_key_still_verify() {
         }
     );
     // Without the old key, the old order's IPNs no longer verify.
-    let (only_new, _) = merchant_with(&sb, &db, 0, k2, None).await;
+    let (only_new, _) = merchant_with(&sb, &clock, &db, 0, k2, None).await;
     assert_eq!(only_new.handle_ipn(&request).await.answer.status, 401);
 }
 
@@ -501,15 +595,13 @@ async fn after_a_key_rotation_orders_of_the_old_key_still_verify() {
 async fn one_notification_delivered_to_two_instances_at_once_is_applied_once() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("shop.db");
-    let sb = sandbox().await;
-    let (a, _) = merchant(&sb, &db, 0).await;
-    let (b, _) = merchant(&sb, &db, 0).await;
+    let clock = clock();
+    let sb = sandbox(&clock).await;
+    let (a, _) = merchant(&sb, &clock, &db, 0).await;
+    let (b, _) = merchant(&sb, &clock, &db, 0).await;
     for i in 0..8 {
-        let reference = format!("race-{i}");
-        let c = a
-            .checkout(&Reference::new(reference.clone()).unwrap(), order(&sb))
-            .await
-            .unwrap();
+        let reference = Reference::new(format!("race-{i}")).unwrap();
+        let c = a.checkout(&reference, order(&sb)).await.unwrap();
         sb.advance(c.uid()).await.unwrap(); // waitPayment, through a
         let sent = sb.advance(c.uid()).await.unwrap(); // inProgress, through a
         let body = sent.ipns[0].body.clone();
@@ -549,8 +641,9 @@ async fn one_notification_delivered_to_two_instances_at_once_is_applied_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_checkout_dropped_mid_call_still_records_the_created_order() {
     let dir = tempfile::tempdir().unwrap();
-    let sb = sandbox().await;
-    let (m, _) = merchant(&sb, &dir.path().join("shop.db"), 0).await;
+    let clock = clock();
+    let sb = sandbox(&clock).await;
+    let (m, _) = merchant(&sb, &clock, &dir.path().join("shop.db"), 0).await;
     let reference = Reference::new("dropped-1").unwrap();
     // The create is processed; its answer is held back for 400 ms, and the
     // caller gives up after 100.
@@ -561,7 +654,12 @@ async fn a_checkout_dropped_mid_call_still_records_the_created_order() {
     )
     .await;
     assert!(gave_up.is_err(), "the caller was dropped mid-call");
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // The answer arrives 300 ms later; the task left behind binds it.
+    eventually("the created order was bound", || {
+        let m = m.clone();
+        async move { stored(&m, "dropped-1").await.uid.is_some() }
+    })
+    .await;
     let uid = sandbox_uid(&sb, "dropped-1");
     let record = stored(&m, "dropped-1").await;
     assert_eq!(record.uid.map(|u| u.get()), Some(uid.get()), "uid stored");

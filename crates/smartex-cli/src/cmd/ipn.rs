@@ -194,10 +194,7 @@ fn signed_body(fields: &IpnFields, secret: &IpnSecret, field: &str) -> Result<St
     if field.is_empty() {
         return Err(Error::usage("--signature-field must not be empty"));
     }
-    let timestamp = fields
-        .timestamp
-        .unwrap_or_else(crate::now_ms)
-        .to_string();
+    let timestamp = fields.timestamp.unwrap_or_else(crate::now_ms).to_string();
     let values = to_values(&fields.to_values)?;
     let values: Vec<(&str, &str, &str)> = values
         .iter()

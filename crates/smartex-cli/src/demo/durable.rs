@@ -274,7 +274,7 @@ async fn move_on_while_down(
 /// Step 4: after the restart over the same file, the reconciler recovers the
 /// order from the store: run until it is final (or the time is up).
 async fn recover(running: &Running, reference: &Reference) -> Result<Recovered, Error> {
-    let key = || OrderKey::Reference(reference.as_str());
+    let key = || OrderKey::Reference(reference);
     let store_error = |e: smartex::store::Error| Error::unavailable(format!("the store: {e}"));
     let stored = || async {
         Ok::<_, Error>(

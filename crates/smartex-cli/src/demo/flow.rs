@@ -10,7 +10,7 @@ use smartex_core::ipn::VerifiedIpn;
 use smartex_core::request::CreateOrder;
 use smartex_core::status::Decision;
 use smartex_core::{CurrencyCode, OrderStatus, OrderUid};
-use smartex_http::{Client, NewOrder, ReqwestTransport, WatchEnd, WatchOptions};
+use smartex_http::{Client, CreateReply, ReqwestTransport, WatchEnd, WatchOptions};
 use smartex_sandbox::{IpnOutcome, IpnRecord, Sandbox};
 
 use super::{Check, DemoOptions, EventKind, IpnStep, Timeline, WAIT, step_line};
@@ -45,7 +45,7 @@ struct Route {
 
 /// The order, once `order/create` answered.
 struct Created {
-    order: NewOrder,
+    order: CreateReply,
     /// Its `orderId`, the key of the merchant's books.
     order_id: String,
 }

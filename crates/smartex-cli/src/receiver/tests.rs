@@ -11,7 +11,7 @@ use smartex_core::request::CreateOrder;
 use smartex_core::status::Decision;
 use smartex_core::{IpnSecret, OrderStatus};
 use smartex_http::{
-    Client, ClientBuilder, ErrorKind, NewOrder, ReqwestTransport, RetryPolicy, WatchEnd,
+    Client, ClientBuilder, CreateReply, ErrorKind, ReqwestTransport, RetryPolicy, WatchEnd,
     WatchOptions,
 };
 use smartex_sandbox::{IpnKind, IpnOutcome, IpnSpelling, Sandbox, SandboxConfig, Schedule};
@@ -75,7 +75,7 @@ impl World {
     }
 
     /// Creates a manual-payment order whose IPNs go to the merchant.
-    async fn create(&self) -> NewOrder {
+    async fn create(&self) -> CreateReply {
         let secret = IpnSecret::new("e2e-order-secret").unwrap();
         let created = self
             .client
@@ -88,7 +88,7 @@ impl World {
 
     /// waitPayment (exchange) → inProgress (merchant's update-status) →
     /// inProgressPayout → done (exchange), each IPN settled before the next.
-    async fn run_to_done(&self, order: &NewOrder) {
+    async fn run_to_done(&self, order: &CreateReply) {
         let uid = order.uid();
         self.sb.advance(uid).await.unwrap();
         self.client.mark_paid(uid, order.secret()).await.unwrap();
@@ -104,7 +104,7 @@ impl World {
 
     /// Reconciles as a merchant does: `watch_order` from the status the IPNs
     /// told, each change applied to the books.
-    async fn reconcile(&self, order: &NewOrder) -> (Vec<(OrderStatus, Decision)>, WatchEnd) {
+    async fn reconcile(&self, order: &CreateReply) -> (Vec<(OrderStatus, Decision)>, WatchEnd) {
         let id = order.id();
         let mut options = WatchOptions::default()
             .deadline(WAIT)

@@ -43,8 +43,10 @@ fn secret() -> ApiSecret {
 #[tokio::test]
 async fn reproduces_the_published_example() {
     let server = TestServer::start(|_, _| Action::ok("{}")).await;
-    let auth = ApiKeyAuth::new(key(), secret()).clock(|| 123_456_789);
-    let client = make_client(&server, |b| b.api_key(auth));
+    let auth = ApiKeyAuth::new(key(), secret());
+    let client = make_client(&server, |b| {
+        b.api_key(auth).clock(crate::clock_at(123_456_789))
+    });
     client.call(&Example { param1: "val1" }).await.unwrap();
     let request = &server.requests()[0];
     assert_eq!(request.method, "POST");
@@ -211,11 +213,14 @@ async fn nonce_in_seconds_and_never_backwards() {
     assert!(times[1] > times[0]);
 
     // A clock that goes back: the nonce still grows; resuming skips ahead.
-    let auth = ApiKeyAuth::new(key(), secret())
-        .clock(|| 1_000)
-        .resume_after(5_000);
-    assert_eq!(auth.next_nonce(), 5_001);
-    assert_eq!(auth.next_nonce(), 5_002);
+    let auth = ApiKeyAuth::new(key(), secret()).resume_after(5_000);
+    let behind = smartex_core::time::UnixMillis::from_millis(1_000);
+    assert_eq!(auth.next_nonce(behind), 5_001);
+    assert_eq!(auth.next_nonce(behind), 5_002);
+    // In seconds, the same instant counts a thousand times fewer.
+    let seconds = ApiKeyAuth::new(key(), secret()).unit(smartex_http::NonceUnit::Seconds);
+    let now = smartex_core::time::UnixMillis::from_millis(1_742_774_343_407);
+    assert_eq!(seconds.next_nonce(now), 1_742_774_343);
 }
 
 #[tokio::test]
@@ -229,7 +234,8 @@ async fn each_retry_is_signed_with_a_new_nonce() {
     })
     .await;
     let client = make_client(&server, |b| {
-        b.api_key(ApiKeyAuth::new(key(), secret()).clock(|| 7))
+        b.api_key(ApiKeyAuth::new(key(), secret()))
+            .clock(crate::clock_at(7))
             .retry(smartex_http::RetryPolicy {
                 base_delay: std::time::Duration::from_millis(1),
                 ..Default::default()
@@ -257,8 +263,8 @@ async fn each_retry_is_signed_with_a_new_nonce() {
 async fn a_nonce_above_max_safe_integer_is_refused() {
     let server = TestServer::start(|_, _| Action::ok("{}")).await;
     let max = smartex_http::auth::MAX_SAFE_INTEGER;
-    let auth = ApiKeyAuth::new(key(), secret()).clock(move || max);
-    let client = make_client(&server, |b| b.api_key(auth));
+    let auth = ApiKeyAuth::new(key(), secret());
+    let client = make_client(&server, |b| b.api_key(auth).clock(crate::clock_at(max)));
     client.call(&Example { param1: "val1" }).await.unwrap();
     let err = client.call(&Example { param1: "val1" }).await.unwrap_err();
     assert_eq!(err.kind(), smartex_http::ErrorKind::Auth, "{err}");

@@ -14,8 +14,6 @@ use smartex_http::{
 };
 use smartex_sandbox::{Sandbox, SandboxConfig, Schedule, TEST_API_KEY, TEST_API_SECRET};
 
-use crate::now_ms;
-
 fn test_key() -> ApiKeyAuth {
     ApiKeyAuth::new(
         ApiKey::new(TEST_API_KEY).unwrap(),
@@ -38,11 +36,29 @@ async fn reordering_sandbox() -> Sandbox {
 }
 
 fn client(sb: &Sandbox, auth: ApiKeyAuth, retry: RetryPolicy) -> Client<ReqwestTransport> {
-    ClientBuilder::new(sb.site_url())
+    client_with(ClientBuilder::new(sb.site_url()), auth, retry)
+}
+
+fn client_with(
+    builder: ClientBuilder,
+    auth: ApiKeyAuth,
+    retry: RetryPolicy,
+) -> Client<ReqwestTransport> {
+    builder
         .api_key(auth)
         .retry(retry)
         .build_with(crate::transport())
         .unwrap()
+}
+
+/// This machine's clock, the given milliseconds ahead.
+#[derive(Debug)]
+struct Ahead(u64);
+
+impl smartex_core::time::Clock for Ahead {
+    fn now(&self) -> smartex_core::time::UnixMillis {
+        smartex_core::time::UnixMillis::from(std::time::SystemTime::now()).plus_ms(self.0)
+    }
 }
 
 /// A valid order on the sandbox's ETH → WMZ route.
@@ -136,7 +152,11 @@ async fn a_stale_nonce_is_re_signed_and_retried() {
         base_delay: Duration::from_millis(120),
         max_delay: Duration::from_millis(400),
     };
-    let ahead = client(&sb, test_key().clock(|| now_ms() + 50), RetryPolicy::none());
+    let ahead = client_with(
+        ClientBuilder::new(sb.site_url()).clock(std::sync::Arc::new(Ahead(50))),
+        test_key(),
+        RetryPolicy::none(),
+    );
     let behind = client(&sb, test_key(), retry);
     let (uid, secret) = an_order(&ahead, &sb).await;
 

@@ -30,6 +30,13 @@ pub(crate) fn now_ms() -> u64 {
     .unwrap()
 }
 
+/// A clock standing still at `ms` milliseconds after the epoch.
+pub(crate) fn clock_at(ms: u64) -> std::sync::Arc<dyn smartex_core::time::Clock> {
+    std::sync::Arc::new(smartex_core::time::ManualClock::new(
+        smartex_core::time::UnixMillis::from_millis(ms),
+    ))
+}
+
 /// The default transport, ignoring proxy variables (the tests talk to 127.0.0.1 only).
 pub(crate) fn transport() -> ReqwestTransport {
     ReqwestTransport::builder().no_proxy().build().unwrap()

@@ -70,9 +70,8 @@ proptest! {
             .encoding(encoding)
             .verb(GetOrder::PATH, verb);
         if signed {
-            let auth = ApiKeyAuth::new(ApiKey::new("K").unwrap(), ApiSecret::new("S3CR3T").unwrap())
-                .clock(move || time);
-            builder = builder.api_key(auth);
+            let auth = ApiKeyAuth::new(ApiKey::new("K").unwrap(), ApiSecret::new("S3CR3T").unwrap());
+            builder = builder.api_key(auth).clock(crate::clock_at(time));
         }
         let client = builder.build_with(capture).unwrap();
         let uid = OrderUid::new(uid).unwrap();

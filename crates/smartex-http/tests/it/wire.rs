@@ -89,12 +89,15 @@ async fn wire(configure: impl FnOnce(ClientBuilder) -> ClientBuilder) -> String 
         .join("---\n")
 }
 
-fn fixed_key() -> ApiKeyAuth {
-    ApiKeyAuth::new(
+/// The key, with the client's clock standing at a fixed instant.
+fn fixed_key(builder: ClientBuilder) -> ClientBuilder {
+    let auth = ApiKeyAuth::new(
         ApiKey::new("EF04794F718A3FC8C6DFA0B").unwrap(),
         ApiSecret::new(API_SECRET).unwrap(),
-    )
-    .clock(|| 1_742_774_343_407)
+    );
+    builder
+        .api_key(auth)
+        .clock(crate::clock_at(1_742_774_343_407))
 }
 
 #[tokio::test]
@@ -120,18 +123,12 @@ async fn reads_with_get_and_update_with_put() {
 
 #[tokio::test]
 async fn api_key_json() {
-    insta::assert_snapshot!(wire(|b| b.api_key(fixed_key())).await);
+    insta::assert_snapshot!(wire(fixed_key).await);
 }
 
 #[tokio::test]
 async fn api_key_form_and_get() {
-    insta::assert_snapshot!(
-        wire(|b| b
-            .api_key(fixed_key())
-            .encoding(Encoding::Form)
-            .reads_with_get())
-        .await
-    );
+    insta::assert_snapshot!(wire(|b| fixed_key(b).encoding(Encoding::Form).reads_with_get()).await);
 }
 
 #[tokio::test]

@@ -164,3 +164,13 @@ macro_rules! both_backends {
     )*};
 }
 pub(crate) use both_backends;
+
+/// The reference `text` (valid in every test that calls this).
+pub(crate) fn r(text: &str) -> smartex_core::derived::Reference {
+    smartex_core::derived::Reference::new(text).expect("a valid reference")
+}
+
+/// The instant `t` milliseconds after the epoch.
+pub(crate) fn ms(t: u64) -> smartex_core::time::UnixMillis {
+    smartex_core::time::UnixMillis::from_millis(t)
+}

@@ -9,7 +9,7 @@ use smartex_store::{
     AnyStore, ApplyOutcome, DecisionKind, Lease, OrderKey, OrderStore, StoreOptions,
 };
 
-use crate::common::{Fixture, both_backends};
+use crate::common::{Fixture, both_backends, ms, r};
 use crate::store::{ipn, new_order};
 
 both_backends!(
@@ -32,7 +32,7 @@ async fn storm(
         for c in 0..copies {
             let store = stores[(i + c) % stores.len()].clone();
             let obs = obs.clone();
-            let reference = reference.to_owned();
+            let reference = r(reference);
             let barrier = barrier.clone();
             tasks.push(tokio::spawn(async move {
                 barrier.wait().await;
@@ -68,7 +68,7 @@ async fn one_ipn_delivered_concurrently_applies_once(f: &Fixture) {
     assert_eq!((applied, repeats), (1, 15), "{outcomes:?}");
     assert_eq!(
         f.store
-            .events(OrderKey::Reference("r-1"))
+            .events(OrderKey::Reference(&r("r-1")))
             .await
             .unwrap()
             .len(),
@@ -76,8 +76,8 @@ async fn one_ipn_delivered_concurrently_applies_once(f: &Fixture) {
     );
     let lease = Lease {
         owner: "t".into(),
-        now_ms: u64::MAX / 4,
-        duration_ms: 1,
+        now: ms(u64::MAX / 4),
+        duration: std::time::Duration::from_millis(1),
         limit: 100,
     };
     assert_eq!(f.store.claim_outbox(lease).await.unwrap().len(), 1);
@@ -118,14 +118,18 @@ async fn many_ipns_from_several_instances_apply_each_once(f: &Fixture) {
     assert_eq!(applied.get(&Done), Some(&1), "done is always reached");
     let order = f
         .store
-        .order(OrderKey::Reference("r-1"))
+        .order(OrderKey::Reference(&r("r-1")))
         .await
         .unwrap()
         .unwrap();
     assert_eq!(order.known.unwrap().status, Done);
     assert_eq!(order.version as usize, applied.values().sum::<usize>());
     // One event row per distinct notification, never more.
-    let log = f.store.events(OrderKey::Reference("r-1")).await.unwrap();
+    let log = f
+        .store
+        .events(OrderKey::Reference(&r("r-1")))
+        .await
+        .unwrap();
     assert_eq!(log.len(), lifecycle.len());
     let repeats = outcomes
         .iter()
@@ -157,13 +161,13 @@ async fn reconciler_leases_are_exclusive(f: &Fixture) {
     }
     // A final order is never due.
     f.store
-        .apply(OrderKey::Reference("r-0"), ipn(0, Done, 1))
+        .apply(OrderKey::Reference(&r("r-0")), ipn(0, Done, 1))
         .await
         .unwrap();
     let lease = |owner: &str| Lease {
         owner: owner.to_owned(),
-        now_ms: 6_000,
-        duration_ms: 10_000,
+        now: ms(6_000),
+        duration: std::time::Duration::from_millis(10_000),
         limit: 20,
     };
     let (a, b) = tokio::join!(f.store.claim_due(lease("a")), second.claim_due(lease("b")));
@@ -173,18 +177,26 @@ async fn reconciler_leases_are_exclusive(f: &Fixture) {
     all.sort();
     all.dedup();
     assert_eq!(all.len(), 29, "no order held by both");
-    assert!(!all.contains(&"r-0".to_owned()));
+    assert!(!all.contains(&r("r-0")));
     // Held: nobody else gets them until the lease ends.
     assert!(f.store.claim_due(lease("c")).await.unwrap().is_empty());
     // Finishing a poll releases it and schedules the next one.
     let first = &a[0].reference;
-    assert!(f.store.finish_poll(first, "a", Some(7_000)).await.unwrap());
     assert!(
-        !f.store.finish_poll(first, "a", Some(7_000)).await.unwrap(),
+        f.store
+            .finish_poll(first, "a", Some(ms(7_000)))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !f.store
+            .finish_poll(first, "a", Some(ms(7_000)))
+            .await
+            .unwrap(),
         "lease gone"
     );
     let mut later = lease("c");
-    later.now_ms = 7_000;
+    later.now = ms(7_000);
     let got = f.store.claim_due(later.clone()).await.unwrap();
     assert_eq!(
         got.iter().map(|o| o.reference.as_str()).collect::<Vec<_>>(),
@@ -192,7 +204,7 @@ async fn reconciler_leases_are_exclusive(f: &Fixture) {
     );
     assert_eq!(got[0].poll_attempts, 1);
     // An expired lease is claimable again (the holder crashed).
-    later.now_ms = 16_001;
+    later.now = ms(16_001);
     assert_eq!(f.store.claim_due(later).await.unwrap().len(), 20);
     // No more polls.
     assert!(f.store.finish_poll(first, "c", None).await.unwrap());
@@ -202,7 +214,7 @@ async fn reconciler_leases_are_exclusive(f: &Fixture) {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(o.next_poll_at_ms, None);
+    assert_eq!(o.next_poll_at, None);
     second.close().await;
 }
 
@@ -253,7 +265,7 @@ async fn sqlite_two_processes_apply_each_ipn_once() {
     for i in 0..20 {
         let log = fixture
             .store
-            .events(OrderKey::Reference(&format!("r-{i}")))
+            .events(OrderKey::Reference(&r(&format!("r-{i}"))))
             .await
             .unwrap();
         assert_eq!(log.len(), 4, "one row per notification");
@@ -263,7 +275,7 @@ async fn sqlite_two_processes_apply_each_ipn_once() {
             .count();
         let o = fixture
             .store
-            .order(OrderKey::Reference(&format!("r-{i}")))
+            .order(OrderKey::Reference(&r(&format!("r-{i}"))))
             .await
             .unwrap()
             .unwrap();
@@ -301,7 +313,7 @@ async fn process_child() {
             tasks.push(tokio::spawn(async move {
                 let obs = ipn(i, status, 1_000 * (n as u64 + 1));
                 store
-                    .apply(OrderKey::Reference(&format!("r-{i}")), obs)
+                    .apply(OrderKey::Reference(&r(&format!("r-{i}"))), obs)
                     .await
             }));
         }

@@ -12,6 +12,7 @@
 
 mod common;
 mod concurrency;
+mod ledger;
 mod mirror;
 mod outbox;
 mod store;

@@ -6,7 +6,7 @@ use smartex_core::OrderStatus;
 use smartex_core::status::{StatusEvent, Tracker};
 use smartex_store::{ApplyOutcome, NotificationKey, Observation, OrderKey, OrderStore};
 
-use crate::common::{Fixture, both_backends, oid};
+use crate::common::{Fixture, both_backends, ms, oid, r};
 use crate::store::new_order;
 
 both_backends!(store_mirrors_the_tracker);
@@ -23,8 +23,8 @@ fn next(state: &mut u64) -> u64 {
 async fn store_mirrors_the_tracker(f: &Fixture) {
     let s = &f.store;
     for seq in 0..40u64 {
-        let reference = format!("r-{seq}");
-        s.insert_order(new_order(&reference)).await.unwrap();
+        let reference = r(&format!("r-{seq}"));
+        s.insert_order(new_order(reference.as_str())).await.unwrap();
         let key = OrderKey::Reference(&reference);
         let mut tracker = Tracker::default();
         let mut rng = seq * 7919 + 1;
@@ -41,10 +41,10 @@ async fn store_mirrors_the_tracker(f: &Fixture) {
                     let sent_ms = at + next(&mut rng) % 100;
                     let event =
                         StatusEvent::polled_between(status, ms(sent_ms), ms(sent_ms + 50), 5_000);
-                    Observation::poll(event, sent_ms + 50)
+                    Observation::poll(event, ms(sent_ms + 50))
                 } else {
                     let k = NotificationKey::ipn(&oid(seq), &format!("{step:064x}"));
-                    Observation::ipn(StatusEvent::ipn(status, ms(at)), k, at + 5)
+                    Observation::ipn(StatusEvent::ipn(status, ms(at)), k, ms(at + 5))
                 }
             };
             sent.push(obs.clone());
@@ -79,9 +79,4 @@ async fn store_mirrors_the_tracker(f: &Fixture) {
             .count();
         assert_eq!(applied, applies, "seq {seq}");
     }
-}
-
-/// An instant, from milliseconds.
-fn ms(t: u64) -> smartex_core::time::UnixMillis {
-    smartex_core::time::UnixMillis::from_millis(t)
 }

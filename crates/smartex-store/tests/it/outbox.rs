@@ -3,16 +3,16 @@
 use smartex_core::OrderStatus::*;
 use smartex_store::{Lease, OrderKey, OrderStore};
 
-use crate::common::{Fixture, both_backends};
+use crate::common::{Fixture, both_backends, ms, r};
 use crate::store::{ipn, new_order};
 
 both_backends!(outbox_delivers_at_least_once_in_order);
 
-fn lease(owner: &str, now_ms: u64) -> Lease {
+fn lease(owner: &str, now: u64) -> Lease {
     Lease {
         owner: owner.to_owned(),
-        now_ms,
-        duration_ms: 1_000,
+        now: ms(now),
+        duration: std::time::Duration::from_millis(1_000),
         limit: 10,
     }
 }
@@ -23,14 +23,14 @@ async fn outbox_delivers_at_least_once_in_order(f: &Fixture) {
     s.insert_order(new_order("r-2")).await.unwrap();
     for (status, at) in [(WaitPayment, 1_000), (InProgress, 2_000), (Done, 3_000)] {
         assert!(
-            s.apply(OrderKey::Reference("r-1"), ipn(1, status, at))
+            s.apply(OrderKey::Reference(&r("r-1")), ipn(1, status, at))
                 .await
                 .unwrap()
                 .is_applied()
         );
     }
     assert!(
-        s.apply(OrderKey::Reference("r-2"), ipn(2, WaitPayment, 1_500))
+        s.apply(OrderKey::Reference(&r("r-2")), ipn(2, WaitPayment, 1_500))
             .await
             .unwrap()
             .is_applied()
@@ -55,12 +55,12 @@ async fn outbox_delivers_at_least_once_in_order(f: &Fixture) {
     );
     assert_eq!(again[0].attempts, 2);
     // b acks r-1's item; a late ack from a is harmless.
-    assert!(s.ack_outbox(again[0].id, 11_100).await.unwrap());
-    assert!(!s.ack_outbox(again[0].id, 11_200).await.unwrap());
+    assert!(s.ack_outbox(again[0].id, ms(11_100)).await.unwrap());
+    assert!(!s.ack_outbox(again[0].id, ms(11_200)).await.unwrap());
     // b's step for r-2 fails: it retries later, not now.
-    assert!(s.retry_outbox(again[1].id, "b", 20_000).await.unwrap());
+    assert!(s.retry_outbox(again[1].id, "b", ms(20_000)).await.unwrap());
     assert!(
-        !s.retry_outbox(again[1].id, "a", 20_000).await.unwrap(),
+        !s.retry_outbox(again[1].id, "a", ms(20_000)).await.unwrap(),
         "not a's lease"
     );
     let next = s.claim_outbox(lease("c", 12_000)).await.unwrap();
@@ -69,7 +69,7 @@ async fn outbox_delivers_at_least_once_in_order(f: &Fixture) {
         .map(|i| (i.reference.as_str(), i.status.clone(), i.previous.clone()))
         .collect();
     assert_eq!(seen, vec![("r-1", InProgress, Some(WaitPayment))]);
-    assert!(s.ack_outbox(next[0].id, 12_100).await.unwrap());
+    assert!(s.ack_outbox(next[0].id, ms(12_100)).await.unwrap());
     let next = s.claim_outbox(lease("c", 20_000)).await.unwrap();
     let seen: Vec<_> = next
         .iter()
@@ -77,7 +77,7 @@ async fn outbox_delivers_at_least_once_in_order(f: &Fixture) {
         .collect();
     assert_eq!(seen, vec![("r-1", Done), ("r-2", WaitPayment)]);
     for item in &next {
-        assert!(s.ack_outbox(item.id, 20_100).await.unwrap());
+        assert!(s.ack_outbox(item.id, ms(20_100)).await.unwrap());
     }
     assert!(s.claim_outbox(lease("c", 99_000)).await.unwrap().is_empty());
 }
@@ -89,8 +89,11 @@ async fn outbox_claims_are_exclusive_across_instances(f: &Fixture) {
         .another_instance(smartex_store::StoreOptions::default())
         .await;
     for i in 0..40u64 {
-        let reference = format!("r-{i}");
-        f.store.insert_order(new_order(&reference)).await.unwrap();
+        let reference = r(&format!("r-{i}"));
+        f.store
+            .insert_order(new_order(reference.as_str()))
+            .await
+            .unwrap();
         f.store
             .apply(OrderKey::Reference(&reference), ipn(i, WaitPayment, 1_000))
             .await
@@ -98,8 +101,8 @@ async fn outbox_claims_are_exclusive_across_instances(f: &Fixture) {
     }
     let claim = |owner: &str| Lease {
         owner: owner.to_owned(),
-        now_ms: 5_000,
-        duration_ms: 60_000,
+        now: ms(5_000),
+        duration: std::time::Duration::from_millis(60_000),
         limit: 25,
     };
     let (a, b) = tokio::join!(

@@ -1,4 +1,5 @@
-//! Several processes sharing one API key through the store's nonce lanes,
+//! Several processes sharing one API key through the store's nonce lanes
+//! (`StoreNonces`: the client's `NonceSource` over the store's ledger),
 //! against a sandbox that checks nonces strictly in arrival order and
 //! reorders concurrent keyed calls. The workers are this test binary run
 //! again (its `worker` test, with the job in the environment).
@@ -13,7 +14,7 @@
 )]
 
 #[allow(dead_code, unused_imports, unused_macros)]
-#[path = "../it/common.rs"]
+#[path = "../../smartex-store/tests/it/common.rs"]
 mod common;
 
 use std::str::FromStr;
@@ -21,14 +22,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{Fixture, Location};
+use smartex::StoreNonces;
 use smartex_core::request::{CreateOrder, OrderViewKind};
+use smartex_core::time::UnixMillis;
 use smartex_core::{ApiKey, ApiSecret, OrderSecret, OrderUid};
 use smartex_http::{
     ApiKeyAuth, ClientBuilder, ErrorKind, NonceError, NonceSource, NonceUnit, ReqwestTransport,
     RetryPolicy,
 };
 use smartex_sandbox::{Sandbox, SandboxConfig, Schedule, TEST_API_KEY, TEST_API_SECRET};
-use smartex_store::{AnyStore, PostgresStore, SqliteStore, StoreNonces, StoreOptions};
+use smartex_store::{AnyStore, PostgresStore, SqliteStore, StoreOptions};
 
 const PROCESSES: usize = 3;
 const CALLS: usize = 100;
@@ -245,14 +248,16 @@ async fn restart_and_units(fixture: &Fixture) {
     {
         let first = StoreNonces::new(&fixture.store).await.unwrap();
         let mut lease = first.acquire(&key, NonceUnit::Millis).await.unwrap();
-        assert_eq!(lease.issue(1_000_000).await.unwrap(), 1_000_000);
+        let at = UnixMillis::from_millis(1_000_000);
+        assert_eq!(lease.issue(1_000_000, at).await.unwrap(), 1_000_000);
         lease.release().await.unwrap();
     }
     // "Restarted": another pool, a clock far behind.
     let store = open(&location_of(fixture)).await;
     let restarted = StoreNonces::new(&store).await.unwrap();
     let mut lease = restarted.acquire(&key, NonceUnit::Millis).await.unwrap();
-    assert_eq!(lease.issue(5).await.unwrap(), 1_000_001);
+    let behind = UnixMillis::from_millis(5);
+    assert_eq!(lease.issue(5, behind).await.unwrap(), 1_000_001);
     lease.release().await.unwrap();
     assert_eq!(
         restarted.last_nonce(&key).await.unwrap(),

@@ -190,7 +190,9 @@ mod engine;
 mod error;
 mod faults;
 mod model;
+mod moves;
 mod rng;
+mod script;
 mod server;
 mod spelling;
 
@@ -205,12 +207,16 @@ use tokio::net::TcpListener;
 
 pub use api::codes;
 pub use catalogue::{CurrencySpec, FieldSpec, PaymentDetection, RouteSpec};
-pub use config::{SandboxConfig, Schedule, TEST_API_KEY, TEST_API_SECRET};
+pub use config::{
+    IpnTimestampUnit, OrderExpiry, RateDrift, SandboxConfig, Schedule, TEST_API_KEY,
+    TEST_API_SECRET,
+};
 pub use error::{Error, Result};
 pub use faults::{ApiFault, IpnFault, Times};
 pub use model::{
-    IpnKind, IpnOutcome, IpnRecord, OrderSnapshot, StatusChange, Transition, ValueEntry,
+    Actor, IpnKind, IpnOutcome, IpnRecord, OrderSnapshot, StatusChange, Transition, ValueEntry,
 };
+pub use script::Script;
 pub use spelling::IpnSpelling;
 
 use engine::Inner;
@@ -253,6 +259,7 @@ impl Sandbox {
         let site = site_url_for(addr);
         let inner = Arc::new(Inner::new(config, site)?);
         inner.spawn(server::serve(Arc::clone(&inner), listener));
+        inner.spawn(Arc::clone(&inner).drift_rates());
         Ok(Sandbox { inner, addr })
     }
 
@@ -338,13 +345,151 @@ impl Sandbox {
     }
 
     /// Sets an order's status, as an operator would (any status, even the same
-    /// one again), sends its IPN, restarts the schedule from there, and returns
-    /// once the IPN's delivery has settled (including any injected delay).
+    /// one again, moving back, settling from `hold`), sends its IPN, restarts
+    /// the schedule from there, and returns once the IPN's delivery has
+    /// settled (including any injected delay). The history records it as
+    /// set by [`Actor::Operator`].
     ///
     /// # Errors
     /// [`Error::UnknownOrder`]; [`Error::Timeout`] if the delivery never settles.
     pub async fn set_status(&self, uid: OrderUid, status: OrderStatus) -> Result<Transition> {
-        self.inner.set_status_settled(uid.get(), status).await
+        self.set_status_by(uid, status, Actor::Operator).await
+    }
+
+    /// [`set_status`](Self::set_status), recorded as set by `by`: e.g. a
+    /// change the server makes that the lifecycle does not foresee.
+    ///
+    /// # Errors
+    /// As [`set_status`](Self::set_status).
+    pub async fn set_status_by(
+        &self,
+        uid: OrderUid,
+        status: OrderStatus,
+        by: Actor,
+    ) -> Result<Transition> {
+        self.inner.set_status_settled(uid.get(), status, by).await
+    }
+
+    /// What the holder of the order's uid and secret — the customer, from
+    /// the payment page's URL — can do with `order/update-status`, no API key
+    /// needed: by the platform's rule (only from `new` or `waitPayment`;
+    /// never to `inProgressPayout`, `done` or `hold`), signed and notified
+    /// like any change, recorded as set by [`Actor::Customer`]. Returns once
+    /// the IPN settled.
+    ///
+    /// # Errors
+    /// [`Error::UnknownOrder`]; [`Error::NotAllowed`] when the rule refuses;
+    /// [`Error::Invalid`] for an [`OrderStatus::Unknown`]; [`Error::Timeout`].
+    pub async fn customer_update_status(
+        &self,
+        uid: OrderUid,
+        status: OrderStatus,
+    ) -> Result<Transition> {
+        self.inner.customer_update_settled(uid.get(), status).await
+    }
+
+    /// The customer clicks "I have paid" on a manual-payment route's page:
+    /// `waitPayment` → `inProgress` by [`customer_update_status`](Self::customer_update_status).
+    /// Nothing was received: `inProgress` set so is a claim, not a payment.
+    /// (The sandbox allows it on any route, as `order/update-status` does.)
+    ///
+    /// # Errors
+    /// As [`customer_update_status`](Self::customer_update_status).
+    pub async fn customer_claims_paid(&self, uid: OrderUid) -> Result<Transition> {
+        self.customer_update_status(uid, OrderStatus::InProgress)
+            .await
+    }
+
+    /// Runs a scripted history on order `uid` (each step with its own IPN,
+    /// gaps of milliseconds) and returns its changes once every IPN settled.
+    /// The script runs to its end even if the caller stops waiting.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for a script without steps or with reversed gaps;
+    /// [`Error::UnknownOrder`]; [`Error::Timeout`].
+    pub async fn run_script(&self, uid: OrderUid, script: &Script) -> Result<Vec<Transition>> {
+        self.inner.run_script(uid.get(), script.clone()).await
+    }
+
+    /// Recalculates the amounts of an order on a floating-rate route while it
+    /// is `new` or `waitPayment`: its rate is multiplied by `factor` (decimal
+    /// text, e.g. `"1.02"`), the side the client fixed at create (the amount
+    /// sent, or with a negative `amount` the amount received) is kept, and the
+    /// other is recomputed with the route's precision. No IPN (the status did
+    /// not change); later IPNs and `order/get` carry the new amounts.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] (`factor` not a positive decimal, or a rate out of
+    /// range); [`Error::UnknownOrder`]; [`Error::NotAllowed`] on a fixed-rate
+    /// route or in another status.
+    pub fn recalculate(&self, uid: OrderUid, factor: &str) -> Result<OrderSnapshot> {
+        let factor = moves::decimal("factor", factor, true)?;
+        self.inner.recalculate(uid.get(), factor)
+    }
+
+    /// Marks what the customer actually paid (decimal text), below or above
+    /// the quote: from now on IPNs (typically the coming `inProgressPayout`
+    /// and `done`) and `order/get` carry it as `inAmount`; `outAmount` stays
+    /// the quote's.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] if `in_amount` is not a non-negative decimal;
+    /// [`Error::UnknownOrder`].
+    pub fn set_paid_amount(&self, uid: OrderUid, in_amount: &str) -> Result<OrderSnapshot> {
+        let amount = moves::decimal("inAmount", in_amount, false)?;
+        self.inner.set_paid_amount(uid.get(), amount)
+    }
+
+    /// Expires order `uid` now, as the server does at `expiresAt`: a `new` or
+    /// `waitPayment` order is set to `deleted` (by [`Actor::Server`]) with its
+    /// IPN, and its `expiresAt` becomes now. Returns once the IPN settled.
+    ///
+    /// # Errors
+    /// [`Error::UnknownOrder`]; [`Error::NotAllowed`] in any other status;
+    /// [`Error::Timeout`].
+    pub async fn expire_now(&self, uid: OrderUid) -> Result<Transition> {
+        self.inner.expire_settled(uid.get()).await
+    }
+
+    /// Changes the unit IPN timestamps are signed in, from the next IPN on.
+    pub fn set_ipn_timestamp_unit(&self, unit: IpnTimestampUnit) {
+        self.inner.lock().ipn_timestamp_unit = unit;
+    }
+
+    /// The unit IPN timestamps are signed in.
+    pub fn ipn_timestamp_unit(&self) -> IpnTimestampUnit {
+        self.inner.lock().ipn_timestamp_unit
+    }
+
+    /// Changes whether and when orders created from now on expire.
+    pub fn set_order_expiry(&self, expiry: OrderExpiry) {
+        self.inner.lock().order_expiry = expiry;
+    }
+
+    /// Whether and when orders created now expire.
+    pub fn order_expiry(&self) -> OrderExpiry {
+        self.inner.lock().order_expiry
+    }
+
+    /// Starts, changes or (`None`) stops the floating rates' schedule.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for a zero interval or a change of 10000 basis
+    /// points or more.
+    pub fn set_rate_drift(&self, drift: Option<RateDrift>) -> Result<()> {
+        moves::check_drift(drift)?;
+        self.inner.rate_drift.send_replace(drift);
+        Ok(())
+    }
+
+    /// The floating rates' schedule, if any.
+    pub fn rate_drift(&self) -> Option<RateDrift> {
+        *self.inner.rate_drift.borrow()
+    }
+
+    /// Seeds the random source of faults anew (see [`SandboxConfig::seed`]).
+    pub fn reseed(&self, seed: u64) {
+        self.inner.lock().chance = rng::Rng::from_seed(seed);
     }
 
     /// Moves an order to the next status of the happy path (`new` →

@@ -5,14 +5,59 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use smartex_core::{ObjectId, OrderSecret, OrderStatus, OrderUid};
 
-/// One status an order went through, and when (milliseconds since the Unix
-/// epoch: the IPN's `timestamp`).
+/// Who set a status. The vendor's manual: the status "can be changed by the
+/// operator, the server, or the user".
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Actor {
+    /// The platform itself: its schedule (payment detected, payout sent),
+    /// expiry, [`Sandbox::advance`](crate::Sandbox::advance).
+    Server,
+    /// Whoever holds the order's uid and secret — the customer, from the
+    /// payment page's URL, or the merchant with the same two values:
+    /// `order/update-status`, [`Sandbox::customer_update_status`](crate::Sandbox::customer_update_status).
+    Customer,
+    /// A person in the platform's admin panel, who may set any status:
+    /// [`Sandbox::set_status`](crate::Sandbox::set_status).
+    Operator,
+}
+
+impl Actor {
+    /// `server`, `customer` or `operator`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Actor::Server => "server",
+            Actor::Customer => "customer",
+            Actor::Operator => "operator",
+        }
+    }
+
+    /// The actor named `name` (as [`as_str`](Self::as_str) writes it).
+    pub fn parse(name: &str) -> Option<Actor> {
+        [Actor::Server, Actor::Customer, Actor::Operator]
+            .into_iter()
+            .find(|a| a.as_str() == name)
+    }
+}
+
+/// One status an order went through, when (milliseconds since the Unix
+/// epoch: the IPN's `timestamp` when IPNs are timed in milliseconds) and who
+/// set it.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct StatusChange {
     /// The status.
     pub status: OrderStatus,
     /// When the order took it, in ms.
     pub at_ms: u64,
+    /// Who set it.
+    pub by: Actor,
+}
+
+impl StatusChange {
+    pub(crate) fn to_json(&self) -> Value {
+        json!({"status": self.status.as_str(), "at": self.at_ms, "by": self.by.as_str()})
+    }
 }
 
 /// One `{key, name, value}` entry of an order's `fromValues`, `toValues` or
@@ -53,10 +98,25 @@ pub struct OrderSnapshot {
     pub xml_from: String,
     /// `xml_to`: the code of the currency received.
     pub xml_to: String,
-    /// `inAmount`, as decimal text.
+    /// `inAmount` as `order/get` and the next IPN carry it now (decimal
+    /// text): what the customer paid if [marked](crate::Sandbox::set_paid_amount),
+    /// else the current quote.
     pub in_amount: String,
-    /// `outAmount`, as decimal text.
+    /// `outAmount` as `order/get` and the next IPN carry it now: the current
+    /// quote (recalculated on floating-rate routes).
     pub out_amount: String,
+    /// The amount to send at the current rate (differs from
+    /// [`in_amount`](Self::in_amount) once a paid amount is marked).
+    pub quoted_in_amount: String,
+    /// `inAmount` as `order/create` answered it.
+    pub created_in_amount: String,
+    /// `outAmount` as `order/create` answered it.
+    pub created_out_amount: String,
+    /// What the customer actually paid, if [marked](crate::Sandbox::set_paid_amount).
+    pub paid_in_amount: Option<String>,
+    /// The factor the route's rate was [recalculated](crate::Sandbox::recalculate)
+    /// by for this order, as decimal text (`1` when never).
+    pub rate_factor: String,
     /// `toValues`.
     pub to_values: Vec<ValueEntry>,
     /// `ipnUrl`, if the order has one.
@@ -67,6 +127,8 @@ pub struct OrderSnapshot {
     pub lang: String,
     /// When it was created, in ms since the Unix epoch.
     pub created_at_ms: u64,
+    /// `expiresAt`, in ms since the Unix epoch.
+    pub expires_at_ms: u64,
 }
 
 impl OrderSnapshot {
@@ -81,17 +143,23 @@ impl OrderSnapshot {
             "_id": self.id.as_str(),
             "uid": self.uid.get(),
             "status": self.status.as_str(),
-            "history": self.history.iter().map(|c| json!({"status": c.status.as_str(), "at": c.at_ms})).collect::<Vec<_>>(),
+            "history": self.history.iter().map(StatusChange::to_json).collect::<Vec<_>>(),
             "routeId": self.route_id,
             "xml_from": self.xml_from,
             "xml_to": self.xml_to,
             "inAmount": self.in_amount,
             "outAmount": self.out_amount,
+            "quotedInAmount": self.quoted_in_amount,
+            "createdInAmount": self.created_in_amount,
+            "createdOutAmount": self.created_out_amount,
+            "paidInAmount": self.paid_in_amount,
+            "rateFactor": self.rate_factor,
             "toValues": self.to_values.iter().map(ValueEntry::to_json).collect::<Vec<_>>(),
             "ipnUrl": self.ipn_url,
             "hasIpnSecret": self.has_ipn_secret,
             "lang": self.lang,
             "createdAt": self.created_at_ms,
+            "expiresAt": self.expires_at_ms,
         })
     }
 }
@@ -168,6 +236,13 @@ pub struct IpnRecord {
     pub order_uid: OrderUid,
     /// `newStatus`.
     pub status: OrderStatus,
+    /// `timestamp`, exactly as signed and sent (milliseconds or seconds, see
+    /// [`IpnTimestampUnit`](crate::IpnTimestampUnit)).
+    pub timestamp: String,
+    /// `inAmount`, exactly as signed and sent.
+    pub in_amount: String,
+    /// `outAmount`, exactly as signed and sent.
+    pub out_amount: String,
     /// The `ipnUrl` it goes to.
     pub target: String,
     /// The exact form body (`application/x-www-form-urlencoded`), signed; empty
@@ -203,6 +278,9 @@ impl IpnRecord {
             "kind": self.kind.as_str(),
             "orderUID": self.order_uid.get(),
             "status": self.status.as_str(),
+            "timestamp": self.timestamp,
+            "inAmount": self.in_amount,
+            "outAmount": self.out_amount,
             "target": self.target,
             "body": self.body,
             "delayMs": self.delay.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
@@ -223,6 +301,8 @@ pub struct Transition {
     pub from: OrderStatus,
     /// The status now.
     pub to: OrderStatus,
+    /// Who set it.
+    pub by: Actor,
     /// The IPNs of this change, settled (none if the order has no `ipnUrl`; two
     /// with [`IpnFault::Duplicate`](crate::IpnFault::Duplicate)).
     pub ipns: Vec<IpnRecord>,
@@ -235,6 +315,7 @@ impl Transition {
             "uid": self.uid.get(),
             "from": self.from.as_str(),
             "status": self.to.as_str(),
+            "by": self.by.as_str(),
             "ipns": self.ipns.iter().map(IpnRecord::to_json).collect::<Vec<_>>(),
         })
     }

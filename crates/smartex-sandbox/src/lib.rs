@@ -72,7 +72,10 @@
 //! match its regex; `partner` ≤ 100, `lang` ≤ 3, `clientCallbackUrl`, `ipnUrl`,
 //! `ipnSecret` ≤ 200 characters, URLs absolute http(s). `order/update-status`
 //! follows the platform's rule: only from `new` or `waitPayment`, never to
-//! `inProgressPayout`, `done` or `hold`. Error codes are in [`codes`].
+//! `inProgressPayout`, `done` or `hold`. It needs no API key, only the
+//! order's uid and secret — both in the payment page's URL the customer
+//! holds — so the change is recorded as set by the
+//! [customer](Actor::Customer). Error codes are in [`codes`].
 //!
 //! ## API keys
 //!
@@ -94,17 +97,42 @@
 //! A new order is `new`; the [`Schedule`] moves it to `waitPayment`, then — on
 //! routes with [automatic payment detection](PaymentDetection::Automatic) — to
 //! `inProgress`, `inProgressPayout` and `done`. A manual-payment route waits in
-//! `waitPayment` for `order/update-status` to `inProgress`, then proceeds. Any
-//! status can also be set on command ([`Sandbox::set_status`],
+//! `waitPayment` for `order/update-status` to `inProgress` — the customer's
+//! "I have paid" button on its payment page, or the merchant — then
+//! proceeds. Any status can also be set on command ([`Sandbox::set_status`],
 //! [`Sandbox::advance`], or the admin endpoint: `POST
 //! /_sandbox/orders/{uid}/status` with `{"status": "…"}`). The lifecycle is the
 //! one inferred in `smartex_core::status`; the platform documents statuses, not
 //! transitions.
 //!
+//! The vendor's manual says a status "can be changed by the operator, the
+//! server, or the user", and every change records which ([`Actor`],
+//! [`StatusChange::by`], `"by"` in the admin view):
+//!
+//! | actor | in the sandbox |
+//! |---|---|
+//! | [`Actor::Server`] | the schedule, [`Sandbox::advance`], expiry, a [`Script`] step by default |
+//! | [`Actor::Customer`] | `order/update-status` (uid + secret), [`Sandbox::customer_update_status`], [`Sandbox::customer_claims_paid`] |
+//! | [`Actor::Operator`] | [`Sandbox::set_status`] (any status: moving back, settling from `hold`) |
+//!
+//! `inProgress` set by the customer is a claim (the manual: "awaiting admin
+//! processing or payment"); `inProgressPayout` is the platform's "payment
+//! successfully received".
+//!
+//! On [floating-rate](RouteSpec::floating_rate) routes an order's amounts
+//! may be recalculated while it is `new` or `waitPayment`
+//! ([`Sandbox::recalculate`], or on a schedule with a [`RateDrift`]); the
+//! amount the customer actually paid can be marked
+//! ([`Sandbox::set_paid_amount`]). Later IPNs and `order/get` carry the new
+//! amounts, as exact decimal text. With [`OrderExpiry`] on, an order still
+//! `new` or `waitPayment` at its `expiresAt` is set to `deleted` by the
+//! server, with its IPN.
+//!
 //! On every change, an order with an `ipnUrl` gets one IPN: a `POST` with
 //! `Content-Type: application/x-www-form-urlencoded` and the fields `orderUID`,
 //! `orderId`, `newStatus`, `inAmount`, `outAmount`, `xml_from`, `xml_to`,
-//! `timestamp` (ms) and `toValues[i][key|name|value]` (brackets
+//! `timestamp` (ms by default; seconds, or either at random, with
+//! [`IpnTimestampUnit`] — hashed as sent) and `toValues[i][key|name|value]` (brackets
 //! percent-encoded, as `qs` writes them), checksummed with the order's
 //! `ipnSecret` into the field `hash` (configurable). It is sent once; whatever
 //! happens is recorded ([`Sandbox::sent_ipns`]). The sandbox posts only to
@@ -122,6 +150,14 @@
 //! | create the order, then answer 5xx | [`Sandbox::fail_next_create`] |
 //! | answer with an HTML 502 page | [`Sandbox::error_page_next`] |
 //! | stall answers | [`Sandbox::stall_responses`] |
+//! | IPN timestamps in seconds, or mixed with milliseconds | [`SandboxConfig::ipn_timestamp_unit`], [`Sandbox::set_ipn_timestamp_unit`] |
+//! | the customer's own `inProgress` ("I have paid") | [`Sandbox::customer_claims_paid`], [`Sandbox::customer_update_status`] |
+//! | amounts recalculated on a floating-rate route | [`Sandbox::recalculate`], [`SandboxConfig::rate_drift`], [`Sandbox::set_rate_drift`] |
+//! | an underpaid or overpaid order | [`Sandbox::set_paid_amount`] |
+//! | back-and-forth statuses within milliseconds | [`Sandbox::run_script`] with a [`Script`] |
+//! | an operator's move (back, out of `hold`, anything) | [`Sandbox::set_status`], [`Sandbox::set_status_by`] |
+//! | unpaid orders expiring to `deleted` | [`SandboxConfig::order_expiry`], [`Sandbox::set_order_expiry`], [`Sandbox::expire_now`] |
+//! | repeatable random choices | [`SandboxConfig::seed`], [`Sandbox::reseed`] |
 //! | anything else | [`Sandbox::inject_ipn_fault`], [`Sandbox::inject_api_fault`] |
 //!
 //! The same faults, and more, over HTTP: `POST /_sandbox/faults` (below).
@@ -139,14 +175,38 @@
 //! |---|---|---|---|
 //! | GET | `/_sandbox` | | the site, the API root, the routes, how many orders and IPNs, maintenance |
 //! | GET | `/_sandbox/orders` | | every order (secrets left out) |
-//! | GET | `/_sandbox/orders/{uid}` | | one order and its IPNs |
-//! | POST | `/_sandbox/orders/{uid}/status` | `{"status": "inProgress"}` | sets a status, sends its IPN, answers when the IPN settled |
-//! | POST | `/_sandbox/orders/{uid}/advance` | | the next happy-path status (new → waitPayment → …), likewise |
+//! | GET | `/_sandbox/orders/{uid}` | | one order (history with `by`, amounts) and its IPNs |
+//! | POST | `/_sandbox/orders/{uid}/status` | `{"status": "inProgress", "by": "operator"}` | sets any status as `by` (default `operator`), sends its IPN, answers when the IPN settled |
+//! | POST | `/_sandbox/orders/{uid}/advance` | | the next happy-path status (new → waitPayment → …) by the server, likewise |
+//! | POST | `/_sandbox/orders/{uid}/customer-status` | `{"status": "deleted"}` | `order/update-status` as the customer calls it (its rule; 409 if refused), likewise |
+//! | POST | `/_sandbox/orders/{uid}/customer-claims-paid` | | the customer clicks "I have paid": `waitPayment` → `inProgress`, likewise |
+//! | POST | `/_sandbox/orders/{uid}/script` | see below | a scripted history, each change with its IPN; answers `{"transitions": […]}` once all settled |
+//! | POST | `/_sandbox/orders/{uid}/recalculate` | `{"factor": "1.02"}` | a floating rate × factor while `new`/`waitPayment` (409 otherwise); answers `{"order": …}` |
+//! | POST | `/_sandbox/orders/{uid}/paid-amount` | `{"inAmount": "1.9"}` | what the customer actually paid, carried as `inAmount` from now on; answers `{"order": …}` |
+//! | POST | `/_sandbox/orders/{uid}/expire` | | expires a `new`/`waitPayment` order now (`deleted` by the server; 409 otherwise), likewise |
 //! | POST | `/_sandbox/orders/{uid}/resend` | `{"status": "waitPayment"}` | sends that status's earlier IPN again, byte for byte (stale) |
-//! | GET | `/_sandbox/ipns` | | every IPN record (body, target, outcome) |
+//! | GET | `/_sandbox/ipns` | | every IPN record (body, signed `timestamp`, `inAmount`, `outAmount`, target, outcome) |
 //! | GET, POST | `/_sandbox/maintenance` | `{"enabled": true}` | reads or sets maintenance mode |
+//! | GET, POST | `/_sandbox/ipn-timestamps` | `{"unit": "seconds"}` | reads or sets the IPN timestamp unit: `milliseconds`, `seconds`, `mixed` |
+//! | GET, POST | `/_sandbox/expiry` | `{"mode": "after", "ms": 300}` | reads or sets expiry for orders created afterwards: `off`, `route` (the route's `orderTTL`), `after` |
+//! | GET, POST, DELETE | `/_sandbox/rate-drift` | `{"everyMs": 200, "maxChangeBp": 300}` | reads, starts or stops floating rates on a schedule; answers `{"rateDrift": null}` or `{"rateDrift": {…}}` |
+//! | POST | `/_sandbox/seed` | `{"seed": 42}` | seeds the random source of faults anew |
 //! | POST | `/_sandbox/faults` | see below | adds a fault rule |
 //! | DELETE | `/_sandbox/faults` | | removes every fault rule |
+//!
+//! `"by"` is `server`, `customer` or `operator`; a transition answers
+//! `{"uid", "from", "status", "by", "ipns": […]}`. Amounts are decimal text;
+//! send them as strings to keep every digit (a JSON number is accepted). A
+//! script is a list of steps, each a status or `{"status", "by"}` (a step's
+//! `by`, else the script's, else `server`), the first taken at once and the
+//! others one gap apart — `gapMs` a number, or `[min, max]` drawn per gap
+//! (default 0):
+//!
+//! ```text
+//! {"steps": ["errorPayment", {"status": "waitPayment", "by": "customer"}, "inProgress"], "gapMs": [0, 300]}
+//! {"steps": ["errorPayout", "inProgressPayout", "done"], "gapMs": 50}
+//! {"steps": [{"status": "hold", "by": "operator"}, {"status": "inProgressPayout", "by": "operator"}]}
+//! ```
 //!
 //! Fault rules (`times`: a number or `"always"`, default 1; `uid` or
 //! `method` left out means any order or any method):

@@ -30,7 +30,8 @@ impl Dec {
     pub(crate) const ZERO: Dec = Dec { mant: 0, scale: 0 };
     pub(crate) const ONE: Dec = Dec { mant: 1, scale: 0 };
 
-    /// `mant / 10^scale`; `None` past [`MAX_SCALE`] digits kept.
+    /// `mant / 10^scale`, normalized, rounded towards zero past [`MAX_SCALE`]
+    /// decimals (an `Option` like every other constructor here).
     pub(crate) fn new(mant: i128, scale: u32) -> Option<Dec> {
         Dec { mant, scale }.normalize().fit()
     }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use hyper::Method;
 use serde_json::{Value, json};
+use smartex_core::status::Actor;
 use smartex_core::{OrderStatus, OrderUid};
 use subtle::ConstantTimeEq;
 
@@ -14,7 +15,7 @@ use crate::config::{IpnTimestampUnit, OrderExpiry, RateDrift};
 use crate::engine::Inner;
 use crate::error::Error;
 use crate::faults::{ApiFault, IpnFault, Times};
-use crate::model::{Actor, IpnRecord, Transition};
+use crate::model::{IpnRecord, Transition, parse_actor};
 use crate::moves;
 use crate::script::Script;
 use crate::server::{self, API_PREFIX, Resp};
@@ -284,7 +285,7 @@ fn actor(body: &Value, default: Actor) -> Result<Actor, String> {
         None | Some(Value::Null) => Ok(default),
         Some(v) => v
             .as_str()
-            .and_then(Actor::parse)
+            .and_then(parse_actor)
             .ok_or_else(|| "\"by\" must be \"server\", \"customer\" or \"operator\"".to_owned()),
     }
 }

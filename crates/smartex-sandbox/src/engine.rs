@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use regex::Regex;
 use smartex_core::ipn::IpnBody;
+use smartex_core::status::Actor;
 use smartex_core::{ApiKey, ApiSecret, IpnSecret, ObjectId, OrderSecret, OrderStatus, OrderUid};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -20,7 +21,7 @@ use crate::decimal::{Dec, Rounding};
 use crate::error::{Error, Result};
 use crate::faults::{ApiFault, Faults, IpnFault};
 use crate::model::{
-    Actor, IpnKind, IpnOutcome, IpnRecord, OrderSnapshot, StatusChange, Transition, ValueEntry,
+    IpnKind, IpnOutcome, IpnRecord, OrderSnapshot, StatusChange, Transition, ValueEntry,
 };
 use crate::rng::Rng;
 

@@ -262,6 +262,7 @@ use std::time::Duration;
 
 use smartex_core::request::Method;
 use smartex_core::response::ApiError;
+use smartex_core::status::Actor;
 use smartex_core::{ApiKey, OrderStatus, OrderUid};
 use tokio::net::TcpListener;
 
@@ -274,7 +275,7 @@ pub use config::{
 pub use error::{Error, Result};
 pub use faults::{ApiFault, IpnFault, Times};
 pub use model::{
-    Actor, IpnKind, IpnOutcome, IpnRecord, OrderSnapshot, StatusChange, Transition, ValueEntry,
+    IpnKind, IpnOutcome, IpnRecord, OrderSnapshot, StatusChange, Transition, ValueEntry,
 };
 pub use script::Script;
 pub use spelling::IpnSpelling;
@@ -436,6 +437,12 @@ impl Sandbox {
     /// never to `inProgressPayout`, `done` or `hold`), signed and notified
     /// like any change, recorded as set by [`Actor::Customer`]. Returns once
     /// the IPN settled.
+    ///
+    /// The rule is what the platform is known to refuse (public clients
+    /// enforce it), wider than the customer's moves in the vendor manual
+    /// (`smartex_core::status::STEPS`: `new` → `waitPayment` or `deleted`,
+    /// `waitPayment` → `inProgress`): a receiver must expect, say, an
+    /// `errorPayment` set this way.
     ///
     /// # Errors
     /// [`Error::UnknownOrder`]; [`Error::NotAllowed`] when the rule refuses;

@@ -3,41 +3,24 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use smartex_core::status::Actor;
 use smartex_core::{ObjectId, OrderSecret, OrderStatus, OrderUid};
 
-/// Who set a status. The vendor's manual: the status "can be changed by the
-/// operator, the server, or the user".
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Actor {
-    /// The platform itself: its schedule (payment detected, payout sent),
-    /// expiry, [`Sandbox::advance`](crate::Sandbox::advance).
-    Server,
-    /// Whoever holds the order's uid and secret — the customer, from the
-    /// payment page's URL, or the merchant with the same two values:
-    /// `order/update-status`, [`Sandbox::customer_update_status`](crate::Sandbox::customer_update_status).
-    Customer,
-    /// A person in the platform's admin panel, who may set any status:
-    /// [`Sandbox::set_status`](crate::Sandbox::set_status).
-    Operator,
+/// `server`, `customer` or `operator`: how the admin endpoint names who set
+/// a status.
+pub(crate) fn actor_name(actor: Actor) -> &'static str {
+    match actor {
+        Actor::Server => "server",
+        Actor::Customer => "customer",
+        Actor::Operator => "operator",
+    }
 }
 
-impl Actor {
-    /// `server`, `customer` or `operator`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Actor::Server => "server",
-            Actor::Customer => "customer",
-            Actor::Operator => "operator",
-        }
-    }
-
-    /// The actor named `name` (as [`as_str`](Self::as_str) writes it).
-    pub fn parse(name: &str) -> Option<Actor> {
-        [Actor::Server, Actor::Customer, Actor::Operator]
-            .into_iter()
-            .find(|a| a.as_str() == name)
-    }
+/// The actor [`actor_name`] names `name`.
+pub(crate) fn parse_actor(name: &str) -> Option<Actor> {
+    [Actor::Server, Actor::Customer, Actor::Operator]
+        .into_iter()
+        .find(|a| actor_name(*a) == name)
 }
 
 /// One status an order went through, when (milliseconds since the Unix
@@ -50,13 +33,17 @@ pub struct StatusChange {
     pub status: OrderStatus,
     /// When the order took it, in ms.
     pub at_ms: u64,
-    /// Who set it.
+    /// Who set it: the [server](Actor::Server) (the schedule, expiry,
+    /// [`Sandbox::advance`](crate::Sandbox::advance)), the
+    /// [customer](Actor::Customer) (`order/update-status` with the uid and
+    /// secret) or an [operator](Actor::Operator)
+    /// ([`Sandbox::set_status`](crate::Sandbox::set_status)).
     pub by: Actor,
 }
 
 impl StatusChange {
     pub(crate) fn to_json(&self) -> Value {
-        json!({"status": self.status.as_str(), "at": self.at_ms, "by": self.by.as_str()})
+        json!({"status": self.status.as_str(), "at": self.at_ms, "by": actor_name(self.by)})
     }
 }
 
@@ -315,7 +302,7 @@ impl Transition {
             "uid": self.uid.get(),
             "from": self.from.as_str(),
             "status": self.to.as_str(),
-            "by": self.by.as_str(),
+            "by": actor_name(self.by),
             "ipns": self.ipns.iter().map(IpnRecord::to_json).collect::<Vec<_>>(),
         })
     }

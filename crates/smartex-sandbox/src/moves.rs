@@ -6,13 +6,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use smartex_core::OrderStatus;
-use smartex_core::status::check_update_status;
+use smartex_core::status::{Actor, check_update_status, expires};
 
 use crate::config::RateDrift;
 use crate::decimal::{Dec, Rounding};
 use crate::engine::{Inner, OrderRec, Route, now_ms};
 use crate::error::{Error, Result};
-use crate::model::{Actor, OrderSnapshot, Transition};
+use crate::model::{OrderSnapshot, Transition};
 use crate::script::Script;
 
 /// The decimals an order's cumulative rate factor keeps: enough for any
@@ -290,7 +290,7 @@ impl Inner {
             let generation = {
                 let mut st = self.lock();
                 let order = st.orders.get_mut(&uid).ok_or(Error::UnknownOrder(uid))?;
-                if !matches!(order.status, OrderStatus::New | OrderStatus::WaitPayment) {
+                if !expires(&order.status) {
                     return Ok(None);
                 }
                 if now {

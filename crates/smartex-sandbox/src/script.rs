@@ -6,9 +6,9 @@
 use std::time::Duration;
 
 use smartex_core::OrderStatus;
+use smartex_core::status::Actor;
 
 use crate::error::{Error, Result};
-use crate::model::Actor;
 
 /// A scripted history for one order, run by
 /// [`Sandbox::run_script`](crate::Sandbox::run_script): each step sets its
@@ -21,7 +21,8 @@ use crate::model::Actor;
 /// ```
 /// use std::time::Duration;
 /// use smartex_core::OrderStatus::*;
-/// use smartex_sandbox::{Actor, Script};
+/// use smartex_core::status::Actor;
+/// use smartex_sandbox::Script;
 ///
 /// // The payout fails and is retried within a few hundred milliseconds.
 /// let retry = Script::new()

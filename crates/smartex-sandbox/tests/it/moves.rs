@@ -8,9 +8,9 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use smartex_core::OrderStatus::{self, *};
 use smartex_core::request::{Method, UpdateStatus};
+use smartex_core::status::Actor;
 use smartex_sandbox::{
-    Actor, Error, IpnTimestampUnit, OrderExpiry, RateDrift, Sandbox, SandboxConfig, Schedule,
-    Script,
+    Error, IpnTimestampUnit, OrderExpiry, RateDrift, Sandbox, SandboxConfig, Schedule, Script,
 };
 
 use crate::*;

@@ -6,13 +6,18 @@ use std::time::Duration;
 
 use hyper::Method;
 use serde_json::{Value, json};
+use smartex_core::status::Actor;
 use smartex_core::{OrderStatus, OrderUid};
 use subtle::ConstantTimeEq;
 
+use crate::catalogue::PaymentDetection;
+use crate::config::{IpnTimestampUnit, OrderExpiry, RateDrift};
 use crate::engine::Inner;
 use crate::error::Error;
 use crate::faults::{ApiFault, IpnFault, Times};
-use crate::model::IpnRecord;
+use crate::model::{IpnRecord, Transition, parse_actor};
+use crate::moves;
+use crate::script::Script;
 use crate::server::{self, API_PREFIX, Resp};
 
 fn error(status: u16, message: &str) -> Resp {
@@ -21,6 +26,7 @@ fn error(status: u16, message: &str) -> Resp {
 
 fn from_error(e: &Error) -> Resp {
     let status = match e {
+        Error::Invalid { .. } => 400,
         Error::UnknownOrder(_) | Error::NoSuchIpn { .. } => 404,
         Error::NotAllowed { .. } => 409,
         Error::Timeout { .. } => 504,
@@ -85,6 +91,9 @@ pub(crate) async fn handle(inner: &Arc<Inner>, method: &Method, rest: &str, body
                     "orders": st.orders.len(),
                     "ipns": st.ipns.len(),
                     "maintenance": st.maintenance,
+                    "ipnTimestampUnit": st.ipn_timestamp_unit.as_str(),
+                    "orderExpiry": expiry_json(st.order_expiry),
+                    "rateDrift": drift_json(*inner.rate_drift.borrow()),
                 }),
             )
         }
@@ -117,34 +126,7 @@ pub(crate) async fn handle(inner: &Arc<Inner>, method: &Method, rest: &str, body
             let Some(uid) = uid(id) else {
                 return error(400, "the uid is not a number");
             };
-            let status = body
-                .get("status")
-                .and_then(Value::as_str)
-                .map(OrderStatus::parse);
-            let result = match (*action, status) {
-                ("status", Some(status)) => inner.set_status_settled(uid, status).await,
-                ("advance", _) => inner.advance_settled(uid).await,
-                ("resend", Some(status)) => match inner.resend(uid, &status) {
-                    Ok(seq) => {
-                        return match inner.wait_settled(&[seq]).await {
-                            Ok(records) => server::json(
-                                200,
-                                &json!({"ipns": records.iter().map(IpnRecord::to_json).collect::<Vec<_>>()}),
-                            ),
-                            Err(e) => from_error(&e),
-                        };
-                    }
-                    Err(e) => return from_error(&e),
-                },
-                ("status" | "resend", None) => {
-                    return error(400, "the body needs a \"status\" string");
-                }
-                _ => return error(404, "no such admin action"),
-            };
-            match result {
-                Ok(t) => server::json(200, &t.to_json()),
-                Err(e) => from_error(&e),
-            }
+            order_action(inner, uid, action, &body).await
         }
         (Method::GET, ["ipns"]) => {
             let records: Vec<Value> = inner.lock().ipns.iter().map(IpnRecord::to_json).collect();
@@ -161,6 +143,65 @@ pub(crate) async fn handle(inner: &Arc<Inner>, method: &Method, rest: &str, body
             inner.notify();
             server::json(200, &json!({ "maintenance": on }))
         }
+        (Method::GET, ["ipn-timestamps"]) => server::json(
+            200,
+            &json!({ "unit": inner.lock().ipn_timestamp_unit.as_str() }),
+        ),
+        (Method::POST, ["ipn-timestamps"]) => {
+            let Some(unit) = body
+                .get("unit")
+                .and_then(Value::as_str)
+                .and_then(IpnTimestampUnit::parse)
+            else {
+                return error(
+                    400,
+                    "the body needs \"unit\": \"milliseconds\", \"seconds\" or \"mixed\"",
+                );
+            };
+            inner.lock().ipn_timestamp_unit = unit;
+            server::json(200, &json!({ "unit": unit.as_str() }))
+        }
+        (Method::GET, ["expiry"]) => server::json(200, &expiry_json(inner.lock().order_expiry)),
+        (Method::POST, ["expiry"]) => match parse_expiry(&body) {
+            Ok(expiry) => {
+                inner.lock().order_expiry = expiry;
+                server::json(200, &expiry_json(expiry))
+            }
+            Err(message) => error(400, message),
+        },
+        (Method::GET, ["rate-drift"]) => server::json(
+            200,
+            &json!({ "rateDrift": drift_json(*inner.rate_drift.borrow()) }),
+        ),
+        (Method::POST | Method::DELETE, ["rate-drift"]) => {
+            let drift = if *method == Method::DELETE {
+                None
+            } else {
+                let ms = |name| body.get(name).and_then(Value::as_u64);
+                let (Some(every), Some(bp)) = (ms("everyMs"), ms("maxChangeBp")) else {
+                    return error(
+                        400,
+                        "the body needs \"everyMs\" and \"maxChangeBp\" numbers",
+                    );
+                };
+                Some(RateDrift {
+                    every: Duration::from_millis(every),
+                    max_change_bp: u32::try_from(bp).unwrap_or(u32::MAX),
+                })
+            };
+            if let Err(e) = moves::check_drift(drift) {
+                return from_error(&e);
+            }
+            inner.rate_drift.send_replace(drift);
+            server::json(200, &json!({ "rateDrift": drift_json(drift) }))
+        }
+        (Method::POST, ["seed"]) => {
+            let Some(seed) = body.get("seed").and_then(Value::as_u64) else {
+                return error(400, "the body needs a numeric \"seed\"");
+            };
+            inner.lock().chance = crate::rng::Rng::from_seed(seed);
+            server::json(200, &json!({ "seed": seed }))
+        }
         (Method::POST, ["faults"]) => match add_fault(inner, &body) {
             Ok(()) => server::json(200, &json!({ "ok": true })),
             Err(message) => error(400, &message),
@@ -171,6 +212,176 @@ pub(crate) async fn handle(inner: &Arc<Inner>, method: &Method, rest: &str, body
         }
         _ => error(404, "no such admin endpoint"),
     }
+}
+
+/// `POST /_sandbox/orders/{uid}/{action}`.
+async fn order_action(inner: &Arc<Inner>, uid: u64, action: &str, body: &Value) -> Resp {
+    let status = body
+        .get("status")
+        .and_then(Value::as_str)
+        .map(OrderStatus::parse);
+    let by = match actor(body, Actor::Operator) {
+        Ok(by) => by,
+        Err(message) => return error(400, &message),
+    };
+    let transition = |result: Result<Transition, Error>| match result {
+        Ok(t) => server::json(200, &t.to_json()),
+        Err(e) => from_error(&e),
+    };
+    let order = |result: Result<crate::OrderSnapshot, Error>| match result {
+        Ok(o) => server::json(200, &json!({ "order": o.to_json() })),
+        Err(e) => from_error(&e),
+    };
+    match (action, status) {
+        ("status", Some(status)) => transition(inner.set_status_settled(uid, status, by).await),
+        ("advance", _) => transition(inner.advance_settled(uid).await),
+        ("customer-status", Some(status)) => {
+            transition(inner.customer_update_settled(uid, status).await)
+        }
+        ("customer-claims-paid", _) => transition(
+            inner
+                .customer_update_settled(uid, OrderStatus::InProgress)
+                .await,
+        ),
+        ("expire", _) => transition(inner.expire_settled(uid).await),
+        ("resend", Some(status)) => match inner.resend(uid, &status) {
+            Ok(seq) => match inner.wait_settled(&[seq]).await {
+                Ok(records) => server::json(
+                    200,
+                    &json!({"ipns": records.iter().map(IpnRecord::to_json).collect::<Vec<_>>()}),
+                ),
+                Err(e) => from_error(&e),
+            },
+            Err(e) => from_error(&e),
+        },
+        ("status" | "customer-status" | "resend", None) => {
+            error(400, "the body needs a \"status\" string")
+        }
+        ("script", _) => match parse_script(body) {
+            Ok(script) => match inner.run_script(uid, script).await {
+                Ok(ts) => server::json(
+                    200,
+                    &json!({"transitions": ts.iter().map(Transition::to_json).collect::<Vec<_>>()}),
+                ),
+                Err(e) => from_error(&e),
+            },
+            Err(message) => error(400, &message),
+        },
+        ("recalculate", _) => match decimal_field(body, "factor", true) {
+            Ok(factor) => order(inner.recalculate(uid, factor)),
+            Err(e) => from_error(&e),
+        },
+        ("paid-amount", _) => match decimal_field(body, "inAmount", false) {
+            Ok(amount) => order(inner.set_paid_amount(uid, amount)),
+            Err(e) => from_error(&e),
+        },
+        _ => error(404, "no such admin action"),
+    }
+}
+
+/// `"by"`: `server`, `customer` or `operator`; `default` when left out.
+fn actor(body: &Value, default: Actor) -> Result<Actor, String> {
+    match body.get("by") {
+        None | Some(Value::Null) => Ok(default),
+        Some(v) => v
+            .as_str()
+            .and_then(parse_actor)
+            .ok_or_else(|| "\"by\" must be \"server\", \"customer\" or \"operator\"".to_owned()),
+    }
+}
+
+/// A decimal given as a string (exact) or a JSON number.
+fn decimal_field(
+    body: &Value,
+    name: &'static str,
+    positive: bool,
+) -> Result<crate::decimal::Dec, Error> {
+    let text = match body.get(name) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => {
+            return Err(Error::Invalid {
+                field: name,
+                reason: "the body needs it as a decimal string".to_owned(),
+            });
+        }
+    };
+    moves::decimal(name, &text, positive)
+}
+
+/// `{"steps": ["errorPayment", {"status": "waitPayment", "by": "operator"}],
+/// "gapMs": 100 | [0, 300], "by": "server"}`: a step's own `by`, else the
+/// script's, else `server`.
+fn parse_script(body: &Value) -> Result<Script, String> {
+    let by = actor(body, Actor::Server)?;
+    let steps = body
+        .get("steps")
+        .and_then(Value::as_array)
+        .ok_or("the body needs \"steps\": a list of statuses")?;
+    let mut script = Script::new();
+    for step in steps {
+        let (status, step_by) = match step {
+            Value::String(s) => (s.as_str(), by),
+            Value::Object(_) => (
+                step.get("status")
+                    .and_then(Value::as_str)
+                    .ok_or("each step needs a \"status\" string")?,
+                actor(step, by)?,
+            ),
+            _ => return Err("each step is a status or {\"status\", \"by\"}".to_owned()),
+        };
+        script = script.then(OrderStatus::parse(status), step_by);
+    }
+    let ms = |v: &Value| v.as_u64().map(Duration::from_millis);
+    let (min, max) = match body.get("gapMs") {
+        None | Some(Value::Null) => (Duration::ZERO, Duration::ZERO),
+        Some(Value::Array(range)) => match range.as_slice() {
+            [lo, hi] => ms(lo).zip(ms(hi)),
+            _ => None,
+        }
+        .ok_or("\"gapMs\" is a number or [min, max]")?,
+        Some(v) => ms(v)
+            .map(|d| (d, d))
+            .ok_or("\"gapMs\" is a number or [min, max]")?,
+    };
+    let script = script.gap_between(min, max);
+    script.check().map_err(|e| e.to_string())?;
+    Ok(script)
+}
+
+/// `{"mode": "off" | "route" | "after", "ms": 300}`.
+fn expiry_json(expiry: OrderExpiry) -> Value {
+    match expiry {
+        OrderExpiry::Off => json!({"mode": "off"}),
+        OrderExpiry::RouteTtl => json!({"mode": "route"}),
+        OrderExpiry::After(d) => json!({
+            "mode": "after",
+            "ms": u64::try_from(d.as_millis()).unwrap_or(u64::MAX),
+        }),
+    }
+}
+
+fn parse_expiry(body: &Value) -> Result<OrderExpiry, &'static str> {
+    match body.get("mode").and_then(Value::as_str) {
+        Some("off") => Ok(OrderExpiry::Off),
+        Some("route") => Ok(OrderExpiry::RouteTtl),
+        Some("after") => body
+            .get("ms")
+            .and_then(Value::as_u64)
+            .map(|ms| OrderExpiry::After(Duration::from_millis(ms)))
+            .ok_or("\"mode\": \"after\" needs a numeric \"ms\""),
+        _ => Err("the body needs \"mode\": \"off\", \"route\" or \"after\""),
+    }
+}
+
+/// `null` or `{"everyMs": 200, "maxChangeBp": 300}`.
+fn drift_json(drift: Option<RateDrift>) -> Value {
+    drift.map_or(Value::Null, |d| {
+        json!({
+            "everyMs": u64::try_from(d.every.as_millis()).unwrap_or(u64::MAX),
+            "maxChangeBp": d.max_change_bp,
+        })
+    })
 }
 
 fn add_fault(inner: &Inner, body: &Value) -> Result<(), String> {
@@ -327,11 +538,30 @@ pub(crate) fn page(inner: &Inner, method: &Method, path: &str) -> Resp {
                 let order = st.orders.get(&uid.get())?;
                 // The secret arrives percent-encoded; the sandbox's secrets are
                 // letters and digits, so the raw segment is compared as is.
-                bool::from(order.secret.expose().as_bytes().ct_eq(secret.as_bytes()))
-                    .then(|| inner.snapshot_of(order))
+                bool::from(order.secret.expose().as_bytes().ct_eq(secret.as_bytes())).then(|| {
+                    let manual =
+                        inner.settings.routes[order.route].spec.payment == PaymentDetection::Manual;
+                    (inner.snapshot_of(order), manual)
+                })
             });
-            let Some(order) = found else {
+            let Some((order, manual)) = found else {
                 return html(404, "Order not found", "<h1>Order not found</h1>");
+            };
+            // What the platform's page offers on a manual-payment route: the
+            // customer's own `order/update-status`, with the uid and secret
+            // the page's URL carries.
+            let i_have_paid = if manual && order.status == OrderStatus::WaitPayment {
+                format!(
+                    "<form method=\"post\" action=\"{API_PREFIX}/public/exchanger/order/update-status/\">\
+                     <input type=\"hidden\" name=\"orderUID\" value=\"{}\">\
+                     <input type=\"hidden\" name=\"orderSecret\" value=\"{}\">\
+                     <input type=\"hidden\" name=\"status\" value=\"inProgress\">\
+                     <button id=\"i-have-paid\">I have paid</button></form>",
+                    order.uid,
+                    escape(order.secret.expose()),
+                )
+            } else {
+                String::new()
             };
             let title = if *kind == "payment" {
                 "Payment"
@@ -344,13 +574,13 @@ pub(crate) fn page(inner: &Inner, method: &Method, path: &str) -> Resp {
                 &format!(
                     "<meta http-equiv=\"refresh\" content=\"2\"><h1>{title} #{}</h1>\
                      <p>Status: <strong id=\"status\">{}</strong></p>\
-                     <p>Send {} {} → receive {} {}</p>\
+                     <p>Send {} {} → receive {} {}</p>{i_have_paid}\
                      <p><small>smartex sandbox: no real money moves. Mark it paid with \
                      <code>order/update-status</code> (manual routes) or \
                      <code>POST /_sandbox/orders/{}/advance</code>.</small></p>",
                     order.uid,
                     escape(order.status.as_str()),
-                    escape(&order.in_amount),
+                    escape(&order.quoted_in_amount),
                     escape(&order.xml_from),
                     escape(&order.out_amount),
                     escape(&order.xml_to),

@@ -10,12 +10,11 @@ use hyper::{HeaderMap, Method};
 use serde_json::{Map, Value, json};
 use smartex_core::checksum::Checksum;
 use smartex_core::form::{self, Limits, Node};
-use smartex_core::status::check_update_status;
 use smartex_core::{IpnSecret, OrderSecret, OrderStatus, OrderUid, auth, js};
 use subtle::ConstantTimeEq;
 
 use crate::catalogue::FieldSpec;
-use crate::decimal::{Dec, Rounding};
+use crate::decimal::Dec;
 use crate::engine::{Inner, NewOrder, OrderRec};
 use crate::faults::ApiFault;
 use crate::model::ValueEntry;
@@ -563,25 +562,10 @@ fn create(inner: &Arc<Inner>, p: &Map<String, Value>) -> Result<Value, ApiErr> {
         }
     }
 
-    // Positive: the amount sent; negative: the amount received. The amount sent
-    // is rounded up and the amount received down, never in the client's favour.
-    let (from_digits, to_digits) = (route.spec.from.precision, route.spec.to.precision);
-    let (sent, received) = if amount.is_negative() {
-        let received = amount.abs().round(to_digits, Rounding::Down);
-        let sent = received
-            .mul(route.rate_in)
-            .and_then(|x| x.div(route.rate_out, from_digits, Rounding::Up));
-        (sent, Some(received))
-    } else {
-        let sent = amount.round(from_digits, Rounding::Down);
-        let received = sent
-            .mul(route.rate_out)
-            .and_then(|x| x.div(route.rate_in, to_digits, Rounding::Down));
-        (Some(sent), received)
-    };
-    let (Some(sent), Some(received)) = (sent, received) else {
-        return Err(ApiErr::param("amount", "number"));
-    };
+    // Positive: the amount sent; negative: the amount received.
+    let (sent, received) = route
+        .quote(amount, Dec::ONE)
+        .ok_or_else(|| ApiErr::param("amount", "number"))?;
     // The platform's own codes for the route's limits; `error.object` still
     // names the parameter, as for a validation error.
     let limit = |code, rule, words, limit: &str| ApiErr {
@@ -621,6 +605,7 @@ fn create(inner: &Arc<Inner>, p: &Map<String, Value>) -> Result<Value, ApiErr> {
     let order = inner
         .create_order(NewOrder {
             route: route_ix,
+            asked: amount,
             in_amount: sent.to_string(),
             out_amount: received.to_string(),
             values,
@@ -632,7 +617,6 @@ fn create(inner: &Arc<Inner>, p: &Map<String, Value>) -> Result<Value, ApiErr> {
             email,
         })
         .map_err(|e| ApiErr::new(codes::INTERNAL, e.to_string()).with_http(500))?;
-    let ttl = u64::from(route.spec.order_ttl_minutes) * 60_000;
     Ok(json!({
         "_id": order.id.as_str(),
         "uid": order.uid.get(),
@@ -642,7 +626,7 @@ fn create(inner: &Arc<Inner>, p: &Map<String, Value>) -> Result<Value, ApiErr> {
         "outAmount": order.out_amount,
         "status": "new",
         "createdAt": iso8601(order.created_at_ms),
-        "expiresAt": iso8601(order.created_at_ms + ttl),
+        "expiresAt": iso8601(order.expires_at_ms),
     }))
 }
 
@@ -686,13 +670,13 @@ fn get(inner: &Arc<Inner>, p: &Map<String, Value>) -> Result<Value, ApiErr> {
         "_id": order.id.as_str(),
         "uid": order.uid.get(),
         "status": order.status.as_str(),
-        "inAmount": order.new.in_amount,
-        "outAmount": order.new.out_amount,
+        "inAmount": order.in_amount(),
+        "outAmount": order.quote_out,
         "fromValues": list(0),
         "toValues": list(1),
         "routeValues": list(2),
         "route": route.spec.summary_json(),
-        "rate": {"in": route.spec.rate_in, "out": route.spec.rate_out},
+        "rate": {"in": route.spec.rate_in, "out": route.rate_out_text(order.rate_factor)},
         "lang": order.new.lang,
         "partner": order.new.partner,
         "clientCallbackUrl": order.new.client_callback_url,
@@ -704,9 +688,9 @@ fn get(inner: &Arc<Inner>, p: &Map<String, Value>) -> Result<Value, ApiErr> {
     if view == "payment" {
         o["payment"] = json!({
             "currency": route.spec.from.xml,
-            "amount": order.new.in_amount,
+            "amount": order.quote_in,
             "detection": route.spec.payment.as_str(),
-            "details": format!("sandbox: send {} {} to SANDBOX-DEPOSIT-{}", order.new.in_amount, route.spec.from.symbol, order.uid),
+            "details": format!("sandbox: send {} {} to SANDBOX-DEPOSIT-{}", order.quote_in, route.spec.from.symbol, order.uid),
         });
     }
     Ok(json!({"order": o, "verifications": []}))
@@ -718,24 +702,17 @@ fn update_status(inner: &Arc<Inner>, p: &Map<String, Value>) -> Result<Value, Ap
     if matches!(target, OrderStatus::Unknown(_)) {
         return Err(ApiErr::param("status", "valid"));
     }
-    let (uid, old, generation) = {
-        let st = inner.lock();
-        let order = find_order(&st.orders, p)?;
-        check_update_status(Some(&order.status), &target)
-            .map_err(|e| ApiErr::new(codes::NOT_ALLOWED, e.to_string()))?;
-        (order.uid, order.status.clone(), order.generation)
-    };
-    // The generation makes check-and-set atomic: if the schedule moved the order
-    // in between, the rule is checked again by the caller's retry.
-    match inner.change_status(uid.get(), target.clone(), Some(generation)) {
+    let uid = find_order(&inner.lock().orders, p)?.uid;
+    // The uid and the secret are all it takes: the customer has both in the
+    // payment page's URL, and their change is signed and notified like any.
+    match inner.customer_update(uid.get(), target.clone()) {
         // The platform's answer: `{ok, oldStatus, newStatus}`.
-        Ok(Some(_)) => {
+        Ok((old, _)) => {
             Ok(json!({"ok": 1, "oldStatus": old.as_str(), "newStatus": target.as_str()}))
         }
-        Ok(None) => Err(ApiErr::new(
-            codes::NOT_ALLOWED,
-            "The order's status changed meanwhile; read it and try again",
-        )),
+        Err(crate::Error::NotAllowed { reason, .. }) => {
+            Err(ApiErr::new(codes::NOT_ALLOWED, reason))
+        }
         Err(e) => Err(ApiErr::new(codes::INTERNAL, e.to_string()).with_http(500)),
     }
 }

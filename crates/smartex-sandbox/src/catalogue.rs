@@ -141,10 +141,16 @@ pub struct RouteSpec {
     /// The exchanger's reserve of `to` (decimal text): an order that would
     /// pay out more is refused with "not enough reserve". `None`: unlimited.
     pub reserve: Option<String>,
-    /// How payments are detected.
+    /// How payments are detected. On a [manual](PaymentDetection::Manual)
+    /// route the customer says "I have paid" (`waitPayment` → `inProgress`).
     pub payment: PaymentDetection,
+    /// Whether the rate floats: while an order is `new` or `waitPayment` its
+    /// amounts may be recalculated ([`Sandbox::recalculate`](crate::Sandbox::recalculate),
+    /// [`RateDrift`](crate::RateDrift)); later IPNs and `order/get` carry the
+    /// new amounts. A fixed-rate route keeps the amounts `order/create` answered.
+    pub floating_rate: bool,
     /// `orderTTL`: minutes an unpaid order stays payable (shown, and used for
-    /// `expiresAt`; the sandbox does not expire orders by itself).
+    /// `expiresAt`; orders expire only with [`OrderExpiry`](crate::OrderExpiry)).
     pub order_ttl_minutes: u32,
 }
 
@@ -162,6 +168,7 @@ impl RouteSpec {
             "reserve": self.reserve,
             "orderTTL": self.order_ttl_minutes,
             "paymentDetection": self.payment.as_str(),
+            "floatingRate": self.floating_rate,
             "isShowWeb": true,
         })
     }
@@ -179,9 +186,12 @@ impl RouteSpec {
     ///
     /// | route | id | rate | limits (sent) | payment | fields |
     /// |---|---|---|---|---|---|
-    /// | BTC → USDTTRC20 | `5f1a0c9e8b3d4a0012a1b001` | 1 BTC = 65000 USDT | 0.0005–5 | automatic | `toValues`: `wallet` (TRON address, required) |
-    /// | ETH → WMZ | `5f1a0c9e8b3d4a0012a1b002` | 1 ETH = 158.71 WMZ | 0.01–100 | automatic | `toValues`: `wallet` (`Z` + 12 digits, required) |
-    /// | CARDRUB → BTC | `5f1a0c9e8b3d4a0012a1b003` | 1 RUB = 0.00000016 BTC | 1000–500000 | manual | `fromValues`: card number (16 digits, required); `toValues`: `wallet` (BTC address, required); `routeValues`: e-mail (optional) |
+    /// | BTC → USDTTRC20 | `5f1a0c9e8b3d4a0012a1b001` | 1 BTC = 65000 USDT, floating | 0.0005–5 | automatic | `toValues`: `wallet` (TRON address, required) |
+    /// | ETH → WMZ | `5f1a0c9e8b3d4a0012a1b002` | 1 ETH = 158.71 WMZ, fixed | 0.01–100 | automatic | `toValues`: `wallet` (`Z` + 12 digits, required) |
+    /// | CARDRUB → BTC | `5f1a0c9e8b3d4a0012a1b003` | 1 RUB = 0.00000016 BTC, floating | 1000–500000 | manual | `fromValues`: card number (16 digits, required); `toValues`: `wallet` (BTC address, required); `routeValues`: e-mail (optional) |
+    ///
+    /// Floating rates move only on command unless a [`RateDrift`](crate::RateDrift)
+    /// is configured.
     pub fn default_catalogue() -> Vec<RouteSpec> {
         let btc = |fields| CurrencySpec {
             id: "5f1a0c9e8b3d4a0012a1c001".to_owned(),
@@ -219,6 +229,7 @@ impl RouteSpec {
                 max_amount: "5".to_owned(),
                 reserve: None,
                 payment: PaymentDetection::Automatic,
+                floating_rate: true,
                 order_ttl_minutes: 30,
             },
             RouteSpec {
@@ -246,6 +257,7 @@ impl RouteSpec {
                 max_amount: "100".to_owned(),
                 reserve: None,
                 payment: PaymentDetection::Automatic,
+                floating_rate: false,
                 order_ttl_minutes: 30,
             },
             RouteSpec {
@@ -283,6 +295,7 @@ impl RouteSpec {
                 max_amount: "500000".to_owned(),
                 reserve: None,
                 payment: PaymentDetection::Manual,
+                floating_rate: true,
                 order_ttl_minutes: 60,
             },
         ]

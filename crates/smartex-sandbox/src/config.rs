@@ -70,6 +70,77 @@ impl Default for Schedule {
     }
 }
 
+/// The unit of the `timestamp` the sandbox signs its IPNs with. The docs say
+/// "unix time" and their example is in milliseconds; a Node server may as
+/// well send `Math.floor(Date.now() / 1000)`. Whatever the unit, the value is
+/// hashed exactly as sent.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IpnTimestampUnit {
+    /// Milliseconds since the Unix epoch, `Date.now()` (the docs' example).
+    #[default]
+    Milliseconds,
+    /// Whole seconds, `Math.floor(Date.now() / 1000)`: two changes within
+    /// one second carry the same timestamp.
+    Seconds,
+    /// Milliseconds or seconds, picked at random for each IPN (from the
+    /// sandbox's [seeded](SandboxConfig::seed) random source).
+    Mixed,
+}
+
+impl IpnTimestampUnit {
+    /// `milliseconds`, `seconds` or `mixed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IpnTimestampUnit::Milliseconds => "milliseconds",
+            IpnTimestampUnit::Seconds => "seconds",
+            IpnTimestampUnit::Mixed => "mixed",
+        }
+    }
+
+    /// The unit named `name` (as [`as_str`](Self::as_str) writes it).
+    pub fn parse(name: &str) -> Option<IpnTimestampUnit> {
+        [
+            IpnTimestampUnit::Milliseconds,
+            IpnTimestampUnit::Seconds,
+            IpnTimestampUnit::Mixed,
+        ]
+        .into_iter()
+        .find(|u| u.as_str() == name)
+    }
+}
+
+/// Whether the server deletes unpaid orders. The vendor's manual: `new` and
+/// `waitPayment` expire, and the server sets them to `deleted`. An order
+/// still `new` or `waitPayment` at its `expiresAt` is then set to `deleted`
+/// by the server, with its IPN (checked once, at `expiresAt`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OrderExpiry {
+    /// Orders never expire by themselves; `expiresAt` is shown from the
+    /// route's `orderTTL` (the default: demos and tests keep their orders).
+    #[default]
+    Off,
+    /// Orders expire at `createdAt` + the route's `orderTTL` minutes.
+    RouteTtl,
+    /// Orders expire this long after creation, whatever the route says
+    /// (`expiresAt` shows it): short enough for a test.
+    After(Duration),
+}
+
+/// Floating rates on a schedule: every `every`, each order on a
+/// [floating-rate](crate::RouteSpec::floating_rate) route that is still `new`
+/// or `waitPayment` has its rate multiplied by a random factor within
+/// ±`max_change_bp` basis points (from the [seeded](SandboxConfig::seed)
+/// random source), and its amounts recalculated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateDrift {
+    /// How often the rates move.
+    pub every: Duration,
+    /// The largest change per move, in basis points (100 = 1 %).
+    pub max_change_bp: u32,
+}
+
 /// The configuration of a [`Sandbox`](crate::Sandbox). Start from
 /// [`SandboxConfig::default`] and change what you need:
 ///
@@ -99,6 +170,10 @@ pub struct SandboxConfig {
     pub(crate) maintenance: bool,
     pub(crate) reorder_keyed: Option<Duration>,
     pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) ipn_timestamp_unit: IpnTimestampUnit,
+    pub(crate) seed: Option<u64>,
+    pub(crate) order_expiry: OrderExpiry,
+    pub(crate) rate_drift: Option<RateDrift>,
 }
 
 /// The bearer token the admin endpoint requires ([`SandboxConfig::admin_token`]).
@@ -117,7 +192,8 @@ impl Default for SandboxConfig {
     /// [built-in routes](RouteSpec::default_catalogue); no API keys (calls without
     /// a key are accepted, as the platform accepts them); the checksum in the
     /// body field `hash`; uids from 1001; IPNs time out after 5 s and go to
-    /// loopback addresses only; the admin endpoint on.
+    /// loopback addresses only; the admin endpoint on; IPNs timed in
+    /// milliseconds; orders never expire; rates move only on command.
     fn default() -> Self {
         SandboxConfig {
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
@@ -135,6 +211,10 @@ impl Default for SandboxConfig {
             maintenance: false,
             reorder_keyed: None,
             clock: Arc::new(crate::engine::SystemClock),
+            ipn_timestamp_unit: IpnTimestampUnit::Milliseconds,
+            seed: None,
+            order_expiry: OrderExpiry::Off,
+            rate_drift: None,
         }
     }
 }
@@ -257,6 +337,39 @@ impl SandboxConfig {
     /// delays and the timeouts are tokio's timers.
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// The unit IPN timestamps are signed in (default milliseconds); can be
+    /// changed while running ([`Sandbox::set_ipn_timestamp_unit`](crate::Sandbox::set_ipn_timestamp_unit)).
+    pub fn ipn_timestamp_unit(mut self, unit: IpnTimestampUnit) -> Self {
+        self.ipn_timestamp_unit = unit;
+        self
+    }
+
+    /// Seeds the random source of the sandbox's faults — the unit of each
+    /// IPN under [`IpnTimestampUnit::Mixed`], the gaps of a
+    /// [`Script`](crate::Script) drawn from a range, the factors of a
+    /// [`RateDrift`] — so that a run can be repeated. Default: seeded from
+    /// the system. (Ids and secrets stay random.)
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// Whether and when unpaid orders expire (default [`OrderExpiry::Off`]);
+    /// can be changed while running, for orders created afterwards
+    /// ([`Sandbox::set_order_expiry`](crate::Sandbox::set_order_expiry)).
+    pub fn order_expiry(mut self, expiry: OrderExpiry) -> Self {
+        self.order_expiry = expiry;
+        self
+    }
+
+    /// Moves floating rates on a schedule (default: only on command,
+    /// [`Sandbox::recalculate`](crate::Sandbox::recalculate)); can be changed
+    /// while running ([`Sandbox::set_rate_drift`](crate::Sandbox::set_rate_drift)).
+    pub fn rate_drift(mut self, drift: Option<RateDrift>) -> Self {
+        self.rate_drift = drift;
         self
     }
 

@@ -28,6 +28,13 @@ fn pow10(n: u32) -> Option<i128> {
 
 impl Dec {
     pub(crate) const ZERO: Dec = Dec { mant: 0, scale: 0 };
+    pub(crate) const ONE: Dec = Dec { mant: 1, scale: 0 };
+
+    /// `mant / 10^scale`, normalized, rounded towards zero past [`MAX_SCALE`]
+    /// decimals (an `Option` like every other constructor here).
+    pub(crate) fn new(mant: i128, scale: u32) -> Option<Dec> {
+        Dec { mant, scale }.normalize().fit()
+    }
 
     /// Parses the JSON-number grammar (`-1.5`, `2e3`, `0.05`). `None` if the text is
     /// not a number or does not fit (more than about 30 significant digits).
@@ -284,6 +291,13 @@ mod tests {
             "2"
         );
         assert!(d("1").div(Dec::ZERO, 2, Rounding::Down).is_none());
+    }
+
+    #[test]
+    fn builds_from_parts() {
+        assert_eq!(Dec::new(10_250, 4).unwrap().to_string(), "1.025");
+        assert_eq!(Dec::new(9_800, 4).unwrap().to_string(), "0.98");
+        assert_eq!(Dec::new(1, 0).unwrap(), Dec::ONE);
     }
 
     #[test]

@@ -10,14 +10,15 @@ use std::time::Duration;
 
 use regex::Regex;
 use smartex_core::ipn::IpnBody;
+use smartex_core::status::Actor;
 use smartex_core::time::{Clock, UnixMillis};
 use smartex_core::{ApiKey, ApiSecret, IpnSecret, ObjectId, OrderSecret, OrderStatus, OrderUid};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::catalogue::{FieldSpec, PaymentDetection, RouteSpec};
-use crate::config::{SandboxConfig, Schedule};
-use crate::decimal::Dec;
+use crate::config::{IpnTimestampUnit, OrderExpiry, RateDrift, SandboxConfig, Schedule};
+use crate::decimal::{Dec, Rounding};
 use crate::error::{Error, Result};
 use crate::faults::{ApiFault, Faults, IpnFault};
 use crate::model::{
@@ -58,6 +59,38 @@ pub(crate) struct Route {
 }
 
 impl Route {
+    /// An order's amounts, `(sent, received)`: `asked` positive is the amount
+    /// sent, negative the amount received, at the route's rate with its `out`
+    /// side multiplied by `factor` (the order's recalculations, 1 until
+    /// then). The amount sent is rounded up and the amount received down,
+    /// never in the client's favour. `None` on overflow or a zero rate.
+    pub(crate) fn quote(&self, asked: Dec, factor: Dec) -> Option<(Dec, Dec)> {
+        let rate_out = self.rate_out.mul(factor)?;
+        let (from_digits, to_digits) = (self.spec.from.precision, self.spec.to.precision);
+        if asked.is_negative() {
+            let received = asked.abs().round(to_digits, Rounding::Down);
+            let sent = received
+                .mul(self.rate_in)?
+                .div(rate_out, from_digits, Rounding::Up)?;
+            Some((sent, received))
+        } else {
+            let sent = asked.round(from_digits, Rounding::Down);
+            let received = sent
+                .mul(rate_out)?
+                .div(self.rate_in, to_digits, Rounding::Down)?;
+            Some((sent, received))
+        }
+    }
+
+    /// The `out` side of the rate an order gets, as text: the route's own
+    /// text until the order's rate is recalculated.
+    pub(crate) fn rate_out_text(&self, factor: Dec) -> String {
+        match self.rate_out.mul(factor) {
+            Some(rate) if factor != Dec::ONE => rate.to_string(),
+            _ => self.spec.rate_out.clone(),
+        }
+    }
+
     fn compile(spec: RouteSpec) -> Result<Route> {
         let bad = |what: &str| Error::Config(format!("route {}: {what}", spec.id));
         if ObjectId::parse("routeId", &spec.id).is_err() {
@@ -146,7 +179,17 @@ pub(crate) struct OrderRec {
     pub(crate) route: usize,
     pub(crate) status: OrderStatus,
     pub(crate) history: Vec<StatusChange>,
+    /// The order as created; its amounts are what `order/create` answered.
     pub(crate) new: NewOrder,
+    /// The current quote, `inAmount` and `outAmount` at the order's rate.
+    pub(crate) quote_in: String,
+    pub(crate) quote_out: String,
+    /// What the customer actually paid, once marked.
+    pub(crate) paid_in: Option<String>,
+    /// The product of the order's rate recalculations (1 until recalculated).
+    pub(crate) rate_factor: Dec,
+    /// Scripts running on the order: while any runs, the schedule waits.
+    pub(crate) scripts: u32,
     pub(crate) created_at_ms: u64,
     pub(crate) expires_at_ms: u64,
     /// Bumped by every status change; a scheduled step whose generation is stale
@@ -158,10 +201,21 @@ pub(crate) struct OrderRec {
     ipn_served: u64,
 }
 
+impl OrderRec {
+    /// `inAmount` as `order/get` and IPNs carry it: what the customer paid
+    /// if marked, else the quote.
+    pub(crate) fn in_amount(&self) -> &str {
+        self.paid_in.as_deref().unwrap_or(&self.quote_in)
+    }
+}
+
 /// A validated `order/create`.
 #[derive(Debug)]
 pub(crate) struct NewOrder {
     pub(crate) route: usize,
+    /// `amount` as asked (positive: sent; negative: received), which a
+    /// recalculation keeps.
+    pub(crate) asked: Dec,
     pub(crate) in_amount: String,
     pub(crate) out_amount: String,
     pub(crate) values: [Vec<ValueEntry>; 3],
@@ -183,6 +237,11 @@ pub(crate) struct State {
     nonces: HashMap<String, u64>,
     pub(crate) faults: Faults,
     pub(crate) rng: Rng,
+    /// The random source of faults, seeded by `SandboxConfig::seed`.
+    pub(crate) chance: Rng,
+    pub(crate) ipn_timestamp_unit: IpnTimestampUnit,
+    /// For orders created from now on.
+    pub(crate) order_expiry: OrderExpiry,
     oid_counter: u32,
 }
 
@@ -210,6 +269,8 @@ pub(crate) struct Inner {
     pub(crate) keyed_in_flight: AtomicU64,
     /// Calls refused for their `time` nonce, since the start.
     pub(crate) nonce_refusals: AtomicU64,
+    /// The floating rates' schedule, watched by the drift task.
+    pub(crate) rate_drift: watch::Sender<Option<RateDrift>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -239,9 +300,14 @@ impl Inner {
             )));
         }
         let (changed, _) = watch::channel(0);
-        let rng = Rng::from_os().ok_or_else(|| {
+        let mut rng = Rng::from_os().ok_or_else(|| {
             Error::Config("the operating system's random source is unavailable".to_owned())
         })?;
+        // The faults' draws: from the seed when one is given (a run can be
+        // repeated), else from the one generator seeded by the system.
+        let chance = rng.fork();
+        crate::moves::check_drift(config.rate_drift)?;
+        let (rate_drift, _) = watch::channel(config.rate_drift);
         Ok(Inner {
             settings: Settings {
                 routes,
@@ -265,6 +331,12 @@ impl Inner {
                 nonces: HashMap::new(),
                 faults: Faults::default(),
                 rng,
+                chance: match config.seed {
+                    Some(seed) => Rng::from_seed(seed),
+                    None => chance,
+                },
+                ipn_timestamp_unit: config.ipn_timestamp_unit,
+                order_expiry: config.order_expiry,
                 oid_counter: 0,
             }),
             tasks: Mutex::new(Some(JoinSet::new())),
@@ -272,6 +344,7 @@ impl Inner {
             site,
             keyed_in_flight: AtomicU64::new(0),
             nonce_refusals: AtomicU64::new(0),
+            rate_drift,
         })
     }
 
@@ -351,13 +424,19 @@ impl Inner {
             route_id: spec.id.clone(),
             xml_from: spec.from.xml.clone(),
             xml_to: spec.to.xml.clone(),
-            in_amount: o.new.in_amount.clone(),
-            out_amount: o.new.out_amount.clone(),
+            in_amount: o.in_amount().to_owned(),
+            out_amount: o.quote_out.clone(),
+            quoted_in_amount: o.quote_in.clone(),
+            created_in_amount: o.new.in_amount.clone(),
+            created_out_amount: o.new.out_amount.clone(),
+            paid_in_amount: o.paid_in.clone(),
+            rate_factor: o.rate_factor.to_string(),
             to_values: o.new.values[1].clone(),
             ipn_url: o.new.ipn_url.clone(),
             has_ipn_secret: o.new.ipn_secret.is_some(),
             lang: o.new.lang.clone(),
             created_at_ms: o.created_at_ms,
+            expires_at_ms: o.expires_at_ms,
         }
     }
 
@@ -381,7 +460,12 @@ impl Inner {
             let id = ObjectId::parse("_id", &oid).map_err(|e| Error::Config(e.to_string()))?;
             let secret =
                 OrderSecret::new(st.rng.alnum(24)).map_err(|e| Error::Config(e.to_string()))?;
-            let ttl = u64::from(self.settings.routes[new.route].spec.order_ttl_minutes);
+            let ttl_ms = match st.order_expiry {
+                OrderExpiry::After(d) => u64::try_from(d.as_millis()).unwrap_or(u64::MAX),
+                OrderExpiry::Off | OrderExpiry::RouteTtl => {
+                    u64::from(self.settings.routes[new.route].spec.order_ttl_minutes) * 60_000
+                }
+            };
             let order = OrderRec {
                 id,
                 uid,
@@ -391,20 +475,31 @@ impl Inner {
                 history: vec![StatusChange {
                     status: OrderStatus::New,
                     at_ms: now,
+                    by: Actor::Server,
                 }],
                 created_at_ms: now,
-                expires_at_ms: now + ttl * 60_000,
+                expires_at_ms: now.saturating_add(ttl_ms),
+                quote_in: new.in_amount.clone(),
+                quote_out: new.out_amount.clone(),
+                paid_in: None,
+                rate_factor: Dec::ONE,
+                scripts: 0,
                 new,
                 generation: 0,
                 ipn_issued: 0,
                 ipn_served: 0,
             };
             let snapshot = self.snapshot_of(&order);
+            let expires = st.order_expiry != OrderExpiry::Off;
             st.orders.insert(uid.get(), order);
-            snapshot
+            (snapshot, expires)
         };
+        let (snapshot, expires) = snapshot;
         self.notify();
         self.schedule_next(snapshot.uid.get(), &snapshot.status, 0);
+        if expires {
+            self.schedule_expiry(snapshot.uid.get(), snapshot.expires_at_ms);
+        }
         Ok(snapshot)
     }
 
@@ -438,8 +533,16 @@ impl Inner {
         }
     }
 
-    fn schedule_next(self: &Arc<Self>, uid: u64, status: &OrderStatus, generation: u64) {
-        let Some(route) = self.lock().orders.get(&uid).map(|o| o.route) else {
+    pub(crate) fn schedule_next(self: &Arc<Self>, uid: u64, status: &OrderStatus, generation: u64) {
+        // While a script runs, it alone moves the order; it restarts the
+        // schedule when it ends.
+        let Some(route) = self
+            .lock()
+            .orders
+            .get(&uid)
+            .filter(|o| o.scripts == 0)
+            .map(|o| o.route)
+        else {
             return;
         };
         let Some((delay, next)) = self.next_scheduled(route, status) else {
@@ -450,17 +553,19 @@ impl Inner {
             tokio::time::sleep(delay).await;
             // A change in the meantime (a command) bumped the generation: the
             // schedule restarted from there, and this step is void.
-            let _ = inner.change_status(uid, next, Some(generation));
+            let _ = inner.change_status(uid, next, Actor::Server, Some(generation));
         });
     }
 
-    /// Moves order `uid` to `to`, queues its IPN, and reschedules. With
-    /// `expect_generation`, does nothing (returns `Ok(None)`) if the order
-    /// changed since. Returns the previous status and the IPN records made.
+    /// Moves order `uid` to `to` as `by` sets it, queues its IPN, and
+    /// reschedules. With `expect_generation`, does nothing (returns
+    /// `Ok(None)`) if the order changed since. Returns the previous status
+    /// and the IPN records made.
     pub(crate) fn change_status(
         self: &Arc<Self>,
         uid: u64,
         to: OrderStatus,
+        by: Actor,
         expect_generation: Option<u64>,
     ) -> Result<Option<(OrderStatus, Vec<u64>)>> {
         let (from, jobs, seqs, generation) = {
@@ -477,6 +582,7 @@ impl Inner {
             order.history.push(StatusChange {
                 status: to.clone(),
                 at_ms: at,
+                by,
             });
             order.generation += 1;
             let generation = order.generation;
@@ -500,15 +606,25 @@ impl Inner {
         status: &OrderStatus,
         at: u64,
     ) -> (Vec<Job>, Vec<u64>) {
+        let Some(target) = st.orders.get(&uid).and_then(|o| o.new.ipn_url.clone()) else {
+            // No order or no ipnUrl, no notification: nothing to record.
+            return (Vec::new(), Vec::new());
+        };
+        let in_seconds = match st.ipn_timestamp_unit {
+            IpnTimestampUnit::Milliseconds => false,
+            IpnTimestampUnit::Seconds => true,
+            IpnTimestampUnit::Mixed => st.chance.next_u64() & 1 == 1,
+        };
+        // `Math.floor(Date.now() / 1000)` or `Date.now()`, hashed as sent.
+        let timestamp = if in_seconds { at / 1000 } else { at };
+        let timestamp = timestamp.to_string();
         // Drawn before the order is borrowed from the same state.
         let mut rng = st.rng.fork();
         let Some(order) = st.orders.get(&uid) else {
             return (Vec::new(), Vec::new());
         };
-        let Some(target) = order.new.ipn_url.clone() else {
-            // No ipnUrl, no notification: nothing to record.
-            return (Vec::new(), Vec::new());
-        };
+        let in_amount = order.in_amount().to_owned();
+        let out_amount = order.quote_out.clone();
         let body = order.new.ipn_secret.as_ref().map(|secret| {
             let spec = &self.settings.routes[order.route].spec;
             let to_values: Vec<(&str, &str, &str)> = order.new.values[1]
@@ -516,17 +632,16 @@ impl Inner {
                 .map(|v| (v.key.as_str(), v.name.as_str(), v.value.as_str()))
                 .collect();
             let uid_text = order.uid.to_string();
-            let ts = at.to_string();
             let body = IpnBody {
                 order_uid: &uid_text,
                 signed: smartex_core::checksum::SignedFields {
                     order_id: order.id.as_str(),
                     new_status: status.as_str(),
-                    in_amount: &order.new.in_amount,
-                    out_amount: &order.new.out_amount,
+                    in_amount: &in_amount,
+                    out_amount: &out_amount,
                     xml_from: &spec.from.xml,
                     xml_to: &spec.to.xml,
-                    timestamp: &ts,
+                    timestamp: &timestamp,
                 },
                 to_values: &to_values,
             };
@@ -543,6 +658,9 @@ impl Inner {
                 kind,
                 order_uid,
                 status: status.clone(),
+                timestamp: timestamp.clone(),
+                in_amount: in_amount.clone(),
+                out_amount: out_amount.clone(),
                 target: target.clone(),
                 body: body.to_owned(),
                 delay,
@@ -674,7 +792,7 @@ impl Inner {
             reason: format!("no next step from `{current}` (use set_status)"),
         })?;
         let (from, seqs) = self
-            .change_status(uid, next.clone(), None)?
+            .change_status(uid, next.clone(), Actor::Server, None)?
             .ok_or(Error::UnknownOrder(uid))?;
         Ok((from, next, seqs))
     }
@@ -721,29 +839,32 @@ impl Inner {
         Ok(seq)
     }
 
-    /// Sets a status on command and waits for its IPNs to settle.
+    /// Sets a status on command, as `by` would, and waits for its IPNs to settle.
     pub(crate) async fn set_status_settled(
         self: &Arc<Self>,
         uid: u64,
         to: OrderStatus,
+        by: Actor,
     ) -> Result<Transition> {
         let (from, seqs) = self
-            .change_status(uid, to.clone(), None)?
+            .change_status(uid, to.clone(), by, None)?
             .ok_or(Error::UnknownOrder(uid))?;
-        self.transition(uid, from, to, &seqs).await
+        self.transition(uid, from, to, by, &seqs).await
     }
 
     /// Advances on command and waits for the IPNs to settle.
     pub(crate) async fn advance_settled(self: &Arc<Self>, uid: u64) -> Result<Transition> {
         let (from, to, seqs) = self.advance(uid)?;
-        self.transition(uid, from, to, &seqs).await
+        self.transition(uid, from, to, Actor::Server, &seqs).await
     }
 
-    async fn transition(
+    /// A change made, once its IPNs settled.
+    pub(crate) async fn transition(
         &self,
         uid: u64,
         from: OrderStatus,
         to: OrderStatus,
+        by: Actor,
         seqs: &[u64],
     ) -> Result<Transition> {
         let ipns = self.wait_settled(seqs).await?;
@@ -751,6 +872,7 @@ impl Inner {
             uid: OrderUid::new(uid).map_err(|_| Error::UnknownOrder(uid))?,
             from,
             to,
+            by,
             ipns,
         })
     }

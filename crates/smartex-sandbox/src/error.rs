@@ -23,6 +23,15 @@ pub enum Error {
     /// The configuration is unusable (a route's id, regex or amount, say).
     #[error("invalid sandbox configuration: {}", Escaped(.0))]
     Config(String),
+    /// A value given to the sandbox is unusable (a paid amount that is not a
+    /// decimal, a script without steps, say).
+    #[error("invalid {field}: {}", Escaped(reason))]
+    Invalid {
+        /// The parameter or field at fault.
+        field: &'static str,
+        /// Why.
+        reason: String,
+    },
     /// No order has this uid.
     #[error("no order with uid {0}")]
     UnknownOrder(u64),
@@ -74,6 +83,10 @@ mod tests {
     fn input_in_messages_is_escaped() {
         for e in [
             Error::Config("route x\nINFO forged".into()),
+            Error::Invalid {
+                field: "factor",
+                reason: "`1\n2` is not a decimal".into(),
+            },
             Error::NotAllowed {
                 uid: 1,
                 reason: "a\r\nb".into(),

@@ -72,7 +72,10 @@
 //! match its regex; `partner` ≤ 100, `lang` ≤ 3, `clientCallbackUrl`, `ipnUrl`,
 //! `ipnSecret` ≤ 200 characters, URLs absolute http(s). `order/update-status`
 //! follows the platform's rule: only from `new` or `waitPayment`, never to
-//! `inProgressPayout`, `done` or `hold`. Error codes are in [`codes`].
+//! `inProgressPayout`, `done` or `hold`. It needs no API key, only the
+//! order's uid and secret — both in the payment page's URL the customer
+//! holds — so the change is recorded as set by the
+//! [customer](Actor::Customer). Error codes are in [`codes`].
 //!
 //! ## API keys
 //!
@@ -94,17 +97,42 @@
 //! A new order is `new`; the [`Schedule`] moves it to `waitPayment`, then — on
 //! routes with [automatic payment detection](PaymentDetection::Automatic) — to
 //! `inProgress`, `inProgressPayout` and `done`. A manual-payment route waits in
-//! `waitPayment` for `order/update-status` to `inProgress`, then proceeds. Any
-//! status can also be set on command ([`Sandbox::set_status`],
+//! `waitPayment` for `order/update-status` to `inProgress` — the customer's
+//! "I have paid" button on its payment page, or the merchant — then
+//! proceeds. Any status can also be set on command ([`Sandbox::set_status`],
 //! [`Sandbox::advance`], or the admin endpoint: `POST
 //! /_sandbox/orders/{uid}/status` with `{"status": "…"}`). The lifecycle is the
 //! one inferred in `smartex_core::status`; the platform documents statuses, not
 //! transitions.
 //!
+//! The vendor's manual says a status "can be changed by the operator, the
+//! server, or the user", and every change records which ([`Actor`],
+//! [`StatusChange::by`], `"by"` in the admin view):
+//!
+//! | actor | in the sandbox |
+//! |---|---|
+//! | [`Actor::Server`] | the schedule, [`Sandbox::advance`], expiry, a [`Script`] step by default |
+//! | [`Actor::Customer`] | `order/update-status` (uid + secret), [`Sandbox::customer_update_status`], [`Sandbox::customer_claims_paid`] |
+//! | [`Actor::Operator`] | [`Sandbox::set_status`] (any status: moving back, settling from `hold`) |
+//!
+//! `inProgress` set by the customer is a claim (the manual: "awaiting admin
+//! processing or payment"); `inProgressPayout` is the platform's "payment
+//! successfully received".
+//!
+//! On [floating-rate](RouteSpec::floating_rate) routes an order's amounts
+//! may be recalculated while it is `new` or `waitPayment`
+//! ([`Sandbox::recalculate`], or on a schedule with a [`RateDrift`]); the
+//! amount the customer actually paid can be marked
+//! ([`Sandbox::set_paid_amount`]). Later IPNs and `order/get` carry the new
+//! amounts, as exact decimal text. With [`OrderExpiry`] on, an order still
+//! `new` or `waitPayment` at its `expiresAt` is set to `deleted` by the
+//! server, with its IPN.
+//!
 //! On every change, an order with an `ipnUrl` gets one IPN: a `POST` with
 //! `Content-Type: application/x-www-form-urlencoded` and the fields `orderUID`,
 //! `orderId`, `newStatus`, `inAmount`, `outAmount`, `xml_from`, `xml_to`,
-//! `timestamp` (ms) and `toValues[i][key|name|value]` (brackets
+//! `timestamp` (ms by default; seconds, or either at random, with
+//! [`IpnTimestampUnit`] — hashed as sent) and `toValues[i][key|name|value]` (brackets
 //! percent-encoded, as `qs` writes them), checksummed with the order's
 //! `ipnSecret` into the field `hash` (configurable). It is sent once; whatever
 //! happens is recorded ([`Sandbox::sent_ipns`]). The sandbox posts only to
@@ -122,6 +150,14 @@
 //! | create the order, then answer 5xx | [`Sandbox::fail_next_create`] |
 //! | answer with an HTML 502 page | [`Sandbox::error_page_next`] |
 //! | stall answers | [`Sandbox::stall_responses`] |
+//! | IPN timestamps in seconds, or mixed with milliseconds | [`SandboxConfig::ipn_timestamp_unit`], [`Sandbox::set_ipn_timestamp_unit`] |
+//! | the customer's own `inProgress` ("I have paid") | [`Sandbox::customer_claims_paid`], [`Sandbox::customer_update_status`] |
+//! | amounts recalculated on a floating-rate route | [`Sandbox::recalculate`], [`SandboxConfig::rate_drift`], [`Sandbox::set_rate_drift`] |
+//! | an underpaid or overpaid order | [`Sandbox::set_paid_amount`] |
+//! | back-and-forth statuses within milliseconds | [`Sandbox::run_script`] with a [`Script`] |
+//! | an operator's move (back, out of `hold`, anything) | [`Sandbox::set_status`], [`Sandbox::set_status_by`] |
+//! | unpaid orders expiring to `deleted` | [`SandboxConfig::order_expiry`], [`Sandbox::set_order_expiry`], [`Sandbox::expire_now`] |
+//! | repeatable random choices | [`SandboxConfig::seed`], [`Sandbox::reseed`] |
 //! | anything else | [`Sandbox::inject_ipn_fault`], [`Sandbox::inject_api_fault`] |
 //!
 //! The same faults, and more, over HTTP: `POST /_sandbox/faults` (below).
@@ -139,14 +175,38 @@
 //! |---|---|---|---|
 //! | GET | `/_sandbox` | | the site, the API root, the routes, how many orders and IPNs, maintenance |
 //! | GET | `/_sandbox/orders` | | every order (secrets left out) |
-//! | GET | `/_sandbox/orders/{uid}` | | one order and its IPNs |
-//! | POST | `/_sandbox/orders/{uid}/status` | `{"status": "inProgress"}` | sets a status, sends its IPN, answers when the IPN settled |
-//! | POST | `/_sandbox/orders/{uid}/advance` | | the next happy-path status (new → waitPayment → …), likewise |
+//! | GET | `/_sandbox/orders/{uid}` | | one order (history with `by`, amounts) and its IPNs |
+//! | POST | `/_sandbox/orders/{uid}/status` | `{"status": "inProgress", "by": "operator"}` | sets any status as `by` (default `operator`), sends its IPN, answers when the IPN settled |
+//! | POST | `/_sandbox/orders/{uid}/advance` | | the next happy-path status (new → waitPayment → …) by the server, likewise |
+//! | POST | `/_sandbox/orders/{uid}/customer-status` | `{"status": "deleted"}` | `order/update-status` as the customer calls it (its rule; 409 if refused), likewise |
+//! | POST | `/_sandbox/orders/{uid}/customer-claims-paid` | | the customer clicks "I have paid": `waitPayment` → `inProgress`, likewise |
+//! | POST | `/_sandbox/orders/{uid}/script` | see below | a scripted history, each change with its IPN; answers `{"transitions": […]}` once all settled |
+//! | POST | `/_sandbox/orders/{uid}/recalculate` | `{"factor": "1.02"}` | a floating rate × factor while `new`/`waitPayment` (409 otherwise); answers `{"order": …}` |
+//! | POST | `/_sandbox/orders/{uid}/paid-amount` | `{"inAmount": "1.9"}` | what the customer actually paid, carried as `inAmount` from now on; answers `{"order": …}` |
+//! | POST | `/_sandbox/orders/{uid}/expire` | | expires a `new`/`waitPayment` order now (`deleted` by the server; 409 otherwise), likewise |
 //! | POST | `/_sandbox/orders/{uid}/resend` | `{"status": "waitPayment"}` | sends that status's earlier IPN again, byte for byte (stale) |
-//! | GET | `/_sandbox/ipns` | | every IPN record (body, target, outcome) |
+//! | GET | `/_sandbox/ipns` | | every IPN record (body, signed `timestamp`, `inAmount`, `outAmount`, target, outcome) |
 //! | GET, POST | `/_sandbox/maintenance` | `{"enabled": true}` | reads or sets maintenance mode |
+//! | GET, POST | `/_sandbox/ipn-timestamps` | `{"unit": "seconds"}` | reads or sets the IPN timestamp unit: `milliseconds`, `seconds`, `mixed` |
+//! | GET, POST | `/_sandbox/expiry` | `{"mode": "after", "ms": 300}` | reads or sets expiry for orders created afterwards: `off`, `route` (the route's `orderTTL`), `after` |
+//! | GET, POST, DELETE | `/_sandbox/rate-drift` | `{"everyMs": 200, "maxChangeBp": 300}` | reads, starts or stops floating rates on a schedule; answers `{"rateDrift": null}` or `{"rateDrift": {…}}` |
+//! | POST | `/_sandbox/seed` | `{"seed": 42}` | seeds the random source of faults anew |
 //! | POST | `/_sandbox/faults` | see below | adds a fault rule |
 //! | DELETE | `/_sandbox/faults` | | removes every fault rule |
+//!
+//! `"by"` is `server`, `customer` or `operator`; a transition answers
+//! `{"uid", "from", "status", "by", "ipns": […]}`. Amounts are decimal text;
+//! send them as strings to keep every digit (a JSON number is accepted). A
+//! script is a list of steps, each a status or `{"status", "by"}` (a step's
+//! `by`, else the script's, else `server`), the first taken at once and the
+//! others one gap apart — `gapMs` a number, or `[min, max]` drawn per gap
+//! (default 0):
+//!
+//! ```text
+//! {"steps": ["errorPayment", {"status": "waitPayment", "by": "customer"}, "inProgress"], "gapMs": [0, 300]}
+//! {"steps": ["errorPayout", "inProgressPayout", "done"], "gapMs": 50}
+//! {"steps": [{"status": "hold", "by": "operator"}, {"status": "inProgressPayout", "by": "operator"}]}
+//! ```
 //!
 //! Fault rules (`times`: a number or `"always"`, default 1; `uid` or
 //! `method` left out means any order or any method):
@@ -190,7 +250,9 @@ mod engine;
 mod error;
 mod faults;
 mod model;
+mod moves;
 mod rng;
+mod script;
 mod server;
 mod spelling;
 
@@ -200,17 +262,22 @@ use std::time::Duration;
 
 use smartex_core::request::Method;
 use smartex_core::response::ApiError;
+use smartex_core::status::Actor;
 use smartex_core::{ApiKey, OrderStatus, OrderUid};
 use tokio::net::TcpListener;
 
 pub use api::codes;
 pub use catalogue::{CurrencySpec, FieldSpec, PaymentDetection, RouteSpec};
-pub use config::{SandboxConfig, Schedule, TEST_API_KEY, TEST_API_SECRET};
+pub use config::{
+    IpnTimestampUnit, OrderExpiry, RateDrift, SandboxConfig, Schedule, TEST_API_KEY,
+    TEST_API_SECRET,
+};
 pub use error::{Error, Result};
 pub use faults::{ApiFault, IpnFault, Times};
 pub use model::{
     IpnKind, IpnOutcome, IpnRecord, OrderSnapshot, StatusChange, Transition, ValueEntry,
 };
+pub use script::Script;
 pub use spelling::IpnSpelling;
 
 use engine::Inner;
@@ -253,6 +320,7 @@ impl Sandbox {
         let site = site_url_for(addr);
         let inner = Arc::new(Inner::new(config, site)?);
         inner.spawn(server::serve(Arc::clone(&inner), listener));
+        inner.spawn(Arc::clone(&inner).drift_rates());
         Ok(Sandbox { inner, addr })
     }
 
@@ -338,13 +406,157 @@ impl Sandbox {
     }
 
     /// Sets an order's status, as an operator would (any status, even the same
-    /// one again), sends its IPN, restarts the schedule from there, and returns
-    /// once the IPN's delivery has settled (including any injected delay).
+    /// one again, moving back, settling from `hold`), sends its IPN, restarts
+    /// the schedule from there, and returns once the IPN's delivery has
+    /// settled (including any injected delay). The history records it as
+    /// set by [`Actor::Operator`].
     ///
     /// # Errors
     /// [`Error::UnknownOrder`]; [`Error::Timeout`] if the delivery never settles.
     pub async fn set_status(&self, uid: OrderUid, status: OrderStatus) -> Result<Transition> {
-        self.inner.set_status_settled(uid.get(), status).await
+        self.set_status_by(uid, status, Actor::Operator).await
+    }
+
+    /// [`set_status`](Self::set_status), recorded as set by `by`: e.g. a
+    /// change the server makes that the lifecycle does not foresee.
+    ///
+    /// # Errors
+    /// As [`set_status`](Self::set_status).
+    pub async fn set_status_by(
+        &self,
+        uid: OrderUid,
+        status: OrderStatus,
+        by: Actor,
+    ) -> Result<Transition> {
+        self.inner.set_status_settled(uid.get(), status, by).await
+    }
+
+    /// What the holder of the order's uid and secret — the customer, from
+    /// the payment page's URL — can do with `order/update-status`, no API key
+    /// needed: by the platform's rule (only from `new` or `waitPayment`;
+    /// never to `inProgressPayout`, `done` or `hold`), signed and notified
+    /// like any change, recorded as set by [`Actor::Customer`]. Returns once
+    /// the IPN settled.
+    ///
+    /// The rule is what the platform is known to refuse (public clients
+    /// enforce it), wider than the customer's moves in the vendor manual
+    /// (`smartex_core::status::STEPS`: `new` → `waitPayment` or `deleted`,
+    /// `waitPayment` → `inProgress`): a receiver must expect, say, an
+    /// `errorPayment` set this way.
+    ///
+    /// # Errors
+    /// [`Error::UnknownOrder`]; [`Error::NotAllowed`] when the rule refuses;
+    /// [`Error::Invalid`] for an [`OrderStatus::Unknown`]; [`Error::Timeout`].
+    pub async fn customer_update_status(
+        &self,
+        uid: OrderUid,
+        status: OrderStatus,
+    ) -> Result<Transition> {
+        self.inner.customer_update_settled(uid.get(), status).await
+    }
+
+    /// The customer clicks "I have paid" on a manual-payment route's page:
+    /// `waitPayment` → `inProgress` by [`customer_update_status`](Self::customer_update_status).
+    /// Nothing was received: `inProgress` set so is a claim, not a payment.
+    /// (The sandbox allows it on any route, as `order/update-status` does.)
+    ///
+    /// # Errors
+    /// As [`customer_update_status`](Self::customer_update_status).
+    pub async fn customer_claims_paid(&self, uid: OrderUid) -> Result<Transition> {
+        self.customer_update_status(uid, OrderStatus::InProgress)
+            .await
+    }
+
+    /// Runs a scripted history on order `uid` (each step with its own IPN,
+    /// gaps of milliseconds) and returns its changes once every IPN settled.
+    /// The script runs to its end even if the caller stops waiting.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for a script without steps or with reversed gaps;
+    /// [`Error::UnknownOrder`]; [`Error::Timeout`].
+    pub async fn run_script(&self, uid: OrderUid, script: &Script) -> Result<Vec<Transition>> {
+        self.inner.run_script(uid.get(), script.clone()).await
+    }
+
+    /// Recalculates the amounts of an order on a floating-rate route while it
+    /// is `new` or `waitPayment`: its rate is multiplied by `factor` (decimal
+    /// text, e.g. `"1.02"`), the side the client fixed at create (the amount
+    /// sent, or with a negative `amount` the amount received) is kept, and the
+    /// other is recomputed with the route's precision. No IPN (the status did
+    /// not change); later IPNs and `order/get` carry the new amounts.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] (`factor` not a positive decimal, or a rate out of
+    /// range); [`Error::UnknownOrder`]; [`Error::NotAllowed`] on a fixed-rate
+    /// route or in another status.
+    pub fn recalculate(&self, uid: OrderUid, factor: &str) -> Result<OrderSnapshot> {
+        let factor = moves::decimal("factor", factor, true)?;
+        self.inner.recalculate(uid.get(), factor)
+    }
+
+    /// Marks what the customer actually paid (decimal text), below or above
+    /// the quote: from now on IPNs (typically the coming `inProgressPayout`
+    /// and `done`) and `order/get` carry it as `inAmount`; `outAmount` stays
+    /// the quote's.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] if `in_amount` is not a non-negative decimal;
+    /// [`Error::UnknownOrder`].
+    pub fn set_paid_amount(&self, uid: OrderUid, in_amount: &str) -> Result<OrderSnapshot> {
+        let amount = moves::decimal("inAmount", in_amount, false)?;
+        self.inner.set_paid_amount(uid.get(), amount)
+    }
+
+    /// Expires order `uid` now, as the server does at `expiresAt`: a `new` or
+    /// `waitPayment` order is set to `deleted` (by [`Actor::Server`]) with its
+    /// IPN, and its `expiresAt` becomes now. Returns once the IPN settled.
+    ///
+    /// # Errors
+    /// [`Error::UnknownOrder`]; [`Error::NotAllowed`] in any other status;
+    /// [`Error::Timeout`].
+    pub async fn expire_now(&self, uid: OrderUid) -> Result<Transition> {
+        self.inner.expire_settled(uid.get()).await
+    }
+
+    /// Changes the unit IPN timestamps are signed in, from the next IPN on.
+    pub fn set_ipn_timestamp_unit(&self, unit: IpnTimestampUnit) {
+        self.inner.lock().ipn_timestamp_unit = unit;
+    }
+
+    /// The unit IPN timestamps are signed in.
+    pub fn ipn_timestamp_unit(&self) -> IpnTimestampUnit {
+        self.inner.lock().ipn_timestamp_unit
+    }
+
+    /// Changes whether and when orders created from now on expire.
+    pub fn set_order_expiry(&self, expiry: OrderExpiry) {
+        self.inner.lock().order_expiry = expiry;
+    }
+
+    /// Whether and when orders created now expire.
+    pub fn order_expiry(&self) -> OrderExpiry {
+        self.inner.lock().order_expiry
+    }
+
+    /// Starts, changes or (`None`) stops the floating rates' schedule.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for a zero interval or a change of 10000 basis
+    /// points or more.
+    pub fn set_rate_drift(&self, drift: Option<RateDrift>) -> Result<()> {
+        moves::check_drift(drift)?;
+        self.inner.rate_drift.send_replace(drift);
+        Ok(())
+    }
+
+    /// The floating rates' schedule, if any.
+    pub fn rate_drift(&self) -> Option<RateDrift> {
+        *self.inner.rate_drift.borrow()
+    }
+
+    /// Seeds the random source of faults anew (see [`SandboxConfig::seed`]).
+    pub fn reseed(&self, seed: u64) {
+        self.inner.lock().chance = rng::Rng::from_seed(seed);
     }
 
     /// Moves an order to the next status of the happy path (`new` →

@@ -3,16 +3,48 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use smartex_core::status::Actor;
 use smartex_core::{ObjectId, OrderSecret, OrderStatus, OrderUid};
 
-/// One status an order went through, and when (milliseconds since the Unix
-/// epoch: the IPN's `timestamp`).
+/// `server`, `customer` or `operator`: how the admin endpoint names who set
+/// a status.
+pub(crate) fn actor_name(actor: Actor) -> &'static str {
+    match actor {
+        Actor::Server => "server",
+        Actor::Customer => "customer",
+        Actor::Operator => "operator",
+    }
+}
+
+/// The actor [`actor_name`] names `name`.
+pub(crate) fn parse_actor(name: &str) -> Option<Actor> {
+    [Actor::Server, Actor::Customer, Actor::Operator]
+        .into_iter()
+        .find(|a| actor_name(*a) == name)
+}
+
+/// One status an order went through, when (milliseconds since the Unix
+/// epoch: the IPN's `timestamp` when IPNs are timed in milliseconds) and who
+/// set it.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct StatusChange {
     /// The status.
     pub status: OrderStatus,
     /// When the order took it, in ms.
     pub at_ms: u64,
+    /// Who set it: the [server](Actor::Server) (the schedule, expiry,
+    /// [`Sandbox::advance`](crate::Sandbox::advance)), the
+    /// [customer](Actor::Customer) (`order/update-status` with the uid and
+    /// secret) or an [operator](Actor::Operator)
+    /// ([`Sandbox::set_status`](crate::Sandbox::set_status)).
+    pub by: Actor,
+}
+
+impl StatusChange {
+    pub(crate) fn to_json(&self) -> Value {
+        json!({"status": self.status.as_str(), "at": self.at_ms, "by": actor_name(self.by)})
+    }
 }
 
 /// One `{key, name, value}` entry of an order's `fromValues`, `toValues` or
@@ -53,10 +85,25 @@ pub struct OrderSnapshot {
     pub xml_from: String,
     /// `xml_to`: the code of the currency received.
     pub xml_to: String,
-    /// `inAmount`, as decimal text.
+    /// `inAmount` as `order/get` and the next IPN carry it now (decimal
+    /// text): what the customer paid if [marked](crate::Sandbox::set_paid_amount),
+    /// else the current quote.
     pub in_amount: String,
-    /// `outAmount`, as decimal text.
+    /// `outAmount` as `order/get` and the next IPN carry it now: the current
+    /// quote (recalculated on floating-rate routes).
     pub out_amount: String,
+    /// The amount to send at the current rate (differs from
+    /// [`in_amount`](Self::in_amount) once a paid amount is marked).
+    pub quoted_in_amount: String,
+    /// `inAmount` as `order/create` answered it.
+    pub created_in_amount: String,
+    /// `outAmount` as `order/create` answered it.
+    pub created_out_amount: String,
+    /// What the customer actually paid, if [marked](crate::Sandbox::set_paid_amount).
+    pub paid_in_amount: Option<String>,
+    /// The factor the route's rate was [recalculated](crate::Sandbox::recalculate)
+    /// by for this order, as decimal text (`1` when never).
+    pub rate_factor: String,
     /// `toValues`.
     pub to_values: Vec<ValueEntry>,
     /// `ipnUrl`, if the order has one.
@@ -67,6 +114,8 @@ pub struct OrderSnapshot {
     pub lang: String,
     /// When it was created, in ms since the Unix epoch.
     pub created_at_ms: u64,
+    /// `expiresAt`, in ms since the Unix epoch.
+    pub expires_at_ms: u64,
 }
 
 impl OrderSnapshot {
@@ -81,17 +130,23 @@ impl OrderSnapshot {
             "_id": self.id.as_str(),
             "uid": self.uid.get(),
             "status": self.status.as_str(),
-            "history": self.history.iter().map(|c| json!({"status": c.status.as_str(), "at": c.at_ms})).collect::<Vec<_>>(),
+            "history": self.history.iter().map(StatusChange::to_json).collect::<Vec<_>>(),
             "routeId": self.route_id,
             "xml_from": self.xml_from,
             "xml_to": self.xml_to,
             "inAmount": self.in_amount,
             "outAmount": self.out_amount,
+            "quotedInAmount": self.quoted_in_amount,
+            "createdInAmount": self.created_in_amount,
+            "createdOutAmount": self.created_out_amount,
+            "paidInAmount": self.paid_in_amount,
+            "rateFactor": self.rate_factor,
             "toValues": self.to_values.iter().map(ValueEntry::to_json).collect::<Vec<_>>(),
             "ipnUrl": self.ipn_url,
             "hasIpnSecret": self.has_ipn_secret,
             "lang": self.lang,
             "createdAt": self.created_at_ms,
+            "expiresAt": self.expires_at_ms,
         })
     }
 }
@@ -168,6 +223,13 @@ pub struct IpnRecord {
     pub order_uid: OrderUid,
     /// `newStatus`.
     pub status: OrderStatus,
+    /// `timestamp`, exactly as signed and sent (milliseconds or seconds, see
+    /// [`IpnTimestampUnit`](crate::IpnTimestampUnit)).
+    pub timestamp: String,
+    /// `inAmount`, exactly as signed and sent.
+    pub in_amount: String,
+    /// `outAmount`, exactly as signed and sent.
+    pub out_amount: String,
     /// The `ipnUrl` it goes to.
     pub target: String,
     /// The exact form body (`application/x-www-form-urlencoded`), signed; empty
@@ -203,6 +265,9 @@ impl IpnRecord {
             "kind": self.kind.as_str(),
             "orderUID": self.order_uid.get(),
             "status": self.status.as_str(),
+            "timestamp": self.timestamp,
+            "inAmount": self.in_amount,
+            "outAmount": self.out_amount,
             "target": self.target,
             "body": self.body,
             "delayMs": self.delay.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
@@ -223,6 +288,8 @@ pub struct Transition {
     pub from: OrderStatus,
     /// The status now.
     pub to: OrderStatus,
+    /// Who set it.
+    pub by: Actor,
     /// The IPNs of this change, settled (none if the order has no `ipnUrl`; two
     /// with [`IpnFault::Duplicate`](crate::IpnFault::Duplicate)).
     pub ipns: Vec<IpnRecord>,
@@ -235,6 +302,7 @@ impl Transition {
             "uid": self.uid.get(),
             "from": self.from.as_str(),
             "status": self.to.as_str(),
+            "by": actor_name(self.by),
             "ipns": self.ipns.iter().map(IpnRecord::to_json).collect::<Vec<_>>(),
         })
     }

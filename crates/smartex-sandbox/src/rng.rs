@@ -28,6 +28,22 @@ impl Rng {
         Rng(self.next_u64())
     }
 
+    /// The same sequence for the same seed: for faults a run can repeat.
+    pub(crate) fn from_seed(seed: u64) -> Rng {
+        Rng(seed)
+    }
+
+    /// A number in `lo..=hi` (`lo` if `hi < lo`), nearly uniform: the modulo
+    /// bias over a 64-bit draw is far below what a test could notice.
+    pub(crate) fn between(&mut self, lo: u64, hi: u64) -> u64 {
+        match hi.checked_sub(lo).and_then(|span| span.checked_add(1)) {
+            Some(n) => lo + self.next_u64() % n,
+            // hi < lo, or the whole u64 range.
+            None if hi < lo => lo,
+            None => self.next_u64(),
+        }
+    }
+
     pub(crate) fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
@@ -80,5 +96,24 @@ mod tests {
                 .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
         );
         assert_ne!(rng.alnum(24), s);
+    }
+
+    #[test]
+    fn seeded_draws_repeat_and_stay_in_range() {
+        let draws = |seed| {
+            let mut rng = Rng::from_seed(seed);
+            (0..100).map(|_| rng.between(3, 7)).collect::<Vec<_>>()
+        };
+        assert_eq!(draws(42), draws(42));
+        assert_ne!(draws(42), draws(43));
+        assert!(draws(1).iter().all(|n| (3..=7).contains(n)));
+        assert!(
+            (3..=7).all(|n| draws(1).contains(&n)),
+            "every value comes up"
+        );
+        let mut rng = Rng::from_seed(0);
+        assert_eq!(rng.between(5, 5), 5);
+        assert_eq!(rng.between(9, 2), 9);
+        let _ = rng.between(0, u64::MAX);
     }
 }

@@ -1,22 +1,10 @@
 //! The admin endpoint and the sandbox's pages, over HTTP.
 
-use serde_json::{Value, json};
+use serde_json::json;
 use smartex_core::pages::Site;
 use smartex_core::{Lang, OrderSecret, OrderStatus, OrderUid};
 
 use crate::*;
-
-async fn admin(sb: &Sandbox, method: &str, path: &str, body: Option<Value>) -> Answer {
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
-    request(
-        sb.local_addr(),
-        method,
-        &format!("/_sandbox{path}"),
-        &[("content-type", "application/json")],
-        body.as_bytes(),
-    )
-    .await
-}
 
 #[tokio::test]
 async fn orders_can_be_listed_and_driven_over_http() {

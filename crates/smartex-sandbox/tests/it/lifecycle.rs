@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use smartex_core::request::{Method, UpdateStatus};
 use smartex_core::{OrderStatus, OrderUid};
 use smartex_sandbox::{
@@ -11,30 +11,6 @@ use smartex_sandbox::{
 };
 
 use crate::*;
-
-const SECRET: &str = "per-order-ipn-secret";
-
-fn with_ipn(mut body: Value, receiver: &Receiver) -> Value {
-    body["ipnUrl"] = json!(receiver.url());
-    body["ipnSecret"] = json!(SECRET);
-    body
-}
-
-fn btc_usdt(receiver: &Receiver) -> Value {
-    with_ipn(
-        json!({
-            "routeId": BTC_USDT,
-            "amount": "0.05",
-            "toValues": [{"key": "wallet", "value": TRON_WALLET}],
-            "agreement": true,
-        }),
-        receiver,
-    )
-}
-
-fn uid_of(data: &Value) -> OrderUid {
-    OrderUid::new(data["uid"].as_u64().unwrap()).unwrap()
-}
 
 async fn fast_sandbox(step_ms: u64) -> Sandbox {
     Sandbox::start(

@@ -7,6 +7,7 @@
 mod admin;
 mod api;
 mod lifecycle;
+mod moves;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -176,6 +177,48 @@ pub(crate) async fn create(sb: &Sandbox, body: Value) -> Value {
     let answer = call(sb, "public/exchanger/order/create", &body).await;
     assert_eq!(answer.status, 200);
     answer.data()
+}
+
+/// The `ipnSecret` the tests' orders are created with.
+pub(crate) const SECRET: &str = "per-order-ipn-secret";
+
+/// `body` with an `ipnUrl` to `receiver` and the `ipnSecret` [`SECRET`].
+pub(crate) fn with_ipn(mut body: Value, receiver: &Receiver) -> Value {
+    body["ipnUrl"] = serde_json::json!(receiver.url());
+    body["ipnSecret"] = serde_json::json!(SECRET);
+    body
+}
+
+/// A valid `order/create` body for 0.05 BTC → USDT (a floating-rate,
+/// automatic-payment route), notifying `receiver`.
+pub(crate) fn btc_usdt(receiver: &Receiver) -> Value {
+    with_ipn(
+        serde_json::json!({
+            "routeId": BTC_USDT,
+            "amount": "0.05",
+            "toValues": [{"key": "wallet", "value": TRON_WALLET}],
+            "agreement": true,
+        }),
+        receiver,
+    )
+}
+
+/// The `uid` of a created order's `data`.
+pub(crate) fn uid_of(data: &Value) -> smartex_core::OrderUid {
+    smartex_core::OrderUid::new(data["uid"].as_u64().unwrap()).unwrap()
+}
+
+/// `{method} /_sandbox{path}` with a JSON body.
+pub(crate) async fn admin(sb: &Sandbox, method: &str, path: &str, body: Option<Value>) -> Answer {
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    request(
+        sb.local_addr(),
+        method,
+        &format!("/_sandbox{path}"),
+        &[("content-type", "application/json")],
+        body.as_bytes(),
+    )
+    .await
 }
 
 /// A valid `order/create` body for ETH → WMZ.

@@ -75,7 +75,7 @@ Authorization: Bearer TOKEN; details in the smartex-sandbox crate docs):
                                         dropIpn, delayIpn (ms), duplicateIpn, stall (ms),
                                         errorPage / errorPageAfterProcessing (status),
                                         antiFlood (seconds), refuse (code); \"times\": N or
-                                        \"always\"; \"uid\"/\"method\" narrow it
+                                        \"always\"; \"uid\"/\"path\" narrow it
   DELETE /_sandbox/faults               remove every fault rule
 
 Exit codes: 0 stopped by Ctrl-C, 2 usage error, 3 the address cannot be bound.";

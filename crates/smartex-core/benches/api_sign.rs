@@ -9,7 +9,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use smartex_core::ApiSecret;
 use smartex_core::auth::{express_signature, json_with_time, request_signature};
 use smartex_core::js::{Body, restringify_json};
-use smartex_core::request::{CreateOrder, Method};
+use smartex_core::request::{ApiCall, CreateOrder};
 use std::hint::black_box;
 
 fn api_sign(c: &mut Criterion) {
@@ -25,7 +25,7 @@ fn api_sign(c: &mut Criterion) {
         .build()
         .unwrap();
     let json = json_with_time(&order.to_json(), 1_742_774_343_407);
-    let form = format!("time=1742774343407&{}", Method::to_form(&order));
+    let form = format!("time=1742774343407&{}", ApiCall::to_form(&order));
     let mut group = c.benchmark_group("api_sign");
     group.bench_function("create_json_bytes_floor", |b| {
         b.iter(|| request_signature(black_box(json.as_bytes()), &secret))

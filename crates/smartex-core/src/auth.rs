@@ -159,7 +159,7 @@ impl core::fmt::Display for NonceUnit {
 
 /// Puts `"time":<time>` first in a JSON object body, as the profile page's
 /// example does (`{"time":123456789,"param1":"val1"}`). `body` must be a JSON
-/// object's text (what [`Method::to_json`](crate::request::Method::to_json) gives).
+/// object's text (what [`ApiCall::to_json`](crate::request::ApiCall::to_json) gives).
 ///
 /// ```
 /// use smartex_core::auth::json_with_time;

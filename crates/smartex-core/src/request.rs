@@ -33,10 +33,11 @@ use crate::secret::{IpnSecret, OrderSecret};
 use crate::status::{OrderStatus, check_update_status};
 use crate::types::{Amount, FieldValue, Lang, ObjectId, OrderUid};
 
-/// A method of the platform's API: its path, its parameters, and the type of its
-/// `data`. Implement it for a method this SDK does not cover and call it through
-/// the client's generic `call`.
-pub trait Method: Serialize {
+/// One call of the platform's API: its path, its parameters, and the type of
+/// its `data`. Implement it for a call this SDK does not cover and send it
+/// through the client's generic `call`. ("Method" is kept for the HTTP verb;
+/// the API names its calls by their [`PATH`](ApiCall::PATH).)
+pub trait ApiCall: Serialize {
     /// The path under the API root, without slashes around it
     /// (`public/exchanger/order/create`).
     const PATH: &'static str;
@@ -253,18 +254,18 @@ impl CreateOrder {
         &self.to_values
     }
 
-    /// The JSON body (see [`Method::to_json`]).
+    /// The JSON body (see [`ApiCall::to_json`]).
     pub fn to_json(&self) -> String {
-        Method::to_json(self)
+        ApiCall::to_json(self)
     }
 
-    /// The form body (see [`Method::to_form`]).
+    /// The form body (see [`ApiCall::to_form`]).
     pub fn to_form(&self) -> String {
-        Method::to_form(self)
+        ApiCall::to_form(self)
     }
 }
 
-impl Method for CreateOrder {
+impl ApiCall for CreateOrder {
     const PATH: &'static str = "public/exchanger/order/create";
     const IDEMPOTENT: bool = false;
     type Output = CreatedOrder;
@@ -599,7 +600,7 @@ impl OrderViewKind {
 /// `public/exchanger/order/get`: an order by uid and secret.
 ///
 /// ```
-/// use smartex_core::request::{GetOrder, Method};
+/// use smartex_core::request::{GetOrder, ApiCall};
 /// use smartex_core::{OrderSecret, OrderUid};
 /// let get = GetOrder::new(OrderUid::new(1409)?, OrderSecret::new("dGqwF2M2")?);
 /// assert_eq!(get.to_json(), r#"{"orderUID":1409,"orderSecret":"dGqwF2M2","type":"order"}"#);
@@ -640,7 +641,7 @@ impl GetOrder {
     }
 }
 
-impl Method for GetOrder {
+impl ApiCall for GetOrder {
     const PATH: &'static str = "public/exchanger/order/get";
     const IDEMPOTENT: bool = true;
     type Output = OrderView;
@@ -717,7 +718,7 @@ impl UpdateStatus {
     }
 }
 
-impl Method for UpdateStatus {
+impl ApiCall for UpdateStatus {
     const PATH: &'static str = "public/exchanger/order/update-status";
     // Setting the same status twice leaves the order as the first call left it.
     const IDEMPOTENT: bool = true;
@@ -748,7 +749,7 @@ impl Serialize for GetRoutes {
     }
 }
 
-impl Method for GetRoutes {
+impl ApiCall for GetRoutes {
     const PATH: &'static str = "public/exchanger/route/get";
     const IDEMPOTENT: bool = true;
     type Output = Routes;
@@ -781,7 +782,7 @@ impl Serialize for GetRoute {
     }
 }
 
-impl Method for GetRoute {
+impl ApiCall for GetRoute {
     const PATH: &'static str = "public/exchanger/route/get/one";
     const IDEMPOTENT: bool = true;
     type Output = RouteView;
@@ -815,7 +816,7 @@ impl Serialize for GetRouteByXml {
     }
 }
 
-impl Method for GetRouteByXml {
+impl ApiCall for GetRouteByXml {
     const PATH: &'static str = "public/exchanger/route/get/one/by-xml";
     const IDEMPOTENT: bool = true;
     type Output = RouteView;

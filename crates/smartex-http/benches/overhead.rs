@@ -28,7 +28,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group};
-use smartex_core::request::{GetOrder, Method, OrderViewKind};
+use smartex_core::request::{ApiCall, GetOrder, OrderViewKind};
 use smartex_core::response::{OrderView, decode};
 use smartex_core::{OrderSecret, OrderUid};
 use smartex_http::ClientBuilder;

@@ -3,7 +3,7 @@
 //!
 //! An authorizer sees each attempt's parameters as text before they are sent,
 //! may rewrite them (the API-key scheme puts its `time` nonce first) and adds
-//! headers (`apikey`, `hash`). What it leaves in [`Unsigned::params`] is sent
+//! headers (`apikey`, `hash`). What it leaves in [`CallToSign::params`] is sent
 //! byte for byte — as the body of a `POST`/`PUT`, or as the query string of a
 //! `GET`. The API-key scheme signs what the platform's server hashes from
 //! those bytes once parsed (see [`ApiKeyAuth`]).
@@ -25,11 +25,11 @@ use crate::transport::Verb;
 
 /// One attempt's parameters and headers, before they are sent.
 ///
-/// Its `Debug` shows the method, verb, encoding, the parameters' length and
+/// Its `Debug` shows the path, verb, encoding, the parameters' length and
 /// the header names: the parameters hold the order secret (and, for
 /// `order/create`, the IPN secret), and header values may hold credentials.
-pub struct Unsigned<'a> {
-    pub(crate) method: &'static str,
+pub struct CallToSign<'a> {
+    pub(crate) path: &'static str,
     pub(crate) verb: Verb,
     pub(crate) encoding: Encoding,
     pub(crate) params: String,
@@ -37,11 +37,11 @@ pub struct Unsigned<'a> {
     pub(crate) now: UnixMillis,
 }
 
-impl std::fmt::Debug for Unsigned<'_> {
+impl std::fmt::Debug for CallToSign<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let header_names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_ref()).collect();
-        f.debug_struct("Unsigned")
-            .field("method", &self.method)
+        f.debug_struct("CallToSign")
+            .field("path", &self.path)
             .field("verb", &self.verb)
             .field("encoding", &self.encoding)
             .field("params_len", &self.params.len())
@@ -50,10 +50,10 @@ impl std::fmt::Debug for Unsigned<'_> {
     }
 }
 
-impl Unsigned<'_> {
-    /// The API method's path (`public/exchanger/order/create`).
-    pub fn method(&self) -> &'static str {
-        self.method
+impl CallToSign<'_> {
+    /// The API call's path (`public/exchanger/order/create`).
+    pub fn path(&self) -> &'static str {
+        self.path
     }
 
     /// The verb; with [`Verb::Get`] the parameters become the query string.
@@ -96,13 +96,13 @@ impl Unsigned<'_> {
 /// anew), just before the request is sent.
 ///
 /// ```
-/// use smartex_http::auth::{AuthError, Authorizer, Unsigned};
+/// use smartex_http::auth::{AuthError, Authorizer, CallToSign};
 ///
 /// /// A bearer token in front of the platform (a gateway of the merchant's own).
 /// struct Bearer(String);
 ///
 /// impl Authorizer for Bearer {
-///     fn authorize(&self, request: &mut Unsigned<'_>) -> Result<(), AuthError> {
+///     fn authorize(&self, request: &mut CallToSign<'_>) -> Result<(), AuthError> {
 ///         request.add_header("authorization", format!("Bearer {}", self.0));
 ///         Ok(())
 ///     }
@@ -117,7 +117,7 @@ pub trait Authorizer: Send + Sync {
     /// # Errors
     /// An [`AuthError`]; the call then fails with
     /// [`ErrorKind::Auth`](crate::ErrorKind::Auth) and nothing is sent.
-    fn authorize(&self, request: &mut Unsigned<'_>) -> Result<(), AuthError>;
+    fn authorize(&self, request: &mut CallToSign<'_>) -> Result<(), AuthError>;
 
     /// A name for `Debug` output (never the credentials).
     fn name(&self) -> &'static str {
@@ -148,7 +148,7 @@ pub trait Authorizer: Send + Sync {
     /// As [`authorize`](Self::authorize).
     fn authorize_with_nonce(
         &self,
-        request: &mut Unsigned<'_>,
+        request: &mut CallToSign<'_>,
         nonce: u64,
     ) -> Result<(), AuthError> {
         let _ = nonce;
@@ -343,7 +343,7 @@ impl ApiKeyAuth {
 
 impl ApiKeyAuth {
     /// Signs `request` with the nonce `time`.
-    fn sign(&self, request: &mut Unsigned<'_>, time: u64) -> Result<(), AuthError> {
+    fn sign(&self, request: &mut CallToSign<'_>, time: u64) -> Result<(), AuthError> {
         if time > MAX_SAFE_INTEGER {
             // The server reads `time` into a JavaScript number: above 2^53 − 1
             // neighbouring nonces become the same number, a repeated nonce.
@@ -390,7 +390,7 @@ impl ApiKeyAuth {
 }
 
 impl Authorizer for ApiKeyAuth {
-    fn authorize(&self, request: &mut Unsigned<'_>) -> Result<(), AuthError> {
+    fn authorize(&self, request: &mut CallToSign<'_>) -> Result<(), AuthError> {
         let time = self.next_nonce(request.now);
         self.sign(request, time)
     }
@@ -414,7 +414,7 @@ impl Authorizer for ApiKeyAuth {
 
     fn authorize_with_nonce(
         &self,
-        request: &mut Unsigned<'_>,
+        request: &mut CallToSign<'_>,
         nonce: u64,
     ) -> Result<(), AuthError> {
         self.last.fetch_max(nonce, Ordering::AcqRel);
@@ -426,15 +426,15 @@ impl Authorizer for ApiKeyAuth {
 mod tests {
     use std::borrow::Cow;
 
-    use super::Unsigned;
+    use super::CallToSign;
     use crate::config::Encoding;
     use crate::transport::Verb;
 
     #[test]
     fn debug_shows_neither_parameters_nor_header_values() {
         let mut headers = vec![(Cow::Borrowed("lang"), String::from("en"))];
-        let mut unsigned = Unsigned {
-            method: "public/exchanger/order/create",
+        let mut unsigned = CallToSign {
+            path: "public/exchanger/order/create",
             verb: Verb::Post,
             encoding: Encoding::Json,
             params: String::from(r#"{"orderSecret":"SECRET-ORDER","ipnSecret":"SECRET-IPN"}"#),

@@ -6,13 +6,13 @@ use std::time::Duration;
 
 use smartex_core::pages::Site;
 use smartex_core::request::{
-    CreateOrder, GetOrder, GetRoute, GetRouteByXml, GetRoutes, Method, OrderViewKind, UpdateStatus,
+    ApiCall, CreateOrder, GetOrder, GetRoute, GetRouteByXml, GetRoutes, OrderViewKind, UpdateStatus,
 };
 use smartex_core::response::{self, OrderView, RouteView, Routes, StatusUpdate};
 use smartex_core::time::{Clock, UnixMillis};
 use smartex_core::{CurrencyCode, Lang, ObjectId, OrderSecret, OrderStatus, OrderUid};
 
-use crate::auth::{Authorizer, Unsigned};
+use crate::auth::{Authorizer, CallToSign};
 use crate::config::{Encoding, NonceRefusal, RetryPolicy};
 use crate::error::{Error, ErrorKind};
 use crate::order::CreateReply;
@@ -157,7 +157,7 @@ impl<T: Transport> Client<T> {
         #[cfg(feature = "tracing")]
         for warning in &reply.data.warnings {
             tracing::warn!(
-                method = <CreateOrder as Method>::PATH,
+                path = <CreateOrder as ApiCall>::PATH,
                 request_id = reply.request_id.as_deref(),
                 %warning,
                 "order created with an unexpected value"
@@ -203,7 +203,7 @@ impl<T: Transport> Client<T> {
         current: Option<&OrderStatus>,
     ) -> Result<StatusUpdate, Error> {
         let update = UpdateStatus::new(uid, secret.clone(), status, current)
-            .map_err(|e| Error::invalid(<UpdateStatus as Method>::PATH, e))?;
+            .map_err(|e| Error::invalid(<UpdateStatus as ApiCall>::PATH, e))?;
         self.update(&update).await
     }
 
@@ -218,7 +218,7 @@ impl<T: Transport> Client<T> {
         secret: &OrderSecret,
     ) -> Result<StatusUpdate, Error> {
         let update = UpdateStatus::mark_paid(uid, secret.clone())
-            .map_err(|e| Error::invalid(<UpdateStatus as Method>::PATH, e))?;
+            .map_err(|e| Error::invalid(<UpdateStatus as ApiCall>::PATH, e))?;
         self.update(&update).await
     }
 
@@ -230,7 +230,7 @@ impl<T: Transport> Client<T> {
         // lost on the way); the typed view is read from it here.
         serde_json::from_value::<StatusUpdate>(reply.data).map_err(|e| {
             Error::decode(
-                <UpdateStatus as Method>::PATH,
+                <UpdateStatus as ApiCall>::PATH,
                 status,
                 smartex_core::Error::UnexpectedData {
                     field: Cow::Borrowed("data"),
@@ -281,14 +281,14 @@ impl<T: Transport> Client<T> {
         Ok(self.call(&get).await?.data)
     }
 
-    /// Calls any method: the typed escape hatch for methods this crate does not
-    /// wrap. Implement [`Method`] for a serde type (its `PATH`, whether it is
+    /// Sends any API call: the typed escape hatch for calls this crate does not
+    /// wrap. Implement [`ApiCall`] for a serde type (its `PATH`, whether it is
     /// `IDEMPOTENT`, its `Output`, its form encoding) and call it.
     ///
     /// ```
     /// use serde::Serialize;
     /// use smartex_core::form::FormWriter;
-    /// use smartex_core::request::Method;
+    /// use smartex_core::request::ApiCall;
     ///
     /// /// `public/exchanger/currency/get` (an example; not a documented method).
     /// #[derive(Serialize)]
@@ -297,7 +297,7 @@ impl<T: Transport> Client<T> {
     ///     only_active: bool,
     /// }
     ///
-    /// impl Method for Currencies {
+    /// impl ApiCall for Currencies {
     ///     const PATH: &'static str = "public/exchanger/currency/get";
     ///     const IDEMPOTENT: bool = true;
     ///     type Output = serde_json::Value;
@@ -314,13 +314,13 @@ impl<T: Transport> Client<T> {
     ///
     /// # Errors
     /// See [`Error`].
-    pub async fn call<M: Method>(&self, method: &M) -> Result<Reply<M::Output>, Error> {
+    pub async fn call<M: ApiCall>(&self, method: &M) -> Result<Reply<M::Output>, Error> {
         #[cfg(feature = "tracing")]
         {
             use tracing::Instrument as _;
             let span = tracing::info_span!(
                 "smartex.call",
-                method = M::PATH,
+                path = M::PATH,
                 request_id = tracing::field::Empty,
                 http_status = tracing::field::Empty,
                 attempts = tracing::field::Empty,
@@ -372,7 +372,7 @@ impl<T: Transport> Client<T> {
             .map_or(self.shared.default_verb, |(_, v)| *v)
     }
 
-    async fn call_inner<M: Method>(&self, method: &M) -> Result<Reply<M::Output>, Error> {
+    async fn call_inner<M: ApiCall>(&self, method: &M) -> Result<Reply<M::Output>, Error> {
         let s = &*self.shared;
         let verb = self.verb_for(M::PATH);
         let encoding = if verb.has_body() {
@@ -493,7 +493,7 @@ impl<T: Transport> Client<T> {
     /// deadline; `Ok(Some(_))`, what the transport made of it. Ending the turn
     /// is not under the deadline: an answer already in is never thrown away
     /// for a slow unlock or commit.
-    async fn attempt<M: Method>(
+    async fn attempt<M: ApiCall>(
         &self,
         verb: Verb,
         encoding: Encoding,
@@ -554,7 +554,7 @@ impl<T: Transport> Client<T> {
 
     /// One attempt's request at `now`: headers, authorization (with the
     /// lane's `nonce`, if any), URL and body.
-    fn prepare<M: Method>(
+    fn prepare<M: ApiCall>(
         &self,
         verb: Verb,
         encoding: Encoding,
@@ -576,8 +576,8 @@ impl<T: Transport> Client<T> {
         }
         let params = match &s.authorizer {
             Some(authorizer) => {
-                let mut unsigned = Unsigned {
-                    method: M::PATH,
+                let mut unsigned = CallToSign {
+                    path: M::PATH,
                     verb,
                     encoding,
                     params: params.to_owned(),
@@ -606,7 +606,7 @@ impl<T: Transport> Client<T> {
             headers,
             body,
             max_response_bytes: s.max_response_bytes,
-            method: M::PATH,
+            path: M::PATH,
             idempotent: M::IDEMPOTENT,
         })
     }
@@ -630,7 +630,7 @@ async fn within<F: std::future::Future>(
     }
 }
 
-fn finish<M: Method>(response: HttpResponse, attempts: u32) -> Result<Reply<M::Output>, Error> {
+fn finish<M: ApiCall>(response: HttpResponse, attempts: u32) -> Result<Reply<M::Output>, Error> {
     let status = response.status;
     match response::decode::<M::Output>(&response.body) {
         Ok(decoded) => match decoded.result {

@@ -57,7 +57,7 @@ impl Encoding {
 
 /// When and how often to repeat a call that failed on the way.
 ///
-/// Only methods whose [`IDEMPOTENT`](smartex_core::request::Method::IDEMPOTENT)
+/// Only methods whose [`IDEMPOTENT`](smartex_core::request::ApiCall::IDEMPOTENT)
 /// is `true` are ever retried, and only after a connection error (the
 /// connection could not be made, or broke before the response came) or an
 /// HTTP `429`, `502`, `503` or `504`. `create_order` is never retried: a repeat
@@ -278,7 +278,7 @@ impl ClientBuilder {
     }
 
     /// Where "now" comes from (default: the system clock): the `time` nonce
-    /// of a key's calls ([`Unsigned::now`](crate::auth::Unsigned::now)) and
+    /// of a key's calls ([`CallToSign::now`](crate::auth::CallToSign::now)) and
     /// the time window of [`watch_order`](crate::Client::watch_order)'s
     /// polls. For tests ([`ManualClock`](smartex_core::time::ManualClock)),
     /// reproducible signatures, or a clock kept in step with the platform's.

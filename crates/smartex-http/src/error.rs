@@ -3,8 +3,8 @@
 use std::fmt;
 
 use smartex_core::Escaped;
+use smartex_core::request::ApiCall;
 use smartex_core::request::CreateOrder;
-use smartex_core::request::Method;
 use smartex_core::response::{ApiError, ApiErrorKind, OrderIdentity};
 
 use crate::auth::AuthError;
@@ -72,7 +72,7 @@ impl ErrorKind {
 
 struct Inner {
     kind: ErrorKind,
-    method: &'static str,
+    path: &'static str,
     attempts: u32,
     http_status: Option<u16>,
     request_id: Option<String>,
@@ -93,10 +93,10 @@ struct Inner {
 pub struct Error(Box<Inner>);
 
 impl Error {
-    fn new(kind: ErrorKind, method: &'static str) -> Self {
+    fn new(kind: ErrorKind, path: &'static str) -> Self {
         Self(Box::new(Inner {
             kind,
-            method,
+            path,
             attempts: 0,
             http_status: None,
             request_id: None,
@@ -109,29 +109,29 @@ impl Error {
         }))
     }
 
-    pub(crate) fn invalid(method: &'static str, e: smartex_core::Error) -> Self {
-        let mut err = Self::new(ErrorKind::Invalid, method);
+    pub(crate) fn invalid(path: &'static str, e: smartex_core::Error) -> Self {
+        let mut err = Self::new(ErrorKind::Invalid, path);
         err.0.source = Some(Box::new(e));
         err
     }
 
-    pub(crate) fn auth(method: &'static str, e: AuthError) -> Self {
-        let mut err = Self::new(ErrorKind::Auth, method);
+    pub(crate) fn auth(path: &'static str, e: AuthError) -> Self {
+        let mut err = Self::new(ErrorKind::Auth, path);
         err.0.source = Some(Box::new(e));
         err
     }
 
     /// No nonce could be issued (nothing was sent).
-    pub(crate) fn nonce(method: &'static str, e: crate::nonce::NonceError) -> Self {
-        let mut err = Self::new(ErrorKind::Auth, method);
+    pub(crate) fn nonce(path: &'static str, e: crate::nonce::NonceError) -> Self {
+        let mut err = Self::new(ErrorKind::Auth, path);
         err.0.source = Some(Box::new(e));
         err
     }
 
     /// The attempt's timeout passed while the call waited for its key's turn:
     /// nothing was sent, so not ambiguous even for `create_order`.
-    pub(crate) fn lane_timeout(method: &'static str, after: std::time::Duration) -> Self {
-        let mut err = Self::new(ErrorKind::Timeout, method);
+    pub(crate) fn lane_timeout(path: &'static str, after: std::time::Duration) -> Self {
+        let mut err = Self::new(ErrorKind::Timeout, path);
         err.0.not_sent = true;
         err.0.detail = Some(format!(
             "waited {after:?} for the API key's turn to send; nothing was sent"
@@ -139,7 +139,7 @@ impl Error {
         err
     }
 
-    pub(crate) fn transport(method: &'static str, e: TransportError, idempotent: bool) -> Self {
+    pub(crate) fn transport(path: &'static str, e: TransportError, idempotent: bool) -> Self {
         let kind = match e.kind() {
             TransportErrorKind::Connect => ErrorKind::Connect,
             TransportErrorKind::InvalidRequest => ErrorKind::Invalid,
@@ -148,13 +148,13 @@ impl Error {
             TransportErrorKind::Timeout => ErrorKind::Timeout,
             _ => ErrorKind::Transport,
         };
-        let mut err = Self::new(kind, method);
+        let mut err = Self::new(kind, path);
         err.0.source = Some(Box::new(e));
         err
     }
 
     pub(crate) fn timeout(
-        method: &'static str,
+        path: &'static str,
         after: std::time::Duration,
         idempotent: bool,
     ) -> Self {
@@ -163,38 +163,38 @@ impl Error {
         } else {
             ErrorKind::Ambiguous
         };
-        let mut err = Self::new(kind, method);
+        let mut err = Self::new(kind, path);
         err.0.detail = Some(format!("no complete response within {after:?}"));
         err
     }
 
     pub(crate) fn http(
         kind: ErrorKind,
-        method: &'static str,
+        path: &'static str,
         status: u16,
         excerpt: Option<String>,
     ) -> Self {
-        let mut err = Self::new(kind, method);
+        let mut err = Self::new(kind, path);
         err.0.http_status = Some(status);
         err.0.excerpt = excerpt;
         err
     }
 
-    pub(crate) fn from_api(method: &'static str, status: u16, api: ApiError) -> Self {
+    pub(crate) fn from_api(path: &'static str, status: u16, api: ApiError) -> Self {
         let kind = match api.kind {
             ApiErrorKind::Maintenance => ErrorKind::Maintenance,
             ApiErrorKind::AntiFlood => ErrorKind::RateLimited,
             _ => ErrorKind::Api,
         };
-        let mut err = Self::new(kind, method);
+        let mut err = Self::new(kind, path);
         err.0.http_status = Some(status);
         err.0.request_id.clone_from(&api.request_id);
         err.0.api = Some(api);
         err
     }
 
-    pub(crate) fn decode(method: &'static str, status: u16, e: smartex_core::Error) -> Self {
-        let mut err = Self::new(ErrorKind::Decode, method);
+    pub(crate) fn decode(path: &'static str, status: u16, e: smartex_core::Error) -> Self {
+        let mut err = Self::new(ErrorKind::Decode, path);
         err.0.http_status = Some(status);
         let e = match e {
             // The core's excerpt already withholds a body that mentions a secret.
@@ -250,10 +250,10 @@ impl Error {
         self
     }
 
-    /// The API method's path (`public/exchanger/order/create`); empty for a
+    /// The API call's path (`public/exchanger/order/create`); empty for a
     /// failure outside a call (building the client).
-    pub fn method(&self) -> &str {
-        self.0.method
+    pub fn path(&self) -> &str {
+        self.0.path
     }
 
     /// How many requests were sent or tried (retries included); 0 if the call
@@ -342,14 +342,14 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let inner = &self.0;
-        if inner.method.is_empty() {
+        if inner.path.is_empty() {
             f.write_str("smartex: ")?;
         } else {
-            write!(f, "smartex {}: ", inner.method)?;
+            write!(f, "smartex {}: ", inner.path)?;
         }
         f.write_str(inner.kind.describe())?;
         if inner.kind == ErrorKind::Ambiguous {
-            if inner.method == <CreateOrder as Method>::PATH {
+            if inner.path == <CreateOrder as ApiCall>::PATH {
                 f.write_str(
                     " — the order may have been created; look it up before creating another",
                 )?;
@@ -438,7 +438,7 @@ impl fmt::Debug for Error {
         let inner = &self.0;
         f.debug_struct("Error")
             .field("kind", &inner.kind)
-            .field("method", &inner.method)
+            .field("path", &inner.path)
             .field("attempts", &inner.attempts)
             .field("http_status", &inner.http_status)
             .field("request_id", &inner.request_id)

@@ -22,7 +22,7 @@
 //! # impl Transport for FakePlatform {
 //! #     async fn send(&self, r: HttpRequest) -> Result<HttpResponse, TransportError> {
 //! #         let statuses = ["waitPayment", "inProgress", "inProgressPayout", "done"];
-//! #         let data = match r.method {
+//! #         let data = match r.path {
 //! #             "public/exchanger/order/create" => r#"{"_id":"5d8e6002b80b7b4cd75a6424","uid":1409,
 //! #                 "secret":"dGqwF2M2eBPaSN1G5ljMS1cb","inAmount":0.05,"outAmount":"317.42"}"#.to_owned(),
 //! #             "public/exchanger/order/update-status" => { self.status.store(1, SeqCst); "{}".to_owned() }
@@ -155,7 +155,7 @@
 //! | feature | what it does | default |
 //! |---|---|---|
 //! | `reqwest` | [`ReqwestTransport`] and [`ClientBuilder::build`]: reqwest over HTTP/1.1 with rustls (aws-lc-rs provider, the OS certificate verifier; no OpenSSL; unifies cleanly with an app's own reqwest/rustls) | yes |
-//! | `tracing` | a `smartex.call` span per call with `method`, `request_id`, `http_status`, `attempts`, `latency_ms`, `server_latency_ms` — never secrets, URLs or bodies | no |
+//! | `tracing` | a `smartex.call` span per call with `path`, `request_id`, `http_status`, `attempts`, `latency_ms`, `server_latency_ms` — never secrets, URLs or bodies | no |
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
 pub mod auth;

@@ -76,7 +76,7 @@ impl std::fmt::Display for Verb {
 pub struct HttpRequest {
     /// The verb.
     pub verb: Verb,
-    /// The absolute URL, `{api_root}{method}/`, plus `?{query}` for `GET`.
+    /// The absolute URL, `{api_root}{path}/`, plus `?{query}` for `GET`.
     /// For `GET` the query string may hold the order secret: do not log it.
     pub url: String,
     /// Header names (lowercase) and values, in the order the client set them.
@@ -87,11 +87,11 @@ pub struct HttpRequest {
     /// reading once the body exceeds it and fail with
     /// [`TransportErrorKind::BodyTooLarge`]; the client checks it again.
     pub max_response_bytes: usize,
-    /// The API method's path (`public/exchanger/order/get`): for middleware
+    /// The API call's path (`public/exchanger/order/get`): for middleware
     /// that logs or meters calls.
-    pub method: &'static str,
+    pub path: &'static str,
     /// Whether sending the request twice is harmless (see
-    /// [`Method::IDEMPOTENT`](smartex_core::request::Method::IDEMPOTENT)).
+    /// [`ApiCall::IDEMPOTENT`](smartex_core::request::ApiCall::IDEMPOTENT)).
     pub idempotent: bool,
 }
 
@@ -104,7 +104,7 @@ impl HttpRequest {
             headers: Vec::new(),
             body: Vec::new(),
             max_response_bytes: crate::config::DEFAULT_MAX_RESPONSE_BYTES,
-            method: "",
+            path: "",
             idempotent: false,
         }
     }
@@ -125,7 +125,7 @@ impl std::fmt::Debug for HttpRequest {
         let header_names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_ref()).collect();
         f.debug_struct("HttpRequest")
             .field("verb", &self.verb)
-            .field("method", &self.method)
+            .field("path", &self.path)
             .field("headers", &header_names)
             .field("body_len", &self.body.len())
             .field("idempotent", &self.idempotent)

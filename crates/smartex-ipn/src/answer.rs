@@ -128,8 +128,8 @@ impl Answer {
             Decision::Apply => Self::OK,
             Decision::Duplicate => Self::DUPLICATE,
             Decision::Stale => Self::STALE,
-            // `Unexpected`, and whatever a later core adds: received, not applied.
-            _ => Self::HELD,
+            // Received, not applied: for a person to look at.
+            Decision::Unexpected { .. } => Self::HELD,
         }
     }
 

@@ -419,18 +419,24 @@ fn add_fault(inner: &Inner, body: &Value) -> Result<(), String> {
                 .ok_or("\"uid\" must be an order uid")?,
         ),
     };
-    let method = body.get("method").and_then(Value::as_str);
+    // The API path the fault applies to (`public/exchanger/order/get`);
+    // "method" is read too, the name it had before "method" came to mean
+    // the HTTP verb only.
+    let path = body
+        .get("path")
+        .or_else(|| body.get("method"))
+        .and_then(Value::as_str);
     let mut st = inner.lock();
     match kind {
         "dropIpn" => st.faults.add_ipn(order, IpnFault::Drop, times),
         "delayIpn" => st.faults.add_ipn(order, IpnFault::Delay(ms()?), times),
         "duplicateIpn" => st.faults.add_ipn(order, IpnFault::Duplicate, times),
-        "stall" => st.faults.add_api(method, ApiFault::Stall(ms()?), times),
+        "stall" => st.faults.add_api(path, ApiFault::Stall(ms()?), times),
         "errorPage" => st
             .faults
-            .add_api(method, ApiFault::ErrorPage { status: status() }, times),
+            .add_api(path, ApiFault::ErrorPage { status: status() }, times),
         "errorPageAfterProcessing" => st.faults.add_api(
-            method,
+            path,
             ApiFault::ErrorPageAfterProcessing { status: status() },
             times,
         ),
@@ -443,7 +449,7 @@ fn add_fault(inner: &Inner, body: &Value) -> Result<(), String> {
                     .ok_or("\"seconds\" must be a whole number")?,
             };
             st.faults
-                .add_api(method, ApiFault::AntiFlood { retry_after_secs }, times);
+                .add_api(path, ApiFault::AntiFlood { retry_after_secs }, times);
         }
         "refuse" => {
             let code = body
@@ -453,7 +459,7 @@ fn add_fault(inner: &Inner, body: &Value) -> Result<(), String> {
             let message = catalogued_message(code)
                 .ok_or("\"code\" must be one of the platform's catalogued codes")?;
             st.faults
-                .add_api(method, ApiFault::Refuse { code, message }, times);
+                .add_api(path, ApiFault::Refuse { code, message }, times);
         }
         other => return Err(format!("unknown fault `{other}`")),
     }

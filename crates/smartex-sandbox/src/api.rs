@@ -15,7 +15,7 @@ use subtle::ConstantTimeEq;
 
 use crate::catalogue::FieldSpec;
 use crate::decimal::Dec;
-use crate::engine::{Inner, NewOrder, OrderRec};
+use crate::engine::{CreateRequest, Inner, OrderRec};
 use crate::faults::ApiFault;
 use crate::model::ValueEntry;
 use crate::server::{self, Resp};
@@ -603,7 +603,7 @@ fn create(inner: &Arc<Inner>, p: &Map<String, Value>) -> Result<Value, ApiErr> {
     }
 
     let order = inner
-        .create_order(NewOrder {
+        .create_order(CreateRequest {
             route: route_ix,
             asked: amount,
             in_amount: sent.to_string(),

@@ -11,7 +11,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 
-use crate::model::IpnOutcome;
+use crate::model::DeliveryResult;
 
 /// How much of a receiver's answer is kept.
 const ANSWER_EXCERPT: usize = 200;
@@ -102,27 +102,27 @@ pub(crate) async fn post_ipn(
     body: &str,
     allow_any_host: bool,
     timeout: Duration,
-) -> IpnOutcome {
+) -> DeliveryResult {
     let Some(url) = HttpUrl::parse(target) else {
-        return IpnOutcome::NotSent(
+        return DeliveryResult::NotSent(
             "the ipnUrl is not a plain http:// URL (the sandbox does not speak TLS)".to_owned(),
         );
     };
     match tokio::time::timeout(timeout, send(&url, body, allow_any_host)).await {
         Ok(outcome) => outcome,
-        Err(_) => IpnOutcome::Failed(format!("no answer within {timeout:?}")),
+        Err(_) => DeliveryResult::Failed(format!("no answer within {timeout:?}")),
     }
 }
 
-async fn send(url: &HttpUrl, body: &str, allow_any_host: bool) -> IpnOutcome {
+async fn send(url: &HttpUrl, body: &str, allow_any_host: bool) -> DeliveryResult {
     let addrs: Vec<SocketAddr> = match tokio::net::lookup_host((url.host.as_str(), url.port)).await
     {
         Ok(addrs) => addrs.collect(),
-        Err(e) => return IpnOutcome::Failed(format!("cannot resolve {}: {e}", url.host)),
+        Err(e) => return DeliveryResult::Failed(format!("cannot resolve {}: {e}", url.host)),
     };
     let addrs = allowed_targets(addrs, allow_any_host);
     if addrs.is_empty() {
-        return IpnOutcome::NotSent(format!(
+        return DeliveryResult::NotSent(format!(
             "{} is not a loopback address (see SandboxConfig::danger_allow_any_ipn_host)",
             url.host
         ));
@@ -139,24 +139,24 @@ async fn send(url: &HttpUrl, body: &str, allow_any_host: bool) -> IpnOutcome {
         }
     }
     let Some(stream) = stream else {
-        return IpnOutcome::Failed(last_error);
+        return DeliveryResult::Failed(last_error);
     };
     let (mut sender, conn) = match hyper::client::conn::http1::handshake(TokioIo::new(stream)).await
     {
         Ok(pair) => pair,
-        Err(e) => return IpnOutcome::Failed(format!("HTTP handshake failed: {e}")),
+        Err(e) => return DeliveryResult::Failed(format!("HTTP handshake failed: {e}")),
     };
     let _conn = AbortOnDrop(tokio::spawn(conn));
     let mut request = Request::new(Full::new(Bytes::copy_from_slice(body.as_bytes())));
     *request.method_mut() = Method::POST;
     *request.uri_mut() = match url.path_and_query.parse() {
         Ok(uri) => uri,
-        Err(e) => return IpnOutcome::NotSent(format!("the ipnUrl's path is not valid: {e}")),
+        Err(e) => return DeliveryResult::NotSent(format!("the ipnUrl's path is not valid: {e}")),
     };
     let headers = request.headers_mut();
     match HeaderValue::from_str(&url.authority) {
         Ok(host) => headers.insert(HOST, host),
-        Err(_) => return IpnOutcome::NotSent("the ipnUrl's host is not valid".to_owned()),
+        Err(_) => return DeliveryResult::NotSent("the ipnUrl's host is not valid".to_owned()),
     };
     headers.insert(
         CONTENT_TYPE,
@@ -166,7 +166,7 @@ async fn send(url: &HttpUrl, body: &str, allow_any_host: bool) -> IpnOutcome {
     headers.insert(CONNECTION, HeaderValue::from_static("close"));
     let response = match sender.send_request(request).await {
         Ok(r) => r,
-        Err(e) => return IpnOutcome::Failed(format!("request failed: {e}")),
+        Err(e) => return DeliveryResult::Failed(format!("request failed: {e}")),
     };
     let status = response.status().as_u16();
     let answer = match Limited::new(response.into_body(), ANSWER_LIMIT)
@@ -175,11 +175,13 @@ async fn send(url: &HttpUrl, body: &str, allow_any_host: bool) -> IpnOutcome {
     {
         Ok(collected) => collected.to_bytes(),
         Err(e) => {
-            return IpnOutcome::Failed(format!("reading the answer (status {status}) failed: {e}"));
+            return DeliveryResult::Failed(format!(
+                "reading the answer (status {status}) failed: {e}"
+            ));
         }
     };
     let cut = answer.len().min(ANSWER_EXCERPT);
-    IpnOutcome::Delivered {
+    DeliveryResult::Delivered {
         status,
         body: String::from_utf8_lossy(&answer[..cut]).into_owned(),
     }
@@ -229,11 +231,11 @@ mod tests {
         )
         .await;
         assert!(
-            matches!(&outcome, IpnOutcome::NotSent(why) if why.contains("not a loopback")),
+            matches!(&outcome, DeliveryResult::NotSent(why) if why.contains("not a loopback")),
             "{outcome:?}"
         );
         let outcome = post_ipn("https://127.0.0.1/", "a=1", false, Duration::from_secs(5)).await;
-        assert!(matches!(outcome, IpnOutcome::NotSent(_)));
+        assert!(matches!(outcome, DeliveryResult::NotSent(_)));
     }
 
     #[test]

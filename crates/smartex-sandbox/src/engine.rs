@@ -22,7 +22,7 @@ use crate::decimal::{Dec, Rounding};
 use crate::error::{Error, Result};
 use crate::faults::{ApiFault, Faults, IpnFault};
 use crate::model::{
-    IpnKind, IpnOutcome, IpnRecord, OrderSnapshot, StatusChange, Transition, ValueEntry,
+    DeliveryResult, IpnKind, IpnRecord, OrderSnapshot, StatusChange, Transition, ValueEntry,
 };
 use crate::rng::Rng;
 
@@ -180,7 +180,7 @@ pub(crate) struct OrderRec {
     pub(crate) status: OrderStatus,
     pub(crate) history: Vec<StatusChange>,
     /// The order as created; its amounts are what `order/create` answered.
-    pub(crate) new: NewOrder,
+    pub(crate) new: CreateRequest,
     /// The current quote, `inAmount` and `outAmount` at the order's rate.
     pub(crate) quote_in: String,
     pub(crate) quote_out: String,
@@ -211,7 +211,7 @@ impl OrderRec {
 
 /// A validated `order/create`.
 #[derive(Debug)]
-pub(crate) struct NewOrder {
+pub(crate) struct CreateRequest {
     pub(crate) route: usize,
     /// `amount` as asked (positive: sent; negative: received), which a
     /// recalculation keeps.
@@ -441,7 +441,7 @@ impl Inner {
     }
 
     /// Stores a validated order as `new` and starts its schedule.
-    pub(crate) fn create_order(self: &Arc<Self>, new: NewOrder) -> Result<OrderSnapshot> {
+    pub(crate) fn create_order(self: &Arc<Self>, new: CreateRequest) -> Result<OrderSnapshot> {
         let snapshot = {
             let mut st = self.lock();
             let uid = OrderUid::new(st.next_uid).map_err(|_| Error::NotAllowed {
@@ -675,7 +675,7 @@ impl Inner {
                 IpnKind::Original,
                 "",
                 None,
-                IpnOutcome::NotSent("the order has no ipnSecret to sign with".to_owned()),
+                DeliveryResult::NotSent("the order has no ipnSecret to sign with".to_owned()),
             );
             return (Vec::new(), vec![seq]);
         };
@@ -691,11 +691,17 @@ impl Inner {
         };
         match fault {
             Some(IpnFault::Drop) => {
-                let seq = record(st, IpnKind::Original, &body, None, IpnOutcome::Dropped);
+                let seq = record(st, IpnKind::Original, &body, None, DeliveryResult::Dropped);
                 (Vec::new(), vec![seq])
             }
             Some(IpnFault::Delay(d)) => {
-                let seq = record(st, IpnKind::Original, &body, Some(d), IpnOutcome::Pending);
+                let seq = record(
+                    st,
+                    IpnKind::Original,
+                    &body,
+                    Some(d),
+                    DeliveryResult::Pending,
+                );
                 let job = Job {
                     uid,
                     ticket,
@@ -707,8 +713,8 @@ impl Inner {
                 (vec![job], vec![seq])
             }
             Some(IpnFault::Duplicate) => {
-                let a = record(st, IpnKind::Original, &body, None, IpnOutcome::Pending);
-                let b = record(st, IpnKind::Duplicate, &body, None, IpnOutcome::Pending);
+                let a = record(st, IpnKind::Original, &body, None, DeliveryResult::Pending);
+                let b = record(st, IpnKind::Duplicate, &body, None, DeliveryResult::Pending);
                 let job = Job {
                     uid,
                     ticket,
@@ -720,7 +726,7 @@ impl Inner {
                 (vec![job], vec![a, b])
             }
             None => {
-                let seq = record(st, IpnKind::Original, &body, None, IpnOutcome::Pending);
+                let seq = record(st, IpnKind::Original, &body, None, DeliveryResult::Pending);
                 let job = Job {
                     uid,
                     ticket,
@@ -820,7 +826,7 @@ impl Inner {
                 kind: IpnKind::Stale,
                 delay: None,
                 queued_at_ms: self.now_ms(),
-                outcome: IpnOutcome::Pending,
+                outcome: DeliveryResult::Pending,
                 ..old.clone()
             });
             let job = Job {

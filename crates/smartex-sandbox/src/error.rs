@@ -63,7 +63,7 @@ pub enum Error {
         what: String,
     },
     /// An in-process call's answer did not decode as the method's output (a
-    /// sandbox bug, or a [`Method`](smartex_core::request::Method) whose output
+    /// sandbox bug, or a [`ApiCall`](smartex_core::request::ApiCall) whose output
     /// type does not fit what the sandbox answers).
     #[error("the sandbox's answer did not decode: {0}")]
     Decode(#[source] smartex_core::Error),

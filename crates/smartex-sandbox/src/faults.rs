@@ -9,7 +9,7 @@ use smartex_core::OrderUid;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum IpnFault {
-    /// The IPN is lost: recorded as [`Dropped`](crate::IpnOutcome::Dropped), never sent.
+    /// The IPN is lost: recorded as [`Dropped`](crate::DeliveryResult::Dropped), never sent.
     Drop,
     /// The IPN is held back this long before it is sent (later IPNs of the same
     /// order may overtake it: an out-of-order delivery).
@@ -99,9 +99,9 @@ impl Faults {
         });
     }
 
-    pub(crate) fn add_api(&mut self, method: Option<&str>, fault: ApiFault, times: Times) {
+    pub(crate) fn add_api(&mut self, path: Option<&str>, fault: ApiFault, times: Times) {
         self.api.push(Rule {
-            scope: method.map(|m| m.trim_matches('/').to_owned()),
+            scope: path.map(|m| m.trim_matches('/').to_owned()),
             fault,
             remaining: times.remaining(),
         });
@@ -116,8 +116,8 @@ impl Faults {
         take(&mut self.ipn, |s| *s == uid)
     }
 
-    pub(crate) fn take_api(&mut self, method: &str) -> Option<ApiFault> {
-        take(&mut self.api, |s| s == method)
+    pub(crate) fn take_api(&mut self, path: &str) -> Option<ApiFault> {
+        take(&mut self.api, |s| s == path)
     }
 }
 

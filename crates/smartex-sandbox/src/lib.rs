@@ -209,18 +209,19 @@
 //! ```
 //!
 //! Fault rules (`times`: a number or `"always"`, default 1; `uid` or
-//! `method` left out means any order or any method):
+//! `path` left out means any order or any API call; `path` was once named
+//! `method`, which is still read):
 //!
 //! ```text
 //! {"fault": "dropIpn",      "uid": 1001, "times": 1}        lose the IPN
 //! {"fault": "delayIpn",     "uid": 1001, "ms": 500}          deliver it late
 //! {"fault": "duplicateIpn", "uid": 1001}                     deliver it twice
-//! {"fault": "stall",        "method": "public/exchanger/order/get", "ms": 2000}
-//! {"fault": "errorPage",    "method": "…", "status": 502}    an HTML error page instead
-//! {"fault": "errorPageAfterProcessing", "method": "public/exchanger/order/create", "status": 500}
+//! {"fault": "stall",        "path": "public/exchanger/order/get", "ms": 2000}
+//! {"fault": "errorPage",    "path":   "…", "status": 502}    an HTML error page instead
+//! {"fault": "errorPageAfterProcessing", "path": "public/exchanger/order/create", "status": 500}
 //!                                                            do the call, then the error page
-//! {"fault": "antiFlood",    "seconds": 3, "method": "…"}     the platform's anti-flood answer
-//! {"fault": "refuse",       "code": 6801545277215051, "method": "…"}
+//! {"fault": "antiFlood",    "seconds": 3, "path":   "…"}     the platform's anti-flood answer
+//! {"fault": "refuse",       "code": 6801545277215051, "path":   "…"}
 //!                                                            a catalogued refusal (see `codes`)
 //! ```
 //!
@@ -260,7 +261,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use smartex_core::request::Method;
+use smartex_core::request::ApiCall;
 use smartex_core::response::ApiError;
 use smartex_core::status::Actor;
 use smartex_core::{ApiKey, OrderStatus, OrderUid};
@@ -275,7 +276,7 @@ pub use config::{
 pub use error::{Error, Result};
 pub use faults::{ApiFault, IpnFault, Times};
 pub use model::{
-    IpnKind, IpnOutcome, IpnRecord, OrderSnapshot, StatusChange, Transition, ValueEntry,
+    DeliveryResult, IpnKind, IpnRecord, OrderSnapshot, StatusChange, Transition, ValueEntry,
 };
 pub use script::Script;
 pub use spelling::IpnSpelling;
@@ -383,7 +384,7 @@ impl Sandbox {
     /// # Errors
     /// The outer error if the answer does not decode as `M::Output`; the inner
     /// one is the platform's answer ([`ApiError`]).
-    pub async fn call<M: Method>(&self, request: &M) -> Result<Result<M::Output, ApiError>> {
+    pub async fn call<M: ApiCall>(&self, request: &M) -> Result<Result<M::Output, ApiError>> {
         let body = request.to_json();
         let answer = api::call_in_process(&self.inner, M::PATH, body.as_bytes());
         let response = smartex_core::response::decode::<M::Output>(answer.as_bytes())
@@ -686,10 +687,11 @@ impl Sandbox {
         self.inner.lock().faults.add_ipn(order, fault, times);
     }
 
-    /// Adds an API fault rule for `method` (a path such as
-    /// `public/exchanger/order/create`, or any method), striking `times` times.
-    pub fn inject_api_fault(&self, method: Option<&str>, fault: ApiFault, times: Times) {
-        self.inner.lock().faults.add_api(method, fault, times);
+    /// Adds an API fault rule for the call at `path` (such as
+    /// `public/exchanger/order/create`; `None`: any call), striking `times`
+    /// times.
+    pub fn inject_api_fault(&self, path: Option<&str>, fault: ApiFault, times: Times) {
+        self.inner.lock().faults.add_api(path, fault, times);
     }
 
     /// Removes every fault rule.

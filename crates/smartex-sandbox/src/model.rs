@@ -177,7 +177,7 @@ impl IpnKind {
 /// What became of an IPN.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum IpnOutcome {
+pub enum DeliveryResult {
     /// Queued or on its way.
     Pending,
     /// The receiver answered (any HTTP status: the platform does not retry).
@@ -196,16 +196,16 @@ pub enum IpnOutcome {
     NotSent(String),
 }
 
-impl IpnOutcome {
+impl DeliveryResult {
     /// Whether the outcome is final (not [`Pending`](Self::Pending)).
     pub fn is_settled(&self) -> bool {
-        !matches!(self, IpnOutcome::Pending)
+        !matches!(self, DeliveryResult::Pending)
     }
 
     /// The HTTP status, if the receiver answered.
     pub fn http_status(&self) -> Option<u16> {
         match self {
-            IpnOutcome::Delivered { status, .. } => Some(*status),
+            DeliveryResult::Delivered { status, .. } => Some(*status),
             _ => None,
         }
     }
@@ -233,32 +233,32 @@ pub struct IpnRecord {
     /// The `ipnUrl` it goes to.
     pub target: String,
     /// The exact form body (`application/x-www-form-urlencoded`), signed; empty
-    /// when [`NotSent`](IpnOutcome::NotSent) for want of a secret.
+    /// when [`NotSent`](DeliveryResult::NotSent) for want of a secret.
     pub body: String,
     /// How long delivery was held back ([`IpnFault::Delay`](crate::IpnFault::Delay)).
     pub delay: Option<Duration>,
     /// When it was queued, in ms since the Unix epoch.
     pub queued_at_ms: u64,
     /// What became of it.
-    pub outcome: IpnOutcome,
+    pub outcome: DeliveryResult,
 }
 
 impl IpnRecord {
     /// Whether the receiver got it (answered with any status).
     pub fn delivered(&self) -> bool {
-        matches!(self.outcome, IpnOutcome::Delivered { .. })
+        matches!(self.outcome, DeliveryResult::Delivered { .. })
     }
 
     /// The record as JSON (what the admin endpoint shows).
     pub fn to_json(&self) -> Value {
         let (outcome, detail) = match &self.outcome {
-            IpnOutcome::Pending => ("pending", Value::Null),
-            IpnOutcome::Delivered { status, body } => {
+            DeliveryResult::Pending => ("pending", Value::Null),
+            DeliveryResult::Delivered { status, body } => {
                 ("delivered", json!({"status": status, "body": body}))
             }
-            IpnOutcome::Failed(e) => ("failed", json!(e)),
-            IpnOutcome::Dropped => ("dropped", Value::Null),
-            IpnOutcome::NotSent(why) => ("notSent", json!(why)),
+            DeliveryResult::Failed(e) => ("failed", json!(e)),
+            DeliveryResult::Dropped => ("dropped", Value::Null),
+            DeliveryResult::NotSent(why) => ("notSent", json!(why)),
         };
         json!({
             "seq": self.seq,

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use smartex::core::OrderStatus;
-use smartex_sandbox::{IpnOutcome, Sandbox, SandboxConfig, Schedule};
+use smartex_sandbox::{DeliveryResult, Sandbox, SandboxConfig, Schedule};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -170,7 +170,11 @@ async fn advance(sb: &Sandbox, uid: smartex::core::OrderUid) -> OrderStatus {
 }
 
 /// The answers the shop gave to the IPNs of `uid` with `status`.
-fn answers(sb: &Sandbox, uid: smartex::core::OrderUid, status: &OrderStatus) -> Vec<IpnOutcome> {
+fn answers(
+    sb: &Sandbox,
+    uid: smartex::core::OrderUid,
+    status: &OrderStatus,
+) -> Vec<DeliveryResult> {
     sb.ipns_for(uid)
         .into_iter()
         .filter(|ipn| ipn.status == *status)
@@ -178,8 +182,8 @@ fn answers(sb: &Sandbox, uid: smartex::core::OrderUid, status: &OrderStatus) -> 
         .collect()
 }
 
-fn delivered(status: u16) -> impl Fn(&IpnOutcome) -> bool {
-    move |outcome| matches!(outcome, IpnOutcome::Delivered { status: s, .. } if *s == status)
+fn delivered(status: u16) -> impl Fn(&DeliveryResult) -> bool {
+    move |outcome| matches!(outcome, DeliveryResult::Delivered { status: s, .. } if *s == status)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -191,7 +195,7 @@ async fn a_lost_ipn_is_recovered_by_the_reconciler() {
 
     sb.drop_next_ipn(uid);
     let status = advance(&sb, uid).await;
-    assert_eq!(answers(&sb, uid, &status), vec![IpnOutcome::Dropped]);
+    assert_eq!(answers(&sb, uid, &status), vec![DeliveryResult::Dropped]);
     wait_fulfilled(dir.path(), "lost-1", &status).await;
     assert_eq!(times_fulfilled(dir.path(), "lost-1", &status), 1);
     shop.stop().await;
@@ -251,7 +255,10 @@ async fn a_restart_in_the_middle_of_an_order_loses_nothing() {
     advance(&sb, uid).await;
     let while_down = advance(&sb, uid).await;
     assert!(
-        matches!(answers(&sb, uid, &while_down)[..], [IpnOutcome::Failed(_)]),
+        matches!(
+            answers(&sb, uid, &while_down)[..],
+            [DeliveryResult::Failed(_)]
+        ),
         "nobody listened: {:?}",
         sb.ipns_for(uid)
     );

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use smartex_sandbox::{IpnKind, IpnOutcome, Sandbox};
+use smartex_sandbox::{DeliveryResult, IpnKind, Sandbox};
 
 use crate::args::SoakArgs;
 use crate::audit::Audit;
@@ -35,10 +35,10 @@ impl SentIpns {
             sent: count(&|r| r.target.contains("/ipn") && r.kind == IpnKind::Original),
             duplicates: count(&|r| r.kind == IpnKind::Duplicate),
             stale: count(&|r| r.kind == IpnKind::Stale),
-            dropped: count(&|r| matches!(r.outcome, IpnOutcome::Dropped)),
-            failed: count(&|r| matches!(r.outcome, IpnOutcome::Failed(_))),
+            dropped: count(&|r| matches!(r.outcome, DeliveryResult::Dropped)),
+            failed: count(&|r| matches!(r.outcome, DeliveryResult::Failed(_))),
             answered_duplicate: count(
-                &|r| matches!(&r.outcome, IpnOutcome::Delivered { body, .. } if body.starts_with("OK: duplicate")),
+                &|r| matches!(&r.outcome, DeliveryResult::Delivered { body, .. } if body.starts_with("OK: duplicate")),
             ),
         }
     }

@@ -175,7 +175,6 @@ impl Observation {
 
 /// A tracker decision as the event log keeps it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
 pub enum DecisionKind {
     /// Applied: the order's state changed and an outbox item was written.
     Apply,
@@ -188,14 +187,14 @@ pub enum DecisionKind {
 }
 
 impl DecisionKind {
-    /// The kind of a core [`Decision`] (a kind added to the core later counts
-    /// as unexpected: it is never applied blindly).
+    /// The kind of a core [`Decision`] (one kind for each: both enums are
+    /// exhaustive, so a decision added later must be given its kind here).
     pub fn of(decision: &Decision) -> Self {
         match decision {
             Decision::Apply => Self::Apply,
             Decision::Duplicate => Self::Duplicate,
             Decision::Stale => Self::Stale,
-            _ => Self::Unexpected,
+            Decision::Unexpected { .. } => Self::Unexpected,
         }
     }
 

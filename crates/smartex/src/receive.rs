@@ -319,9 +319,6 @@ impl<S: OrderStore, T: Transport> Merchant<S, T> {
                     Decision::Duplicate => Handled::Duplicate,
                     Decision::Stale => Handled::Stale,
                     Decision::Unexpected { reason } => Handled::Unexpected { reason },
-                    _ => Handled::Unexpected {
-                        reason: "a decision this version does not know",
-                    },
                 };
                 IpnOutcome::new(answer, handled)
             }
@@ -332,7 +329,7 @@ impl<S: OrderStore, T: Transport> Merchant<S, T> {
                 match decision {
                     DecisionKind::Stale => Answer::STALE,
                     DecisionKind::Unexpected => Answer::HELD,
-                    _ => Answer::DUPLICATE,
+                    DecisionKind::Apply | DecisionKind::Duplicate => Answer::DUPLICATE,
                 },
                 Handled::Repeat,
             ),

@@ -273,7 +273,7 @@ async fn a_duplicate_ipn_is_applied_once() {
         .ipns
         .iter()
         .map(|r| match &r.outcome {
-            smartex_sandbox::IpnOutcome::Delivered { status, body } => (*status, body.clone()),
+            smartex_sandbox::DeliveryResult::Delivered { status, body } => (*status, body.clone()),
             other => panic!("{other:?}"),
         })
         .collect();
@@ -320,7 +320,7 @@ async fn a_byte_identical_resend_of_a_stale_ipn_is_answered_stale() {
             .await
             .unwrap();
         match &late.outcome {
-            smartex_sandbox::IpnOutcome::Delivered { status, body } => {
+            smartex_sandbox::DeliveryResult::Delivered { status, body } => {
                 assert_eq!((*status, body.as_str()), (200, "OK: stale, ignored"));
             }
             other => panic!("{other:?}"),

@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::{Value, json};
 use smartex_core::form::FormWriter;
-use smartex_core::request::{CreateOrder, GetOrder, Method, OrderViewKind};
+use smartex_core::request::{ApiCall, CreateOrder, GetOrder, OrderViewKind};
 use smartex_core::{ApiKey, ApiSecret, OrderSecret};
 use smartex_http::{ApiKeyAuth, Client, ClientBuilder, ReqwestTransport, WatchEnd, WatchOptions};
 
@@ -223,7 +223,7 @@ fn create_failed(e: smartex_http::Error) -> Error {
 #[serde(transparent)]
 struct Raw<M>(M);
 
-impl<M: Method> Method for Raw<M> {
+impl<M: ApiCall> ApiCall for Raw<M> {
     const PATH: &'static str = M::PATH;
     const IDEMPOTENT: bool = M::IDEMPOTENT;
     type Output = Value;

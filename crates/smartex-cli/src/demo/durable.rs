@@ -22,7 +22,7 @@ use smartex::store::{DecisionKind, OrderKey, OrderStore, Source, SqliteStore, St
 use smartex::{MasterKey, Merchant, ReconcileOptions, Reference};
 use smartex_core::OrderStatus;
 use smartex_core::OrderUid;
-use smartex_sandbox::{IpnOutcome, Sandbox};
+use smartex_sandbox::{DeliveryResult, Sandbox};
 
 use super::{Check, step_line};
 use crate::exit::Error;
@@ -234,7 +234,7 @@ async fn wait_payment(sb: &Sandbox, uid: OrderUid, p: &Printer<'_>) -> Result<St
         .ipns
         .first()
         .and_then(|r| match &r.outcome {
-            IpnOutcome::Delivered { status, body } => Some(format!("{status} {body}")),
+            DeliveryResult::Delivered { status, body } => Some(format!("{status} {body}")),
             _ => None,
         })
         .unwrap_or_else(|| "(not delivered)".to_owned());
@@ -253,7 +253,7 @@ async fn move_on_while_down(
     for _ in 0..6 {
         let transition = sb.advance(uid).await?;
         for record in &transition.ipns {
-            if !matches!(record.outcome, IpnOutcome::Delivered { .. }) {
+            if !matches!(record.outcome, DeliveryResult::Delivered { .. }) {
                 lost.push(transition.to.clone());
             }
         }

@@ -11,7 +11,7 @@ use smartex_core::request::CreateOrder;
 use smartex_core::status::Decision;
 use smartex_core::{CurrencyCode, OrderStatus, OrderUid};
 use smartex_http::{Client, CreateReply, ReqwestTransport, WatchEnd, WatchOptions};
-use smartex_sandbox::{IpnOutcome, IpnRecord, Sandbox};
+use smartex_sandbox::{DeliveryResult, IpnRecord, Sandbox};
 
 use super::{Check, DemoOptions, EventKind, IpnStep, Timeline, WAIT, step_line};
 use crate::exit::Error;
@@ -322,7 +322,7 @@ async fn receive_the_rest(cx: &Context<'_, '_>) -> Result<Received, Error> {
         );
     }
     for r in &sent {
-        if r.outcome == IpnOutcome::Dropped {
+        if r.outcome == DeliveryResult::Dropped {
             cx.timeline
                 .push(r.queued_at_ms, r.status.clone(), EventKind::LostIpn);
         } else if r.delay.is_some() {

@@ -14,7 +14,7 @@ use smartex_http::{
     Client, ClientBuilder, CreateReply, ErrorKind, ReqwestTransport, RetryPolicy, WatchEnd,
     WatchOptions,
 };
-use smartex_sandbox::{IpnKind, IpnOutcome, IpnSpelling, Sandbox, SandboxConfig, Schedule};
+use smartex_sandbox::{DeliveryResult, IpnKind, IpnSpelling, Sandbox, SandboxConfig, Schedule};
 
 use super::{Delivery, IpnServer, IpnServerOptions, Reception};
 use crate::exit::Exit;
@@ -221,7 +221,7 @@ async fn a_lost_ipn_is_recovered_by_watch_order() {
     let lost = w.sb.ipns_for(uid).pop().unwrap();
     assert_eq!(
         (lost.status, lost.outcome),
-        (OrderStatus::Done, IpnOutcome::Dropped)
+        (OrderStatus::Done, DeliveryResult::Dropped)
     );
     let id = order.id();
     assert_eq!(

@@ -237,8 +237,11 @@ impl KnownStatus {
 
 /// What an incoming status change means. Only [`Decision::Apply`] should change
 /// the merchant's records.
+///
+/// Deliberately exhaustive: a decision this SDK adds later must be handled by
+/// every match on it (a compile error), never fall into a catch-all arm that
+/// could apply it, or refuse it, blindly.
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum Decision {
     /// A new, expected status: record it (and ship goods, refund, …).
     Apply,

@@ -2,7 +2,7 @@
 //! as insta snapshots.
 
 use smartex_core::request::{
-    CreateOrder, CreateOrderBuilder, GetOrder, GetRoute, GetRouteByXml, GetRoutes, Method,
+    ApiCall, CreateOrder, CreateOrderBuilder, GetOrder, GetRoute, GetRouteByXml, GetRoutes,
     OrderViewKind, UpdateStatus,
 };
 use smartex_core::{Error, Lang, OrderSecret, OrderStatus, OrderUid};

@@ -10,7 +10,7 @@ use serde::Serialize;
 use smartex_core::auth::{express_signature, request_signature};
 use smartex_core::form::FormWriter;
 use smartex_core::js::Body;
-use smartex_core::request::{Method, OrderViewKind};
+use smartex_core::request::{ApiCall, OrderViewKind};
 use smartex_core::{ApiKey, ApiSecret, OrderSecret, OrderUid};
 use smartex_http::{ApiKeyAuth, Encoding, NonceUnit};
 
@@ -23,7 +23,7 @@ struct Example {
     param1: &'static str,
 }
 
-impl Method for Example {
+impl ApiCall for Example {
     const PATH: &'static str = "public/example";
     const IDEMPOTENT: bool = true;
     type Output = serde_json::Value;
@@ -128,7 +128,7 @@ struct Probe {
     seq: u32,
 }
 
-impl Method for Probe {
+impl ApiCall for Probe {
     const PATH: &'static str = "public/probe";
     const IDEMPOTENT: bool = true;
     type Output = serde_json::Value;

@@ -508,7 +508,7 @@ async fn an_authorizer_failure_sends_nothing() {
     impl smartex_http::Authorizer for Broken {
         fn authorize(
             &self,
-            _: &mut smartex_http::auth::Unsigned<'_>,
+            _: &mut smartex_http::auth::CallToSign<'_>,
         ) -> Result<(), smartex_http::AuthError> {
             Err(smartex_http::AuthError::new("token expired"))
         }

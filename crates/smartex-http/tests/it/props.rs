@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use smartex_core::auth::express_signature;
 use smartex_core::form::{Limits, Node, decode_tree};
 use smartex_core::js::{Body, exact_js_number};
-use smartex_core::request::{CreateOrder, GetOrder, Method, OrderViewKind};
+use smartex_core::request::{ApiCall, CreateOrder, GetOrder, OrderViewKind};
 use smartex_core::{ApiKey, ApiSecret, Lang, OrderSecret, OrderUid};
 use smartex_http::transport::{HttpRequest, HttpResponse, Transport, TransportError};
 use smartex_http::{ApiKeyAuth, ClientBuilder, Encoding, Verb};

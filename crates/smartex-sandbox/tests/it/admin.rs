@@ -187,13 +187,13 @@ async fn maintenance_and_faults_can_be_set_over_http() {
         &sb,
         "POST",
         "/faults",
-        Some(json!({"fault": "errorPage", "status": 503, "method": "public/exchanger/route/get"})),
+        Some(json!({"fault": "errorPage", "status": 503, "path": "public/exchanger/route/get"})),
     )
     .await;
     let page = call(&sb, "public/exchanger/route/get", &json!({})).await;
     assert_eq!(page.status, 503);
     assert!(page.text().contains("503 Service Unavailable"));
-    admin(&sb, "POST", "/faults", Some(json!({"fault": "errorPageAfterProcessing", "status": 500, "method": "public/exchanger/order/create"}))).await;
+    admin(&sb, "POST", "/faults", Some(json!({"fault": "errorPageAfterProcessing", "status": 500, "path": "public/exchanger/order/create"}))).await;
     assert_eq!(
         call(&sb, "public/exchanger/order/create", &eth_wmz(json!(2)))
             .await
@@ -207,7 +207,7 @@ async fn maintenance_and_faults_can_be_set_over_http() {
         &sb,
         "POST",
         "/faults",
-        Some(json!({"fault": "antiFlood", "seconds": 4, "method": "public/exchanger/route/get"})),
+        Some(json!({"fault": "antiFlood", "seconds": 4, "path": "public/exchanger/route/get"})),
     )
     .await;
     let flood = call(&sb, "public/exchanger/route/get", &json!({})).await;

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use smartex_core::request::{CreateOrder, GetOrder, Method, UpdateStatus};
+use smartex_core::request::{ApiCall, CreateOrder, GetOrder, UpdateStatus};
 use smartex_core::response::{ApiErrorKind, CreatedOrder, OrderView, RouteView, Routes};
 use smartex_core::{ApiSecret, OrderSecret, OrderStatus, OrderUid, auth};
 use smartex_sandbox::{

@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 use serde_json::json;
-use smartex_core::request::{Method, UpdateStatus};
+use smartex_core::request::{ApiCall, UpdateStatus};
 use smartex_core::{OrderStatus, OrderUid};
 use smartex_sandbox::{
-    IpnFault, IpnKind, IpnOutcome, IpnSpelling, Sandbox, SandboxConfig, Schedule, Times,
+    DeliveryResult, IpnFault, IpnKind, IpnSpelling, Sandbox, SandboxConfig, Schedule, Times,
 };
 
 use crate::*;
@@ -125,7 +125,7 @@ async fn an_automatic_route_runs_to_done_and_every_ipn_verifies() {
         assert_eq!(record.target, receiver.url());
         assert_eq!(
             record.outcome,
-            IpnOutcome::Delivered {
+            DeliveryResult::Delivered {
                 status: 200,
                 body: "OK".to_owned()
             }
@@ -285,7 +285,7 @@ async fn a_dropped_ipn_never_arrives_and_the_next_one_does() {
     let uid = uid_of(&create(&sb, btc_usdt(&receiver)).await);
     sb.drop_next_ipn(uid);
     let t = sb.advance(uid).await.unwrap();
-    assert_eq!(t.ipns[0].outcome, IpnOutcome::Dropped);
+    assert_eq!(t.ipns[0].outcome, DeliveryResult::Dropped);
     assert!(
         !t.ipns[0].body.is_empty(),
         "the lost body is kept for inspection"
@@ -306,7 +306,7 @@ async fn a_dropped_ipn_never_arrives_and_the_next_one_does() {
     let lost: Vec<_> = sb
         .ipns_for(uid)
         .iter()
-        .filter(|r| r.outcome == IpnOutcome::Dropped)
+        .filter(|r| r.outcome == DeliveryResult::Dropped)
         .map(|r| r.status.to_string())
         .collect();
     assert_eq!(lost, ["waitPayment", "inProgressPayout", "done"]);
@@ -455,15 +455,15 @@ async fn undeliverable_ipns_are_recorded_not_retried() {
         outcomes.push(t.ipns.iter().map(|r| r.outcome.clone()).collect::<Vec<_>>());
     }
     assert!(
-        matches!(&outcomes[0][..], [IpnOutcome::Failed(e)] if e.contains("connect")),
+        matches!(&outcomes[0][..], [DeliveryResult::Failed(e)] if e.contains("connect")),
         "{outcomes:?}"
     );
     assert!(
-        matches!(&outcomes[1][..], [IpnOutcome::NotSent(e)] if e.contains("http://")),
+        matches!(&outcomes[1][..], [DeliveryResult::NotSent(e)] if e.contains("http://")),
         "{outcomes:?}"
     );
     assert!(
-        matches!(&outcomes[2][..], [IpnOutcome::NotSent(e)] if e.contains("ipnSecret")),
+        matches!(&outcomes[2][..], [DeliveryResult::NotSent(e)] if e.contains("ipnSecret")),
         "{outcomes:?}"
     );
     assert!(outcomes[3].is_empty(), "no ipnUrl, no IPN");

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use smartex_core::OrderStatus::{self, *};
-use smartex_core::request::{Method, UpdateStatus};
+use smartex_core::request::{ApiCall, UpdateStatus};
 use smartex_core::status::Actor;
 use smartex_sandbox::{
     Error, IpnTimestampUnit, OrderExpiry, RateDrift, Sandbox, SandboxConfig, Schedule, Script,

@@ -44,6 +44,16 @@ const PLACEHOLDER_MACROS: &[&str] = &[
     concat!("dbg", "!("),
 ];
 
+/// Clock reads smartex-core must not make: its decisions take "now" as an
+/// argument, and `time::Clock` is a trait that the layers above implement.
+/// (`SystemTime` itself may appear: converting an instant reads no clock.)
+const CLOCK_READS: &[&str] = &[
+    "SystemTime::now",
+    "Instant::now",
+    "std::time::Instant",
+    ".elapsed()",
+];
+
 /// A named check that appends the problems it finds.
 type Check = fn(&Path, &mut Vec<String>);
 
@@ -59,6 +69,7 @@ const CHECKS: &[(&str, Check)] = &[
         "no placeholder or debug macros in crates/",
         no_placeholder_macros,
     ),
+    ("smartex-core reads no clock", core_reads_no_clock),
 ];
 
 /// Runs every check; the error lists every problem found.
@@ -357,6 +368,47 @@ fn no_placeholder_macros(root: &Path, problems: &mut Vec<String>) {
     }
 }
 
+/// No `.rs` file under crates/smartex-core/src reads the clock ([`CLOCK_READS`]).
+fn core_reads_no_clock(root: &Path, problems: &mut Vec<String>) {
+    let mut files = Vec::new();
+    if let Err(e) = rust_files(&root.join("crates/smartex-core/src"), &mut files) {
+        problems.push(e);
+    }
+    files.sort();
+    for file in files {
+        let shown = file
+            .strip_prefix(root)
+            .unwrap_or(&file)
+            .display()
+            .to_string();
+        let text = match fs::read_to_string(&file) {
+            Ok(text) => text,
+            Err(e) => {
+                problems.push(format!("cannot read {shown}: {e}"));
+                continue;
+            }
+        };
+        for (number, line) in text.lines().enumerate() {
+            if let Some(read) = clock_read(line) {
+                problems.push(format!(
+                    "{shown}:{}: reads the clock (`{read}`); the core takes `now` as an argument",
+                    number + 1
+                ));
+            }
+        }
+    }
+}
+
+/// The clock read `line` makes, if any. Comment lines (docs too) may name
+/// one, to say what the caller passes in; code may not, however it is spaced.
+fn clock_read(line: &str) -> Option<&'static str> {
+    if line.trim_start().starts_with("//") {
+        return None;
+    }
+    let code: String = line.chars().filter(|c| !c.is_whitespace()).collect();
+    CLOCK_READS.iter().copied().find(|read| code.contains(read))
+}
+
 /// Whether `line` calls the macro `needle` (`name!(`), not one whose name
 /// merely ends the same way.
 fn uses_macro(line: &str, needle: &str) -> bool {
@@ -407,6 +459,32 @@ mod tests {
         assert!(uses_macro(&format!("let y = {needle}x);"), needle));
         assert!(!uses_macro(&format!("my_{needle}x);"), needle));
         assert!(!uses_macro("let x = 1;", needle));
+    }
+
+    /// Clock reads are found in code however it is spaced, not in comment
+    /// lines, and an instant's conversion or a `now` method is not one.
+    #[test]
+    fn finds_clock_reads() {
+        assert_eq!(
+            clock_read("    let t = std::time::SystemTime::now();"),
+            Some("SystemTime::now")
+        );
+        assert_eq!(
+            clock_read("let start = Instant :: now();"),
+            Some("Instant::now")
+        );
+        assert_eq!(
+            clock_read("fn f(t: std::time::Instant) {}"),
+            Some("std::time::Instant")
+        );
+        assert_eq!(clock_read("let d = t.elapsed();"), Some(".elapsed()"));
+        assert_eq!(clock_read("/// Pass `SystemTime::now()` in."), None);
+        assert_eq!(clock_read("    // not Instant::now: the caller's"), None);
+        assert_eq!(
+            clock_read("impl From<std::time::SystemTime> for UnixMillis {"),
+            None
+        );
+        assert_eq!(clock_read("    fn now(&self) -> UnixMillis;"), None);
     }
 
     /// `[[bin]]` tables are read; commented-out ones and other tables are not.

@@ -65,6 +65,7 @@ pub mod form;
 pub mod ipn;
 pub mod js;
 pub mod pages;
+mod percent;
 pub mod request;
 pub mod response;
 pub mod secret;

@@ -3,10 +3,10 @@
 use alloc::borrow::Cow;
 use alloc::boxed::Box;
 use alloc::string::String;
-use alloc::vec::Vec;
 
 use super::Limits;
 use crate::error::{Error, Limit, Problem, Result};
+use crate::percent;
 
 /// The `name=value` pairs of a form body, in order, without decoding them.
 ///
@@ -596,15 +596,6 @@ impl core::fmt::Debug for Encoded<'_> {
     }
 }
 
-fn hex_val(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
-}
-
 impl<'a> Encoded<'a> {
     /// Wraps encoded text.
     pub fn new(raw: &'a str) -> Self {
@@ -638,33 +629,7 @@ impl<'a> Encoded<'a> {
         if self.plain {
             return Ok(Cow::Borrowed(self.text));
         }
-        let raw = self.text.as_bytes();
-        let mut out = Vec::with_capacity(raw.len());
-        let mut i = 0;
-        while i < raw.len() {
-            match raw[i] {
-                b'+' => {
-                    out.push(b' ');
-                    i += 1;
-                }
-                b'%' => {
-                    let hi = raw.get(i + 1).copied().and_then(hex_val);
-                    let lo = raw.get(i + 2).copied().and_then(hex_val);
-                    match (hi, lo) {
-                        (Some(hi), Some(lo)) => out.push(hi << 4 | lo),
-                        _ => return Err(err(Problem::BadPercentEncoding)),
-                    }
-                    i += 3;
-                }
-                b => {
-                    out.push(b);
-                    i += 1;
-                }
-            }
-        }
-        String::from_utf8(out)
-            .map(Cow::Owned)
-            .map_err(|_| err(Problem::InvalidUtf8))
+        percent::decode_form(self.text).map_err(err)
     }
 
     /// Checks that [`decode`](Self::decode) would succeed, without allocating.
@@ -675,43 +640,7 @@ impl<'a> Encoded<'a> {
         if self.plain {
             return Ok(());
         }
-        let raw = self.text.as_bytes();
-        // Decode into a small stack buffer and validate UTF-8 chunk by chunk,
-        // carrying an incomplete sequence over to the next chunk.
-        let mut buf = [0u8; 64];
-        let mut len = 0;
-        let mut i = 0;
-        let bad = |p| Error::invalid(field, p);
-        while i < raw.len() {
-            let byte = match raw[i] {
-                b'+' => {
-                    i += 1;
-                    b' '
-                }
-                b'%' => {
-                    let hi = raw.get(i + 1).copied().and_then(hex_val);
-                    let lo = raw.get(i + 2).copied().and_then(hex_val);
-                    i += 3;
-                    match (hi, lo) {
-                        (Some(hi), Some(lo)) => hi << 4 | lo,
-                        _ => return Err(bad(Problem::BadPercentEncoding)),
-                    }
-                }
-                b => {
-                    i += 1;
-                    b
-                }
-            };
-            buf[len] = byte;
-            len += 1;
-            if len == buf.len() {
-                len = flush_utf8(&mut buf, len).map_err(|_| bad(Problem::InvalidUtf8))?;
-            }
-        }
-        match core::str::from_utf8(&buf[..len]) {
-            Ok(_) => Ok(()),
-            Err(_) => Err(bad(Problem::InvalidUtf8)),
-        }
+        percent::check_form(self.text).map_err(|p| Error::invalid(field, p))
     }
 
     /// Decodes a value already [`validate`](Self::validate)d: the same result as
@@ -722,21 +651,6 @@ impl<'a> Encoded<'a> {
             Ok(s) => s,
             Err(_) => Cow::Borrowed(self.text),
         }
-    }
-}
-
-/// Validates the complete UTF-8 prefix of `buf[..len]` and moves an incomplete
-/// trailing sequence (at most 3 bytes) to the front; returns the new length.
-fn flush_utf8(buf: &mut [u8; 64], len: usize) -> core::result::Result<usize, ()> {
-    match core::str::from_utf8(&buf[..len]) {
-        Ok(_) => Ok(0),
-        Err(e) if e.error_len().is_none() => {
-            let valid = e.valid_up_to();
-            let tail = len - valid;
-            buf.copy_within(valid..len, 0);
-            Ok(tail)
-        }
-        Err(_) => Err(()),
     }
 }
 

@@ -64,6 +64,7 @@ use smallvec::SmallVec;
 use crate::checksum::{Checksum, SignedFields};
 use crate::error::{Error, Limit, Problem, Result};
 use crate::form::{Encoded, Limits, find_byte, has_escape};
+use crate::percent::{Decoded, decode_qs};
 use crate::secret::IpnSecret;
 use crate::status::{OrderStatus, StatusEvent};
 use crate::time::UnixMillis;
@@ -152,69 +153,6 @@ enum NameMatch {
     Other,
 }
 
-/// Decoded bytes of form-encoded text: `+` is a space, `%XX` a byte, and an
-/// escape that is not one (`%zz`, a trailing `%`) stands for itself. With
-/// `plus_only`, only `+` is decoded: what `qs` does to text whose escapes do
-/// not decode to UTF-8 (`decodeURIComponent` throws, and `qs` keeps the text).
-struct Decoded<'r> {
-    raw: &'r [u8],
-    plus_only: bool,
-}
-
-impl<'r> Decoded<'r> {
-    fn new(raw: &'r [u8]) -> Self {
-        Self {
-            raw,
-            plus_only: false,
-        }
-    }
-
-    /// As `qs` decodes a key: fully, or only `+` if that would fail.
-    fn like_qs(raw: &'r [u8]) -> Self {
-        let clean = core::str::from_utf8(raw)
-            .is_ok_and(|s| !s.contains('%') || Encoded::new(s).validate("key").is_ok());
-        Self {
-            raw,
-            plus_only: !clean,
-        }
-    }
-}
-
-impl Iterator for Decoded<'_> {
-    type Item = u8;
-
-    #[inline]
-    fn next(&mut self) -> Option<u8> {
-        let (&first, rest) = self.raw.split_first()?;
-        let byte = match first {
-            b'+' => b' ',
-            b'%' if !self.plus_only => match (
-                rest.first().and_then(|&h| hex(h)),
-                rest.get(1).and_then(|&l| hex(l)),
-            ) {
-                (Some(h), Some(l)) => {
-                    self.raw = &rest[2..];
-                    return Some(h << 4 | l);
-                }
-                _ => b'%',
-            },
-            b => b,
-        };
-        self.raw = rest;
-        Some(byte)
-    }
-}
-
-#[inline]
-fn hex(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
-}
-
 /// Compares the decoded text of `raw` with `name` without decoding it into a
 /// buffer. `Nested` follows `qs`: the parent of a nested key is the text
 /// before its first complete `[…]` segment.
@@ -228,7 +166,7 @@ fn match_decoded(raw: &[u8], name: &[u8]) -> NameMatch {
             return NameMatch::Other;
         }
     }
-    let mut decoded = Decoded::new(raw);
+    let mut decoded = Decoded::lossy(raw);
     for &want in name {
         if decoded.next() != Some(want) {
             return NameMatch::Other;
@@ -236,7 +174,7 @@ fn match_decoded(raw: &[u8], name: &[u8]) -> NameMatch {
     }
     // Rare: the name matched. Compare again as `qs` would decode the key
     // (escapes that do not decode leave the whole key undecoded).
-    let mut decoded = Decoded::like_qs(raw);
+    let mut decoded = Decoded::qs(raw);
     for &want in name {
         if decoded.next() != Some(want) {
             return NameMatch::Other;
@@ -369,24 +307,13 @@ fn platform_name(key: &[u8]) -> Option<KeyClass> {
     }
 }
 
-/// Decodes unsigned text for reading as `qs` does (if its escapes do not
-/// decode to UTF-8, only `+` is decoded); never fails (raw bytes that are not
-/// UTF-8 become U+FFFD); borrows when there is nothing to decode.
-fn decode_lossy(raw: &[u8]) -> Cow<'_, str> {
-    if !has_escape(raw) {
-        return String::from_utf8_lossy(raw);
-    }
-    let bytes: Vec<u8> = Decoded::like_qs(raw).collect();
-    Cow::Owned(String::from_utf8_lossy(&bytes).into_owned())
-}
-
 /// An unsigned value for reading: the text itself when it is UTF-8 with
-/// nothing to unescape, else [`decode_lossy`].
+/// nothing to unescape, else [`decode_qs`].
 #[inline]
 fn read_unsigned<'a>(text: Option<&'a str>, raw: &'a [u8]) -> Cow<'a, str> {
     match text {
         Some(t) if !has_escape(raw) => Cow::Borrowed(t),
-        _ => decode_lossy(raw),
+        _ => decode_qs(raw),
     }
 }
 
@@ -493,7 +420,7 @@ enum PairsInner<'x> {
 
 /// Whether two raw keys decode to the same text.
 fn same_decoded(a: &[u8], b: &[u8]) -> bool {
-    a == b || Decoded::like_qs(a).eq(Decoded::like_qs(b))
+    a == b || Decoded::qs(a).eq(Decoded::qs(b))
 }
 
 impl<'x> Iterator for UnsignedPairs<'x> {
@@ -525,7 +452,7 @@ impl<'x> Iterator for UnsignedPairs<'x> {
                 if checksum_key.is_some_and(|c| same_decoded(key, c)) {
                     continue;
                 }
-                return Some((decode_lossy(key), decode_lossy(value)));
+                return Some((decode_qs(key), decode_qs(value)));
             },
         }
     }
@@ -804,7 +731,7 @@ impl<'a> FormPass<'a, '_> {
             KeyClass::OrderUidNested => self.b.order_uid = Uid::Ambiguous,
             KeyClass::SignedNested(_) => {
                 return Err(Error::InvalidField {
-                    field: Cow::Owned(decode_lossy(key).into_owned()),
+                    field: Cow::Owned(decode_qs(key).into_owned()),
                     problem: Problem::WrongShape {
                         expected: SIGNED_SHAPE,
                     },
@@ -993,7 +920,7 @@ impl<'a> UnverifiedIpn<'a> {
                         Unsigned::Form {
                             checksum_key: Some(key),
                             ..
-                        } => Cow::Owned(decode_lossy(key).into_owned()),
+                        } => Cow::Owned(decode_qs(key).into_owned()),
                         _ => Cow::Borrowed("hash"),
                     },
                     problem,
@@ -1745,7 +1672,7 @@ mod tests {
         fn classify_agrees_with_decoding_first(
             key in "(orderId|newStatus|timestamp|orderUID|hash|toValues|o|x)(%[0-9A-Fa-f]{2}|%|\\+|\\[|\\]|[a-z0-9]){0,6}",
         ) {
-            let decoded: Vec<u8> = Decoded::like_qs(key.as_bytes()).collect();
+            let decoded: Vec<u8> = Decoded::qs(key.as_bytes()).collect();
             let by_decoding = {
                 let parent_end = {
                     // qs: the parent ends at the first complete `[...]` segment.

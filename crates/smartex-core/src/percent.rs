@@ -149,10 +149,6 @@ pub(crate) struct Decoded<'r> {
 
 impl<'r> Decoded<'r> {
     /// Lossy: every escape decoded, a `%` that starts none standing for itself.
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "the IPN key classifier moves onto it next")
-    )]
     pub(crate) fn lossy(raw: &'r [u8]) -> Self {
         Self { raw, escapes: true }
     }

@@ -68,6 +68,7 @@ pub mod pages;
 mod percent;
 pub mod request;
 pub mod response;
+mod scan;
 pub mod secret;
 pub mod status;
 pub mod time;

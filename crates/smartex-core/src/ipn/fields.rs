@@ -5,8 +5,9 @@
 use alloc::borrow::Cow;
 
 use super::candidates::Candidates;
+use super::signed::{SignedField, SignedValues};
 use super::unsigned::Unsigned;
-use super::{SIGNED, UnverifiedIpn, field};
+use super::{UnverifiedIpn, field};
 use crate::checksum::SignedFields;
 use crate::error::{Error, Result};
 use crate::types::OrderUid;
@@ -58,31 +59,23 @@ impl<'a> Uid<'a> {
 /// The signed values and what else a notification carries. Shared by both states.
 #[derive(Clone, PartialEq, Eq)]
 pub(super) struct Fields<'a> {
-    /// The seven signed values, decoded, in [`SIGNED`] order.
-    pub(super) signed: [Cow<'a, str>; 7],
+    /// The seven signed values, decoded.
+    pub(super) signed: SignedValues<Cow<'a, str>>,
     pub(super) order_uid: Uid<'a>,
     pub(super) unsigned: Unsigned<'a>,
 }
 
 impl<'a> Fields<'a> {
     pub(super) fn signed(&self) -> SignedFields<'_> {
-        let [
-            order_id,
-            new_status,
-            in_amount,
-            out_amount,
-            xml_from,
-            xml_to,
-            timestamp,
-        ] = &self.signed;
+        let s = &self.signed;
         SignedFields {
-            order_id,
-            new_status,
-            in_amount,
-            out_amount,
-            xml_from,
-            xml_to,
-            timestamp,
+            order_id: &s[SignedField::OrderId],
+            new_status: &s[SignedField::NewStatus],
+            in_amount: &s[SignedField::InAmount],
+            out_amount: &s[SignedField::OutAmount],
+            xml_from: &s[SignedField::XmlFrom],
+            xml_to: &s[SignedField::XmlTo],
+            timestamp: &s[SignedField::Timestamp],
         }
     }
 
@@ -98,7 +91,7 @@ impl<'a> Fields<'a> {
 /// Collects the signed values and checksum candidates, refusing what the
 /// checksum covers when it is missing or given twice.
 pub(super) struct Builder<'a> {
-    signed: [Option<Cow<'a, str>>; 7],
+    signed: SignedValues<Option<Cow<'a, str>>>,
     pub(super) order_uid: Uid<'a>,
     checksums: Candidates,
 }
@@ -113,11 +106,11 @@ impl<'a> Builder<'a> {
     }
 
     #[inline]
-    pub(super) fn signed(&mut self, slot: usize, value: Cow<'a, str>) -> Result<()> {
-        let target = &mut self.signed[slot];
+    pub(super) fn signed(&mut self, field: SignedField, value: Cow<'a, str>) -> Result<()> {
+        let target = &mut self.signed[field];
         if target.is_some() {
             return Err(Error::DuplicateField {
-                field: Cow::Borrowed(SIGNED[slot]),
+                field: Cow::Borrowed(field.name()),
             });
         }
         *target = Some(value);
@@ -134,19 +127,11 @@ impl<'a> Builder<'a> {
     }
 
     pub(super) fn finish(self, unsigned: Unsigned<'a>) -> Result<UnverifiedIpn<'a>> {
-        let [id, status, inn, out, from, to, ts] = self.signed;
-        let need =
-            |v: Option<Cow<'a, str>>, slot: usize| v.ok_or_else(|| Error::missing(SIGNED[slot]));
         let fields = Fields {
-            signed: [
-                need(id, 0)?,
-                need(status, 1)?,
-                need(inn, 2)?,
-                need(out, 3)?,
-                need(from, 4)?,
-                need(to, 5)?,
-                need(ts, 6)?,
-            ],
+            signed: self
+                .signed
+                .all()
+                .map_err(|missing| Error::missing(missing.name()))?,
             order_uid: self.order_uid,
             unsigned,
         };

@@ -6,7 +6,7 @@ use alloc::borrow::Cow;
 use super::fields::{Builder, Uid};
 use super::key::{KeyClass, classify};
 use super::unsigned::Unsigned;
-use super::{IpnFormat, SIGNED, SIGNED_SHAPE, UnverifiedIpn};
+use super::{IpnFormat, SIGNED_SHAPE, UnverifiedIpn};
 use crate::error::{Error, Limit, Problem, Result};
 use crate::form::{Encoded, has_escape};
 use crate::percent::decode_qs;
@@ -63,17 +63,16 @@ impl<'a> FormPass<'a, '_> {
         let value = body.get(value_start..end).unwrap_or_default();
         match classify(key, self.checksum_field) {
             KeyClass::Unsigned => {}
-            KeyClass::Signed(slot) => {
-                let name = SIGNED[slot];
+            KeyClass::Signed(field) => {
                 let text = self
                     .text_of(value_start, end)
-                    .ok_or_else(|| Error::invalid(name, Problem::InvalidUtf8))?;
+                    .ok_or_else(|| Error::invalid(field.name(), Problem::InvalidUtf8))?;
                 let decoded = if needs_unescape(body, value_start, end) {
-                    Encoded::new(text).decode(name)?
+                    Encoded::new(text).decode(field.name())?
                 } else {
                     Cow::Borrowed(text)
                 };
-                self.b.signed(slot, decoded)?;
+                self.b.signed(field, decoded)?;
             }
             KeyClass::Checksum => {
                 self.checksum_key.get_or_insert(key);

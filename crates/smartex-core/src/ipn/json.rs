@@ -5,8 +5,9 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::fields::{Builder, Uid};
+use super::signed::SignedField;
 use super::unsigned::Unsigned;
-use super::{IpnFormat, SIGNED, UnverifiedIpn, field};
+use super::{IpnFormat, UnverifiedIpn, field};
 use crate::error::{Error, Limit, Problem, Result};
 
 use alloc::boxed::Box;
@@ -99,16 +100,16 @@ pub(super) fn parse<'a>(body: &[u8], format: &IpnFormat<'_>) -> Result<Unverifie
     let mut b = Builder::new();
     let mut pairs = Vec::new();
     for (name, raw) in members {
-        if let Some(slot) = SIGNED.iter().position(|s| *s == name) {
+        if let Some(signed) = SignedField::from_name(&name) {
             let value = scalar(&raw).ok_or_else(|| {
                 Error::invalid(
-                    SIGNED[slot],
+                    signed.name(),
                     Problem::WrongShape {
                         expected: "a string or number",
                     },
                 )
             })?;
-            b.signed(slot, Cow::Owned(value))?;
+            b.signed(signed, Cow::Owned(value))?;
         } else if format.checksum_field == Some(name.as_str()) {
             b.checksum(&scalar(&raw).unwrap_or_default());
         } else {

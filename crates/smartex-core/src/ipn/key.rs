@@ -1,18 +1,19 @@
 //! What a form key names, as `qs` (the platform's parser) reads it, found
 //! without decoding the key into a buffer.
 
-use super::{SIGNED, field};
+use super::field;
+use super::signed::SignedField;
 use crate::form::has_escape;
 use crate::percent::Decoded;
 
 /// What a form key names, as `qs` (the platform's parser) would read it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum KeyClass {
-    /// One of the seven signed fields (the index in [`SIGNED`]).
-    Signed(usize),
+    /// One of the seven signed fields.
+    Signed(SignedField),
     /// A signed field's name with a bracket segment (`newStatus[x]`): `qs`
     /// would make it a nested value, so the signed value is ambiguous.
-    SignedNested(usize),
+    SignedNested(SignedField),
     /// The configured checksum field.
     Checksum,
     /// `orderUID`.
@@ -93,17 +94,17 @@ pub(super) fn classify(key: &[u8], checksum: Option<&str>) -> KeyClass {
         Some(&b) => Some(b),
     };
     let could_be = |name: &str| first.is_none() || name.as_bytes().first().copied() == first;
-    let slots: &[usize] = match first {
-        None => &[0, 1, 2, 3, 4, 5, 6],
-        Some(b'o') => &[0, 3],
-        Some(b'n') => &[1],
-        Some(b'i') => &[2],
-        Some(b'x') => &[4, 5],
-        Some(b't') => &[6],
+    let candidates: &[SignedField] = match first {
+        None => &SignedField::ALL,
+        Some(b'o') => &[SignedField::OrderId, SignedField::OutAmount],
+        Some(b'n') => &[SignedField::NewStatus],
+        Some(b'i') => &[SignedField::InAmount],
+        Some(b'x') => &[SignedField::XmlFrom, SignedField::XmlTo],
+        Some(b't') => &[SignedField::Timestamp],
         Some(_) => &[],
     };
-    for &slot in slots {
-        let name = SIGNED[slot].as_bytes();
+    for &signed in candidates {
+        let name = signed.name().as_bytes();
         // The second byte, when plain, settles most keys (`toValues…` is
         // not `timestamp`) without a call.
         if let (Some(_), Some(&k), Some(&n)) = (first, key.get(1), name.get(1))
@@ -114,8 +115,8 @@ pub(super) fn classify(key: &[u8], checksum: Option<&str>) -> KeyClass {
             continue;
         }
         match match_decoded(key, name) {
-            NameMatch::Exact => return KeyClass::Signed(slot),
-            NameMatch::Nested => return KeyClass::SignedNested(slot),
+            NameMatch::Exact => return KeyClass::Signed(signed),
+            NameMatch::Nested => return KeyClass::SignedNested(signed),
             NameMatch::Other => {}
         }
     }
@@ -169,18 +170,18 @@ fn platform_name(key: &[u8]) -> Option<KeyClass> {
         u64::from_le_bytes(w)
     };
     match key.len() {
-        6 if head(key) == XML_TO => Some(KeyClass::Signed(5)),
-        7 if head(key) == ORDER_ID => Some(KeyClass::Signed(0)),
+        6 if head(key) == XML_TO => Some(KeyClass::Signed(SignedField::XmlTo)),
+        7 if head(key) == ORDER_ID => Some(KeyClass::Signed(SignedField::OrderId)),
         8 => match head(key) {
-            IN_AMOUNT => Some(KeyClass::Signed(2)),
-            XML_FROM => Some(KeyClass::Signed(4)),
+            IN_AMOUNT => Some(KeyClass::Signed(SignedField::InAmount)),
+            XML_FROM => Some(KeyClass::Signed(SignedField::XmlFrom)),
             ORDER_UID => Some(KeyClass::OrderUid),
             _ => None,
         },
         9 => match (head(key), key[8]) {
-            (NEW_STATU, b's') => Some(KeyClass::Signed(1)),
-            (OUT_AMOUN, b't') => Some(KeyClass::Signed(3)),
-            (TIMESTAM, b'p') => Some(KeyClass::Signed(6)),
+            (NEW_STATU, b's') => Some(KeyClass::Signed(SignedField::NewStatus)),
+            (OUT_AMOUN, b't') => Some(KeyClass::Signed(SignedField::OutAmount)),
+            (TIMESTAM, b'p') => Some(KeyClass::Signed(SignedField::Timestamp)),
             _ => None,
         },
         _ => None,
@@ -197,11 +198,17 @@ mod tests {
     #[test]
     fn keys_are_classified_as_qs_reads_them() {
         let c = |k: &str| classify(k.as_bytes(), Some("hash"));
-        assert_eq!(c("orderId"), KeyClass::Signed(0));
-        assert_eq!(c("order%49d"), KeyClass::Signed(0));
-        assert_eq!(c("time%73tamp"), KeyClass::Signed(6));
-        assert_eq!(c("newStatus[x]"), KeyClass::SignedNested(1));
-        assert_eq!(c("newStatus%5B%5D"), KeyClass::SignedNested(1));
+        assert_eq!(c("orderId"), KeyClass::Signed(SignedField::OrderId));
+        assert_eq!(c("order%49d"), KeyClass::Signed(SignedField::OrderId));
+        assert_eq!(c("time%73tamp"), KeyClass::Signed(SignedField::Timestamp));
+        assert_eq!(
+            c("newStatus[x]"),
+            KeyClass::SignedNested(SignedField::NewStatus)
+        );
+        assert_eq!(
+            c("newStatus%5B%5D"),
+            KeyClass::SignedNested(SignedField::NewStatus)
+        );
         assert_eq!(c("newStatus["), KeyClass::Unsigned); // qs: no segment
         assert_eq!(c("newStatus[a[b]"), KeyClass::Unsigned); // qs: parent `newStatus[a`
         assert_eq!(c("newStatusX"), KeyClass::Unsigned);
@@ -241,10 +248,10 @@ mod tests {
                 };
                 let parent = &decoded[..parent_end];
                 let nested = parent_end < decoded.len();
-                let signed = SIGNED.iter().position(|s| s.as_bytes() == parent);
+                let signed = core::str::from_utf8(parent).ok().and_then(SignedField::from_name);
                 match (signed, nested) {
-                    (Some(slot), false) => KeyClass::Signed(slot),
-                    (Some(slot), true) => KeyClass::SignedNested(slot),
+                    (Some(signed), false) => KeyClass::Signed(signed),
+                    (Some(signed), true) => KeyClass::SignedNested(signed),
                     (None, false) if parent == b"orderUID" => KeyClass::OrderUid,
                     (None, true) if parent == b"orderUID" => KeyClass::OrderUidNested,
                     (None, false) if parent == b"hash" => KeyClass::Checksum,

@@ -62,6 +62,7 @@ mod fields;
 mod form;
 mod json;
 mod key;
+mod signed;
 mod to_values;
 mod unsigned;
 mod unverified;
@@ -118,17 +119,6 @@ pub mod field {
     /// `toValues`.
     pub const TO_VALUES: &str = "toValues";
 }
-
-/// The signed fields' wire names, in the order they are hashed.
-const SIGNED: [&str; 7] = [
-    field::ORDER_ID,
-    field::NEW_STATUS,
-    field::IN_AMOUNT,
-    field::OUT_AMOUNT,
-    field::XML_FROM,
-    field::XML_TO,
-    field::TIMESTAMP,
-];
 
 /// The shape a signed field must have.
 const SIGNED_SHAPE: &str = "a single value";

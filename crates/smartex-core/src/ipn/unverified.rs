@@ -4,6 +4,7 @@ use alloc::borrow::Cow;
 
 use super::candidates::Candidates;
 use super::fields::Fields;
+use super::signed::SignedField;
 use super::unsigned::Unsigned;
 use super::{IpnFormat, VerifiedIpn, field, form, json};
 use crate::error::{Error, Result};
@@ -25,7 +26,7 @@ impl core::fmt::Debug for UnverifiedIpn<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("UnverifiedIpn")
             .field("order_uid", &self.fields.order_uid.raw())
-            .field("order_id", &self.fields.signed[0])
+            .field("order_id", &self.fields.signed[SignedField::OrderId])
             .finish_non_exhaustive()
     }
 }
@@ -61,7 +62,7 @@ impl<'a> UnverifiedIpn<'a> {
 
     /// The order's id, as received.
     pub fn order_id_raw(&self) -> &str {
-        &self.fields.signed[0]
+        &self.fields.signed[SignedField::OrderId]
     }
 
     /// The order's id, typed.
@@ -69,7 +70,7 @@ impl<'a> UnverifiedIpn<'a> {
     /// # Errors
     /// If `orderId` is not 24 hex digits.
     pub fn order_id(&self) -> Result<ObjectId> {
-        ObjectId::parse(field::ORDER_ID, &self.fields.signed[0])
+        ObjectId::parse(field::ORDER_ID, &self.fields.signed[SignedField::OrderId])
     }
 
     /// The order's uid as received, or `None` if the body has none or gives

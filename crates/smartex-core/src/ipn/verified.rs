@@ -6,6 +6,7 @@ use alloc::vec::Vec;
 
 use super::field;
 use super::fields::Fields;
+use super::signed::SignedField;
 use super::to_values::{ToValue, ToValues, rest_after, to_values_rest};
 use super::unsigned::UnsignedPairs;
 use crate::checksum::{Checksum, SignedFields};
@@ -33,13 +34,13 @@ impl core::fmt::Debug for VerifiedIpn<'_> {
         let s = &self.fields.signed;
         f.debug_struct("VerifiedIpn")
             .field("order_uid", &self.fields.order_uid.raw())
-            .field("order_id", &s[0])
-            .field("new_status", &s[1])
-            .field("in_amount", &s[2])
-            .field("out_amount", &s[3])
-            .field("xml_from", &s[4])
-            .field("xml_to", &s[5])
-            .field("timestamp", &s[6])
+            .field("order_id", &s[SignedField::OrderId])
+            .field("new_status", &s[SignedField::NewStatus])
+            .field("in_amount", &s[SignedField::InAmount])
+            .field("out_amount", &s[SignedField::OutAmount])
+            .field("xml_from", &s[SignedField::XmlFrom])
+            .field("xml_to", &s[SignedField::XmlTo])
+            .field("timestamp", &s[SignedField::Timestamp])
             .finish_non_exhaustive()
     }
 }
@@ -56,27 +57,30 @@ impl<'a> VerifiedIpn<'a> {
     }
     /// `orderId`, typed. # Errors: not 24 hex digits.
     pub fn order_id(&self) -> Result<ObjectId> {
-        ObjectId::parse(field::ORDER_ID, &self.fields.signed[0])
+        ObjectId::parse(field::ORDER_ID, &self.fields.signed[SignedField::OrderId])
     }
     /// `newStatus`, typed (an unknown status is [`OrderStatus::Unknown`]).
     pub fn status(&self) -> OrderStatus {
-        OrderStatus::parse(&self.fields.signed[1])
+        OrderStatus::parse(&self.fields.signed[SignedField::NewStatus])
     }
     /// `inAmount`, typed. # Errors: not a decimal number.
     pub fn in_amount(&self) -> Result<Amount> {
-        Amount::parse(field::IN_AMOUNT, &self.fields.signed[2])
+        Amount::parse(field::IN_AMOUNT, &self.fields.signed[SignedField::InAmount])
     }
     /// `outAmount`, typed. # Errors: not a decimal number.
     pub fn out_amount(&self) -> Result<Amount> {
-        Amount::parse(field::OUT_AMOUNT, &self.fields.signed[3])
+        Amount::parse(
+            field::OUT_AMOUNT,
+            &self.fields.signed[SignedField::OutAmount],
+        )
     }
     /// `xml_from`, typed. # Errors: not a currency code.
     pub fn xml_from(&self) -> Result<CurrencyCode> {
-        CurrencyCode::parse(field::XML_FROM, &self.fields.signed[4])
+        CurrencyCode::parse(field::XML_FROM, &self.fields.signed[SignedField::XmlFrom])
     }
     /// `xml_to`, typed. # Errors: not a currency code.
     pub fn xml_to(&self) -> Result<CurrencyCode> {
-        CurrencyCode::parse(field::XML_TO, &self.fields.signed[5])
+        CurrencyCode::parse(field::XML_TO, &self.fields.signed[SignedField::XmlTo])
     }
     /// `timestamp` as an instant. The docs say "unix time" and their example
     /// `1571328406072` is in milliseconds, but a sender may use seconds: the
@@ -86,7 +90,7 @@ impl<'a> VerifiedIpn<'a> {
     /// # Errors
     /// Not an integer of at most 16 digits.
     pub fn timestamp(&self) -> Result<UnixMillis> {
-        parse_timestamp(&self.fields.signed[6])
+        parse_timestamp(&self.fields.signed[SignedField::Timestamp])
     }
     /// [`timestamp`](Self::timestamp) in milliseconds since the Unix epoch,
     /// whichever unit it was sent in.
@@ -121,23 +125,23 @@ impl<'a> VerifiedIpn<'a> {
     }
     /// `orderId` as received.
     pub fn order_id_raw(&self) -> &str {
-        &self.fields.signed[0]
+        &self.fields.signed[SignedField::OrderId]
     }
     /// `newStatus` as received.
     pub fn status_raw(&self) -> &str {
-        &self.fields.signed[1]
+        &self.fields.signed[SignedField::NewStatus]
     }
     /// `inAmount` as received.
     pub fn in_amount_raw(&self) -> &str {
-        &self.fields.signed[2]
+        &self.fields.signed[SignedField::InAmount]
     }
     /// `outAmount` as received.
     pub fn out_amount_raw(&self) -> &str {
-        &self.fields.signed[3]
+        &self.fields.signed[SignedField::OutAmount]
     }
     /// `timestamp` as received.
     pub fn timestamp_raw(&self) -> &str {
-        &self.fields.signed[6]
+        &self.fields.signed[SignedField::Timestamp]
     }
     /// Every field the checksum does not cover, as decoded pairs in the order
     /// received (see [`UnsignedPairs`]). **Not** authenticated.
@@ -205,13 +209,9 @@ impl serde::Serialize for VerifiedIpn<'_> {
         let f = &self.fields.signed;
         let mut st = s.serialize_struct("VerifiedIpn", 12)?;
         st.serialize_field("orderUID", &self.order_uid_raw())?;
-        st.serialize_field("orderId", &f[0])?;
-        st.serialize_field("newStatus", &f[1])?;
-        st.serialize_field("inAmount", &f[2])?;
-        st.serialize_field("outAmount", &f[3])?;
-        st.serialize_field("xml_from", &f[4])?;
-        st.serialize_field("xml_to", &f[5])?;
-        st.serialize_field("timestamp", &f[6])?;
+        for signed in SignedField::ALL {
+            st.serialize_field(signed.name(), &f[signed])?;
+        }
         st.serialize_field("toValues", &Entries(to_values.entries()))?;
         st.serialize_field("toValuesStructured", &to_values.is_structured())?;
         st.serialize_field("extra", &extra)?;

@@ -22,7 +22,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::error::Problem;
-use crate::form::has_escape;
+use crate::scan::has_escape;
 
 /// The value of a hex digit, in either case.
 #[inline]

@@ -1,7 +1,7 @@
-//! The byte scanner: marks the bytes of a chunk equal to one of two
-//! delimiters, a register at a time.
-
-use crate::form::has_escape;
+//! The byte scanner: one pass over a form body, a register at a time, that
+//! marks the bytes equal to one of two delimiters. It splits a body into its
+//! `name=value` pairs ([`PairSpans`], for the IPN parser and the general form
+//! decoder alike) and finds what needs unescaping ([`has_escape`]).
 
 /// The bytes [`marks`] reads at a time: a 128-bit SSE2 register where
 /// there is one (every x86-64 CPU), a 64-bit word elsewhere.
@@ -46,7 +46,6 @@ pub(crate) fn marks(chunk: &[u8; STRIDE], a: u8, b: u8) -> (u64, u64) {
 }
 
 /// [`marks`] without SIMD: eight bytes in a word, byte `i` at bit `8 i + 7`.
-#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
 #[inline(always)]
 fn word_marks(chunk: &[u8; 8], a: u8, b: u8) -> (u64, u64) {
     const ONES: u64 = 0x0101_0101_0101_0101;
@@ -75,6 +74,149 @@ pub(crate) fn needs_unescape(body: &[u8], start: usize, end: usize) -> bool {
         return marks(chunk, b'%', b'+').1 & within != 0;
     }
     has_escape(body.get(start..end).unwrap_or_default())
+}
+
+/// Whether `text` holds a `%` or a `+` (anything to unescape), a register
+/// at a time.
+pub(crate) fn has_escape(text: &[u8]) -> bool {
+    let mut chunks = text.chunks_exact(STRIDE);
+    for chunk in chunks.by_ref() {
+        if let Some(chunk) = chunk.first_chunk::<STRIDE>()
+            && marks(chunk, b'%', b'+').1 != 0
+        {
+            return true;
+        }
+    }
+    // A word, then byte by byte: padding the tail into a register would
+    // cost a `memcpy` call.
+    let mut tail = chunks.remainder();
+    if STRIDE > 8
+        && let Some((word, rest)) = tail.split_first_chunk::<8>()
+    {
+        if word_marks(word, b'%', b'+').1 != 0 {
+            return true;
+        }
+        tail = rest;
+    }
+    tail.iter().any(|&b| b == b'%' || b == b'+')
+}
+
+/// One pair of a form body: `body[start..end]`, its first `=` at `eq`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PairSpan {
+    pub(crate) start: usize,
+    pub(crate) eq: Option<usize>,
+    pub(crate) end: usize,
+}
+
+impl PairSpan {
+    /// The name: up to the first `=`, or the whole pair.
+    #[inline(always)]
+    pub(crate) fn key(&self) -> core::ops::Range<usize> {
+        self.start..self.eq.unwrap_or(self.end)
+    }
+
+    /// The value: after the first `=`, or empty.
+    #[inline(always)]
+    pub(crate) fn value(&self) -> core::ops::Range<usize> {
+        self.eq.map_or(self.end, |e| e + 1)..self.end
+    }
+}
+
+/// The `&`-separated pairs of a form body, each with its first `=`, in
+/// order. Empty pairs (`a=1&&b=2`) are skipped, as browsers and `qs` do.
+///
+/// One pass: each chunk of [`STRIDE`] bytes is read once and its `&` and
+/// `=` marked together, and a pair is handed out as its `&` is met.
+#[derive(Clone, Debug)]
+pub(crate) struct PairSpans<'a> {
+    body: &'a [u8],
+    /// Where the chunk of the pending marks starts.
+    base: usize,
+    /// Where the next chunk to mark starts.
+    next: usize,
+    /// The chunk's `&`s not yet handed out.
+    amps: u64,
+    /// The chunk's `&`s and `=`s not yet handed out.
+    marks: u64,
+    /// Where the current pair starts.
+    start: usize,
+    /// The current pair's first `=`.
+    eq: Option<usize>,
+}
+
+impl<'a> PairSpans<'a> {
+    /// The pairs of `body`.
+    #[inline(always)]
+    pub(crate) fn new(body: &'a [u8]) -> Self {
+        Self {
+            body,
+            base: 0,
+            next: 0,
+            amps: 0,
+            marks: 0,
+            start: 0,
+            eq: None,
+        }
+    }
+
+    /// How many bytes of the body follow the pairs handed out so far.
+    pub(crate) fn rest_len(&self) -> usize {
+        self.body.len().saturating_sub(self.start)
+    }
+}
+
+impl Iterator for PairSpans<'_> {
+    type Item = PairSpan;
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<PairSpan> {
+        loop {
+            while self.marks != 0 {
+                let bit = self.marks.trailing_zeros();
+                let at = self.base + (bit / BITS_PER_BYTE) as usize;
+                self.marks &= self.marks - 1;
+                if self.amps & (1 << bit) != 0 {
+                    let pair = PairSpan {
+                        start: self.start,
+                        eq: self.eq,
+                        end: at,
+                    };
+                    self.start = at + 1;
+                    self.eq = None;
+                    if pair.start < pair.end {
+                        return Some(pair);
+                    }
+                } else if self.eq.is_none() {
+                    self.eq = Some(at);
+                }
+            }
+            let rest = self.body.get(self.next..).unwrap_or_default();
+            if rest.is_empty() {
+                // The last pair ends with the body.
+                let pair = PairSpan {
+                    start: self.start,
+                    eq: self.eq,
+                    end: self.body.len(),
+                };
+                self.start = self.body.len();
+                return (pair.start < pair.end).then_some(pair);
+            }
+            let (amps, marks) = match rest.first_chunk::<STRIDE>() {
+                Some(chunk) => marks(chunk, b'&', b'='),
+                None => {
+                    // The last, short chunk, padded with zeros (neither `&` nor `=`).
+                    let mut chunk = [0u8; STRIDE];
+                    chunk[..rest.len()].copy_from_slice(rest);
+                    marks(&chunk, b'&', b'=')
+                }
+            };
+            self.base = self.next;
+            self.next += STRIDE;
+            self.amps = amps;
+            self.marks = marks;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -119,6 +261,29 @@ mod tests {
                 needs_unescape(&chunk, start, end),
                 chunk[start..end].iter().any(|&x| x == b'%' || x == b'+')
             );
+        }
+
+        /// The pairs are what splitting on `&` and then at the first `=`
+        /// gives, empty ones left out; the escape check is a byte loop's.
+        #[test]
+        fn pairs_are_what_splitting_gives(
+            body in prop::collection::vec(prop_oneof![Just(b'&'), Just(b'='), Just(b'%'), Just(b'+'), Just(b'a'), Just(0u8), any::<u8>()], 0..80),
+        ) {
+            let mut expected = Vec::new();
+            let mut start = 0;
+            for piece in body.split(|&b| b == b'&') {
+                if !piece.is_empty() {
+                    let eq = piece.iter().position(|&b| b == b'=').map(|i| start + i);
+                    expected.push(PairSpan { start, eq, end: start + piece.len() });
+                }
+                start += piece.len() + 1;
+            }
+            let spans: Vec<PairSpan> = PairSpans::new(&body).collect();
+            prop_assert_eq!(spans, expected);
+            let mut spans = PairSpans::new(&body);
+            while spans.next().is_some() {}
+            prop_assert_eq!(spans.rest_len(), 0);
+            prop_assert_eq!(has_escape(&body), body.iter().any(|&b| b == b'%' || b == b'+'));
         }
 
     }

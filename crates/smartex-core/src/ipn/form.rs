@@ -8,9 +8,9 @@ use super::key::{KeyClass, classify};
 use super::unsigned::Unsigned;
 use super::{IpnFormat, SIGNED_SHAPE, UnverifiedIpn};
 use crate::error::{Error, Limit, Problem, Result};
-use crate::form::{Encoded, has_escape};
+use crate::form::Encoded;
 use crate::percent::decode_qs;
-use crate::scan::{BITS_PER_BYTE, STRIDE, marks, needs_unescape};
+use crate::scan::{PairSpan, PairSpans, has_escape, needs_unescape};
 
 /// An unsigned value for reading: the text itself when it is UTF-8 with
 /// nothing to unescape, else [`decode_qs`].
@@ -43,14 +43,10 @@ impl<'a> FormPass<'a, '_> {
         }
     }
 
-    /// Handles the pair `body[start..end]` whose first `=` is at `eq`.
+    /// Handles one (non-empty) pair.
     #[inline(always)]
-    fn pair(&mut self, start: usize, eq: Option<usize>, end: usize) -> Result<()> {
+    fn pair(&mut self, pair: PairSpan) -> Result<()> {
         let body = self.body;
-        let key_end = eq.unwrap_or(end);
-        if start == end {
-            return Ok(()); // `a=1&&b=2`: skipped, as browsers and `qs` do
-        }
         self.count += 1;
         if self.count > self.max_pairs {
             return Err(Error::LimitExceeded {
@@ -58,8 +54,8 @@ impl<'a> FormPass<'a, '_> {
                 max: self.max_pairs,
             });
         }
-        let key = body.get(start..key_end).unwrap_or_default();
-        let value_start = eq.map_or(end, |e| e + 1);
+        let key = body.get(pair.key()).unwrap_or_default();
+        let (value_start, end) = (pair.value().start, pair.end);
         let value = body.get(value_start..end).unwrap_or_default();
         match classify(key, self.checksum_field) {
             KeyClass::Unsigned => {}
@@ -112,38 +108,10 @@ pub(super) fn parse<'a>(body: &'a [u8], format: &IpnFormat<'_>) -> Result<Unveri
         b: Builder::new(),
         checksum_key: None,
     };
-    // One pass over the body, a register at a time, marking every `&`
-    // and `=`: each byte is read once, and each pair handled as its `&`
-    // is met.
-    let mut start = 0; // of the current pair
-    let mut eq = None; // its first `=`
-    let mut base = 0;
-    while base < body.len() {
-        let rest = body.get(base..).unwrap_or_default();
-        let (amps, mut marks) = match rest.first_chunk::<STRIDE>() {
-            Some(chunk) => marks(chunk, b'&', b'='),
-            None => {
-                // The last, short chunk, padded with zeros (neither `&` nor `=`).
-                let mut chunk = [0u8; STRIDE];
-                chunk[..rest.len()].copy_from_slice(rest);
-                marks(&chunk, b'&', b'=')
-            }
-        };
-        while marks != 0 {
-            let bit = marks.trailing_zeros();
-            let at = base + (bit / BITS_PER_BYTE) as usize;
-            marks &= marks - 1;
-            if amps & (1 << bit) != 0 {
-                p.pair(start, eq, at)?;
-                start = at + 1;
-                eq = None;
-            } else if eq.is_none() {
-                eq = Some(at);
-            }
-        }
-        base += STRIDE;
+    // Each byte is read once, and each pair handled as its `&` is met.
+    for pair in PairSpans::new(body) {
+        p.pair(pair)?;
     }
-    p.pair(start, eq, body.len())?;
     let FormPass {
         b, checksum_key, ..
     } = p;

@@ -3,8 +3,8 @@
 
 use super::field;
 use super::signed::SignedField;
-use crate::form::has_escape;
 use crate::percent::Decoded;
+use crate::scan::has_escape;
 
 /// What a form key names, as `qs` (the platform's parser) would read it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

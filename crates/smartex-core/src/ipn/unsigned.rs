@@ -5,8 +5,8 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::key::{KeyClass, classify};
-use crate::form::find_byte;
 use crate::percent::{Decoded, decode_qs};
+use crate::scan::PairSpans;
 
 /// Everything the checksum does not cover, kept raw.
 #[derive(Clone, PartialEq, Eq)]
@@ -27,7 +27,8 @@ impl<'a> Unsigned<'a> {
         UnsignedPairs {
             inner: match self {
                 Unsigned::Form { body, checksum_key } => PairsInner::Form {
-                    rest: body,
+                    body,
+                    pairs: PairSpans::new(body),
                     checksum_key: *checksum_key,
                 },
                 Unsigned::Pairs(pairs) => PairsInner::Pairs(pairs.iter()),
@@ -59,7 +60,8 @@ pub struct UnsignedPairs<'x> {
 #[derive(Clone, Debug)]
 enum PairsInner<'x> {
     Form {
-        rest: &'x [u8],
+        body: &'x [u8],
+        pairs: PairSpans<'x>,
         checksum_key: Option<&'x [u8]>,
     },
     Pairs(core::slice::Iter<'x, (String, String)>),
@@ -78,20 +80,14 @@ impl<'x> Iterator for UnsignedPairs<'x> {
             PairsInner::Pairs(iter) => iter
                 .next()
                 .map(|(k, v)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(v.as_str()))),
-            PairsInner::Form { rest, checksum_key } => loop {
-                if rest.is_empty() {
-                    return None;
-                }
-                let end = find_byte(rest, b'&').unwrap_or(rest.len());
-                let pair = &rest[..end];
-                *rest = rest.get(end + 1..).unwrap_or_default();
-                if pair.is_empty() {
-                    continue;
-                }
-                let (key, value) = match find_byte(pair, b'=') {
-                    Some(i) => (&pair[..i], &pair[i + 1..]),
-                    None => (pair, &[][..]),
-                };
+            PairsInner::Form {
+                body,
+                pairs,
+                checksum_key,
+            } => loop {
+                let pair = pairs.next()?;
+                let key = body.get(pair.key()).unwrap_or_default();
+                let value = body.get(pair.value()).unwrap_or_default();
                 match classify(key, None) {
                     KeyClass::Signed(_) | KeyClass::SignedNested(_) => continue,
                     _ => {}

@@ -328,6 +328,8 @@ mod tests {
     // Tests fail loudly by design.
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use alloc::string::String;
+    use alloc::vec::Vec;
     use proptest::prelude::*;
 
     /// Every length of signing string, around each padding boundary (55/56

@@ -224,6 +224,7 @@ mod tests {
     // Tests fail loudly by design.
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use alloc::vec::Vec;
     use proptest::prelude::*;
 
     proptest! {

@@ -193,6 +193,7 @@ mod tests {
     // Tests fail loudly by design.
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use alloc::vec::Vec;
     use proptest::prelude::*;
 
     #[test]

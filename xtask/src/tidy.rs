@@ -340,38 +340,42 @@ fn bin_entries(manifest: &str) -> Vec<(String, String)> {
 
 /// No `.rs` file under crates/ uses a placeholder or debug macro.
 fn no_placeholder_macros(root: &Path, problems: &mut Vec<String>) {
-    let mut files = Vec::new();
-    if let Err(e) = rust_files(&root.join("crates"), &mut files) {
-        problems.push(e);
-    }
-    files.sort();
-    for file in files {
-        let shown = file
-            .strip_prefix(root)
-            .unwrap_or(&file)
-            .display()
-            .to_string();
-        let text = match fs::read_to_string(&file) {
-            Ok(text) => text,
-            Err(e) => {
-                problems.push(format!("cannot read {shown}: {e}"));
-                continue;
-            }
-        };
-        for (number, line) in text.lines().enumerate() {
-            for needle in PLACEHOLDER_MACROS {
-                if uses_macro(line, needle) {
-                    problems.push(format!("{shown}:{}: uses `{needle})`", number + 1));
-                }
+    each_line(root, "crates", problems, |at, line, problems| {
+        for needle in PLACEHOLDER_MACROS {
+            if uses_macro(line, needle) {
+                problems.push(format!("{at}: uses `{needle})`"));
             }
         }
-    }
+    });
 }
 
 /// No `.rs` file under crates/smartex-core/src reads the clock ([`CLOCK_READS`]).
 fn core_reads_no_clock(root: &Path, problems: &mut Vec<String>) {
+    each_line(
+        root,
+        "crates/smartex-core/src",
+        problems,
+        |at, line, problems| {
+            if let Some(read) = clock_read(line) {
+                problems.push(format!(
+                    "{at}: reads the clock (`{read}`); the core takes `now` as an argument"
+                ));
+            }
+        },
+    );
+}
+
+/// Hands `check` every line of every `.rs` file under `root/dir`, in file
+/// order, with its place (`path:line`); a file that cannot be read is a
+/// problem of its own.
+fn each_line(
+    root: &Path,
+    dir: &str,
+    problems: &mut Vec<String>,
+    mut check: impl FnMut(&str, &str, &mut Vec<String>),
+) {
     let mut files = Vec::new();
-    if let Err(e) = rust_files(&root.join("crates/smartex-core/src"), &mut files) {
+    if let Err(e) = rust_files(&root.join(dir), &mut files) {
         problems.push(e);
     }
     files.sort();
@@ -389,12 +393,7 @@ fn core_reads_no_clock(root: &Path, problems: &mut Vec<String>) {
             }
         };
         for (number, line) in text.lines().enumerate() {
-            if let Some(read) = clock_read(line) {
-                problems.push(format!(
-                    "{shown}:{}: reads the clock (`{read}`); the core takes `now` as an argument",
-                    number + 1
-                ));
-            }
+            check(&format!("{shown}:{}", number + 1), line, problems);
         }
     }
 }

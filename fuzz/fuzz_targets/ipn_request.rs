@@ -9,7 +9,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use smartex_ipn::{ChecksumLocation, Config, ContentTypes, Error, IpnRequest, IpnSecret, Receiver};
+use smartex_ipn::{
+    ChecksumLocation, Config, ContentTypes, Error, IpnRequest, IpnSecret, Receiver, ReplayKey,
+};
 
 /// The secret the seed corpus is signed with.
 const SECRET: &str = "SECRET123";
@@ -92,8 +94,8 @@ fuzz_target!(|data: &[u8]| {
                     let _ = (
                         ipn.xml_from(),
                         ipn.xml_to(),
-                        ipn.decide(None),
-                        ipn.replay_key().storage_key(),
+                        smartex_ipn::transition(None, &ipn.event()),
+                        ReplayKey::of(&ipn).storage_key(),
                     );
                     for v in ipn.to_values() {
                         let _ = (v.key(), v.name(), v.value());

@@ -44,6 +44,16 @@ const PLACEHOLDER_MACROS: &[&str] = &[
     concat!("dbg", "!("),
 ];
 
+/// Clock reads smartex-core must not make: its decisions take "now" as an
+/// argument, and `time::Clock` is a trait that the layers above implement.
+/// (`SystemTime` itself may appear: converting an instant reads no clock.)
+const CLOCK_READS: &[&str] = &[
+    "SystemTime::now",
+    "Instant::now",
+    "std::time::Instant",
+    ".elapsed()",
+];
+
 /// A named check that appends the problems it finds.
 type Check = fn(&Path, &mut Vec<String>);
 
@@ -59,6 +69,7 @@ const CHECKS: &[(&str, Check)] = &[
         "no placeholder or debug macros in crates/",
         no_placeholder_macros,
     ),
+    ("smartex-core reads no clock", core_reads_no_clock),
 ];
 
 /// Runs every check; the error lists every problem found.
@@ -329,8 +340,42 @@ fn bin_entries(manifest: &str) -> Vec<(String, String)> {
 
 /// No `.rs` file under crates/ uses a placeholder or debug macro.
 fn no_placeholder_macros(root: &Path, problems: &mut Vec<String>) {
+    each_line(root, "crates", problems, |at, line, problems| {
+        for needle in PLACEHOLDER_MACROS {
+            if uses_macro(line, needle) {
+                problems.push(format!("{at}: uses `{needle})`"));
+            }
+        }
+    });
+}
+
+/// No `.rs` file under crates/smartex-core/src reads the clock ([`CLOCK_READS`]).
+fn core_reads_no_clock(root: &Path, problems: &mut Vec<String>) {
+    each_line(
+        root,
+        "crates/smartex-core/src",
+        problems,
+        |at, line, problems| {
+            if let Some(read) = clock_read(line) {
+                problems.push(format!(
+                    "{at}: reads the clock (`{read}`); the core takes `now` as an argument"
+                ));
+            }
+        },
+    );
+}
+
+/// Hands `check` every line of every `.rs` file under `root/dir`, in file
+/// order, with its place (`path:line`); a file that cannot be read is a
+/// problem of its own.
+fn each_line(
+    root: &Path,
+    dir: &str,
+    problems: &mut Vec<String>,
+    mut check: impl FnMut(&str, &str, &mut Vec<String>),
+) {
     let mut files = Vec::new();
-    if let Err(e) = rust_files(&root.join("crates"), &mut files) {
+    if let Err(e) = rust_files(&root.join(dir), &mut files) {
         problems.push(e);
     }
     files.sort();
@@ -348,13 +393,19 @@ fn no_placeholder_macros(root: &Path, problems: &mut Vec<String>) {
             }
         };
         for (number, line) in text.lines().enumerate() {
-            for needle in PLACEHOLDER_MACROS {
-                if uses_macro(line, needle) {
-                    problems.push(format!("{shown}:{}: uses `{needle})`", number + 1));
-                }
-            }
+            check(&format!("{shown}:{}", number + 1), line, problems);
         }
     }
+}
+
+/// The clock read `line` makes, if any. Comment lines (docs too) may name
+/// one, to say what the caller passes in; code may not, however it is spaced.
+fn clock_read(line: &str) -> Option<&'static str> {
+    if line.trim_start().starts_with("//") {
+        return None;
+    }
+    let code: String = line.chars().filter(|c| !c.is_whitespace()).collect();
+    CLOCK_READS.iter().copied().find(|read| code.contains(read))
 }
 
 /// Whether `line` calls the macro `needle` (`name!(`), not one whose name
@@ -407,6 +458,32 @@ mod tests {
         assert!(uses_macro(&format!("let y = {needle}x);"), needle));
         assert!(!uses_macro(&format!("my_{needle}x);"), needle));
         assert!(!uses_macro("let x = 1;", needle));
+    }
+
+    /// Clock reads are found in code however it is spaced, not in comment
+    /// lines, and an instant's conversion or a `now` method is not one.
+    #[test]
+    fn finds_clock_reads() {
+        assert_eq!(
+            clock_read("    let t = std::time::SystemTime::now();"),
+            Some("SystemTime::now")
+        );
+        assert_eq!(
+            clock_read("let start = Instant :: now();"),
+            Some("Instant::now")
+        );
+        assert_eq!(
+            clock_read("fn f(t: std::time::Instant) {}"),
+            Some("std::time::Instant")
+        );
+        assert_eq!(clock_read("let d = t.elapsed();"), Some(".elapsed()"));
+        assert_eq!(clock_read("/// Pass `SystemTime::now()` in."), None);
+        assert_eq!(clock_read("    // not Instant::now: the caller's"), None);
+        assert_eq!(
+            clock_read("impl From<std::time::SystemTime> for UnixMillis {"),
+            None
+        );
+        assert_eq!(clock_read("    fn now(&self) -> UnixMillis;"), None);
     }
 
     /// `[[bin]]` tables are read; commented-out ones and other tables are not.

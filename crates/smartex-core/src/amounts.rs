@@ -284,6 +284,8 @@ impl Amount {
 
 #[cfg(test)]
 mod tests {
+    // Tests fail loudly by design.
+    #![allow(clippy::panic)]
     use super::*;
 
     fn a(s: &str) -> Amount {

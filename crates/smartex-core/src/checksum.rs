@@ -328,6 +328,8 @@ mod tests {
     // Tests fail loudly by design.
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use alloc::string::String;
+    use alloc::vec::Vec;
     use proptest::prelude::*;
 
     /// Every length of signing string, around each padding boundary (55/56
@@ -361,10 +363,8 @@ mod tests {
         /// Signing hashes exactly the documented signing string.
         #[test]
         fn sign_hashes_the_signing_string(values in prop::array::uniform7("[^\u{0}]{0,60}"), secret in "[^\u{0}]{1,80}") {
-            let f = SignedFields {
-                order_id: &values[0], new_status: &values[1], in_amount: &values[2], out_amount: &values[3],
-                xml_from: &values[4], xml_to: &values[5], timestamp: &values[6],
-            };
+            let [order_id, new_status, in_amount, out_amount, xml_from, xml_to, timestamp] = &values;
+            let f = SignedFields { order_id, new_status, in_amount, out_amount, xml_from, xml_to, timestamp };
             let secret = IpnSecret::new(secret).unwrap();
             prop_assert_eq!(f.sign_streaming(secret.expose().as_bytes()).0, f.sign(&secret).0);
             prop_assert_eq!(f.sign(&secret).0, <[u8; 32]>::from(Sha256::digest(f.signing_string(&secret).as_bytes())));

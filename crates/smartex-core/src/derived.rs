@@ -429,10 +429,14 @@ impl IpnUrlTemplate {
         if values.next().is_some() {
             return Err(Error::DuplicateField { field: field() });
         }
-        let decoded = percent_decode(raw).ok_or_else(|| Error::InvalidField {
-            field: field(),
-            problem: Problem::BadPercentEncoding,
-        })?;
+        // Either problem (a bad escape, escapes that do not make UTF-8) is
+        // reported as a bad escape, as it always was.
+        let decoded = crate::percent::decode_form(raw)
+            .map_err(|_| Error::InvalidField {
+                field: field(),
+                problem: Problem::BadPercentEncoding,
+            })?
+            .into_owned();
         check_token("reference", &decoded, MAX_REFERENCE_LEN).map_err(|e| match e {
             Error::InvalidField { problem, .. } => Error::InvalidField {
                 field: field(),
@@ -452,34 +456,6 @@ fn query_values<'q>(query: &'q str, name: &'q str) -> impl Iterator<Item = &'q s
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         (key == name).then_some(value)
     })
-}
-
-/// Undoes `%XX` escapes (and `+` as space, as a form would); `None` for a
-/// `%` not followed by two hex digits or bytes that are not UTF-8.
-fn percent_decode(raw: &str) -> Option<String> {
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        match b {
-            b'%' => {
-                let hi = bytes.get(i + 1).and_then(|c| (*c as char).to_digit(16))?;
-                let lo = bytes.get(i + 2).and_then(|c| (*c as char).to_digit(16))?;
-                // Two hex digits make at most 255.
-                out.push(u8::try_from(hi * 16 + lo).ok()?);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            _ => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 #[cfg(test)]

@@ -246,6 +246,7 @@ impl core::fmt::Display for UtcDateTime {
 #[cfg(test)]
 mod tests {
     use super::UtcDateTime;
+    use alloc::string::ToString;
 
     #[track_caller]
     fn check(ms: u64, expect: &str) {

@@ -3,10 +3,11 @@
 use alloc::borrow::Cow;
 use alloc::boxed::Box;
 use alloc::string::String;
-use alloc::vec::Vec;
 
 use super::Limits;
 use crate::error::{Error, Limit, Problem, Result};
+use crate::percent;
+use crate::scan::{PairSpans, has_escape};
 
 /// The `name=value` pairs of a form body, in order, without decoding them.
 ///
@@ -32,7 +33,8 @@ use crate::error::{Error, Limit, Problem, Result};
 /// an IPN body holds the checksum and the order's requisites.
 #[derive(Clone)]
 pub struct Pairs<'a> {
-    rest: &'a str,
+    text: &'a str,
+    pairs: PairSpans<'a>,
     count: usize,
     limits: Limits,
     /// An error to report before anything else (the body is not UTF-8); boxed
@@ -44,81 +46,13 @@ pub struct Pairs<'a> {
 impl core::fmt::Debug for Pairs<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Pairs")
-            .field("rest_len", &self.rest.len())
+            .field("rest_len", &self.pairs.rest_len())
             .field("count", &self.count)
             .field("limits", &self.limits)
             .field("pending", &self.pending)
             .field("failed", &self.failed)
             .finish()
     }
-}
-
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
-
-/// The high bit of each byte of `word` that is zero, plus possibly false marks
-/// above the lowest true one (borrows run upwards); the lowest mark is exact.
-#[inline]
-fn zero_bytes(word: u64) -> u64 {
-    word.wrapping_sub(ONES) & !word & HIGHS
-}
-
-/// Reads 8 bytes as a little-endian word (`chunk` is exactly 8 bytes long).
-#[inline]
-fn word(chunk: &[u8]) -> u64 {
-    let mut bytes = [0u8; 8];
-    bytes.copy_from_slice(chunk);
-    u64::from_le_bytes(bytes)
-}
-
-/// The first `needle` in `hay`, eight bytes at a time. Form bodies are mostly
-/// short pairs, where a SIMD search's set-up costs more than it saves.
-#[inline]
-pub(crate) fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
-    find_either(hay, needle, needle)
-}
-
-/// The first `a` or `b` in `hay`, eight bytes at a time; neither may be 0
-/// (the last, short word is padded with zeros).
-#[inline]
-pub(crate) fn find_either(hay: &[u8], a: u8, b: u8) -> Option<usize> {
-    debug_assert!(a != 0 && b != 0, "the tail's zero padding would match");
-    let (pa, pb) = (ONES * u64::from(a), ONES * u64::from(b));
-    let mut chunks = hay.chunks_exact(8);
-    for (n, chunk) in chunks.by_ref().enumerate() {
-        let w = word(chunk);
-        let marks = zero_bytes(w ^ pa) | zero_bytes(w ^ pb);
-        if marks != 0 {
-            // Little-endian: the lowest mark is the first byte in memory, and
-            // the lowest mark of each search is exact.
-            return Some(n * 8 + (marks.trailing_zeros() / 8) as usize);
-        }
-    }
-    let tail = chunks.remainder();
-    if tail.is_empty() {
-        return None;
-    }
-    let mut last = [0u8; 8];
-    last[..tail.len()].copy_from_slice(tail);
-    let w = u64::from_le_bytes(last);
-    let marks = zero_bytes(w ^ pa) | zero_bytes(w ^ pb);
-    (marks != 0).then(|| hay.len() - tail.len() + (marks.trailing_zeros() / 8) as usize)
-}
-
-/// Whether `text` holds a `%` or a `+` (anything to unescape).
-#[inline]
-pub(crate) fn has_escape(text: &[u8]) -> bool {
-    const PERCENT: u64 = ONES * b'%' as u64;
-    const PLUS: u64 = ONES * b'+' as u64;
-    let mut chunks = text.chunks_exact(8);
-    for chunk in chunks.by_ref() {
-        let w = word(chunk);
-        if zero_bytes(w ^ PERCENT) | zero_bytes(w ^ PLUS) != 0 {
-            return true;
-        }
-    }
-    // Byte by byte: padding the tail into a word would cost a `memcpy` call.
-    chunks.remainder().iter().any(|&b| b == b'%' || b == b'+')
 }
 
 /// Byte classes of a name: what makes it need more than a plain slice.
@@ -138,7 +72,7 @@ const CLASS: [u8; 256] = {
 impl<'a> Pairs<'a> {
     /// Walks `body` under `limits`.
     pub fn new(body: &'a [u8], limits: Limits) -> Self {
-        let (rest, pending) = match core::str::from_utf8(body) {
+        let (text, pending) = match core::str::from_utf8(body) {
             Ok(text) => (text, None),
             Err(e) => (
                 // Only the error is reported; nothing after it is read.
@@ -150,7 +84,8 @@ impl<'a> Pairs<'a> {
             ),
         };
         Self {
-            rest,
+            text,
+            pairs: PairSpans::new(text.as_bytes()),
             count: 0,
             limits,
             pending: pending.map(Box::new),
@@ -193,46 +128,31 @@ impl<'a> Pairs<'a> {
             self.failed = true;
             return self.pending.take().map(|e| Err(*e));
         }
-        loop {
-            if self.rest.is_empty() {
-                return None;
-            }
-            // Word-at-a-time searches for the delimiters; only the short name is
-            // scanned byte by byte.
-            let bytes = self.rest.as_bytes();
-            let end = find_byte(bytes, b'&').unwrap_or(bytes.len());
-            // `&` and `=` are ASCII, so every split below is on a char boundary.
-            let pair = &self.rest[..end];
-            self.rest = self.rest.get(end + 1..).unwrap_or_default();
-            if pair.is_empty() {
-                continue;
-            }
-            self.count += 1;
-            if self.count > self.limits.max_pairs {
-                self.failed = true;
-                return Some(Err(Error::LimitExceeded {
-                    limit: Limit::Pairs,
-                    max: self.limits.max_pairs,
-                }));
-            }
-            let (key, value) = match find_byte(pair.as_bytes(), b'=') {
-                Some(i) => (&pair[..i], &pair[i + 1..]),
-                None => (pair, ""),
-            };
-            if key.is_empty() {
-                self.failed = true;
-                return Some(Err(Error::MalformedKey {
-                    key: String::new(),
-                    problem: Problem::Rule("has no name before its brackets"),
-                }));
-            }
-            let key_plain = key.bytes().all(|b| CLASS[usize::from(b)] == PLAIN);
-            let value = Encoded {
-                text: value,
-                plain: !has_escape(value.as_bytes()),
-            };
-            return Some(Ok((key, key_plain, value)));
+        let pair = self.pairs.next()?;
+        self.count += 1;
+        if self.count > self.limits.max_pairs {
+            self.failed = true;
+            return Some(Err(Error::LimitExceeded {
+                limit: Limit::Pairs,
+                max: self.limits.max_pairs,
+            }));
         }
+        // `&` and `=` are ASCII, so both splits are on char boundaries.
+        let key = self.text.get(pair.key()).unwrap_or_default();
+        let value = self.text.get(pair.value()).unwrap_or_default();
+        if key.is_empty() {
+            self.failed = true;
+            return Some(Err(Error::MalformedKey {
+                key: String::new(),
+                problem: Problem::Rule("has no name before its brackets"),
+            }));
+        }
+        let key_plain = key.bytes().all(|b| CLASS[usize::from(b)] == PLAIN);
+        let value = Encoded {
+            text: value,
+            plain: !has_escape(value.as_bytes()),
+        };
+        Some(Ok((key, key_plain, value)))
     }
 }
 
@@ -596,15 +516,6 @@ impl core::fmt::Debug for Encoded<'_> {
     }
 }
 
-fn hex_val(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
-}
-
 impl<'a> Encoded<'a> {
     /// Wraps encoded text.
     pub fn new(raw: &'a str) -> Self {
@@ -638,33 +549,7 @@ impl<'a> Encoded<'a> {
         if self.plain {
             return Ok(Cow::Borrowed(self.text));
         }
-        let raw = self.text.as_bytes();
-        let mut out = Vec::with_capacity(raw.len());
-        let mut i = 0;
-        while i < raw.len() {
-            match raw[i] {
-                b'+' => {
-                    out.push(b' ');
-                    i += 1;
-                }
-                b'%' => {
-                    let hi = raw.get(i + 1).copied().and_then(hex_val);
-                    let lo = raw.get(i + 2).copied().and_then(hex_val);
-                    match (hi, lo) {
-                        (Some(hi), Some(lo)) => out.push(hi << 4 | lo),
-                        _ => return Err(err(Problem::BadPercentEncoding)),
-                    }
-                    i += 3;
-                }
-                b => {
-                    out.push(b);
-                    i += 1;
-                }
-            }
-        }
-        String::from_utf8(out)
-            .map(Cow::Owned)
-            .map_err(|_| err(Problem::InvalidUtf8))
+        percent::decode_form(self.text).map_err(err)
     }
 
     /// Checks that [`decode`](Self::decode) would succeed, without allocating.
@@ -675,43 +560,7 @@ impl<'a> Encoded<'a> {
         if self.plain {
             return Ok(());
         }
-        let raw = self.text.as_bytes();
-        // Decode into a small stack buffer and validate UTF-8 chunk by chunk,
-        // carrying an incomplete sequence over to the next chunk.
-        let mut buf = [0u8; 64];
-        let mut len = 0;
-        let mut i = 0;
-        let bad = |p| Error::invalid(field, p);
-        while i < raw.len() {
-            let byte = match raw[i] {
-                b'+' => {
-                    i += 1;
-                    b' '
-                }
-                b'%' => {
-                    let hi = raw.get(i + 1).copied().and_then(hex_val);
-                    let lo = raw.get(i + 2).copied().and_then(hex_val);
-                    i += 3;
-                    match (hi, lo) {
-                        (Some(hi), Some(lo)) => hi << 4 | lo,
-                        _ => return Err(bad(Problem::BadPercentEncoding)),
-                    }
-                }
-                b => {
-                    i += 1;
-                    b
-                }
-            };
-            buf[len] = byte;
-            len += 1;
-            if len == buf.len() {
-                len = flush_utf8(&mut buf, len).map_err(|_| bad(Problem::InvalidUtf8))?;
-            }
-        }
-        match core::str::from_utf8(&buf[..len]) {
-            Ok(_) => Ok(()),
-            Err(_) => Err(bad(Problem::InvalidUtf8)),
-        }
+        percent::check_form(self.text).map_err(|p| Error::invalid(field, p))
     }
 
     /// Decodes a value already [`validate`](Self::validate)d: the same result as
@@ -721,39 +570,6 @@ impl<'a> Encoded<'a> {
         match self.decode("value") {
             Ok(s) => s,
             Err(_) => Cow::Borrowed(self.text),
-        }
-    }
-}
-
-/// Validates the complete UTF-8 prefix of `buf[..len]` and moves an incomplete
-/// trailing sequence (at most 3 bytes) to the front; returns the new length.
-fn flush_utf8(buf: &mut [u8; 64], len: usize) -> core::result::Result<usize, ()> {
-    match core::str::from_utf8(&buf[..len]) {
-        Ok(_) => Ok(0),
-        Err(e) if e.error_len().is_none() => {
-            let valid = e.valid_up_to();
-            let tail = len - valid;
-            buf.copy_within(valid..len, 0);
-            Ok(tail)
-        }
-        Err(_) => Err(()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{find_byte, find_either, has_escape};
-    use proptest::prelude::*;
-
-    proptest! {
-        /// The word-at-a-time searches agree with the obvious byte loops (for
-        /// any needle but 0, which their contract excludes).
-        #[test]
-        fn word_searches_agree_with_byte_loops(hay in prop::collection::vec(prop_oneof![Just(b'&'), Just(b'%'), Just(b'+'), Just(0u8), Just(0x80u8), any::<u8>()], 0..40), needle in 1u8..=255) {
-            prop_assert_eq!(find_byte(&hay, needle), hay.iter().position(|&b| b == needle));
-            prop_assert_eq!(find_byte(&hay, b'&'), hay.iter().position(|&b| b == b'&'));
-            prop_assert_eq!(has_escape(&hay), hay.iter().any(|&b| b == b'%' || b == b'+'));
-            prop_assert_eq!(find_either(&hay, b'=', b'&'), hay.iter().position(|&b| b == b'=' || b == b'&'));
         }
     }
 }

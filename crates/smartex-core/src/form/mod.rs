@@ -25,7 +25,6 @@ mod encode;
 mod tree;
 
 pub use decode::{Encoded, Key, Pairs, Segment, Segments};
-pub(crate) use decode::{find_byte, has_escape};
 pub use encode::{FormWriter, encode_component};
 pub use tree::{Map, Node, decode_tree};
 

@@ -94,40 +94,10 @@ fn key_text(key: &JsStr) -> String {
 }
 
 /// `utils.decode` for UTF-8: `+` is a space, then `decodeURIComponent`, or the
-/// text unchanged (spaces for pluses) if that throws.
+/// text unchanged (spaces for pluses) if that throws (the Qs mode of
+/// [`percent`](crate::percent)).
 pub(crate) fn decode(s: &str) -> String {
-    let plain = s.replace('+', " ");
-    if !plain.contains('%') {
-        return plain;
-    }
-    let b = plain.as_bytes();
-    let mut bytes = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            let hex = |c: u8| char::from(c).to_digit(16);
-            match (
-                b.get(i + 1).copied().and_then(hex),
-                b.get(i + 2).copied().and_then(hex),
-            ) {
-                (Some(h), Some(l)) => {
-                    // Two hex digits: at most 0xff.
-                    bytes.push(u8::try_from(h * 16 + l).unwrap_or(0));
-                    i += 3;
-                }
-                _ => return plain, // URIError: malformed escape
-            }
-        } else {
-            bytes.push(b[i]);
-            i += 1;
-        }
-    }
-    // Escaped bytes must make whole UTF-8 characters, as decodeURIComponent
-    // requires; raw characters are whole already.
-    match String::from_utf8(bytes) {
-        Ok(s) => s,
-        Err(_) => plain,
-    }
+    crate::percent::decode_qs(s.as_bytes()).into_owned()
 }
 
 /// `%5B`/`%5D` (any case) turned into brackets, as `parseValues` does to the

@@ -49,6 +49,7 @@ fn main() -> Result<(), Error> {
             1_571_328_000_000,
         )),
         source: smartex_core::status::Source::Ipn,
+        last_signed: None,
     };
     let decision = decide(Some(&known), &ipn.event());
     println!("known: waitPayment -> decision: {decision:?}");

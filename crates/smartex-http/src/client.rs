@@ -866,7 +866,7 @@ mod span_tests {
         let ok = lines[0];
         for part in [
             "smartex.call{",
-            "method=\"public/exchanger/order/get\"",
+            "path=\"public/exchanger/order/get\"",
             "request_id=\"span-ok\"",
             "http_status=200",
             "attempts=1",
@@ -877,7 +877,7 @@ mod span_tests {
             assert!(ok.contains(part), "{part} in {ok}");
         }
         assert!(
-            lines[1].contains("method=\"public/exchanger/order/update-status\""),
+            lines[1].contains("path=\"public/exchanger/order/update-status\""),
             "{log}"
         );
         let failed = lines[2];

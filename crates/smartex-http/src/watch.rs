@@ -103,6 +103,7 @@ impl WatchOptions {
             status,
             at: None,
             source: smartex_core::status::Source::Poll { window_ms: 0 },
+            last_signed: None,
         });
         self
     }

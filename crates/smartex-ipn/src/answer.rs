@@ -65,6 +65,9 @@ impl Answer {
     pub const DUPLICATE: Answer = Answer::new(200, "OK: duplicate");
     /// 200 `OK: stale, ignored`.
     pub const STALE: Answer = Answer::new(200, "OK: stale, ignored");
+    /// 200 `OK: recorded as history`: a genuine change the order's status had
+    /// already moved past ([`Decision::Superseded`]).
+    pub const SUPERSEDED: Answer = Answer::new(200, "OK: recorded as history");
     /// 202 `Accepted: held for review`.
     pub const HELD: Answer = Answer::new(202, "Accepted: held for review");
     /// 500 `Internal Server Error`: see [`Answer::internal_error`].
@@ -128,6 +131,7 @@ impl Answer {
             Decision::Apply => Self::OK,
             Decision::Duplicate => Self::DUPLICATE,
             Decision::Stale => Self::STALE,
+            Decision::Superseded => Self::SUPERSEDED,
             // Received, not applied: for a person to look at.
             Decision::Unexpected { .. } => Self::HELD,
         }

@@ -154,7 +154,7 @@ impl Audit {
         let mut cursor = 0usize;
         for e in events.iter().filter(|e| e.decision == DecisionKind::Apply) {
             match e.event.source {
-                Source::Ipn => self.applied_ipn += 1,
+                Source::Ipn | Source::IpnSeconds => self.applied_ipn += 1,
                 Source::Poll { .. } => self.applied_poll += 1,
             }
             if acks.ids.contains(&e.id) {

@@ -82,6 +82,7 @@ impl Bench {
                     },
                     created_at: ms(1_700_000_000_000),
                     first_poll_at: None,
+                    asked_amount: None,
                 })
                 .await
                 .unwrap();

@@ -9,15 +9,20 @@
 /// The columns of `orders`, in the order `decode_order` reads them.
 pub(crate) const ORDER_COLUMNS: &str = "reference, order_id, uid, order_secret, ipn_secret_kind, \
      ipn_key_id, ipn_secret, status, at_ms, window_ms, source, version, created_at_ms, \
-     updated_at_ms, next_poll_at_ms, poll_attempts";
+     updated_at_ms, next_poll_at_ms, poll_attempts, signed_status, signed_at_ms, \
+     signed_window_ms, asked_amount, expected_in_amount, expected_out_amount, expected_from, \
+     expected_to";
 
 /// The columns of `events`, in the order `decode_event` reads them.
 pub(crate) const EVENT_COLUMNS: &str = "id, reference, status, at_ms, window_ms, source, \
-     received_at_ms, dedupe_key, decision, reason, version";
+     received_at_ms, dedupe_key, decision, reason, version, in_amount, out_amount, xml_from, \
+     xml_to";
 
 /// The columns of `outbox`, in the order `decode_outbox` reads them.
 pub(crate) const OUTBOX_COLUMNS: &str = "id, event_id, reference, order_id, previous_status, \
-     status, source, window_ms, created_at_ms, attempts, lease_until_ms";
+     status, source, window_ms, created_at_ms, attempts, lease_until_ms, is_current, in_amount, \
+     out_amount, xml_from, xml_to, expected_in_amount, expected_out_amount, expected_from, \
+     expected_to";
 
 /// Implements [`crate::OrderStore`] for `$store` whose pool is a `$pool` of
 /// rows `$row`.
@@ -93,7 +98,19 @@ macro_rules! store_impl {
                         row.try_get("at_ms")?,
                         row.try_get("window_ms")?,
                         row.try_get("source")?,
+                        convert::signed_mark(
+                            row.try_get("signed_status")?,
+                            row.try_get("signed_at_ms")?,
+                            row.try_get("signed_window_ms")?,
+                        )?,
                     )?,
+                    asked_amount: row.try_get("asked_amount")?,
+                    expected: convert::amounts(
+                        row.try_get("expected_in_amount")?,
+                        row.try_get("expected_out_amount")?,
+                        row.try_get("expected_from")?,
+                        row.try_get("expected_to")?,
+                    ),
                     version: convert::to_u64("version", row.try_get("version")?)?,
                     created_at: convert::instant("created_at_ms", row.try_get("created_at_ms")?)?,
                     updated_at: convert::instant("updated_at_ms", row.try_get("updated_at_ms")?)?,
@@ -127,6 +144,12 @@ macro_rules! store_impl {
                     decision: convert::decision(&decision)?,
                     reason: row.try_get("reason")?,
                     version: convert::to_u64("version", row.try_get("version")?)?,
+                    amounts: convert::amounts(
+                        row.try_get("in_amount")?,
+                        row.try_get("out_amount")?,
+                        row.try_get("xml_from")?,
+                        row.try_get("xml_to")?,
+                    ),
                 })
             }
 
@@ -152,6 +175,19 @@ macro_rules! store_impl {
                         row.try_get("lease_until_ms")?,
                     )?
                     .unwrap_or(smartex_core::time::UnixMillis::from_millis(0)),
+                    current: row.try_get::<i64, _>("is_current")? != 0,
+                    amounts: convert::amounts(
+                        row.try_get("in_amount")?,
+                        row.try_get("out_amount")?,
+                        row.try_get("xml_from")?,
+                        row.try_get("xml_to")?,
+                    ),
+                    expected: convert::amounts(
+                        row.try_get("expected_in_amount")?,
+                        row.try_get("expected_out_amount")?,
+                        row.try_get("expected_from")?,
+                        row.try_get("expected_to")?,
+                    ),
                 })
             }
 
@@ -239,17 +275,25 @@ macro_rules! store_impl {
                 let smartex_core::status::Transition {
                     decision,
                     known: new_known,
+                    repoll,
                 } = smartex_core::status::transition(order.known.as_ref(), event);
-                let applied = decision == smartex_core::status::Decision::Apply;
+                let kind = $crate::DecisionKind::of(&decision);
                 let version = to_i64("version", order.version)?;
                 let now = convert::instant_to_db("received_at", observation.received_at)?;
                 let new_version = if new_known.is_some() { version + 1 } else { version };
+                // A signed change that could not be ordered against a poll:
+                // poll again at once, and let the answer settle it.
+                let repoll_at = repoll.then_some(now);
                 let cas = if let Some(known) = &new_known {
                     let is_final = known.status.is_final();
+                    let signed = known.last_signed.as_ref();
                     sqlx::query(
                         "UPDATE orders SET status = $3, at_ms = $4, window_ms = $5, source = $6, \
                          is_final = $7, version = version + 1, updated_at_ms = $8, \
-                         next_poll_at_ms = CASE WHEN $7 = 1 THEN NULL ELSE next_poll_at_ms END \
+                         next_poll_at_ms = CASE WHEN $7 = 1 THEN NULL \
+                         WHEN $12 IS NOT NULL AND (next_poll_at_ms IS NULL OR next_poll_at_ms > $12) \
+                         THEN $12 ELSE next_poll_at_ms END, \
+                         signed_status = $9, signed_at_ms = $10, signed_window_ms = $11 \
                          WHERE reference = $1 AND version = $2",
                     )
                     .bind(order.reference.as_str())
@@ -260,16 +304,24 @@ macro_rules! store_impl {
                     .bind(known.source.as_str())
                     .bind(i64::from(is_final))
                     .bind(now)
+                    .bind(signed.map(|m| m.status.as_str()))
+                    .bind(convert::instant_opt_to_db("signed_at", signed.map(|m| m.at))?)
+                    .bind(to_i64("signed_window_ms", signed.map_or(0, |m| m.window_ms))?)
+                    .bind(repoll_at)
                     .execute(&mut *tx)
                     .await?
                 } else {
                     // Nothing changes, but the decision must still have been
                     // made against the current state: lock the row and check.
                     sqlx::query(
-                        "UPDATE orders SET version = version WHERE reference = $1 AND version = $2",
+                        "UPDATE orders SET version = version, next_poll_at_ms = CASE \
+                         WHEN $3 IS NOT NULL AND is_final = 0 AND \
+                         (next_poll_at_ms IS NULL OR next_poll_at_ms > $3) THEN $3 \
+                         ELSE next_poll_at_ms END WHERE reference = $1 AND version = $2",
                     )
                     .bind(order.reference.as_str())
                     .bind(version)
+                    .bind(repoll_at)
                     .execute(&mut *tx)
                     .await?
                 };
@@ -281,10 +333,12 @@ macro_rules! store_impl {
                     smartex_core::status::Decision::Unexpected { reason } => Some(*reason),
                     _ => None,
                 };
+                let amounts = &observation.amounts;
                 let inserted = sqlx::query(
                     "INSERT INTO events (reference, status, at_ms, window_ms, source, \
-                     received_at_ms, dedupe_key, decision, reason, version) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+                     received_at_ms, dedupe_key, decision, reason, version, in_amount, \
+                     out_amount, xml_from, xml_to) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
                 )
                 .bind(order.reference.as_str())
                 .bind(event.status.as_str())
@@ -293,9 +347,13 @@ macro_rules! store_impl {
                 .bind(event.source.as_str())
                 .bind(now)
                 .bind(observation.key.as_ref().map($crate::NotificationKey::as_str))
-                .bind($crate::DecisionKind::of(&decision).as_str())
+                .bind(kind.as_str())
                 .bind(reason)
                 .bind(new_version)
+                .bind(amounts.in_amount.as_deref())
+                .bind(amounts.out_amount.as_deref())
+                .bind(amounts.from.as_deref())
+                .bind(amounts.to.as_deref())
                 .fetch_one(&mut *tx)
                 .await;
                 let event_id: i64 = match inserted {
@@ -308,11 +366,15 @@ macro_rules! store_impl {
                     }
                     Err(e) => return Err(e.into()),
                 };
-                let outbox_id = if applied {
+                let outbox_id = if kind.is_delivered() {
+                    let expected = order.expected_amounts();
                     let row = sqlx::query(
                         "INSERT INTO outbox (event_id, reference, order_id, previous_status, \
-                         status, source, window_ms, created_at_ms, available_at_ms) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
+                         status, source, window_ms, created_at_ms, available_at_ms, is_current, \
+                         in_amount, out_amount, xml_from, xml_to, expected_in_amount, \
+                         expected_out_amount, expected_from, expected_to) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12, $13, \
+                         $14, $15, $16, $17) RETURNING id",
                     )
                     .bind(event_id)
                     .bind(order.reference.as_str())
@@ -322,6 +384,15 @@ macro_rules! store_impl {
                     .bind(event.source.as_str())
                     .bind(to_i64("window_ms", event.source.window_ms())?)
                     .bind(now)
+                    .bind(i64::from(kind == $crate::DecisionKind::Apply))
+                    .bind(amounts.in_amount.as_deref())
+                    .bind(amounts.out_amount.as_deref())
+                    .bind(amounts.from.as_deref())
+                    .bind(amounts.to.as_deref())
+                    .bind(expected.in_amount.as_deref())
+                    .bind(expected.out_amount.as_deref())
+                    .bind(expected.from.as_deref())
+                    .bind(expected.to.as_deref())
                     .fetch_one(&mut *tx)
                     .await?;
                     Some(row.try_get::<i64, _>("id")?)
@@ -337,6 +408,12 @@ macro_rules! store_impl {
                     if order.is_final() {
                         order.next_poll_at = None;
                     }
+                }
+                if let Some(at) = repoll.then_some(observation.received_at)
+                    && !order.is_final()
+                    && order.next_poll_at.is_none_or(|next| next > at)
+                {
+                    order.next_poll_at = Some(at);
                 }
                 Ok(Some($crate::ApplyOutcome::Decided {
                     decision,
@@ -377,7 +454,8 @@ macro_rules! store_impl {
                 let created = convert::instant_to_db("created_at", order.created_at)?;
                 let result = sqlx::query(
                     "INSERT INTO orders (reference, ipn_secret_kind, ipn_key_id, ipn_secret, \
-                     created_at_ms, updated_at_ms, next_poll_at_ms) VALUES ($1, $2, $3, $4, $5, $5, $6)",
+                     created_at_ms, updated_at_ms, next_poll_at_ms, asked_amount) \
+                     VALUES ($1, $2, $3, $4, $5, $5, $6, $7)",
                 )
                 .bind(order.reference.as_str())
                 .bind(kind)
@@ -385,6 +463,7 @@ macro_rules! store_impl {
                 .bind(secret)
                 .bind(created)
                 .bind(convert::instant_opt_to_db("first_poll_at", order.first_poll_at)?)
+                .bind(order.asked_amount.as_deref())
                 .execute(&self.pool)
                 .await;
                 match result {
@@ -406,6 +485,8 @@ macro_rules! store_impl {
                     updated_at: order.created_at,
                     next_poll_at: order.first_poll_at,
                     poll_attempts: 0,
+                    asked_amount: order.asked_amount,
+                    expected: smartex_core::amounts::Amounts::default(),
                 })
             }
 
@@ -470,20 +551,37 @@ macro_rules! store_impl {
                         }
                     }
                 }
+                // The amounts the platform answered at create: kept as first told.
+                let new_expected = match binding.expected {
+                    Some(expected) if order.expected.is_empty() && !expected.is_empty() => {
+                        order.expected = expected.clone();
+                        changed = true;
+                        Some(expected)
+                    }
+                    _ => None,
+                };
                 if !changed {
                     tx.rollback().await?;
                     return Ok(order);
                 }
+                let expected = new_expected.unwrap_or_default();
                 let result = sqlx::query(
                     "UPDATE orders SET order_id = COALESCE(order_id, $2), uid = COALESCE(uid, $3), \
                      order_secret = COALESCE(order_secret, $4), version = version + 1, \
-                     updated_at_ms = $5 WHERE reference = $1",
+                     updated_at_ms = $5, expected_in_amount = COALESCE(expected_in_amount, $6), \
+                     expected_out_amount = COALESCE(expected_out_amount, $7), \
+                     expected_from = COALESCE(expected_from, $8), \
+                     expected_to = COALESCE(expected_to, $9) WHERE reference = $1",
                 )
                 .bind(reference.as_str())
                 .bind(new_id)
                 .bind(new_uid)
                 .bind(new_secret)
                 .bind($crate::convert::instant_to_db("now", now)?)
+                .bind(expected.in_amount)
+                .bind(expected.out_amount)
+                .bind(expected.from)
+                .bind(expected.to)
                 .execute(&mut *tx)
                 .await;
                 match result {

@@ -7,8 +7,9 @@
 
 use std::time::Duration;
 
+use smartex_core::amounts::Amounts;
 use smartex_core::derived::Reference;
-use smartex_core::status::{KnownStatus, Source, StatusEvent};
+use smartex_core::status::{KnownStatus, SignedMark, Source, StatusEvent};
 use smartex_core::time::UnixMillis;
 use smartex_core::{ObjectId, OrderStatus, OrderUid};
 
@@ -102,7 +103,14 @@ pub(crate) fn uid(value: Option<String>) -> Result<Option<OrderUid>> {
 /// A stored source (`ipn` / `poll`) with its window.
 pub(crate) fn source(value: &str, window_ms: i64) -> Result<Source> {
     match value {
-        "ipn" => Ok(Source::Ipn),
+        "ipn" => match window_ms {
+            0 => Ok(Source::Ipn),
+            999 => Ok(Source::IpnSeconds),
+            _ => Err(Error::Corrupt {
+                field: "window_ms",
+                reason: "is neither 0 nor 999 for an IPN",
+            }),
+        },
         "poll" => Ok(Source::Poll {
             window_ms: to_u64("window_ms", window_ms)?,
         }),
@@ -119,6 +127,7 @@ pub(crate) fn known(
     at_ms: Option<i64>,
     window_ms: i64,
     source_text: Option<String>,
+    last_signed: Option<SignedMark>,
 ) -> Result<Option<KnownStatus>> {
     let Some(status) = status else {
         return Ok(None);
@@ -128,7 +137,39 @@ pub(crate) fn known(
         status: OrderStatus::parse(&status),
         at: instant_opt("at_ms", at_ms)?,
         source,
+        last_signed,
     }))
+}
+
+/// The stored newest signed change of an order, if it has one.
+pub(crate) fn signed_mark(
+    status: Option<String>,
+    at_ms: Option<i64>,
+    window_ms: i64,
+) -> Result<Option<SignedMark>> {
+    let (Some(status), Some(at_ms)) = (status, at_ms) else {
+        return Ok(None);
+    };
+    Ok(Some(SignedMark {
+        status: OrderStatus::parse(&status),
+        at: UnixMillis::from_millis(to_u64("signed_at_ms", at_ms)?),
+        window_ms: to_u64("signed_window_ms", window_ms)?,
+    }))
+}
+
+/// Stored amounts (exact text as received).
+pub(crate) fn amounts(
+    in_amount: Option<String>,
+    out_amount: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+) -> Amounts {
+    Amounts {
+        in_amount,
+        out_amount,
+        from,
+        to,
+    }
 }
 
 /// A stored event.

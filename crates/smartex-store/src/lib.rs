@@ -57,6 +57,7 @@
 //!     ipn_secret: IpnSecretSource::Derived { key_id: "2026-01".into() },
 //!     created_at: t,
 //!     first_poll_at: Some(t.plus_ms(60_000)),
+//!     asked_amount: Some("2".into()),
 //! }).await?;
 //! // A verified IPN (its orderId bound to the reference first):
 //! let order_id = ObjectId::parse("orderId", "5d8e6002b80b7b4cd75a6424").unwrap();

@@ -2,8 +2,9 @@
 
 use std::time::Duration;
 
+use smartex_core::amounts::{AmountCheck, Amounts};
 use smartex_core::derived::Reference;
-use smartex_core::status::{Decision, KnownStatus, Source, StatusEvent};
+use smartex_core::status::{Decision, KnownStatus, PaymentView, Source, StatusEvent};
 use smartex_core::time::UnixMillis;
 use smartex_core::{IpnSecret, ObjectId, OrderSecret, OrderStatus, OrderUid};
 
@@ -47,6 +48,9 @@ pub struct PendingOrder {
     pub created_at: UnixMillis,
     /// When the reconciler should first look at it; `None` never.
     pub first_poll_at: Option<UnixMillis>,
+    /// The `amount` the merchant asked for in `order/create` (exact text;
+    /// negative: the amount the customer receives), if known.
+    pub asked_amount: Option<String>,
 }
 
 /// What the platform told about an order: its `orderId`, `uid` and secret,
@@ -61,6 +65,10 @@ pub struct OrderBinding {
     pub uid: Option<OrderUid>,
     /// The order's secret (needed to poll it with `order/get`).
     pub order_secret: Option<OrderSecret>,
+    /// The amounts the platform answered at create: what the business step
+    /// compares each change's signed amounts with. Stored once, like the
+    /// other fields (a different value later is kept as it was first told).
+    pub expected: Option<Amounts>,
 }
 
 /// Which order an operation is about.
@@ -98,12 +106,34 @@ pub struct OrderRecord {
     pub next_poll_at: Option<UnixMillis>,
     /// How many polls were finished for it (for backoff).
     pub poll_attempts: u32,
+    /// The `amount` the merchant asked for, if recorded.
+    pub asked_amount: Option<String>,
+    /// The amounts the platform answered at create, if known.
+    pub expected: Amounts,
 }
 
 impl OrderRecord {
     /// Whether the known status is final.
     pub fn is_final(&self) -> bool {
         self.known.as_ref().is_some_and(|k| k.status.is_final())
+    }
+
+    /// What a change of this order is expected to carry: the amounts the
+    /// platform answered at create; without them (an ambiguous create), the
+    /// amount the merchant asked for (a positive `amount` is what the
+    /// customer pays, a negative one what they receive).
+    pub fn expected_amounts(&self) -> Amounts {
+        if !self.expected.is_empty() {
+            return self.expected.clone();
+        }
+        let mut expected = Amounts::default();
+        if let Some(asked) = &self.asked_amount {
+            match asked.strip_prefix('-') {
+                Some(received) => expected.out_amount = Some(received.to_owned()),
+                None => expected.in_amount = Some(asked.clone()),
+            }
+        }
+        expected
     }
 }
 
@@ -151,15 +181,26 @@ pub struct Observation {
     pub key: Option<NotificationKey>,
     /// When we received it (our clock).
     pub received_at: UnixMillis,
+    /// The amounts it carried, exactly as received: an IPN's signed
+    /// `inAmount`, `outAmount`, `xml_from`, `xml_to`; a poll's amounts.
+    pub amounts: Amounts,
 }
 
 impl Observation {
+    /// With the amounts it carried.
+    #[must_use]
+    pub fn with_amounts(mut self, amounts: Amounts) -> Self {
+        self.amounts = amounts;
+        self
+    }
+
     /// A verified IPN: its event, its identity and when it arrived.
     pub fn ipn(event: StatusEvent, key: NotificationKey, received_at: UnixMillis) -> Self {
         Self {
             event,
             key: Some(key),
             received_at,
+            amounts: Amounts::default(),
         }
     }
 
@@ -169,6 +210,7 @@ impl Observation {
             event,
             key: None,
             received_at,
+            amounts: Amounts::default(),
         }
     }
 }
@@ -182,6 +224,9 @@ pub enum DecisionKind {
     Duplicate,
     /// Older than what was known, or of an order time cannot tell.
     Stale,
+    /// A genuine signed change the current status has moved past: recorded,
+    /// and given to the business step as history (not current).
+    Superseded,
     /// Outside the lifecycle; left for a person to look at.
     Unexpected,
 }
@@ -194,8 +239,15 @@ impl DecisionKind {
             Decision::Apply => Self::Apply,
             Decision::Duplicate => Self::Duplicate,
             Decision::Stale => Self::Stale,
+            Decision::Superseded => Self::Superseded,
             Decision::Unexpected { .. } => Self::Unexpected,
         }
+    }
+
+    /// Whether the decision reaches the business step (an outbox item):
+    /// applied as the current status, or recorded as history.
+    pub fn is_delivered(&self) -> bool {
+        matches!(self, Self::Apply | Self::Superseded)
     }
 
     /// How the event log spells it.
@@ -204,6 +256,7 @@ impl DecisionKind {
             Self::Apply => "apply",
             Self::Duplicate => "duplicate",
             Self::Stale => "stale",
+            Self::Superseded => "superseded",
             Self::Unexpected => "unexpected",
         }
     }
@@ -214,6 +267,7 @@ impl DecisionKind {
             "apply" => Self::Apply,
             "duplicate" => Self::Duplicate,
             "stale" => Self::Stale,
+            "superseded" => Self::Superseded,
             "unexpected" => Self::Unexpected,
             _ => return None,
         })
@@ -240,6 +294,8 @@ pub struct EventRow {
     pub reason: Option<String>,
     /// The order's version after this row (unchanged unless applied).
     pub version: u64,
+    /// The amounts the observation carried, exactly as received.
+    pub amounts: Amounts,
 }
 
 /// What [`crate::OrderStore::apply`] did.
@@ -258,7 +314,8 @@ pub enum ApplyOutcome {
         order: OrderRecord,
         /// The event-log row written.
         event_id: i64,
-        /// The outbox item written (only for [`Decision::Apply`]).
+        /// The outbox item written (for [`Decision::Apply`] and
+        /// [`Decision::Superseded`]).
         outbox_id: Option<i64>,
     },
     /// This notification (same [`NotificationKey`]) was processed before:
@@ -322,4 +379,29 @@ pub struct OutboxItem {
     pub attempts: u32,
     /// Until when this claim holds.
     pub lease_until: UnixMillis,
+    /// Whether the change became the order's current status. `false`: a
+    /// genuine signed change the status had already moved past when it
+    /// arrived ([`DecisionKind::Superseded`]) — history, not an instruction.
+    pub current: bool,
+    /// The amounts the change carried, exactly as received (an IPN's are
+    /// signed).
+    pub amounts: Amounts,
+    /// What the order was expected to carry when the change was applied
+    /// ([`OrderRecord::expected_amounts`]).
+    pub expected: Amounts,
+}
+
+impl OutboxItem {
+    /// What the change's status says about the payment. Ship only on
+    /// [`PaymentView::Received`] **and** an amount check you accept
+    /// ([`OutboxItem::amount_check`]), for a change that is
+    /// [`current`](Self::current).
+    pub fn payment(&self) -> PaymentView {
+        self.status.payment()
+    }
+
+    /// How the change's amounts compare with what was expected.
+    pub fn amount_check(&self) -> AmountCheck {
+        AmountCheck::compare(&self.expected, &self.amounts)
+    }
 }

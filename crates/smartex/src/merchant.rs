@@ -400,6 +400,9 @@ impl<S: OrderStore, T: Transport> Merchant<S, T> {
             // is normally complete and can be polled; a record left pending
             // by an ambiguous create waits there for its first IPN.
             first_poll_at: Some(now.plus_ms(ms(inner.reconcile.first_poll))),
+            // What every change's amounts are compared with until the
+            // platform's own answer is stored.
+            asked_amount: Some(order.amount().as_str().to_owned()),
         };
         match inner.store.insert_order(pending).await {
             Ok(_) => {}
@@ -451,6 +454,14 @@ impl<S: OrderStore, T: Transport> Merchant<S, T> {
             order_id: Some(created.id()),
             uid: Some(created.uid()),
             order_secret: Some(created.secret().clone()),
+            // The platform's quote: what the changes' signed amounts are
+            // compared with (the business step sees the difference).
+            expected: Some(smartex_core::amounts::Amounts {
+                in_amount: created.in_amount.as_ref().map(|a| a.as_str().to_owned()),
+                out_amount: created.out_amount.as_ref().map(|a| a.as_str().to_owned()),
+                from: None,
+                to: None,
+            }),
         };
         match inner.store.bind_order(reference, binding, inner.now()).await {
             Ok(_) => Ok(Checkout {

@@ -51,6 +51,16 @@ pub enum Handled {
     Duplicate,
     /// Verified; older than what the store knows.
     Stale,
+    /// Verified and recorded, but the order's status had already moved past
+    /// it (a poll learned a later one): an outbox item was written for the
+    /// business step **as history** ([`OutboxItem::current`](smartex_store::OutboxItem::current)
+    /// is `false`); the current status did not change.
+    Superseded {
+        /// The order's reference.
+        reference: Reference,
+        /// The status recorded.
+        status: OrderStatus,
+    },
     /// Verified; outside the lifecycle, not applied, recorded for review.
     Unexpected {
         /// Why.
@@ -230,6 +240,7 @@ impl<S: OrderStore, T: Transport> Merchant<S, T> {
                     ipn_secret: IpnSecretSource::Derived { key_id },
                     created_at: now,
                     first_poll_at: None,
+                    asked_amount: None,
                 };
                 match inner.store.insert_order(order).await {
                     Ok(_) | Err(smartex_store::Error::ReferenceTaken) => {}
@@ -258,6 +269,7 @@ impl<S: OrderStore, T: Transport> Merchant<S, T> {
             // `orderUID` is not signed: it is never bound from an IPN.
             uid: None,
             order_secret: None,
+            expected: None,
         };
         self.inner
             .store
@@ -305,7 +317,16 @@ impl<S: OrderStore, T: Transport> Merchant<S, T> {
             return IpnOutcome::refused(smartex_ipn::Error::Malformed(CoreError::MissingChecksum));
         };
         let received = self.inner.now();
-        let observation = Observation::ipn(notification.event(), notification_key, received);
+        // The signed amounts travel with the change, exactly as received.
+        let signed = notification.signed_fields();
+        let amounts = smartex_core::amounts::Amounts {
+            in_amount: Some(signed.in_amount.to_owned()),
+            out_amount: Some(signed.out_amount.to_owned()),
+            from: Some(signed.xml_from.to_owned()),
+            to: Some(signed.xml_to.to_owned()),
+        };
+        let observation = Observation::ipn(notification.event(), notification_key, received)
+            .with_amounts(amounts);
         match self.inner.store.apply(key, observation).await {
             Ok(ApplyOutcome::Decided {
                 decision, order, ..
@@ -318,6 +339,10 @@ impl<S: OrderStore, T: Transport> Merchant<S, T> {
                     },
                     Decision::Duplicate => Handled::Duplicate,
                     Decision::Stale => Handled::Stale,
+                    Decision::Superseded => Handled::Superseded {
+                        reference: order.reference,
+                        status: notification.status().clone(),
+                    },
                     Decision::Unexpected { reason } => Handled::Unexpected { reason },
                 };
                 IpnOutcome::new(answer, handled)
@@ -328,6 +353,7 @@ impl<S: OrderStore, T: Transport> Merchant<S, T> {
             Ok(ApplyOutcome::Repeat { decision, .. }) => IpnOutcome::new(
                 match decision {
                     DecisionKind::Stale => Answer::STALE,
+                    DecisionKind::Superseded => Answer::SUPERSEDED,
                     DecisionKind::Unexpected => Answer::HELD,
                     DecisionKind::Apply | DecisionKind::Duplicate => Answer::DUPLICATE,
                 },

@@ -143,6 +143,17 @@ impl<S: OrderStore, T: Transport> Reconciler<S, T> {
                 let mut is_final = false;
                 match answer {
                     Ok(view) => {
+                        // The polled amounts travel with the observation.
+                        let amounts = smartex_core::amounts::Amounts {
+                            in_amount: view.order.in_amount.as_ref().map(|a| a.as_str().to_owned()),
+                            out_amount: view
+                                .order
+                                .out_amount
+                                .as_ref()
+                                .map(|a| a.as_str().to_owned()),
+                            from: None,
+                            to: None,
+                        };
                         let status = view.order.status;
                         is_final = status.is_final();
                         let event = StatusEvent::polled_between(
@@ -151,7 +162,7 @@ impl<S: OrderStore, T: Transport> Reconciler<S, T> {
                             received,
                             ms(options.clock_skew),
                         );
-                        let observation = Observation::poll(event, received);
+                        let observation = Observation::poll(event, received).with_amounts(amounts);
                         match inner
                             .store
                             .apply(OrderKey::Reference(&order.reference), observation)

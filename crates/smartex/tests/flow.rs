@@ -505,6 +505,7 @@ async fn an_order_created_without_a_reference_is_found_by_its_order_id() {
             ipn_secret: smartex::store::IpnSecretSource::Stored(secret),
             created_at: smartex::ipn::now(),
             first_poll_at: None,
+            asked_amount: None,
         })
         .await
         .unwrap();
@@ -515,6 +516,7 @@ async fn an_order_created_without_a_reference_is_found_by_its_order_id() {
                 order_id: Some(created.id()),
                 uid: Some(created.uid()),
                 order_secret: Some(created.secret().clone()),
+                expected: None,
             },
             smartex::ipn::now(),
         )

@@ -104,10 +104,15 @@ impl<'a> VerifiedIpn<'a> {
     /// its time in milliseconds whichever unit was sent. A timestamp that does
     /// not parse gives an event without a time.
     pub fn event(&self) -> StatusEvent {
-        StatusEvent {
-            status: self.status(),
-            at: self.timestamp().ok(),
-            source: crate::status::Source::Ipn,
+        // A timestamp in seconds stands for its whole second
+        // ([`Source::IpnSeconds`](crate::status::Source::IpnSeconds)).
+        match timestamp_count(&self.fields.signed[SignedField::Timestamp]) {
+            Ok(n) => StatusEvent::ipn_timestamp(self.status(), n),
+            Err(_) => StatusEvent {
+                status: self.status(),
+                at: None,
+                source: crate::status::Source::Ipn,
+            },
         }
     }
     /// The seven signed values exactly as received.
@@ -222,6 +227,12 @@ impl serde::Serialize for VerifiedIpn<'_> {
 /// Parses a timestamp: digits only, at most 16 of them, in seconds or
 /// milliseconds ([`UnixMillis::from_seconds_or_millis`]).
 pub(crate) fn parse_timestamp(s: &str) -> Result<UnixMillis> {
+    timestamp_count(s).map(UnixMillis::from_seconds_or_millis)
+}
+
+/// The signed `timestamp` as the count received, in whichever unit it was
+/// sent (at most 16 digits).
+fn timestamp_count(s: &str) -> Result<u64> {
     if s.is_empty() {
         return Err(Error::invalid(field::TIMESTAMP, Problem::Empty));
     }
@@ -234,7 +245,5 @@ pub(crate) fn parse_timestamp(s: &str) -> Result<UnixMillis> {
             Problem::TooManyDigits { max: 16 },
         ));
     }
-    Ok(UnixMillis::from_seconds_or_millis(
-        s.bytes().fold(0u64, |n, d| n * 10 + u64::from(d - b'0')),
-    ))
+    Ok(s.bytes().fold(0u64, |n, d| n * 10 + u64::from(d - b'0')))
 }

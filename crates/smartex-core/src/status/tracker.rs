@@ -17,6 +17,11 @@ use crate::time::UnixMillis;
 pub enum Source {
     /// An IPN: `at` is its signed `timestamp`, on the platform's clock.
     Ipn,
+    /// An IPN whose signed `timestamp` was in whole seconds: `at` is the
+    /// first millisecond of that second, and the change happened somewhere
+    /// in `[at, at + 999]` — compared as that interval, never as its first
+    /// instant.
+    IpnSeconds,
     /// A poll: the status held at some platform instant in
     /// `[at, at + window_ms]` (`window_ms` is 0 when the answer carried
     /// the order's own time).
@@ -30,17 +35,24 @@ impl Source {
     /// `ipn` or `poll`: how an event log names the source.
     pub fn as_str(&self) -> &'static str {
         match self {
-            Source::Ipn => "ipn",
+            Source::Ipn | Source::IpnSeconds => "ipn",
             Source::Poll { .. } => "poll",
         }
     }
 
-    /// The width of the interval the observation stands for (0 for an IPN).
+    /// The width of the interval the observation stands for (0 for an IPN
+    /// in milliseconds, 999 for one in seconds).
     pub fn window_ms(&self) -> u64 {
         match self {
             Source::Ipn => 0,
+            Source::IpnSeconds => 999,
             Source::Poll { window_ms } => *window_ms,
         }
+    }
+
+    /// Whether the observation is a signed notification (an IPN).
+    pub fn is_signed(&self) -> bool {
+        matches!(self, Source::Ipn | Source::IpnSeconds)
     }
 }
 
@@ -66,12 +78,39 @@ pub struct StatusEvent {
 }
 
 impl StatusEvent {
-    /// A status from an IPN, at its signed `timestamp`.
+    /// A status from an IPN, at its signed `timestamp` (in milliseconds).
     pub fn ipn(status: OrderStatus, timestamp: UnixMillis) -> Self {
         Self {
             status,
             at: Some(timestamp),
             source: Source::Ipn,
+        }
+    }
+
+    /// A status from an IPN whose signed `timestamp` is the count `n` as
+    /// received, in whichever unit it was sent: below
+    /// [`UnixMillis::SECONDS_BELOW`] it is seconds, and the event stands for
+    /// the whole second ([`Source::IpnSeconds`]).
+    ///
+    /// ```
+    /// use smartex_core::status::{Source, StatusEvent};
+    /// use smartex_core::time::UnixMillis;
+    /// use smartex_core::OrderStatus::Done;
+    /// let ev = StatusEvent::ipn_timestamp(Done, 1_700_000_000);
+    /// assert_eq!(ev.source, Source::IpnSeconds);
+    /// assert_eq!(ev.at, Some(UnixMillis::from_millis(1_700_000_000_000)));
+    /// assert_eq!(ev.latest(), Some(UnixMillis::from_millis(1_700_000_000_999)));
+    /// assert_eq!(StatusEvent::ipn_timestamp(Done, 1_700_000_000_123).source, Source::Ipn);
+    /// ```
+    pub fn ipn_timestamp(status: OrderStatus, n: u64) -> Self {
+        Self {
+            status,
+            at: Some(UnixMillis::from_seconds_or_millis(n)),
+            source: if n < UnixMillis::SECONDS_BELOW {
+                Source::IpnSeconds
+            } else {
+                Source::Ipn
+            },
         }
     }
 
@@ -153,24 +192,116 @@ pub struct KnownStatus {
     pub at: Option<UnixMillis>,
     /// Who reported it, and how precise `at` is.
     pub source: Source,
+    /// The newest signed change (IPN) recorded for the order, which may be
+    /// older than the current status when a poll learned a later one. IPNs
+    /// are ordered among themselves by their signed time, so a genuine
+    /// change is never judged against a poll's wide window alone.
+    pub last_signed: Option<SignedMark>,
+}
+
+/// A signed change the tracker has recorded: its status and the interval of
+/// its signed timestamp.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedMark {
+    /// The status the IPN reported.
+    pub status: OrderStatus,
+    /// Its signed `timestamp` (the first millisecond, for one in seconds).
+    pub at: UnixMillis,
+    /// 0 for a timestamp in milliseconds, 999 for one in seconds.
+    pub window_ms: u64,
+}
+
+impl SignedMark {
+    /// The mark of a signed event; `None` for a poll or an IPN without a
+    /// readable time.
+    fn of(event: &StatusEvent) -> Option<Self> {
+        match (event.source.is_signed(), event.at) {
+            (true, Some(at)) => Some(Self {
+                status: event.status.clone(),
+                at,
+                window_ms: event.source.window_ms(),
+            }),
+            _ => None,
+        }
+    }
+
+    fn end(&self) -> UnixMillis {
+        self.at.plus_ms(self.window_ms)
+    }
+
+    /// The later of the recorded mark `a` and a new one `b`: by start, then
+    /// the narrower; on a tie the recorded one stays (two changes that time
+    /// cannot order do not displace each other).
+    fn later(a: Option<&SignedMark>, b: SignedMark) -> SignedMark {
+        let key = |m: &SignedMark| (m.at, core::cmp::Reverse(m.window_ms));
+        match a {
+            Some(a) if key(a) >= key(&b) => a.clone(),
+            _ => b,
+        }
+    }
+}
+
+/// How a signed event relates to the newest signed change already recorded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SignedOrder {
+    /// Not signed, or nothing signed recorded yet to compare with.
+    Unordered,
+    /// Ended before the recorded one began: older than a recorded change.
+    Older,
+    /// The same status over an overlapping time: the recorded change again.
+    Same,
+    /// The same status, after the recorded change ended: the order left the
+    /// status and came back (the change in between was lost).
+    Revisit,
+    /// Not older, another status: a change not recorded yet.
+    Newer,
+}
+
+fn signed_order(last: Option<&SignedMark>, event: &StatusEvent) -> SignedOrder {
+    let (Some(last), Some(mark)) = (last, SignedMark::of(event)) else {
+        return SignedOrder::Unordered;
+    };
+    if mark.end() < last.at {
+        SignedOrder::Older
+    } else if mark.status != last.status {
+        SignedOrder::Newer
+    } else if mark.at > last.end() {
+        SignedOrder::Revisit
+    } else {
+        SignedOrder::Same
+    }
 }
 
 impl KnownStatus {
     /// What becomes known when `event` is applied on top of `previous`: the
     /// event's status, time and source; an event without a time keeps the
-    /// previous time (the change happened after it).
+    /// previous time (the change happened after it). A signed event also
+    /// becomes the newest signed change when it is later than the one
+    /// recorded.
     pub fn after(previous: Option<&KnownStatus>, event: &StatusEvent) -> Self {
+        let last_signed = Self::signed_after(previous, event);
         match (event.at, previous) {
             (None, Some(prev)) if prev.at.is_some() => Self {
                 status: event.status.clone(),
                 at: prev.at,
                 source: prev.source,
+                last_signed,
             },
             _ => Self {
                 status: event.status.clone(),
                 at: event.at,
                 source: event.source,
+                last_signed,
             },
+        }
+    }
+
+    /// The newest signed change once `event` is recorded.
+    fn signed_after(previous: Option<&KnownStatus>, event: &StatusEvent) -> Option<SignedMark> {
+        let last = previous.and_then(|p| p.last_signed.as_ref());
+        match SignedMark::of(event) {
+            Some(mark) => Some(SignedMark::later(last, mark)),
+            None => last.cloned(),
         }
     }
 
@@ -196,7 +327,7 @@ impl KnownStatus {
     /// use smartex_core::time::UnixMillis;
     /// use smartex_core::OrderStatus::InProgressPayout;
     /// let ms = UnixMillis::from_millis;
-    /// let known = KnownStatus { status: InProgressPayout, at: Some(ms(1_000)), source: Source::Ipn };
+    /// let known = KnownStatus { status: InProgressPayout, at: Some(ms(1_000)), source: Source::Ipn, last_signed: None };
     /// let confirmed = StatusEvent::polled_between(InProgressPayout, ms(20_000), ms(20_100), 5_000);
     /// let merged = known.merge_duplicate(&confirmed).unwrap();
     /// assert_eq!((merged.at, merged.latest()), (Some(ms(15_000)), Some(ms(25_100))));
@@ -209,7 +340,10 @@ impl KnownStatus {
             return None;
         };
         let (Some(k_start), Some(k_end)) = (self.at, self.latest()) else {
-            return Some(KnownStatus::after(None, event));
+            return Some(KnownStatus {
+                last_signed: self.last_signed.clone(),
+                ..KnownStatus::after(None, event)
+            });
         };
         let start = k_start.max(e_start);
         let end = k_end.max(e_end);
@@ -231,6 +365,7 @@ impl KnownStatus {
             status: self.status.clone(),
             at: Some(start),
             source,
+            last_signed: self.last_signed.clone(),
         })
     }
 }
@@ -248,10 +383,20 @@ pub enum Decision {
     /// The merchant already has this status: answer success, do nothing.
     Duplicate,
     /// Older than what the merchant knows (e.g. a delayed `waitPayment` after
-    /// `done`), or of an order that cannot be told from what is known (an IPN
-    /// sent while a poll was in flight, in a lifecycle cycle): do nothing. A
-    /// later poll settles the second case.
+    /// `done`), or of an order that cannot be told from what is known (a
+    /// poll inside another poll's window, in a lifecycle cycle): do nothing.
+    /// A later poll settles the second case. A signed change (an IPN) is
+    /// stale only when it is older than a signed change already recorded;
+    /// otherwise it is [`Decision::Superseded`].
     Stale,
+    /// A genuine signed change (an IPN) that is not the current status any
+    /// more: a poll has already learned a later one, or the two cannot be
+    /// ordered (its time falls inside the poll's window, in a lifecycle
+    /// cycle). Recorded and given to the business step **as history**, never
+    /// made current; the current status does not move backwards. When the
+    /// two could not be ordered, [`Transition::repoll`] asks for a prompt
+    /// poll to settle which is current.
+    Superseded,
     /// Not in the inferred lifecycle (a final status changing, a status going
     /// backwards): do not apply automatically; look at it (an operator may have
     /// set it by hand).
@@ -270,8 +415,13 @@ pub struct Transition {
     /// What is known after it, when that differs from what was known: the
     /// event's status for [`Decision::Apply`], a later time of the same
     /// status for a [`Decision::Duplicate`] observed later
-    /// ([`KnownStatus::merge_duplicate`]). `None`: nothing changes.
+    /// ([`KnownStatus::merge_duplicate`]), a newer signed change recorded
+    /// ([`KnownStatus::last_signed`]). `None`: nothing changes.
     pub known: Option<KnownStatus>,
+    /// A signed change could not be ordered against the current status (its
+    /// time falls inside a poll's window, in a lifecycle cycle): poll the
+    /// order again soon, and let the answer decide which is current.
+    pub repoll: bool,
 }
 
 /// **The transition rule**: what `event` means for an order whose known state
@@ -279,50 +429,151 @@ pub struct Transition {
 /// times come in the arguments. [`Tracker`], the store's exactly-once apply
 /// and every receiver call this one function.
 ///
-/// Times are compared as intervals on the platform's clock (an IPN and a poll
-/// that carried the order's own time are instants; a poll without one is the
-/// interval of [`StatusEvent::polled_between`]):
+/// Two things are tracked, and a decision answers for both:
 ///
-/// - the event ended before the known observation began: [`Decision::Stale`];
-/// - the intervals overlap, so the time cannot order them: the lifecycle
-///   orders them when it can (the event can follow the known status, and the
-///   known status cannot follow the event); otherwise [`Decision::Stale`] —
-///   never a guess that could move the order backwards. A later poll settles
-///   it;
-/// - the event began after the known observation: the lifecycle decides.
+/// **The current status never moves backwards.** Times are compared as
+/// intervals on the platform's clock (an IPN in milliseconds and a poll that
+/// carried the order's own time are instants; an IPN in seconds is its whole
+/// second; a poll without a time is the interval of
+/// [`StatusEvent::polled_between`]): an event that ended before the known
+/// observation began is not current; when the intervals overlap, the
+/// lifecycle orders them only when it allows one way round and not the
+/// other; an event that began after the known observation is judged by the
+/// lifecycle ([`Decision::Unexpected`] if it does not lead there).
 ///
-/// This is what keeps a poll-learned status from being undone by a late IPN:
-/// IPN `inProgress`@1000 → poll `errorPayout` at 10 000 → an IPN
-/// `inProgressPayout`@2000 arriving late is stale.
+/// **Every genuine signed change reaches the business step, in the
+/// platform's order.** IPNs are ordered among themselves by their signed
+/// time ([`KnownStatus::last_signed`]), never against a poll's wide window
+/// alone. An IPN the current status has moved past is
+/// [`Decision::Superseded`] — recorded and delivered as history — unless it
+/// is older than a signed change already recorded ([`Decision::Stale`]).
+/// An IPN of the current status that is not the signed sighting already
+/// known (the order left it and came back) is applied again. A poll decides
+/// only the current status.
+///
+/// IPN `inProgress`@1000 → poll `errorPayout` at 10 000 → a late IPN
+/// `inProgressPayout`@2000 is history, and the order stays `errorPayout`:
 ///
 /// ```
 /// use smartex_core::status::{transition, Decision, KnownStatus, Source, StatusEvent};
 /// use smartex_core::time::UnixMillis;
 /// use smartex_core::OrderStatus::*;
 /// let ms = UnixMillis::from_millis;
-/// let known = KnownStatus { status: Done, at: Some(ms(2_000)), source: Source::Ipn };
-/// let late = transition(Some(&known), &StatusEvent::ipn(WaitPayment, ms(1_000)));
-/// assert_eq!((late.decision, late.known), (Decision::Stale, None));
-/// let first = transition(None, &StatusEvent::ipn(WaitPayment, ms(1_000)));
+/// let first = transition(None, &StatusEvent::ipn(InProgress, ms(1_000)));
 /// assert_eq!(first.decision, Decision::Apply);
-/// assert_eq!(first.known.map(|k| k.status), Some(WaitPayment));
-/// let polled = KnownStatus { status: ErrorPayout, at: Some(ms(5_000)), source: Source::Poll { window_ms: 10_300 } };
-/// let inside = transition(Some(&polled), &StatusEvent::ipn(InProgressPayout, ms(2_000)));
-/// assert_eq!(inside.decision, Decision::Stale);
+/// let known = first.known.unwrap();
+/// let poll = StatusEvent::polled_between(ErrorPayout, ms(10_000), ms(10_300), 5_000);
+/// let polled = transition(Some(&known), &poll).known.unwrap();
+/// assert_eq!(polled.status, ErrorPayout);
+/// let late = transition(Some(&polled), &StatusEvent::ipn(InProgressPayout, ms(2_000)));
+/// assert_eq!(late.decision, Decision::Superseded);
+/// assert_eq!(late.known.as_ref().map(|k| &k.status), Some(&ErrorPayout));
+/// // Older than the signed change just recorded: stale.
+/// let older = transition(late.known.as_ref(), &StatusEvent::ipn(WaitPayment, ms(500)));
+/// assert_eq!((older.decision, older.known), (Decision::Stale, None));
 /// ```
 pub fn transition(known: Option<&KnownStatus>, event: &StatusEvent) -> Transition {
-    let decision = decide(known, event);
-    let known = match decision {
+    let current = decide_current(known, event);
+    // The newest signed change: as recorded, or — for a known status set by
+    // an IPN with no mark recorded beside it (built by hand, or stored before
+    // marks were) — that status itself.
+    let implicit = known.filter(|k| k.last_signed.is_none()).and_then(|k| {
+        SignedMark::of(&StatusEvent {
+            status: k.status.clone(),
+            at: k.at,
+            source: k.source,
+        })
+    });
+    let last = known
+        .and_then(|k| k.last_signed.as_ref())
+        .or(implicit.as_ref());
+    let order = signed_order(last, event);
+    let signed = event.source.is_signed();
+    let duplicate = current == Decision::Duplicate;
+    let decision = match (current, order) {
+        // The current status moves forward: applied, whatever the signed order.
+        (Decision::Apply, _) => Decision::Apply,
+        // Not newer than a signed change already recorded: nothing to record.
+        (_, SignedOrder::Older | SignedOrder::Same) if duplicate => Decision::Duplicate,
+        (_, SignedOrder::Older | SignedOrder::Same) => Decision::Stale,
+        // The current status, signed after the current observation ended:
+        // provably a new change of it — the order left the status and came
+        // back (the change in between was lost). Not after it, it may be the
+        // very change already known (seen first by a poll, whose window holds
+        // it): never applied twice, a duplicate. A final status is never left.
+        (
+            Decision::Duplicate,
+            SignedOrder::Revisit | SignedOrder::Newer | SignedOrder::Unordered,
+        ) if signed && !event.status.is_final() && after_current(known, event) => Decision::Apply,
+        (Decision::Duplicate, _) => Decision::Duplicate,
+        // A genuine change the current status has moved past, or that cannot
+        // be ordered against a poll: history for the business step.
+        (Decision::Stale, _) if signed => Decision::Superseded,
+        (other, _) => other,
+    };
+    let repoll = decision == Decision::Superseded && overlaps_current(known, event);
+    let after = match decision {
+        // A revisit of the current status: the same status, its time merged
+        // (never moved back to an earlier sighting), the change recorded.
+        Decision::Apply if duplicate => {
+            let merged = known.and_then(|k| k.merge_duplicate(event));
+            record_signed(merged.as_ref().or(known), event).or(merged)
+        }
         Decision::Apply => Some(KnownStatus::after(known, event)),
+        // Only the current observation's time moves: the newest signed
+        // change stays the newest one *delivered*, so that a change older
+        // than this undelivered sighting but newer than everything delivered
+        // is still delivered.
         Decision::Duplicate => known.and_then(|k| k.merge_duplicate(event)),
+        Decision::Superseded => record_signed(known, event),
         Decision::Stale | Decision::Unexpected { .. } => None,
     };
-    Transition { decision, known }
+    Transition {
+        decision,
+        known: after,
+        repoll,
+    }
+}
+
+/// `known` with `event` recorded as the newest signed change, if it is one
+/// and it changes what is recorded.
+fn record_signed(known: Option<&KnownStatus>, event: &StatusEvent) -> Option<KnownStatus> {
+    let known = known?;
+    let last_signed = KnownStatus::signed_after(Some(known), event);
+    (last_signed != known.last_signed).then(|| KnownStatus {
+        last_signed,
+        ..known.clone()
+    })
+}
+
+/// Whether `event` began after the current observation ended.
+fn after_current(known: Option<&KnownStatus>, event: &StatusEvent) -> bool {
+    matches!(
+        (known.and_then(KnownStatus::latest), event.at),
+        (Some(end), Some(start)) if start > end
+    )
+}
+
+/// Whether `event`'s interval overlaps the current observation's.
+fn overlaps_current(known: Option<&KnownStatus>, event: &StatusEvent) -> bool {
+    match (
+        known.and_then(|k| k.at.zip(k.latest())),
+        event.at.zip(event.latest()),
+    ) {
+        (Some((k_start, k_end)), Some((e_start, e_end))) => e_end >= k_start && e_start <= k_end,
+        _ => false,
+    }
 }
 
 /// The decision half of [`transition`], for a caller that only needs to
 /// know what an event means (an answer to a replayed notification).
 pub fn decide(known: Option<&KnownStatus>, event: &StatusEvent) -> Decision {
+    transition(known, event).decision
+}
+
+/// The rule for the current status alone: time first (as intervals), then
+/// the lifecycle. It never moves the current status backwards.
+fn decide_current(known: Option<&KnownStatus>, event: &StatusEvent) -> Decision {
     let Some(known) = known else {
         return Decision::Apply;
     };
@@ -391,7 +642,9 @@ impl Tracker {
 
     /// Decides by [`transition`] and keeps what is known afterwards.
     pub fn apply(&mut self, event: &StatusEvent) -> Decision {
-        let Transition { decision, known } = transition(self.known.as_ref(), event);
+        let Transition {
+            decision, known, ..
+        } = transition(self.known.as_ref(), event);
         if known.is_some() {
             self.known = known;
         }

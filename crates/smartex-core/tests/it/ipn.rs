@@ -208,9 +208,12 @@ fn to_values_says_when_it_could_not_be_structured() {
 
 #[test]
 fn timestamps_in_seconds_or_milliseconds() {
-    for (ts, ms) in [
-        ("1571328406", 1_571_328_406_000u64),
-        ("1571328406072", 1_571_328_406_072),
+    use smartex_core::status::Source;
+    // A timestamp in seconds stands for its whole second, never for its
+    // first millisecond alone.
+    for (ts, ms, source) in [
+        ("1571328406", 1_571_328_406_000u64, Source::IpnSeconds),
+        ("1571328406072", 1_571_328_406_072, Source::Ipn),
     ] {
         let secret = secret();
         let body = IpnBody {
@@ -235,6 +238,13 @@ fn timestamps_in_seconds_or_milliseconds() {
                 .at
                 .map(smartex_core::time::UnixMillis::as_millis),
             Some(ms)
+        );
+        assert_eq!(ipn.event().source, source);
+        assert_eq!(
+            ipn.event()
+                .latest()
+                .map(smartex_core::time::UnixMillis::as_millis),
+            Some(ms + source.window_ms())
         );
         assert_eq!(ipn.timestamp_raw(), ts); // hashed as received
     }

@@ -86,6 +86,7 @@ fn known(status: OrderStatus, at: u64) -> KnownStatus {
         status,
         at: Some(smartex_core::time::UnixMillis::from_millis(at)),
         source: smartex_core::status::Source::Ipn,
+        last_signed: None,
     }
 }
 
@@ -106,19 +107,26 @@ fn decisions() {
         ev(WaitPayment, 1),
         Decision::Duplicate,
     );
+    // A later IPN of the status already known: the order left it and came
+    // back (the change in between was lost) — a genuine change, applied.
     check(
         Some(known(WaitPayment, 1)),
         ev(WaitPayment, 9),
-        Decision::Duplicate,
+        Decision::Apply,
     );
+    // A final status is never left: a later IPN of it is the change known.
+    check(Some(known(Done, 1)), ev(Done, 9), Decision::Duplicate);
     check(Some(known(Done, 10)), ev(WaitPayment, 5), Decision::Stale);
+    // Two IPNs of one instant: the lifecycle orders them when only one way
+    // round is possible. The earlier change, arriving second, is a genuine
+    // change never delivered: history, not current. waitPayment and
+    // errorPayment are a cycle: the current status stays, the other is
+    // history too.
     check(
         Some(known(InProgress, 10)),
         ev(WaitPayment, 10),
-        Decision::Stale,
+        Decision::Superseded,
     );
-    // At the same instant the lifecycle orders them when only one way round
-    // is possible; waitPayment and errorPayment are a cycle and cannot be.
     check(
         Some(known(WaitPayment, 10)),
         ev(InProgress, 10),
@@ -127,7 +135,7 @@ fn decisions() {
     check(
         Some(known(WaitPayment, 10)),
         ev(ErrorPayment, 10),
-        Decision::Stale,
+        Decision::Superseded,
     );
     check(
         Some(known(InProgress, 10)),
@@ -147,6 +155,7 @@ fn decisions() {
         status: Done,
         at: None,
         source: smartex_core::status::Source::Ipn,
+        last_signed: None,
     };
     assert!(matches!(
         decide(
@@ -170,7 +179,8 @@ fn late_wait_payment_never_overwrites_done() {
     assert_eq!(t.apply(&ev(WaitPayment, 2)), Decision::Stale);
     assert_eq!(t.apply(&ev(InProgressPayout, 4)), Decision::Stale);
     assert!(matches!(t.apply(&ev(Hold, 6)), Decision::Unexpected { .. }));
-    assert_eq!(t.known(), Some(&known(Done, 5)));
+    let k = t.known().unwrap();
+    assert_eq!((&k.status, k.at), (&Done, Some(ms(5))));
 }
 
 #[test]

@@ -49,6 +49,7 @@ fn valid_notification_exposes_the_signed_values() {
         status: OrderStatus::Done,
         at: Some(smartex_core::time::UnixMillis::from_millis(T + 1)),
         source: smartex_core::status::Source::Ipn,
+        last_signed: None,
     };
     assert_eq!(
         smartex_ipn::transition(Some(&known), &n.event()).decision,

@@ -17,6 +17,7 @@ pub(crate) fn new_order(reference: &str) -> PendingOrder {
         },
         created_at: ms(1_000),
         first_poll_at: Some(ms(5_000)),
+        asked_amount: None,
     }
 }
 
@@ -104,6 +105,7 @@ async fn bind_is_idempotent_and_refuses_conflicts(f: &Fixture) {
         order_id: Some(oid(1)),
         uid: Some(OrderUid::new(42).unwrap()),
         order_secret: Some(OrderSecret::new("ORDER-SECRET").unwrap()),
+        expected: None,
     };
     let rec = s
         .bind_order(&r("r-1"), full.clone(), ms(3_000))
@@ -255,7 +257,9 @@ async fn apply_decides_with_the_tracker(f: &Fixture) {
 
 async fn a_poll_learned_status_is_not_undone_by_a_late_ipn(f: &Fixture) {
     let s = &f.store;
-    s.insert_order(new_order("r-1")).await.unwrap();
+    let mut first = new_order("r-1");
+    first.first_poll_at = Some(ms(1_000_000));
+    s.insert_order(first).await.unwrap();
     s.insert_order(new_order("r-2")).await.unwrap();
     // IPN inProgress@1000 → poll errorPayout at 10 000 → late IPN inProgressPayout@2000.
     let k1 = OrderKey::Reference(&r("r-1"));
@@ -270,23 +274,67 @@ async fn a_poll_learned_status_is_not_undone_by_a_late_ipn(f: &Fixture) {
         ms(10_200),
     );
     assert!(s.apply(k1, poll).await.unwrap().is_applied());
+    // A genuine signed change the status has moved past: recorded, and
+    // given to the business step as history; the status stays errorPayout.
     let late = s.apply(k1, ipn(1, InProgressPayout, 2_000)).await.unwrap();
+    let ApplyOutcome::Decided {
+        decision: Decision::Superseded,
+        outbox_id: Some(history),
+        order,
+        ..
+    } = late
+    else {
+        panic!("{late:?}");
+    };
+    assert_eq!(order.known.unwrap().status, ErrorPayout);
+    let lease = smartex_store::Lease {
+        owner: "t".into(),
+        now: ms(11_000),
+        duration: std::time::Duration::from_secs(1),
+        limit: 10,
+    };
+    // One item of an order at a time, oldest first: acknowledge the two
+    // changes before it (inProgress, errorPayout), then it comes.
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let items = s.claim_outbox(lease.clone()).await.unwrap();
+        let item = items
+            .into_iter()
+            .find(|i| i.reference.as_str() == "r-1")
+            .unwrap();
+        s.ack_outbox(item.id, ms(11_000)).await.unwrap();
+        seen.push((item.id, item.status, item.current));
+    }
+    assert_eq!(seen[2], (history, InProgressPayout, false), "{seen:?}");
+    assert!(seen[0].2 && seen[1].2, "the applied changes are current");
+    // Older than the signed change just recorded: stale, nothing delivered.
+    let older = s.apply(k1, ipn(1, InProgress, 1_500)).await.unwrap();
     assert!(matches!(
-        late,
+        older,
         ApplyOutcome::Decided {
             decision: Decision::Stale,
+            outbox_id: None,
             ..
         }
     ));
-    // Even sent within the clock-skew allowance of the poll: not applied.
+    // Sent within the clock-skew allowance of the poll: time cannot order it
+    // against errorPayout (a cycle), so it is history too, and the order is
+    // due for a poll at once to settle which is current.
     let close = s.apply(k1, ipn(1, InProgressPayout, 9_000)).await.unwrap();
-    assert!(matches!(
-        close,
-        ApplyOutcome::Decided {
-            decision: Decision::Stale,
-            ..
-        }
-    ));
+    let ApplyOutcome::Decided {
+        decision: Decision::Superseded,
+        order,
+        ..
+    } = close
+    else {
+        panic!("{close:?}");
+    };
+    assert_eq!(order.known.as_ref().unwrap().status, ErrorPayout);
+    assert_eq!(order.next_poll_at, Some(ms(9_010)), "due at once");
+    assert_eq!(
+        s.order(k1).await.unwrap().unwrap().next_poll_at,
+        Some(ms(9_010))
+    );
     // Sent well after the poll: a genuine new status.
     assert!(
         s.apply(k1, ipn(1, InProgressPayout, 20_000))
@@ -308,7 +356,7 @@ async fn a_poll_learned_status_is_not_undone_by_a_late_ipn(f: &Fixture) {
     );
     assert!(s.apply(k2, hold).await.unwrap().is_applied());
     let late = s.apply(k2, ipn(2, InProgress, 8_000)).await.unwrap();
-    assert!(!late.is_applied());
+    assert!(!late.is_applied(), "{late:?}");
     assert_eq!(
         s.order(k2).await.unwrap().unwrap().known.unwrap().status,
         Hold
@@ -395,6 +443,7 @@ async fn secrets_are_sealed_at_rest(f: &Fixture) {
         order_id: Some(oid(1)),
         uid: None,
         order_secret: Some(OrderSecret::new("ORDER-SECRET-VALUE").unwrap()),
+        expected: None,
     };
     sealed
         .bind_order(&r("r-1"), binding, ms(2_000))

@@ -567,3 +567,63 @@ async fn the_receiver_keeps_a_bounded_ring_of_recent_deliveries() {
     assert!(w.merchant.deliveries_since(3).is_empty());
     assert_eq!(w.merchant.deliveries_since(0).len(), 2);
 }
+
+#[path = "../../../smartex-core/tests/data/one_history.rs"]
+mod one_history;
+
+/// The scripted history every receive path must decide alike (the core's and
+/// the store's suites replay the same file), posted over HTTP to the
+/// receiver `ipn listen` runs: its books decide through the core's one rule,
+/// never a copy of it.
+#[tokio::test]
+async fn one_history_decided_by_the_listener() {
+    let merchant = IpnServer::start("127.0.0.1:0".parse().unwrap(), IpnServerOptions::default())
+        .await
+        .unwrap();
+    let order_id = "5d8e6002b80b7b4cd75a6424";
+    let secret = IpnSecret::new("one-history-secret").unwrap();
+    merchant.expect_order(order_id, secret.clone());
+    let http = ReqwestTransport::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .reqwest_client()
+        .clone();
+    // A second-aligned base a minute ago: inside the receiver's time window.
+    let base = (crate::now_ms() - 60_000) / 1000 * 1000;
+    for (i, step) in one_history::history().iter().enumerate() {
+        let timestamp = one_history::timestamp(step, base);
+        let body = smartex_core::ipn::IpnBody {
+            order_uid: "104857",
+            signed: smartex_core::checksum::SignedFields {
+                order_id,
+                new_status: step.status.as_str(),
+                in_amount: "2",
+                out_amount: "317.42",
+                xml_from: "ETH",
+                xml_to: "WMZ",
+                timestamp: &timestamp,
+            },
+            to_values: &[],
+        }
+        .to_form(&secret, "hash");
+        let answer = http
+            .post(merchant.url())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            answer.status().is_success(),
+            "step {i}: {}",
+            answer.status()
+        );
+        let delivery = merchant.wait_for(i + 1, WAIT).await.unwrap().pop().unwrap();
+        let Reception::Verified { decision, .. } = delivery.reception else {
+            panic!("step {i}: {:?}", delivery.reception);
+        };
+        assert_eq!(decision, step.decision, "step {i}");
+    }
+    merchant.shutdown().await;
+}

@@ -212,3 +212,22 @@ fn update_status_rule() {
 fn ms(t: u64) -> smartex_core::time::UnixMillis {
     smartex_core::time::UnixMillis::from_millis(t)
 }
+
+#[path = "../data/one_history.rs"]
+mod one_history;
+
+/// The scripted history every receive path must decide alike (the store's
+/// and the `ipn listen` receiver's suites replay the same file), through the
+/// verified IPN's own event, as a receiver builds it.
+#[test]
+fn one_history_decided_by_the_tracker() {
+    use smartex_core::status::Source;
+    let base = 1_700_000_000_000;
+    let mut tracker = Tracker::default();
+    for (i, step) in one_history::history().iter().enumerate() {
+        let n: u64 = one_history::timestamp(step, base).parse().unwrap();
+        let event = StatusEvent::ipn_timestamp(step.status.clone(), n);
+        assert_eq!(event.source == Source::IpnSeconds, step.in_seconds);
+        assert_eq!(tracker.apply(&event), step.decision, "step {i}");
+    }
+}

@@ -512,3 +512,31 @@ async fn any_store_opens_by_url() {
         ));
     }
 }
+
+#[path = "../../../smartex-core/tests/data/one_history.rs"]
+mod one_history;
+
+both_backends!(one_history_decided_by_the_store);
+
+/// The scripted history every receive path must decide alike (the core's
+/// and the `ipn listen` receiver's suites replay the same file): each IPN a
+/// notification of its own, applied through the store's exactly-once path.
+async fn one_history_decided_by_the_store(f: &Fixture) {
+    let s = &f.store;
+    s.insert_order(new_order("r-1")).await.unwrap();
+    let base = 1_700_000_000_000;
+    for (i, step) in one_history::history().iter().enumerate() {
+        let n: u64 = one_history::timestamp(step, base).parse().unwrap();
+        let key = NotificationKey::ipn(&oid(1), &format!("{:064x}", i + 1));
+        let event = StatusEvent::ipn_timestamp(step.status.clone(), n);
+        let observation = Observation::ipn(event, key, ms(base + 10_000));
+        let outcome = s
+            .apply(OrderKey::Reference(&r("r-1")), observation)
+            .await
+            .unwrap();
+        let ApplyOutcome::Decided { decision, .. } = outcome else {
+            panic!("step {i}: {outcome:?}");
+        };
+        assert_eq!(decision, step.decision, "step {i}");
+    }
+}

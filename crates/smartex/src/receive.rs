@@ -86,6 +86,29 @@ pub enum Handled {
 
 /// The outcome of [`Merchant::handle_ipn`]: the answer to send and what
 /// happened.
+///
+/// A verified notification's result passes through one type per layer —
+/// the core decides, the store records, the facade reports, the receiver
+/// answers — with no catch-all arm on the way (the enums are exhaustive):
+///
+/// | core [`Decision`] | event log ([`DecisionKind`]) | store [`ApplyOutcome`] | [`Handled`] | [`Answer`] |
+/// |---|---|---|---|---|
+/// | `Apply` | `apply` | `Decided`, with an outbox item | `Applied` | 200 `OK` |
+/// | `Duplicate` | `duplicate` | `Decided` | `Duplicate` | 200 `OK: duplicate` |
+/// | `Stale` | `stale` | `Decided` | `Stale` | 200 `OK: stale, ignored` |
+/// | `Superseded` | `superseded` | `Decided`, with an outbox item (history) | `Superseded` | 200 `OK: recorded as history` |
+/// | `Unexpected` | `unexpected` | `Decided` | `Unexpected` | 202 `Accepted: held for review` |
+/// | the same notification again | the first delivery's | `Repeat` | `Repeat` | as the first: stale, history, held, else duplicate |
+///
+/// Before a decision: a refusal by the receiver is [`Handled::Refused`]
+/// (400/401/404/405/413/415/422, [`Answer::for_error`]), an unusable
+/// reference parameter [`Handled::BadReference`] (400), a genuine
+/// notification that contradicts the store [`Handled::Conflict`] (202), and
+/// a store failure [`Handled::StoreFailed`] ([`INTERNAL_ERROR`], 500).
+///
+/// [`Decision`]: smartex_core::status::Decision
+/// [`DecisionKind`]: smartex_store::DecisionKind
+/// [`ApplyOutcome`]: smartex_store::ApplyOutcome
 #[derive(Debug)]
 pub struct IpnOutcome {
     /// The HTTP answer to send.

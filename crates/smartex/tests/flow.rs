@@ -667,3 +667,58 @@ async fn a_checkout_dropped_mid_call_still_records_the_created_order() {
     assert_eq!(record.uid.map(|u| u.get()), Some(uid.get()), "uid stored");
     assert!(record.order_secret.is_some(), "secret stored");
 }
+
+/// Paid means paid, end to end: the customer's own "I have paid"
+/// (`inProgress`) reaches the business step as a claim, not a payment; an
+/// underpaid `done` reaches it received, but with its signed amount and the
+/// check `Less` against the quote — never as paid in full.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_business_step_sees_claims_and_underpayments_for_what_they_are() {
+    use smartex::core::amounts::AmountCheck;
+    use smartex::core::status::PaymentView;
+    let dir = tempfile::tempdir().unwrap();
+    let clock = clock();
+    let sb = sandbox(&clock).await;
+    let (m, _) = merchant(&sb, &clock, &dir.path().join("shop.db"), 0).await;
+    let reference = Reference::new("paid-1").unwrap();
+    let c = m.checkout(&reference, order(&sb)).await.unwrap();
+    let quoted = sb.order(c.uid()).unwrap().in_amount;
+    sb.advance(c.uid()).await.unwrap(); // waitPayment
+    sb.customer_claims_paid(c.uid()).await.unwrap(); // inProgress, by the customer
+    // The customer paid less than the quote; the platform pays out all the same.
+    sb.set_paid_amount(c.uid(), "0.00000001").unwrap();
+    sb.set_status(c.uid(), OrderStatus::InProgressPayout)
+        .await
+        .unwrap();
+    sb.set_status(c.uid(), OrderStatus::Done).await.unwrap();
+    let outbox = m.outbox();
+    let mut seen = Vec::new();
+    while seen.len() < 4 {
+        let items = outbox.claim().await.unwrap();
+        assert!(!items.is_empty(), "outbox ran dry after {seen:?}");
+        for item in items {
+            outbox.ack(&item).await.unwrap();
+            seen.push((
+                item.status.clone(),
+                item.current,
+                item.payment(),
+                item.amount_check(),
+                item.amounts.in_amount.clone(),
+            ));
+        }
+    }
+    let by_status = |s: OrderStatus| seen.iter().find(|x| x.0 == s).cloned().unwrap();
+    let claimed = by_status(OrderStatus::InProgress);
+    assert_eq!(claimed.2, PaymentView::ClaimedByCustomer, "{seen:?}");
+    assert!(!claimed.2.is_received());
+    let done = by_status(OrderStatus::Done);
+    assert!(done.1, "current");
+    assert_eq!(done.2, PaymentView::Received);
+    assert_eq!(done.3, AmountCheck::Less, "{seen:?} (quoted {quoted})");
+    assert!(!done.3.is_paid_in_full());
+    assert_eq!(
+        done.4.as_deref(),
+        Some("0.00000001"),
+        "the signed amount, exactly"
+    );
+}

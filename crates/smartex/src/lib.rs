@@ -200,7 +200,7 @@ facade! {
     mod reconcile;
 
     pub use error::Error;
-    pub use merchant::{Checkout, Merchant, MerchantBuilder};
+    pub use merchant::{Checkout, DEFAULT_IPN_STORE_DEADLINE, Merchant, MerchantBuilder};
     pub use options::{OutboxOptions, ReconcileOptions};
     pub use outbox::Outbox;
     pub use receive::{CONFLICT, Handled, INTERNAL_ERROR, IpnOutcome};

@@ -29,7 +29,13 @@ pub(crate) struct Inner<S, T> {
     pub(crate) reconcile: ReconcileOptions,
     pub(crate) outbox: OutboxOptions,
     pub(crate) instance: String,
+    /// How long an IPN's answer waits for the store ([`MerchantBuilder::ipn_store_deadline`]).
+    pub(crate) ipn_store_deadline: std::time::Duration,
 }
+
+/// How long an IPN's answer waits for the store by default: 8 s, below the
+/// ~10 s after which a sender's HTTP client gives up on the request.
+pub const DEFAULT_IPN_STORE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(8);
 
 impl<S, T: Transport> Inner<S, T> {
     /// Now, on the merchant's one clock ([`MerchantBuilder::clock`]), which
@@ -79,6 +85,7 @@ pub struct MerchantBuilder<S> {
     reconcile: ReconcileOptions,
     outbox: OutboxOptions,
     instance: Option<String>,
+    ipn_store_deadline: std::time::Duration,
 }
 
 impl<S> std::fmt::Debug for MerchantBuilder<S> {
@@ -183,6 +190,19 @@ impl<S: OrderStore> MerchantBuilder<S> {
         self
     }
 
+    /// How long the answer to a verified IPN waits for the store (default
+    /// [`DEFAULT_IPN_STORE_DEADLINE`], 8 s). The store work runs in a task of
+    /// its own and always runs to its end — a sender that disconnects (a web
+    /// framework drops the handler's future) loses nothing; past the
+    /// deadline the answer is a truthful 500 ([`INTERNAL_ERROR`](crate::INTERNAL_ERROR))
+    /// while the change is still applied, before the sender's own timeout
+    /// turns it into silence.
+    #[must_use]
+    pub fn ipn_store_deadline(mut self, deadline: std::time::Duration) -> Self {
+        self.ipn_store_deadline = deadline;
+        self
+    }
+
     /// A name for this instance, shown on the leases it holds (default: the
     /// process id and a random suffix). Two instances must not share one.
     #[must_use]
@@ -235,6 +255,7 @@ impl<S: OrderStore> MerchantBuilder<S> {
                 reconcile: self.reconcile,
                 outbox: self.outbox,
                 instance,
+                ipn_store_deadline: self.ipn_store_deadline,
             }),
         })
     }
@@ -312,6 +333,7 @@ impl<S: OrderStore> Merchant<S> {
             reconcile: ReconcileOptions::default(),
             outbox: OutboxOptions::default(),
             instance: None,
+            ipn_store_deadline: DEFAULT_IPN_STORE_DEADLINE,
         }
     }
 }

@@ -82,6 +82,14 @@ pub enum Handled {
     Conflict(smartex_store::Error),
     /// Our own processing failed (see [`INTERNAL_ERROR`]).
     StoreFailed(smartex_store::Error),
+    /// The store did not finish within the deadline
+    /// ([`MerchantBuilder::ipn_store_deadline`](crate::MerchantBuilder::ipn_store_deadline)):
+    /// answered [`INTERNAL_ERROR`], while the store work goes on in its own
+    /// task and applies the change when the store answers.
+    StoreTimedOut {
+        /// The deadline that passed.
+        deadline: std::time::Duration,
+    },
 }
 
 /// The outcome of [`Merchant::handle_ipn`]: the answer to send and what
@@ -140,7 +148,8 @@ impl IpnOutcome {
     }
 }
 
-impl<S: OrderStore, T: Transport> Merchant<S, T> {
+// 'static: a verified notification's store work runs in a task of its own.
+impl<S: OrderStore + 'static, T: Transport + 'static> Merchant<S, T> {
     /// [`handle_ipn`](Merchant::handle_ipn) for a request given as `http`
     /// parts and its collected body, answered as an `http::Response` — what
     /// axum's extractors give and take, so an axum IPN endpoint is one line:
@@ -238,7 +247,60 @@ impl<S: OrderStore, T: Transport> Merchant<S, T> {
             Ok(id) => id,
             Err(e) => return IpnOutcome::refused(smartex_ipn::Error::Malformed(e)),
         };
+        // Verified: from here on the change must not be lost with the
+        // caller's future.
+        let notification = notification.into_owned();
+        self.detached(move |m| async move {
+            m.record_with_reference(notification, reference, key_id, order_id, now)
+                .await
+        })
+        .await
+    }
 
+    /// Runs the store work of a verified notification in a task of its own,
+    /// so that a sender that disconnects (a web framework dropping the
+    /// handler's future) cannot cancel it half-way, and waits for it up to
+    /// the merchant's deadline: past it the answer is a truthful 500 while
+    /// the task goes on and applies the change when the store answers.
+    async fn detached<F, Fut>(&self, work: F) -> IpnOutcome
+    where
+        F: FnOnce(Self) -> Fut,
+        Fut: std::future::Future<Output = IpnOutcome> + Send + 'static,
+    {
+        let deadline = self.inner.ipn_store_deadline;
+        let task = tokio::spawn(work(self.clone()));
+        match tokio::time::timeout(deadline, task).await {
+            Ok(Ok(outcome)) => outcome,
+            // A panic in the task is the caller's, as if it had happened here.
+            Ok(Err(join)) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
+            // The runtime is shutting down: nothing was answered for sure.
+            Ok(Err(_cancelled)) => IpnOutcome::new(
+                INTERNAL_ERROR,
+                Handled::StoreTimedOut { deadline },
+            ),
+            Err(_elapsed) => {
+                #[cfg(feature = "tracing")]
+                tracing::warn!(
+                    deadline_ms = u64::try_from(deadline.as_millis()).unwrap_or(u64::MAX),
+                    "IPN answered 500: the store did not answer in time; the change is applied when it does"
+                );
+                IpnOutcome::new(INTERNAL_ERROR, Handled::StoreTimedOut { deadline })
+            }
+        }
+    }
+
+    /// The store work of a verified notification that named its reference:
+    /// bind the signed `orderId` (recording the order if it was lost), then
+    /// apply.
+    async fn record_with_reference(
+        self,
+        notification: VerifiedIpn<'static>,
+        reference: Reference,
+        key_id: String,
+        order_id: ObjectId,
+        now: UnixMillis,
+    ) -> IpnOutcome {
+        let inner = &self.inner;
         // Bind the signed orderId to the reference (idempotent).
         let record = match inner.store.order(OrderKey::Reference(&reference)).await {
             Ok(record) => record,
@@ -319,11 +381,14 @@ impl<S: OrderStore, T: Transport> Merchant<S, T> {
             IpnSecretSource::None => None,
         });
         let notification = match inner.receiver.verify(parsed, &secret, inner.now()) {
-            Ok(n) => n,
+            Ok(n) => n.into_owned(),
             Err(e) => return IpnOutcome::refused(e),
         };
-        self.apply(OrderKey::OrderId(&order_id), &notification, &order_id)
-            .await
+        self.detached(move |m| async move {
+            m.apply(OrderKey::OrderId(&order_id), &notification, &order_id)
+                .await
+        })
+        .await
     }
 
     async fn apply(

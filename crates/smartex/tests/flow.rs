@@ -722,3 +722,43 @@ async fn the_business_step_sees_claims_and_underpayments_for_what_they_are() {
         "the signed amount, exactly"
     );
 }
+
+/// A sender that disconnects while the store is busy loses nothing: the
+/// verified notification's store work runs in a task of its own, so the
+/// dropped handler future (what hyper and axum do when the client goes away)
+/// does not cancel it, and the change is applied once the store answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sender_that_disconnects_while_the_store_is_busy_loses_nothing() {
+    use sqlx::Connection as _;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shop.db");
+    let clock = clock();
+    let sb = sandbox(&clock).await;
+    let (m, _) = merchant(&sb, &clock, &db, 0).await;
+    let reference = Reference::new("busy-1").unwrap();
+    let c = m.checkout(&reference, order(&sb)).await.unwrap();
+    sb.drop_next_ipn(c.uid());
+    let transition = sb.advance(c.uid()).await.unwrap();
+    let ipn = &transition.ipns[0];
+    let query = ipn.target.split_once('?').map_or("", |(_, q)| q);
+    let request = IpnRequest::new("POST", ipn.body.as_bytes())
+        .content_type("application/x-www-form-urlencoded")
+        .query(query);
+    // Another writer holds the database's write lock.
+    let mut lock = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut lock)
+        .await
+        .unwrap();
+    // The sender gives up after 300 ms: its request future is dropped.
+    let gave_up = tokio::time::timeout(Duration::from_millis(300), m.handle_ipn(&request)).await;
+    assert!(gave_up.is_err(), "the store was locked: {gave_up:?}");
+    sqlx::query("ROLLBACK").execute(&mut lock).await.unwrap();
+    eventually(
+        "the verified change applied after the sender left",
+        || async { stored_status(&m, "busy-1").await == Some(OrderStatus::WaitPayment) },
+    )
+    .await;
+}

@@ -19,15 +19,15 @@ use smartex_core::OrderStatus::{self, *};
 use smartex_core::status::Decision;
 
 /// One step of the history.
-pub struct Step {
+pub(crate) struct Step {
     /// The status the IPN reports.
-    pub status: OrderStatus,
+    pub(crate) status: OrderStatus,
     /// Its time: milliseconds after the base instant.
-    pub offset_ms: u64,
+    pub(crate) offset_ms: u64,
     /// Signed as `Math.floor(ms / 1000)` instead of milliseconds.
-    pub in_seconds: bool,
+    pub(crate) in_seconds: bool,
     /// The decision every implementation must make.
-    pub decision: Decision,
+    pub(crate) decision: Decision,
 }
 
 const fn step(status: OrderStatus, offset_ms: u64, in_seconds: bool, decision: Decision) -> Step {
@@ -40,7 +40,7 @@ const fn step(status: OrderStatus, offset_ms: u64, in_seconds: bool, decision: D
 }
 
 /// The history, in arrival order.
-pub fn history() -> Vec<Step> {
+pub(crate) fn history() -> Vec<Step> {
     let held = Decision::Unexpected {
         reason: "the order's status is final",
     };
@@ -70,7 +70,7 @@ pub fn history() -> Vec<Step> {
 
 /// The signed `timestamp` text of `step` for a history based at `base_ms`
 /// (a multiple of 1000).
-pub fn timestamp(step: &Step, base_ms: u64) -> String {
+pub(crate) fn timestamp(step: &Step, base_ms: u64) -> String {
     let at = base_ms + step.offset_ms;
     if step.in_seconds {
         (at / 1000).to_string()

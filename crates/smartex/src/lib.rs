@@ -193,6 +193,7 @@ macro_rules! facade {
 
 facade! {
     mod error;
+    mod failures;
     mod merchant;
     mod options;
     mod outbox;
@@ -200,6 +201,7 @@ facade! {
     mod reconcile;
 
     pub use error::Error;
+    pub use failures::FailureCounts;
     pub use merchant::{Checkout, DEFAULT_IPN_STORE_DEADLINE, Merchant, MerchantBuilder};
     pub use options::{OutboxOptions, ReconcileOptions};
     pub use outbox::Outbox;

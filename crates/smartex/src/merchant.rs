@@ -31,6 +31,8 @@ pub(crate) struct Inner<S, T> {
     pub(crate) instance: String,
     /// How long an IPN's answer waits for the store ([`MerchantBuilder::ipn_store_deadline`]).
     pub(crate) ipn_store_deadline: std::time::Duration,
+    /// What the background work met ([`Merchant::failures`]).
+    pub(crate) failures: crate::failures::Failures,
 }
 
 /// How long an IPN's answer waits for the store by default: 8 s, below the
@@ -256,6 +258,7 @@ impl<S: OrderStore> MerchantBuilder<S> {
                 outbox: self.outbox,
                 instance,
                 ipn_store_deadline: self.ipn_store_deadline,
+                failures: crate::failures::Failures::default(),
             }),
         })
     }

@@ -6,6 +6,7 @@ use std::future::Future;
 use smartex_http::Transport;
 use smartex_store::{Lease, OrderStore, OutboxItem};
 
+use crate::failures::Failure;
 use crate::merchant::{Merchant, ms};
 
 /// Delivers applied status changes to the merchant's business step (ship
@@ -59,6 +60,7 @@ impl<S: OrderStore, T: Transport> Merchant<S, T> {
     where
         F: FnMut(OutboxItem) -> Fut,
         Fut: Future<Output = Result<(), E>>,
+        E: std::fmt::Display,
     {
         // Both loops stop on the one `shutdown`: a watch channel fans it out.
         let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -142,22 +144,66 @@ impl<S: OrderStore, T: Transport> Outbox<S, T> {
     where
         F: FnMut(OutboxItem) -> Fut,
         Fut: Future<Output = Result<(), E>>,
+        E: std::fmt::Display,
     {
-        let idle = self.merchant.inner.outbox.idle_wait;
+        use futures_util::FutureExt as _;
+        let inner = &self.merchant.inner;
+        let idle = inner.outbox.idle_wait;
         tokio::pin!(shutdown);
         loop {
-            let items = self.claim().await.unwrap_or_default();
+            let items = match self.claim().await {
+                Ok(items) => items,
+                Err(e) => {
+                    inner.failures.record(
+                        Failure::OutboxStore,
+                        "outbox claim failed; tried again after the idle wait",
+                        &e,
+                    );
+                    Vec::new()
+                }
+            };
             let busy = !items.is_empty();
             for item in items {
                 // The handler's outcome decides; a store error on ack or retry
-                // leaves the lease to expire, and the item comes back.
-                match handler(item.clone()).await {
-                    Ok(()) => {
-                        let _ = self.ack(&item).await;
+                // leaves the lease to expire, and the item comes back. A
+                // panic is the merchant's code failing once: caught, counted,
+                // the item offered again later, the other items go on.
+                let step = std::panic::AssertUnwindSafe(handler(item.clone()));
+                let failed = match step.catch_unwind().await {
+                    Ok(Ok(())) => {
+                        if let Err(e) = self.ack(&item).await {
+                            inner.failures.record(
+                                Failure::OutboxStore,
+                                "outbox acknowledgement failed; the item comes back",
+                                &e,
+                            );
+                        }
+                        false
                     }
-                    Err(_) => {
-                        let _ = self.retry(&item).await;
+                    // The merchant's own text: escaped and bounded for the log.
+                    Ok(Err(e)) => {
+                        inner.failures.record(
+                            Failure::BusinessStep,
+                            "business step failed; delivered again later",
+                            &smartex_core::Escaped(&e.to_string()),
+                        );
+                        true
                     }
+                    Err(panic) => {
+                        inner.failures.record(
+                            Failure::BusinessStepPanic,
+                            "business step panicked; delivered again later",
+                            &smartex_core::Escaped(&panic_message(&*panic)),
+                        );
+                        true
+                    }
+                };
+                if failed && let Err(e) = self.retry(&item).await {
+                    inner.failures.record(
+                        Failure::OutboxStore,
+                        "outbox give-back failed; the item comes back when its lease expires",
+                        &e,
+                    );
                 }
             }
             if busy {
@@ -173,4 +219,13 @@ impl<S: OrderStore, T: Transport> Outbox<S, T> {
             }
         }
     }
+}
+
+/// The text of a caught panic, when it is a string (it usually is).
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
 }

@@ -8,6 +8,7 @@ use smartex_core::status::StatusEvent;
 use smartex_http::Transport;
 use smartex_store::{ApplyOutcome, Lease, Observation, OrderKey, OrderRecord, OrderStore};
 
+use crate::failures::Failure;
 use crate::merchant::{Merchant, ms};
 
 /// What one [`Reconciler::run_once`] did.
@@ -86,7 +87,13 @@ impl<S: OrderStore, T: Transport> Reconciler<S, T> {
         let every = self.merchant.inner.reconcile.scan_every;
         tokio::pin!(shutdown);
         loop {
-            let _ = self.run_once().await;
+            if let Err(e) = self.run_once().await {
+                self.merchant.inner.failures.record(
+                    Failure::ReconcileScan,
+                    "reconcile scan failed; the next scan tries again",
+                    &e,
+                );
+            }
             tokio::select! {
                 () = &mut shutdown => return,
                 () = tokio::time::sleep(every) => {}
@@ -172,13 +179,23 @@ impl<S: OrderStore, T: Transport> Reconciler<S, T> {
                                 report.applied += 1;
                             }
                             Ok(_) => {}
-                            Err(_) => {
+                            Err(e) => {
                                 report.failed += 1;
                                 is_final = false;
+                                inner.failures.record(
+                                    Failure::Poll,
+                                    "a poll's answer could not be applied; polled again later",
+                                    &e,
+                                );
                             }
                         }
                     }
-                    Err(_) => report.failed += 1,
+                    Err(e) => {
+                        report.failed += 1;
+                        inner
+                            .failures
+                            .record(Failure::Poll, "order/get failed; polled again later", &e);
+                    }
                 }
                 if is_final || age > ms(options.horizon) {
                     None
@@ -202,9 +219,17 @@ impl<S: OrderStore, T: Transport> Reconciler<S, T> {
         }
         // `false`: the lease expired and another instance took the order;
         // it sets the next poll itself.
-        let _ = inner
+        if let Err(e) = inner
             .store
             .finish_poll(&order.reference, &inner.instance, next)
-            .await;
+            .await
+        {
+            // The lease expires and the order is polled again: nothing lost.
+            inner.failures.record(
+                Failure::Poll,
+                "a poll's end could not be recorded; the order's lease expires",
+                &e,
+            );
+        }
     }
 }

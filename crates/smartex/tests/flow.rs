@@ -762,3 +762,57 @@ async fn a_sender_that_disconnects_while_the_store_is_busy_loses_nothing() {
     )
     .await;
 }
+
+/// A business step that panics is one failed delivery, counted, never the end
+/// of the outbox: the other orders' changes are delivered and the panicking
+/// one comes back later.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_business_step_is_counted_and_the_outbox_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = clock();
+    let sb = sandbox(&clock).await;
+    let (m, _) = merchant(&sb, &clock, &dir.path().join("shop.db"), 0).await;
+    let bad = Reference::new("panics-1").unwrap();
+    let good = Reference::new("fine-1").unwrap();
+    for reference in [&bad, &good] {
+        let c = m.checkout(reference, order(&sb)).await.unwrap();
+        sb.advance(c.uid()).await.unwrap();
+    }
+    let delivered = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = std::sync::Arc::clone(&delivered);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let outbox = m.outbox();
+    let run = tokio::spawn(async move {
+        outbox
+            .run(
+                move |item: smartex::OutboxItem| {
+                    let seen = std::sync::Arc::clone(&seen);
+                    async move {
+                        if item.reference.as_str() == "panics-1" {
+                            panic!("the merchant's bug");
+                        }
+                        seen.lock()
+                            .unwrap()
+                            .push(item.reference.as_str().to_owned());
+                        Ok::<(), std::io::Error>(())
+                    }
+                },
+                async {
+                    let _ = stopped.await;
+                },
+            )
+            .await;
+    });
+    eventually("the healthy order's change delivered", || async {
+        delivered.lock().unwrap().iter().any(|r| r == "fine-1")
+    })
+    .await;
+    eventually("the panic counted", || async {
+        m.failures().business_step_panics >= 1
+    })
+    .await;
+    let _ = stop.send(());
+    run.await
+        .expect("the outbox stopped on its shutdown, not on the panic");
+    assert_eq!(m.failures().business_steps, 0);
+}

@@ -134,7 +134,11 @@ impl std::fmt::Debug for HttpRequest {
 }
 
 /// One HTTP response: status, headers and the whole body.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// Its `Debug` shows the status, the header names and the body's length,
+/// never the body: an `order/create` or `order/get` answer holds the order
+/// secret, and header values may hold cookies.
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct HttpResponse {
     /// The status code (`200`, `502`, …).
@@ -144,6 +148,17 @@ pub struct HttpResponse {
     pub headers: Vec<(String, String)>,
     /// The body (at most the request's `max_response_bytes`).
     pub body: Vec<u8>,
+}
+
+impl std::fmt::Debug for HttpResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let header_names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
+        f.debug_struct("HttpResponse")
+            .field("status", &self.status)
+            .field("headers", &header_names)
+            .field("body_len", &self.body.len())
+            .finish()
+    }
 }
 
 impl HttpResponse {
@@ -297,5 +312,22 @@ mod tests {
         let debug = format!("{request:?}");
         assert!(!debug.contains("SECRET"), "{debug}");
         assert!(debug.contains("hash") && debug.contains("Get"), "{debug}");
+    }
+
+    #[test]
+    fn response_debug_hides_the_body_and_header_values() {
+        use super::HttpResponse;
+        let body = br#"{"success":true,"data":{"secret":"ORDER-SECRET-1"}}"#.to_vec();
+        let response =
+            HttpResponse::new(200, vec![("set-cookie".into(), "sid=COOKIE".into())], body);
+        let debug = format!("{response:?}");
+        assert!(
+            !debug.contains("ORDER-SECRET") && !debug.contains("COOKIE"),
+            "{debug}"
+        );
+        assert!(
+            debug.contains("200") && debug.contains("set-cookie"),
+            "{debug}"
+        );
     }
 }

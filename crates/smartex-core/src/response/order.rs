@@ -22,7 +22,11 @@ use crate::types::{Amount, ObjectId, OrderUid};
 ///
 /// `uid` and `secret` are kept whatever their length (see [`Warning`]): the
 /// order exists once the platform answered, and these are what finds it.
-#[derive(Clone, Debug)]
+///
+/// Its `Debug` shows the identity, amounts and status, and only the *names*
+/// of the fields this crate does not know (`extra`): their values may be
+/// requisites or credentials.
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct CreatedOrder {
     /// `_id`.
@@ -49,6 +53,59 @@ pub struct CreatedOrder {
     /// them has passed through a float; one no float can hold is kept as a
     /// string of its JSON text).
     pub extra: Map<String, Value>,
+}
+
+/// The names of unknown fields, for a `Debug` that must not show their values.
+struct Names<'a>(&'a Map<String, Value>);
+
+impl core::fmt::Debug for Names<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_list().entries(self.0.keys()).finish()
+    }
+}
+
+impl core::fmt::Debug for CreatedOrder {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("CreatedOrder")
+            .field("id", &self.id)
+            .field("uid", &self.uid)
+            .field("rid", &self.rid)
+            .field("secret", &self.secret)
+            .field("in_amount", &self.in_amount)
+            .field("out_amount", &self.out_amount)
+            .field("status", &self.status)
+            .field("expires_at", &self.expires_at)
+            .field("warnings", &self.warnings)
+            .field("extra", &Names(&self.extra))
+            .finish_non_exhaustive()
+    }
+}
+
+impl core::fmt::Debug for OrderView {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("OrderView")
+            .field("order", &self.order)
+            .field("verifications", &self.verifications.len())
+            .field("extra", &Names(&self.extra))
+            .finish()
+    }
+}
+
+impl core::fmt::Debug for Order {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Order")
+            .field("id", &self.id)
+            .field("uid", &self.uid)
+            .field("rid", &self.rid)
+            .field("status", &self.status)
+            .field("in_amount", &self.in_amount)
+            .field("out_amount", &self.out_amount)
+            .field("created_at", &self.created_at)
+            .field("expires_at", &self.expires_at)
+            .field("warnings", &self.warnings)
+            .field("extra", &Names(&self.extra))
+            .finish_non_exhaustive()
+    }
 }
 
 impl<'de> Deserialize<'de> for CreatedOrder {
@@ -90,7 +147,10 @@ impl<'de> Deserialize<'de> for CreatedOrder {
 }
 
 /// `data` of `order/get`.
-#[derive(Clone, Debug)]
+///
+/// Its `Debug` shows the order (without requisites), how many verifications
+/// there are and the names of unknown fields, never their values.
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct OrderView {
     /// The order.
@@ -114,7 +174,11 @@ impl<'de> Deserialize<'de> for OrderView {
 }
 
 /// An order as `order/get` returns it.
-#[derive(Clone, Debug)]
+///
+/// Its `Debug` leaves out the requisites (`fromValues`, `toValues`,
+/// `routeValues`: the customer's card or wallet) and shows only the names of
+/// unknown fields.
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct Order {
     /// `_id`.

@@ -351,7 +351,8 @@ impl fmt::Display for Error {
         if inner.kind == ErrorKind::Ambiguous {
             if inner.path == <CreateOrder as ApiCall>::PATH {
                 f.write_str(
-                    " — the order may have been created; look it up before creating another",
+                    " — the order may have been created: do not create it again; its first IPN \
+                     (or, with its uid and secret, order/get) tells",
                 )?;
             } else {
                 f.write_str(" — the call may have taken effect")?;

@@ -138,13 +138,16 @@ impl OrderRecord {
 }
 
 /// The identity of one notification, so that a repeat is recognised: for an
-/// IPN, its `orderId` and its signed checksum (which covers the status, the
-/// amounts and the timestamp).
+/// IPN, its `orderId` and a digest of what identifies it. The facade uses
+/// `ipn:<orderId>:<`ReplayKey::storage_key`>` (a SHA-256 of the order id,
+/// status, timestamp and matched checksum, which reveals none of them);
+/// [`NotificationKey::ipn`] builds one from the checksum itself.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct NotificationKey(String);
 
 impl NotificationKey {
-    /// The key of a verified IPN: its `orderId` and checksum (hex, any case).
+    /// A key of a verified IPN from its `orderId` and the checksum that
+    /// matched (hex, any case; stored lowercased).
     pub fn ipn(order_id: &ObjectId, checksum_hex: &str) -> Self {
         Self(format!(
             "ipn:{}:{}",

@@ -121,22 +121,25 @@ fn describe(ipn: &VerifiedIpn<'_>) -> Vec<String> {
     let mut lines = vec![
         format!(
             "  order      {}  (id {})",
-            ipn.order_uid_raw().unwrap_or("(no uid)"),
-            ipn.order_id_raw()
+            esc(ipn.order_uid_raw().unwrap_or("(no uid)")),
+            esc(ipn.order_id_raw())
         ),
-        format!("  status     {}{meaning}", ipn.status_raw()),
+        format!("  status     {}{meaning}", esc(ipn.status_raw())),
         format!(
             "  amounts    {} {} → {} {}",
-            ipn.in_amount_raw(),
-            ipn.signed_fields().xml_from,
-            ipn.out_amount_raw(),
-            ipn.signed_fields().xml_to
+            esc(ipn.in_amount_raw()),
+            esc(ipn.signed_fields().xml_from),
+            esc(ipn.out_amount_raw()),
+            esc(ipn.signed_fields().xml_to)
         ),
     ];
     let when = ipn
         .timestamp_ms()
         .map_or_else(|_| "not a time".to_owned(), utc);
-    lines.push(format!("  timestamp  {}  ({when})", ipn.timestamp_raw()));
+    lines.push(format!(
+        "  timestamp  {}  ({when})",
+        esc(ipn.timestamp_raw())
+    ));
     let to_values = ipn.to_values();
     if !to_values.is_structured() {
         lines.push(format!(
@@ -145,7 +148,7 @@ fn describe(ipn: &VerifiedIpn<'_>) -> Vec<String> {
         ));
         for (k, v) in ipn.unsigned_pairs() {
             if k.starts_with("toValues") {
-                lines.push(format!("  {:<10} {k} = {v}", ""));
+                lines.push(format!("  {:<10} {} = {}", "", esc(&k), esc(&v)));
             }
         }
     }
@@ -155,9 +158,13 @@ fn describe(ipn: &VerifiedIpn<'_>) -> Vec<String> {
         let name = if name.is_empty() {
             String::new()
         } else {
-            format!(" ({name})")
+            format!(" ({})", esc(name))
         };
-        lines.push(format!("  {label:<10} {}{name}: {}", v.key(), v.value()));
+        lines.push(format!(
+            "  {label:<10} {}{name}: {}",
+            esc(v.key()),
+            esc(v.value())
+        ));
     }
     for (i, (k, v)) in ipn.extra().enumerate() {
         let label = if i == 0 { "other" } else { "" };
@@ -400,25 +407,27 @@ fn delivery_lines(d: &Delivery, s: Style) -> Vec<String> {
         Reception::Verified { ipn, .. } | Reception::Replayed { ipn, .. } => format!(
             "{when}  {}  order {}  {:<16}  {:<9}  {answer}  ({} {} → {} {})",
             s.ok("✓ verified"),
-            ipn.order_uid_raw().unwrap_or("(no uid)"),
-            ipn.status_raw(),
+            esc(ipn.order_uid_raw().unwrap_or("(no uid)")),
+            esc(ipn.status_raw()).to_string(),
             d.reception.outcome(),
-            ipn.in_amount_raw(),
-            ipn.signed_fields().xml_from,
-            ipn.out_amount_raw(),
-            ipn.signed_fields().xml_to,
+            esc(ipn.in_amount_raw()),
+            esc(ipn.signed_fields().xml_from),
+            esc(ipn.out_amount_raw()),
+            esc(ipn.signed_fields().xml_to),
         ),
         Reception::Refused { error, order_id } => format!(
             "{when}  {}  order id {}  {error}  {answer}",
             s.bad("✗ refused "),
-            order_id.as_deref().unwrap_or("?"),
+            // Unverified: whatever the sender wrote, escaped.
+            esc(order_id.as_deref().unwrap_or("?")),
         ),
     }];
     if let Some(f) = &d.forwarded {
         lines.push(match &f.result {
             Ok((status, body)) => format!(
-                "              ↪ forwarded to {} → {status} {body}",
-                without_query(&f.url)
+                "              ↪ forwarded to {} → {status} {}",
+                without_query(&f.url),
+                esc(body)
             ),
             Err(why) => format!(
                 "              ↪ forwarding to {} failed: {why}",
@@ -433,6 +442,34 @@ fn delivery_lines(d: &Delivery, s: Style) -> Vec<String> {
 mod tests {
     #![allow(clippy::unwrap_used)] // Fixed inputs.
     use super::*;
+
+    /// A forged POST cannot paint a line of its own: what the sender wrote
+    /// is escaped (issue 18: a forged orderId printed a fake "✓ verified").
+    #[test]
+    fn a_refused_delivery_prints_the_unverified_order_id_escaped() {
+        let forged = "x\n16:06:46.072  ✓ verified  order 1  done  applied\u{1b}[2K";
+        let d = Delivery {
+            seq: 0,
+            received_at_ms: 0,
+            body: Default::default(),
+            reception: Reception::Refused {
+                error: smartex_ipn::Error::BadChecksum,
+                order_id: Some(forged.to_owned()),
+            },
+            answer: smartex_ipn::Answer::for_error(&smartex_ipn::Error::BadChecksum),
+            forwarded: None,
+        };
+        let lines = delivery_lines(&d, Style::for_stderr());
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(
+            !lines[0].contains('\n') && !lines[0].contains('\u{1b}'),
+            "{lines:?}"
+        );
+        assert!(
+            lines[0].contains("x\\n16:06"),
+            "escaped, not dropped: {lines:?}"
+        );
+    }
 
     #[test]
     fn utc_dates() {
@@ -455,4 +492,11 @@ mod tests {
     fn queries_are_not_shown() {
         assert_eq!(without_query("http://h/ipn?token=x#f"), "http://h/ipn");
     }
+}
+
+/// Received text as it may be printed: control characters, line and bidi
+/// separators escaped, length bounded — a forged body cannot paint a line
+/// of its own ("✓ verified …") on the operator's terminal.
+fn esc(text: &str) -> smartex_core::Escaped<'_> {
+    smartex_core::Escaped(text)
 }

@@ -502,16 +502,28 @@ fn an_unreadable_amount_or_status_does_not_cost_the_created_order() {
 fn order_debug_shows_no_requisites_secrets_or_unknown_values() {
     let created = r#"{"success":true,"data":{"_id":"5d8e6002b80b7b4cd75a6424","uid":104857,
         "secret":"ORDER-SECRET-VALUE","inAmount":2,"cardHolder":"IVAN PETROV 4111111111111111"}}"#;
-    let created = decode::<CreatedOrder>(created.as_bytes()).unwrap().result.unwrap();
+    let created = decode::<CreatedOrder>(created.as_bytes())
+        .unwrap()
+        .result
+        .unwrap();
     let got = r#"{"success":true,"data":{"order":{"_id":"5d8e6002b80b7b4cd75a6424","uid":104857,
         "status":"waitPayment","toValues":[{"key":"wallet","value":"Z-WALLET-123"}],
         "fromValues":[{"key":"card","value":"4111111111111111"}],"clientIp":"203.0.113.9"},
         "verifications":[{"passport":"AB123456"}]}}"#;
     let got = decode::<OrderView>(got.as_bytes()).unwrap().result.unwrap();
     for debug in [format!("{created:?}"), format!("{got:?}")] {
-        for secret in ["ORDER-SECRET-VALUE", "4111111111111111", "Z-WALLET", "203.0.113.9", "AB123456"] {
+        for secret in [
+            "ORDER-SECRET-VALUE",
+            "4111111111111111",
+            "Z-WALLET",
+            "203.0.113.9",
+            "AB123456",
+        ] {
             assert!(!debug.contains(secret), "{secret} in {debug}");
         }
     }
-    assert!(format!("{created:?}").contains("cardHolder"), "unknown fields are named");
+    assert!(
+        format!("{created:?}").contains("cardHolder"),
+        "unknown fields are named"
+    );
 }

@@ -5,7 +5,7 @@ use smallvec::SmallVec;
 use crate::checksum::Checksum;
 use crate::error::{Error, Problem};
 
-/// Every distinct well-formed checksum a notification carries, wherever it
+/// Every well-formed checksum a notification carries, wherever it
 /// was found (the body, a header, a query parameter, the caller): usually
 /// one. **The one candidate rule**: a value added in transit cannot lose a
 /// genuine notification, and a forgery still needs a valid checksum over the
@@ -20,12 +20,19 @@ pub(super) struct Candidates {
 
 impl Candidates {
     /// Offers `hex_digits`: a candidate if it is 64 hex digits (either
-    /// case) not seen before; otherwise what is wrong with it.
+    /// case); otherwise what is wrong with it.
+    ///
+    /// Repeats are not searched for: verifying compares every candidate with
+    /// the expected checksum once per secret, linear in their number, and a
+    /// repeat only costs one more comparison — while looking for repeats
+    /// among thousands of values a rewritten request may carry would be
+    /// quadratic, before any secret is known. Only a value equal to the one
+    /// just offered (the same field given twice in a row) is dropped.
     #[inline]
     pub(super) fn offer(&mut self, hex_digits: &[u8]) -> core::result::Result<(), Problem> {
         match Checksum::parse_hex("hash", hex_digits) {
             Ok(c) => {
-                if !self.found.contains(&c) {
+                if self.found.last() != Some(&c) {
                     self.found.push(c);
                 }
                 Ok(())

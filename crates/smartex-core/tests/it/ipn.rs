@@ -491,3 +491,24 @@ fn unbounded_indices_never_overflow() {
     let ipn = UnverifiedIpn::parse_json(json, &IpnFormat::default()).unwrap();
     assert_eq!(ipn.order_uid_raw(), Some("1"));
 }
+
+/// Thousands of distinct well-formed checksums (a request rewritten in
+/// transit; kept without a quadratic search for repeats) never hide the
+/// genuine one, wherever it stands among them: an added value never loses a
+/// genuine notification.
+#[test]
+fn thousands_of_checksum_candidates_never_hide_the_genuine_one() {
+    for genuine_first in [true, false] {
+        let body = if genuine_first {
+            format!("{SIGNED}&hash={HASH}")
+        } else {
+            SIGNED.to_owned()
+        };
+        let mut ipn = parse(&body).unwrap();
+        for i in 0..6_000u32 {
+            assert!(ipn.add_checksum(format!("{i:064x}")));
+        }
+        ipn.add_checksum(HASH.to_ascii_uppercase());
+        assert!(ipn.verify(&secret()).is_ok());
+    }
+}

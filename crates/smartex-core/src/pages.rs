@@ -22,6 +22,67 @@ use crate::form::{Limits, Pairs, encode_component};
 use crate::secret::OrderSecret;
 use crate::types::{Lang, OrderUid};
 
+/// Refuses a URL that would carry secrets in clear text: it must be
+/// `https://`, or `http://` to a loopback host (`localhost`, `127.0.0.0/8`,
+/// `[::1]`: a sandbox or a proxy on the same machine). An `order/create`
+/// carries the order's `ipnSecret`, every keyed call the API key's hash, and
+/// an IPN the checksum; over plain HTTP anyone on the path reads them.
+///
+/// ```
+/// use smartex_core::pages::check_secure;
+/// assert!(check_secure("site", "https://www.smartexpay.com").is_ok());
+/// assert!(check_secure("site", "http://127.0.0.1:8080").is_ok());
+/// assert!(check_secure("ipnUrl", "http://[::1]:9/ipn").is_ok());
+/// assert!(check_secure("site", "http://www.smartexpay.com").is_err());
+/// assert!(check_secure("ipnUrl", "http://localhost.evil.example/ipn").is_err());
+/// ```
+///
+/// # Errors
+/// [`Error::InvalidField`] naming `field`.
+pub fn check_secure(field: &'static str, url: &str) -> Result<()> {
+    let scheme_end = url.find("://").unwrap_or(0);
+    let (scheme, rest) = (&url[..scheme_end], url.get(scheme_end + 3..).unwrap_or(""));
+    if scheme.eq_ignore_ascii_case("https") {
+        return Ok(());
+    }
+    if scheme.eq_ignore_ascii_case("http") && is_loopback(authority_host(rest)) {
+        return Ok(());
+    }
+    Err(Error::invalid(
+        field,
+        Problem::Rule(
+            "must be https (plain http only to a loopback host, or with the danger_allow_plain_http opt-in)",
+        ),
+    ))
+}
+
+/// The host of `authority[/path…]`: without user info and port; an IPv6
+/// literal keeps its brackets.
+fn authority_host(rest: &str) -> &str {
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host_port = authority.rsplit('@').next().unwrap_or(authority);
+    if host_port.starts_with('[') {
+        return host_port.split_inclusive(']').next().unwrap_or(host_port);
+    }
+    host_port.split(':').next().unwrap_or(host_port)
+}
+
+fn is_loopback(host: &str) -> bool {
+    if host.eq_ignore_ascii_case("localhost") || host == "[::1]" {
+        return true;
+    }
+    // 127.0.0.0/8, as four decimal octets.
+    let octets: alloc::vec::Vec<&str> = host.split('.').collect();
+    octets.len() == 4
+        && octets[0] == "127"
+        && octets.iter().all(|o| {
+            !o.is_empty()
+                && o.len() <= 3
+                && o.bytes().all(|b| b.is_ascii_digit())
+                && o.parse::<u16>().is_ok_and(|n| n <= 255)
+        })
+}
+
 /// A site of the platform (`https://www.smartexpay.com`), without a trailing
 /// slash, query or fragment.
 #[derive(Clone, Debug, PartialEq, Eq)]

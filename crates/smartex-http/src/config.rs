@@ -219,6 +219,7 @@ pub struct ClientBuilder {
     user_agent: String,
     trailing_slash: bool,
     clock: Arc<dyn Clock>,
+    allow_plain_http: bool,
 }
 
 /// This machine's clock: the client's "now" unless
@@ -274,7 +275,19 @@ impl ClientBuilder {
             user_agent: USER_AGENT.to_owned(),
             trailing_slash: true,
             clock: Arc::new(SystemClock),
+            allow_plain_http: false,
         }
+    }
+
+    /// Allows a plain `http://` site or API root that is not a loopback
+    /// host (default: refused when the client is built). Plain HTTP shows
+    /// every call to anyone on the path — `order/create` carries the order's
+    /// `ipnSecret`, a keyed call the key's hash — so this is for a
+    /// deliberate test set-up only; a sandbox on `127.0.0.1` needs no opt-in.
+    #[must_use]
+    pub fn danger_allow_plain_http(mut self, allow: bool) -> Self {
+        self.allow_plain_http = allow;
+        self
     }
 
     /// Where "now" comes from (default: the system clock): the `time` nonce
@@ -288,7 +301,7 @@ impl ClientBuilder {
         self
     }
 
-    /// Overrides the API root (default `{site}/service/api/v1/`). Method paths
+    /// Overrides the API root (default `{site}/service/api/v1/`). Call paths
     /// are appended to it, so it should end with `/` (one is added if not).
     pub fn api_root(mut self, url: impl Into<String>) -> Self {
         self.api_root = Some(url.into());
@@ -408,6 +421,12 @@ impl ClientBuilder {
             }
             None => site.api_root(),
         };
+        if !self.allow_plain_http {
+            // Keyed calls carry the key's hash, order/create the ipnSecret.
+            smartex_core::pages::check_secure("site", site.as_str())
+                .and_then(|()| smartex_core::pages::check_secure("api root", &api_root))
+                .map_err(|e| Error::invalid("", e))?;
+        }
         if !self
             .user_agent
             .bytes()

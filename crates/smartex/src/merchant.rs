@@ -88,6 +88,7 @@ pub struct MerchantBuilder<S> {
     outbox: OutboxOptions,
     instance: Option<String>,
     ipn_store_deadline: std::time::Duration,
+    allow_plain_http: bool,
 }
 
 impl<S> std::fmt::Debug for MerchantBuilder<S> {
@@ -192,6 +193,19 @@ impl<S: OrderStore> MerchantBuilder<S> {
         self
     }
 
+    /// Allows plain `http://` for the site, the API root and the `ipnUrl`
+    /// where the host is not a loopback one (default: refused by
+    /// [`build`](Self::build)). The `ipnUrl` is where the platform posts
+    /// signed notifications and `order/create` carries the order's IPN
+    /// secret: over plain HTTP anyone on the path reads both. For a
+    /// deliberate test set-up only; `127.0.0.1` needs no opt-in.
+    #[must_use]
+    pub fn danger_allow_plain_http(mut self, allow: bool) -> Self {
+        self.allow_plain_http = allow;
+        self.client = self.client.danger_allow_plain_http(allow);
+        self
+    }
+
     /// How long the answer to a verified IPN waits for the store (default
     /// [`DEFAULT_IPN_STORE_DEADLINE`], 8 s). The store work runs in a task of
     /// its own and always runs to its end — a sender that disconnects (a web
@@ -242,6 +256,9 @@ impl<S: OrderStore> MerchantBuilder<S> {
         let base = self.ipn_url.ok_or(smartex_core::Error::MissingField {
             field: Cow::Borrowed("ipnUrl"),
         })?;
+        if !self.allow_plain_http {
+            smartex_core::pages::check_secure("ipnUrl", &base)?;
+        }
         let template = IpnUrlTemplate::with_param(base, self.param)?;
         let instance = match self.instance {
             Some(name) => name,
@@ -337,6 +354,7 @@ impl<S: OrderStore> Merchant<S> {
             outbox: OutboxOptions::default(),
             instance: None,
             ipn_store_deadline: DEFAULT_IPN_STORE_DEADLINE,
+            allow_plain_http: false,
         }
     }
 }

@@ -816,3 +816,46 @@ async fn a_panicking_business_step_is_counted_and_the_outbox_goes_on() {
         .expect("the outbox stopped on its shutdown, not on the panic");
     assert_eq!(m.failures().business_steps, 0);
 }
+
+/// Plain `http://` is refused for the site, the API root and the `ipnUrl`
+/// unless the host is a loopback one or the named opt-in says so: an
+/// `order/create` carries the order's IPN secret (issue 18: it went out in
+/// clear text).
+#[tokio::test]
+async fn plain_http_is_refused_unless_loopback_or_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("s.db"), StoreOptions::default())
+        .await
+        .unwrap();
+    let build = |site: &str, ipn: &str, allow: bool| {
+        Merchant::builder(site, store.clone(), key())
+            .ipn_url(ipn)
+            .danger_allow_plain_http(allow)
+            .build()
+            .map(|_| ())
+    };
+    assert!(
+        build(
+            "https://www.smartexpay.com",
+            "https://shop.example/ipn",
+            false
+        )
+        .is_ok()
+    );
+    assert!(build("http://127.0.0.1:8080", "http://localhost:9/ipn", false).is_ok());
+    let ipn = build(
+        "https://www.smartexpay.com",
+        "http://shop.example/ipn",
+        false,
+    )
+    .unwrap_err();
+    assert!(ipn.to_string().contains("ipnUrl"), "{ipn}");
+    let site = build(
+        "http://www.smartexpay.com",
+        "https://shop.example/ipn",
+        false,
+    )
+    .unwrap_err();
+    assert!(site.to_string().contains("site"), "{site}");
+    assert!(build("http://www.smartexpay.com", "http://shop.example/ipn", true).is_ok());
+}

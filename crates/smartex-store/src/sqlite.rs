@@ -66,6 +66,38 @@ async fn migrate(pool: &SqlitePool) -> Result<()> {
     }
 }
 
+/// Creates the database file readable and writable by its owner only
+/// (0600) if it does not exist yet: it holds order secrets (sealed or not)
+/// and every order's history. SQLite gives its `-wal` and `-shm` files the
+/// database file's permissions. An existing file is left as it is (its
+/// owner chose); `:memory:` and other names that are no file are skipped.
+fn create_private(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let name = path.as_os_str();
+        if name.is_empty() || name == ":memory:" || path.exists() {
+            return Ok(());
+        }
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+        {
+            // Another instance created it first: theirs is as private.
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            Err(e) => Err(Error::Database(sqlx::Error::Io(e))),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        Ok(())
+    }
+}
+
 impl SqliteStore {
     /// Opens (creating if missing) the store in the file at `path` and runs
     /// the migrations.
@@ -87,6 +119,7 @@ impl SqliteStore {
     /// WAL, `synchronous = FULL`, foreign keys, a busy timeout and
     /// create-if-missing are set on top.
     pub async fn open_with(connect: SqliteConnectOptions, options: StoreOptions) -> Result<Self> {
+        create_private(connect.get_filename())?;
         let connect = connect
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)

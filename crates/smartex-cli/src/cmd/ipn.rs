@@ -438,6 +438,13 @@ fn delivery_lines(d: &Delivery, s: Style) -> Vec<String> {
     lines
 }
 
+/// Received text as it may be printed: control characters, line and bidi
+/// separators escaped, length bounded — a forged body cannot paint a line
+/// of its own ("✓ verified …") on the operator's terminal.
+fn esc(text: &str) -> smartex_core::Escaped<'_> {
+    smartex_core::Escaped(text)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)] // Fixed inputs.
@@ -492,11 +499,4 @@ mod tests {
     fn queries_are_not_shown() {
         assert_eq!(without_query("http://h/ipn?token=x#f"), "http://h/ipn");
     }
-}
-
-/// Received text as it may be printed: control characters, line and bidi
-/// separators escaped, length bounded — a forged body cannot paint a line
-/// of its own ("✓ verified …") on the operator's terminal.
-fn esc(text: &str) -> smartex_core::Escaped<'_> {
-    smartex_core::Escaped(text)
 }

@@ -5,8 +5,8 @@ use smartex_core::time::UnixMillis;
 
 use crate::error::{Error, Result};
 use crate::model::{
-    ApplyOutcome, EventRow, Lease, Observation, OrderBinding, OrderKey, OrderRecord, OutboxItem,
-    PendingOrder,
+    ApplyOutcome, EventRow, HeldChange, Lease, Observation, OrderBinding, OrderKey, OrderRecord,
+    OutboxItem, PendingOrder, Resolved,
 };
 use crate::{OrderStore, SqliteStore, StoreOptions};
 
@@ -91,6 +91,15 @@ impl OrderStore for AnyStore {
     }
     async fn events(&self, key: OrderKey<'_>) -> Result<Vec<EventRow>> {
         forward!(self, s => s.events(key))
+    }
+    async fn held(&self, reference: Option<&Reference>, limit: u32) -> Result<Vec<HeldChange>> {
+        forward!(self, s => s.held(reference, limit))
+    }
+    async fn accept_held(&self, event_id: i64, by: &str, now: UnixMillis) -> Result<Resolved> {
+        forward!(self, s => s.accept_held(event_id, by, now))
+    }
+    async fn dismiss_held(&self, event_id: i64, by: &str, now: UnixMillis) -> Result<Resolved> {
+        forward!(self, s => s.dismiss_held(event_id, by, now))
     }
     async fn claim_due(&self, lease: Lease) -> Result<Vec<OrderRecord>> {
         forward!(self, s => s.claim_due(lease))

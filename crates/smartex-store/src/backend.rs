@@ -6,6 +6,13 @@
 //! `BEGIN`, read committed) and `SKIP_LOCKED` (PostgreSQL: `FOR UPDATE SKIP
 //! LOCKED`; SQLite: nothing, its writers are serialized).
 
+use smartex_core::amounts::Amounts;
+use smartex_core::derived::Reference;
+use smartex_core::status::{KnownStatus, StatusEvent};
+use smartex_core::time::UnixMillis;
+
+use crate::model::{DecisionKind, OrderRecord};
+
 /// The columns of `orders`, in the order `decode_order` reads them.
 pub(crate) const ORDER_COLUMNS: &str = "reference, order_id, uid, order_secret, ipn_secret_kind, \
      ipn_key_id, ipn_secret, status, at_ms, window_ms, source, version, created_at_ms, \
@@ -16,13 +23,57 @@ pub(crate) const ORDER_COLUMNS: &str = "reference, order_id, uid, order_secret, 
 /// The columns of `events`, in the order `decode_event` reads them.
 pub(crate) const EVENT_COLUMNS: &str = "id, reference, status, at_ms, window_ms, source, \
      received_at_ms, dedupe_key, decision, reason, version, in_amount, out_amount, xml_from, \
-     xml_to";
+     xml_to, resolves_event_id, decided_by, decided_at_ms";
 
 /// The columns of `outbox`, in the order `decode_outbox` reads them.
 pub(crate) const OUTBOX_COLUMNS: &str = "id, event_id, reference, order_id, previous_status, \
      status, source, window_ms, created_at_ms, attempts, lease_until_ms, is_current, in_amount, \
      out_amount, xml_from, xml_to, expected_in_amount, expected_out_amount, expected_from, \
-     expected_to";
+     expected_to, decided_by";
+
+/// An event-log row to append.
+#[derive(Clone, Copy)]
+pub(crate) struct NewEvent<'a> {
+    pub(crate) reference: &'a Reference,
+    pub(crate) event: &'a StatusEvent,
+    pub(crate) received_at: UnixMillis,
+    pub(crate) dedupe_key: Option<&'a str>,
+    pub(crate) decision: DecisionKind,
+    pub(crate) reason: Option<&'a str>,
+    pub(crate) version: i64,
+    pub(crate) amounts: &'a Amounts,
+    pub(crate) resolution: Option<NewResolution<'a>>,
+}
+
+/// A person's decision on a held change, on the row that records it.
+#[derive(Clone, Copy)]
+pub(crate) struct NewResolution<'a> {
+    pub(crate) resolves: i64,
+    pub(crate) by: &'a str,
+    pub(crate) at: UnixMillis,
+}
+
+/// `order` as a committed write left it: the new known state (if any) with
+/// its version bumped, and — for a repoll — its next poll moved forward to
+/// `at`, as the SQL of `write_state` did.
+pub(crate) fn written(
+    order: &mut OrderRecord,
+    known: Option<KnownStatus>,
+    at: UnixMillis,
+    repoll: bool,
+) {
+    if let Some(known) = known {
+        order.known = Some(known);
+        order.version += 1;
+        order.updated_at = at;
+        if order.is_final() {
+            order.next_poll_at = None;
+        }
+    }
+    if repoll && !order.is_final() && order.next_poll_at.is_none_or(|next| next > at) {
+        order.next_poll_at = Some(at);
+    }
+}
 
 /// Implements [`crate::OrderStore`] for `$store` whose pool is a `$pool` of
 /// rows `$row`.
@@ -150,6 +201,11 @@ macro_rules! store_impl {
                         row.try_get("xml_from")?,
                         row.try_get("xml_to")?,
                     ),
+                    resolution: convert::resolution(
+                        row.try_get("resolves_event_id")?,
+                        row.try_get("decided_by")?,
+                        row.try_get("decided_at_ms")?,
+                    )?,
                 })
             }
 
@@ -188,6 +244,7 @@ macro_rules! store_impl {
                         row.try_get("expected_from")?,
                         row.try_get("expected_to")?,
                     ),
+                    decided_by: row.try_get("decided_by")?,
                 })
             }
 
@@ -239,6 +296,166 @@ macro_rules! store_impl {
                 Ok(rows)
             }
 
+            /// Writes the order's state after a decision, with
+            /// compare-and-set: if its version is still `version`, `known`
+            /// (when the decision changed what is known) with the version
+            /// bumped, and its next poll — none once final, else
+            /// `repoll_at` if that is sooner. A decision that changes
+            /// nothing must still have been made against the current state,
+            /// so the version is checked (and the row locked) all the same.
+            /// `false`: the version moved under us.
+            async fn write_state(
+                conn: &mut <<$row as sqlx::Row>::Database as sqlx::Database>::Connection,
+                reference: &smartex_core::derived::Reference,
+                version: i64,
+                known: Option<&smartex_core::status::KnownStatus>,
+                now: i64,
+                repoll_at: Option<i64>,
+            ) -> $crate::Result<bool> {
+                use $crate::convert::{self, to_i64};
+                let Some(known) = known else {
+                    let done = sqlx::query(
+                        "UPDATE orders SET version = version, next_poll_at_ms = CASE \
+                         WHEN $3 IS NOT NULL AND is_final = 0 AND \
+                         (next_poll_at_ms IS NULL OR next_poll_at_ms > $3) THEN $3 \
+                         ELSE next_poll_at_ms END WHERE reference = $1 AND version = $2",
+                    )
+                    .bind(reference.as_str())
+                    .bind(version)
+                    .bind(repoll_at)
+                    .execute(&mut *conn)
+                    .await?;
+                    return Ok(done.rows_affected() == 1);
+                };
+                let is_final = known.status.is_final();
+                let signed = known.last_signed.as_ref();
+                let done = sqlx::query(
+                    "UPDATE orders SET status = $3, at_ms = $4, window_ms = $5, source = $6, \
+                     is_final = $7, version = version + 1, updated_at_ms = $8, \
+                     next_poll_at_ms = CASE WHEN $7 = 1 THEN NULL \
+                     WHEN $12 IS NOT NULL AND (next_poll_at_ms IS NULL OR next_poll_at_ms > $12) \
+                     THEN $12 ELSE next_poll_at_ms END, \
+                     signed_status = $9, signed_at_ms = $10, signed_window_ms = $11 \
+                     WHERE reference = $1 AND version = $2",
+                )
+                .bind(reference.as_str())
+                .bind(version)
+                .bind(known.status.as_str())
+                .bind(convert::instant_opt_to_db("at", known.at)?)
+                .bind(to_i64("window_ms", known.source.window_ms())?)
+                .bind(known.source.as_str())
+                .bind(i64::from(is_final))
+                .bind(now)
+                .bind(signed.map(|m| m.status.as_str()))
+                .bind(convert::instant_opt_to_db("signed_at", signed.map(|m| m.at))?)
+                .bind(to_i64("signed_window_ms", signed.map_or(0, |m| m.window_ms))?)
+                .bind(repoll_at)
+                .execute(&mut *conn)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            /// Appends `row` to the event log and, for a decision that
+            /// reaches the business step, its outbox item, written at `now`
+            /// on `order` as it was before the decision: the row's ids, or
+            /// `None` when a unique key was taken meanwhile (the same
+            /// notification, or a resolution of the same held change,
+            /// committed first).
+            async fn record(
+                conn: &mut <<$row as sqlx::Row>::Database as sqlx::Database>::Connection,
+                order: &$crate::OrderRecord,
+                row: $crate::backend::NewEvent<'_>,
+                now: smartex_core::time::UnixMillis,
+            ) -> $crate::Result<Option<(i64, Option<i64>)>> {
+                use sqlx::Row as _;
+                use $crate::convert::{self, to_i64};
+                let (event, amounts) = (row.event, row.amounts);
+                let inserted = sqlx::query(
+                    "INSERT INTO events (reference, status, at_ms, window_ms, source, \
+                     received_at_ms, dedupe_key, decision, reason, version, in_amount, \
+                     out_amount, xml_from, xml_to, resolves_event_id, decided_by, decided_at_ms) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
+                     $16, $17) RETURNING id",
+                )
+                .bind(row.reference.as_str())
+                .bind(event.status.as_str())
+                .bind(convert::instant_opt_to_db("at", event.at)?)
+                .bind(to_i64("window_ms", event.source.window_ms())?)
+                .bind(event.source.as_str())
+                .bind(convert::instant_to_db("received_at", row.received_at)?)
+                .bind(row.dedupe_key)
+                .bind(row.decision.as_str())
+                .bind(row.reason)
+                .bind(row.version)
+                .bind(amounts.in_amount.as_deref())
+                .bind(amounts.out_amount.as_deref())
+                .bind(amounts.from.as_deref())
+                .bind(amounts.to.as_deref())
+                .bind(row.resolution.map(|r| r.resolves))
+                .bind(row.resolution.map(|r| r.by))
+                .bind(convert::instant_opt_to_db("decided_at", row.resolution.map(|r| r.at))?)
+                .fetch_one(&mut *conn)
+                .await;
+                let event_id: i64 = match inserted {
+                    Ok(inserted) => inserted.try_get("id")?,
+                    // PostgreSQL waits on the unique key for the other
+                    // transaction, then reports the violation.
+                    Err(e) if $crate::Error::is_unique_violation(&e) => return Ok(None),
+                    Err(e) => return Err(e.into()),
+                };
+                let outbox_id = if row.decision.is_delivered() {
+                    Some(Self::insert_outbox(conn, event_id, order, &row, now).await?)
+                } else {
+                    None
+                };
+                Ok(Some((event_id, outbox_id)))
+            }
+
+            /// Writes the outbox item of the change `row`, recorded as
+            /// `event_id` on `order` (as it was before the change): the
+            /// change's amounts and what the order was expected to carry.
+            async fn insert_outbox(
+                conn: &mut <<$row as sqlx::Row>::Database as sqlx::Database>::Connection,
+                event_id: i64,
+                order: &$crate::OrderRecord,
+                row: &$crate::backend::NewEvent<'_>,
+                now: smartex_core::time::UnixMillis,
+            ) -> $crate::Result<i64> {
+                use sqlx::Row as _;
+                use $crate::convert::{self, to_i64};
+                let (event, amounts) = (row.event, row.amounts);
+                let expected = order.expected_amounts();
+                let row = sqlx::query(
+                    "INSERT INTO outbox (event_id, reference, order_id, previous_status, \
+                     status, source, window_ms, created_at_ms, available_at_ms, is_current, \
+                     in_amount, out_amount, xml_from, xml_to, expected_in_amount, \
+                     expected_out_amount, expected_from, expected_to, decided_by) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12, $13, \
+                     $14, $15, $16, $17, $18) RETURNING id",
+                )
+                .bind(event_id)
+                .bind(order.reference.as_str())
+                .bind(order.order_id.as_ref().map(smartex_core::ObjectId::as_str))
+                .bind(order.known.as_ref().map(|k| k.status.as_str()))
+                .bind(event.status.as_str())
+                .bind(event.source.as_str())
+                .bind(to_i64("window_ms", event.source.window_ms())?)
+                .bind(convert::instant_to_db("now", now)?)
+                .bind(i64::from(row.decision.is_current()))
+                .bind(amounts.in_amount.as_deref())
+                .bind(amounts.out_amount.as_deref())
+                .bind(amounts.from.as_deref())
+                .bind(amounts.to.as_deref())
+                .bind(expected.in_amount.as_deref())
+                .bind(expected.out_amount.as_deref())
+                .bind(expected.from.as_deref())
+                .bind(expected.to.as_deref())
+                .bind(row.resolution.map(|r| r.by))
+                .fetch_one(&mut *conn)
+                .await?;
+                Ok(row.try_get::<i64, _>("id")?)
+            }
+
             /// One pass of read, decide, compare-and-set. `Ok(None)` when the
             /// version moved under us: the caller runs it again.
             async fn apply_once(
@@ -284,48 +501,8 @@ macro_rules! store_impl {
                 // A signed change that could not be ordered against a poll:
                 // poll again at once, and let the answer settle it.
                 let repoll_at = repoll.then_some(now);
-                let cas = if let Some(known) = &new_known {
-                    let is_final = known.status.is_final();
-                    let signed = known.last_signed.as_ref();
-                    sqlx::query(
-                        "UPDATE orders SET status = $3, at_ms = $4, window_ms = $5, source = $6, \
-                         is_final = $7, version = version + 1, updated_at_ms = $8, \
-                         next_poll_at_ms = CASE WHEN $7 = 1 THEN NULL \
-                         WHEN $12 IS NOT NULL AND (next_poll_at_ms IS NULL OR next_poll_at_ms > $12) \
-                         THEN $12 ELSE next_poll_at_ms END, \
-                         signed_status = $9, signed_at_ms = $10, signed_window_ms = $11 \
-                         WHERE reference = $1 AND version = $2",
-                    )
-                    .bind(order.reference.as_str())
-                    .bind(version)
-                    .bind(known.status.as_str())
-                    .bind(convert::instant_opt_to_db("at", known.at)?)
-                    .bind(to_i64("window_ms", known.source.window_ms())?)
-                    .bind(known.source.as_str())
-                    .bind(i64::from(is_final))
-                    .bind(now)
-                    .bind(signed.map(|m| m.status.as_str()))
-                    .bind(convert::instant_opt_to_db("signed_at", signed.map(|m| m.at))?)
-                    .bind(to_i64("signed_window_ms", signed.map_or(0, |m| m.window_ms))?)
-                    .bind(repoll_at)
-                    .execute(&mut *tx)
-                    .await?
-                } else {
-                    // Nothing changes, but the decision must still have been
-                    // made against the current state: lock the row and check.
-                    sqlx::query(
-                        "UPDATE orders SET version = version, next_poll_at_ms = CASE \
-                         WHEN $3 IS NOT NULL AND is_final = 0 AND \
-                         (next_poll_at_ms IS NULL OR next_poll_at_ms > $3) THEN $3 \
-                         ELSE next_poll_at_ms END WHERE reference = $1 AND version = $2",
-                    )
-                    .bind(order.reference.as_str())
-                    .bind(version)
-                    .bind(repoll_at)
-                    .execute(&mut *tx)
-                    .await?
-                };
-                if cas.rows_affected() != 1 {
+                let (reference, known) = (&order.reference, new_known.as_ref());
+                if !Self::write_state(&mut tx, reference, version, known, now, repoll_at).await? {
                     tx.rollback().await?;
                     return Ok(None);
                 }
@@ -333,94 +510,168 @@ macro_rules! store_impl {
                     smartex_core::status::Decision::Unexpected { reason } => Some(*reason),
                     _ => None,
                 };
-                let amounts = &observation.amounts;
-                let inserted = sqlx::query(
-                    "INSERT INTO events (reference, status, at_ms, window_ms, source, \
-                     received_at_ms, dedupe_key, decision, reason, version, in_amount, \
-                     out_amount, xml_from, xml_to) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
-                )
-                .bind(order.reference.as_str())
-                .bind(event.status.as_str())
-                .bind(convert::instant_opt_to_db("at", event.at)?)
-                .bind(to_i64("window_ms", event.source.window_ms())?)
-                .bind(event.source.as_str())
-                .bind(now)
-                .bind(observation.key.as_ref().map($crate::NotificationKey::as_str))
-                .bind(kind.as_str())
-                .bind(reason)
-                .bind(new_version)
-                .bind(amounts.in_amount.as_deref())
-                .bind(amounts.out_amount.as_deref())
-                .bind(amounts.from.as_deref())
-                .bind(amounts.to.as_deref())
-                .fetch_one(&mut *tx)
-                .await;
-                let event_id: i64 = match inserted {
-                    Ok(row) => row.try_get("id")?,
-                    Err(e) if $crate::Error::is_unique_violation(&e) => {
-                        // The same notification committed meanwhile (PostgreSQL
-                        // waits for it on the unique key): a repeat.
-                        tx.rollback().await?;
-                        return Ok(None);
-                    }
-                    Err(e) => return Err(e.into()),
+                let new_event = $crate::backend::NewEvent {
+                    reference: &order.reference,
+                    event,
+                    received_at: observation.received_at,
+                    dedupe_key: observation.key.as_ref().map($crate::NotificationKey::as_str),
+                    decision: kind,
+                    reason,
+                    version: new_version,
+                    amounts: &observation.amounts,
+                    resolution: None,
                 };
-                let outbox_id = if kind.is_delivered() {
-                    let expected = order.expected_amounts();
-                    let row = sqlx::query(
-                        "INSERT INTO outbox (event_id, reference, order_id, previous_status, \
-                         status, source, window_ms, created_at_ms, available_at_ms, is_current, \
-                         in_amount, out_amount, xml_from, xml_to, expected_in_amount, \
-                         expected_out_amount, expected_from, expected_to) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12, $13, \
-                         $14, $15, $16, $17) RETURNING id",
-                    )
-                    .bind(event_id)
-                    .bind(order.reference.as_str())
-                    .bind(order.order_id.as_ref().map(smartex_core::ObjectId::as_str))
-                    .bind(order.known.as_ref().map(|k| k.status.as_str()))
-                    .bind(event.status.as_str())
-                    .bind(event.source.as_str())
-                    .bind(to_i64("window_ms", event.source.window_ms())?)
-                    .bind(now)
-                    .bind(i64::from(kind == $crate::DecisionKind::Apply))
-                    .bind(amounts.in_amount.as_deref())
-                    .bind(amounts.out_amount.as_deref())
-                    .bind(amounts.from.as_deref())
-                    .bind(amounts.to.as_deref())
-                    .bind(expected.in_amount.as_deref())
-                    .bind(expected.out_amount.as_deref())
-                    .bind(expected.from.as_deref())
-                    .bind(expected.to.as_deref())
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    Some(row.try_get::<i64, _>("id")?)
-                } else {
-                    None
+                let recorded =
+                    Self::record(&mut tx, &order, new_event, observation.received_at).await?;
+                let Some((event_id, outbox_id)) = recorded else {
+                    // The same notification committed meanwhile: the next
+                    // pass answers it as a repeat.
+                    tx.rollback().await?;
+                    return Ok(None);
                 };
                 tx.commit().await?;
                 let mut order = order;
-                if let Some(known) = new_known {
-                    order.known = Some(known);
-                    order.version += 1;
-                    order.updated_at = observation.received_at;
-                    if order.is_final() {
-                        order.next_poll_at = None;
-                    }
-                }
-                if let Some(at) = repoll.then_some(observation.received_at)
-                    && !order.is_final()
-                    && order.next_poll_at.is_none_or(|next| next > at)
-                {
-                    order.next_poll_at = Some(at);
-                }
+                $crate::backend::written(&mut order, new_known, observation.received_at, repoll);
                 Ok(Some($crate::ApplyOutcome::Decided {
                     decision,
                     order,
                     event_id,
                     outbox_id,
                 }))
+            }
+
+            /// One pass of a person's decision on the held change `held_id`:
+            /// `Accepted` or `Dismissed`. `Ok(None)` when the version moved
+            /// under us, or another resolution committed first: the caller
+            /// runs it again (and then finds that resolution).
+            async fn resolve_once(
+                &self,
+                held_id: i64,
+                kind: $crate::DecisionKind,
+                by: &str,
+                now: smartex_core::time::UnixMillis,
+            ) -> $crate::Result<Option<$crate::Resolved>> {
+                use sqlx::Row as _;
+                use $crate::convert::{self, to_i64};
+                let mut tx = self.begin_write().await?;
+                let sql = format!(
+                    "SELECT {} FROM events WHERE id = $1",
+                    $crate::backend::EVENT_COLUMNS
+                );
+                let Some(row) = sqlx::query(&sql).bind(held_id).fetch_optional(&mut *tx).await?
+                else {
+                    tx.rollback().await?;
+                    return Err($crate::Error::NotHeld {
+                        reason: "no event has this id",
+                    });
+                };
+                let held = Self::decode_event(&row)?;
+                if held.decision != $crate::DecisionKind::Unexpected {
+                    tx.rollback().await?;
+                    return Err($crate::Error::NotHeld {
+                        reason: "the tracker did not hold it (only changes decided unexpected are)",
+                    });
+                }
+                let Some(order) = self
+                    .select_order(&mut *tx, $crate::OrderKey::Reference(&held.reference))
+                    .await?
+                else {
+                    tx.rollback().await?;
+                    return Err($crate::Error::NotFound);
+                };
+                // Looked for after the order is read: on PostgreSQL (read
+                // committed) each statement sees what was committed before
+                // it, so a resolution that changed the order read above is
+                // seen here; one committed later moves the version (an
+                // acceptance) or takes the unique key (a dismissal), and
+                // the next pass finds it.
+                let first = sqlx::query(
+                    "SELECT id, decision, decided_by FROM events WHERE resolves_event_id = $1",
+                )
+                .bind(held_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if let Some(first) = first {
+                    tx.rollback().await?;
+                    let decision: String = first.try_get("decision")?;
+                    return Err($crate::Error::AlreadyResolved {
+                        resolution_event_id: first.try_get("id")?,
+                        decision: convert::decision(&decision)?,
+                        decided_by: first
+                            .try_get::<Option<String>, _>("decided_by")?
+                            .unwrap_or_default(),
+                    });
+                }
+                // The person overrides the lifecycle; the core says what is
+                // known then, or that the order has learned something newer.
+                let new_known = match kind {
+                    $crate::DecisionKind::Accepted => Some(
+                        smartex_core::status::accept_held(order.known.as_ref(), &held.event)
+                            .map_err($crate::Error::StaleHeld)?,
+                    ),
+                    _ => None,
+                };
+                let version = to_i64("version", order.version)?;
+                let at = convert::instant_to_db("now", now)?;
+                // An accepted status that is not final: poll the order at
+                // once (it may have been final, with no poll due), so that
+                // the platform's own answer follows the person's decision.
+                let repoll_at = new_known.is_some().then_some(at);
+                let (reference, known) = (&order.reference, new_known.as_ref());
+                if !Self::write_state(&mut tx, reference, version, known, at, repoll_at).await? {
+                    tx.rollback().await?;
+                    return Ok(None);
+                }
+                let new_event = $crate::backend::NewEvent {
+                    reference: &order.reference,
+                    event: &held.event,
+                    received_at: held.received_at,
+                    dedupe_key: None,
+                    decision: kind,
+                    reason: None,
+                    version: if new_known.is_some() { version + 1 } else { version },
+                    amounts: &held.amounts,
+                    resolution: Some($crate::backend::NewResolution {
+                        resolves: held_id,
+                        by,
+                        at: now,
+                    }),
+                };
+                let Some((event_id, outbox_id)) =
+                    Self::record(&mut tx, &order, new_event, now).await?
+                else {
+                    // Another resolution committed meanwhile: the next pass
+                    // reports it.
+                    tx.rollback().await?;
+                    return Ok(None);
+                };
+                tx.commit().await?;
+                let mut order = order;
+                let repoll = new_known.is_some();
+                $crate::backend::written(&mut order, new_known, now, repoll);
+                Ok(Some($crate::Resolved {
+                    event_id,
+                    order,
+                    outbox_id,
+                }))
+            }
+
+            /// [`Self::resolve_once`] until it is not outrun.
+            async fn resolve(
+                &self,
+                held_id: i64,
+                kind: $crate::DecisionKind,
+                by: &str,
+                now: smartex_core::time::UnixMillis,
+            ) -> $crate::Result<$crate::Resolved> {
+                $crate::convert::decided_by(by)?;
+                let attempts = self.options.max_apply_attempts.max(1);
+                for _ in 0..attempts {
+                    if let Some(resolved) = self.resolve_once(held_id, kind, by, now).await? {
+                        return Ok(resolved);
+                    }
+                }
+                Err($crate::Error::Contention { attempts })
             }
         }
 
@@ -630,6 +881,62 @@ macro_rules! store_impl {
                 );
                 let rows = sqlx::query(&sql).bind(value).fetch_all(&self.pool).await?;
                 rows.iter().map(Self::decode_event).collect()
+            }
+
+            async fn held(
+                &self,
+                reference: Option<&smartex_core::derived::Reference>,
+                limit: u32,
+            ) -> $crate::Result<Vec<$crate::HeldChange>> {
+                let sql = format!(
+                    "SELECT {} FROM events e WHERE decision = '{}' \
+                     AND ($1 IS NULL OR reference = $1) \
+                     AND NOT EXISTS (SELECT 1 FROM events r WHERE r.resolves_event_id = e.id) \
+                     ORDER BY id LIMIT $2",
+                    $crate::backend::EVENT_COLUMNS,
+                    $crate::DecisionKind::Unexpected.as_str()
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(reference.map(smartex_core::derived::Reference::as_str))
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                let mut held = Vec::with_capacity(rows.len());
+                let mut orders = std::collections::HashMap::new();
+                for row in &rows {
+                    let event = Self::decode_event(row)?;
+                    if !orders.contains_key(&event.reference) {
+                        let key = $crate::OrderKey::Reference(&event.reference);
+                        let order = self.select_order(&self.pool, key).await?;
+                        orders.insert(event.reference.clone(), order);
+                    }
+                    let current = orders
+                        .get(&event.reference)
+                        .and_then(|o| o.as_ref())
+                        .and_then(|o| o.known.clone());
+                    held.push($crate::HeldChange { event, current });
+                }
+                Ok(held)
+            }
+
+            async fn accept_held(
+                &self,
+                event_id: i64,
+                by: &str,
+                now: smartex_core::time::UnixMillis,
+            ) -> $crate::Result<$crate::Resolved> {
+                self.resolve(event_id, $crate::DecisionKind::Accepted, by, now)
+                    .await
+            }
+
+            async fn dismiss_held(
+                &self,
+                event_id: i64,
+                by: &str,
+                now: smartex_core::time::UnixMillis,
+            ) -> $crate::Result<$crate::Resolved> {
+                self.resolve(event_id, $crate::DecisionKind::Dismissed, by, now)
+                    .await
             }
 
             async fn claim_due(

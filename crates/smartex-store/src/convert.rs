@@ -14,7 +14,7 @@ use smartex_core::time::UnixMillis;
 use smartex_core::{ObjectId, OrderStatus, OrderUid};
 
 use crate::error::{Error, Result};
-use crate::model::{DecisionKind, NotificationKey};
+use crate::model::{DecisionKind, NotificationKey, Resolution};
 
 /// A time or count to store: refused if it does not fit a signed 64-bit column.
 pub(crate) fn to_i64(field: &'static str, value: u64) -> Result<i64> {
@@ -197,4 +197,47 @@ pub(crate) fn decision(value: &str) -> Result<DecisionKind> {
 /// A stored notification key.
 pub(crate) fn key(value: Option<String>) -> Result<Option<NotificationKey>> {
     value.map(NotificationKey::custom).transpose()
+}
+
+/// The stored resolution of a held change, on a person's decision's row:
+/// all three columns or none.
+pub(crate) fn resolution(
+    resolves: Option<i64>,
+    by: Option<String>,
+    at_ms: Option<i64>,
+) -> Result<Option<Resolution>> {
+    match (resolves, by, at_ms) {
+        (None, None, None) => Ok(None),
+        (Some(resolves), Some(by), Some(at_ms)) => Ok(Some(Resolution {
+            resolves,
+            by,
+            at: instant("decided_at_ms", at_ms)?,
+        })),
+        _ => Err(Error::Corrupt {
+            field: "resolves_event_id",
+            reason: "is stored without who decided and when, or they without it",
+        }),
+    }
+}
+
+/// The most bytes of who decided that the store keeps.
+pub(crate) const DECIDED_BY_MAX: usize = 200;
+
+/// Who decided on a held change, checked before it is stored: 1 to 200 bytes
+/// of text with something visible and no control character (it ends up on
+/// terminals and in logs).
+pub(crate) fn decided_by(by: &str) -> Result<()> {
+    let reason = if by.trim().is_empty() {
+        "must name who decided"
+    } else if by.len() > DECIDED_BY_MAX {
+        "must be at most 200 bytes"
+    } else if by.chars().any(char::is_control) {
+        "must not contain control characters"
+    } else {
+        return Ok(());
+    };
+    Err(Error::InvalidInput {
+        field: "decided by",
+        reason,
+    })
 }

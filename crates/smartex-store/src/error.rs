@@ -76,6 +76,34 @@ pub enum Error {
         /// The unit asked for.
         configured: smartex_core::auth::NonceUnit,
     },
+    /// The event to accept or dismiss is not a change held for review: no
+    /// event has this id, or the tracker did not hold it (only changes
+    /// decided [`DecisionKind::Unexpected`](crate::DecisionKind::Unexpected)
+    /// are held).
+    #[error("not a change held for review: {reason}")]
+    NotHeld {
+        /// Which of the two.
+        reason: &'static str,
+    },
+    /// The held change was already accepted or dismissed: each is resolved
+    /// once, and the first decision stands.
+    #[error("this held change was already {decision} (event {resolution_event_id})")]
+    AlreadyResolved {
+        /// The row of the first resolution in the event log.
+        resolution_event_id: i64,
+        /// [`Accepted`](crate::DecisionKind::Accepted) or
+        /// [`Dismissed`](crate::DecisionKind::Dismissed).
+        decision: crate::DecisionKind,
+        /// Who decided (free text, as they gave it: escape it before
+        /// printing; left out of this message for that reason).
+        decided_by: String,
+    },
+    /// Accepting the held change is refused: the order has learned something
+    /// newer since it was held (see
+    /// [`accept_held`](smartex_core::status::accept_held)). Look at the
+    /// order again; dismiss the change if it no longer applies.
+    #[error("the held change cannot be accepted: {0}")]
+    StaleHeld(smartex_core::status::StaleHeld),
     /// The store URL names no backend this build supports.
     #[error("unsupported store URL: {reason}")]
     UnsupportedUrl {

@@ -102,14 +102,15 @@ use smartex_core::time::UnixMillis;
 pub use any::AnyStore;
 pub use error::{Error, Result};
 pub use model::{
-    ApplyOutcome, DecisionKind, EventRow, IpnSecretSource, Lease, NotificationKey, Observation,
-    OrderBinding, OrderKey, OrderRecord, OutboxItem, PendingOrder,
+    ApplyOutcome, DecisionKind, EventRow, HeldChange, IpnSecretSource, Lease, NotificationKey,
+    Observation, OrderBinding, OrderKey, OrderRecord, OutboxItem, PendingOrder, Resolution,
+    Resolved,
 };
 pub use nonces::{NonceLedger, NonceTurn};
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
 pub use seal::{SealingKey, SecretSealing};
-pub use smartex_core::status::{Decision, KnownStatus, Source, StatusEvent};
+pub use smartex_core::status::{Decision, KnownStatus, Source, StaleHeld, StatusEvent};
 pub use sqlite::SqliteStore;
 
 /// Options common to every backend.
@@ -191,6 +192,55 @@ pub trait OrderStore: Send + Sync {
 
     /// The order's event log, oldest first.
     fn events(&self, key: OrderKey<'_>) -> impl Future<Output = Result<Vec<EventRow>>> + Send;
+
+    /// The changes held for review, oldest first: verified observations the
+    /// tracker decided [`DecisionKind::Unexpected`] (a final status
+    /// changing, a move the lifecycle does not know — an operator's hand,
+    /// most often) that no one has accepted or dismissed yet; at most
+    /// `limit`, of the order `reference` only if given. Oldest first, as a
+    /// review queue is worked: of one order's held changes, an older one can
+    /// no longer be accepted once a newer one was ([`HeldChange::stale`]).
+    fn held(
+        &self,
+        reference: Option<&Reference>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<HeldChange>>> + Send;
+
+    /// A person accepts the held change `event_id`: its status becomes the
+    /// order's current status over the lifecycle's objection (what is known
+    /// then is the core's [`accept_held`](smartex_core::status::accept_held))
+    /// and reaches the business step like any applied change — in one
+    /// transaction with compare-and-set on the order's version, a new
+    /// event-log row decided [`DecisionKind::Accepted`] that names the held
+    /// row, who decided (`by`) and when (`now`), and an outbox item
+    /// (current, with the held change's amounts and the order's expected
+    /// ones, [`OutboxItem::decided_by`]). A status that is not final makes
+    /// the order due for a poll at once.
+    ///
+    /// Refused, writing nothing: [`Error::NotHeld`] (no such event, or not a
+    /// held one), [`Error::AlreadyResolved`] (each held change is resolved
+    /// once: exactly once under concurrency, by a unique key),
+    /// [`Error::StaleHeld`] (the order has learned something newer since
+    /// it was held: accepting would move its status back — look again, and
+    /// dismiss it if it no longer applies), [`Error::InvalidInput`] (`by`
+    /// empty, over 200 bytes, or with control characters).
+    fn accept_held(
+        &self,
+        event_id: i64,
+        by: &str,
+        now: UnixMillis,
+    ) -> impl Future<Output = Result<Resolved>> + Send;
+
+    /// A person dismisses the held change `event_id`: a new event-log row
+    /// decided [`DecisionKind::Dismissed`] names it, who decided and when;
+    /// nothing else changes. Refused as [`accept_held`](Self::accept_held)
+    /// is, save that a dismissal is never stale.
+    fn dismiss_held(
+        &self,
+        event_id: i64,
+        by: &str,
+        now: UnixMillis,
+    ) -> impl Future<Output = Result<Resolved>> + Send;
 
     /// Claims up to `lease.limit` orders due for a poll (not final,
     /// `next_poll_at` passed, no live lease), leasing each to

@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use smartex_core::amounts::{AmountCheck, Amounts};
 use smartex_core::derived::Reference;
-use smartex_core::status::{Decision, KnownStatus, PaymentView, Source, StatusEvent};
+use smartex_core::status::{
+    Decision, KnownStatus, PaymentView, Source, StaleHeld, StatusEvent, accept_held,
+};
 use smartex_core::time::UnixMillis;
 use smartex_core::{IpnSecret, ObjectId, OrderSecret, OrderStatus, OrderUid};
 
@@ -218,7 +220,11 @@ impl Observation {
     }
 }
 
-/// A tracker decision as the event log keeps it.
+/// A decision as the event log keeps it: the tracker's, or a person's on a
+/// change the tracker held for review.
+///
+/// Deliberately exhaustive, like [`Decision`]: a kind added later must be
+/// handled by every match on it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum DecisionKind {
     /// Applied: the order's state changed and an outbox item was written.
@@ -230,13 +236,23 @@ pub enum DecisionKind {
     /// A genuine signed change the current status has moved past: recorded,
     /// and given to the business step as history (not current).
     Superseded,
-    /// Outside the lifecycle; left for a person to look at.
+    /// Outside the lifecycle; held for a person to look at
+    /// ([`OrderStore::held`](crate::OrderStore::held)).
     Unexpected,
+    /// A person accepted a held change: it became the order's current
+    /// status and an outbox item was written
+    /// ([`OrderStore::accept_held`](crate::OrderStore::accept_held)).
+    Accepted,
+    /// A person dismissed a held change: nothing else changed
+    /// ([`OrderStore::dismiss_held`](crate::OrderStore::dismiss_held)).
+    Dismissed,
 }
 
 impl DecisionKind {
     /// The kind of a core [`Decision`] (one kind for each: both enums are
     /// exhaustive, so a decision added later must be given its kind here).
+    /// [`Accepted`](Self::Accepted) and [`Dismissed`](Self::Dismissed) are
+    /// people's decisions, never the tracker's.
     pub fn of(decision: &Decision) -> Self {
         match decision {
             Decision::Apply => Self::Apply,
@@ -248,9 +264,25 @@ impl DecisionKind {
     }
 
     /// Whether the decision reaches the business step (an outbox item):
-    /// applied as the current status, or recorded as history.
+    /// applied as the current status (by the tracker or a person), or
+    /// recorded as history.
     pub fn is_delivered(&self) -> bool {
-        matches!(self, Self::Apply | Self::Superseded)
+        match self {
+            Self::Apply | Self::Superseded | Self::Accepted => true,
+            Self::Duplicate | Self::Stale | Self::Unexpected | Self::Dismissed => false,
+        }
+    }
+
+    /// Whether the decision made the change the order's current status.
+    pub fn is_current(&self) -> bool {
+        match self {
+            Self::Apply | Self::Accepted => true,
+            Self::Duplicate
+            | Self::Stale
+            | Self::Superseded
+            | Self::Unexpected
+            | Self::Dismissed => false,
+        }
     }
 
     /// How the event log spells it.
@@ -261,6 +293,8 @@ impl DecisionKind {
             Self::Stale => "stale",
             Self::Superseded => "superseded",
             Self::Unexpected => "unexpected",
+            Self::Accepted => "accepted",
+            Self::Dismissed => "dismissed",
         }
     }
 
@@ -272,8 +306,16 @@ impl DecisionKind {
             "stale" => Self::Stale,
             "superseded" => Self::Superseded,
             "unexpected" => Self::Unexpected,
+            "accepted" => Self::Accepted,
+            "dismissed" => Self::Dismissed,
             _ => return None,
         })
+    }
+}
+
+impl std::fmt::Display for DecisionKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -291,14 +333,71 @@ pub struct EventRow {
     pub key: Option<NotificationKey>,
     /// When it was received.
     pub received_at: UnixMillis,
-    /// What the tracker decided.
+    /// What was decided: by the tracker, or — [`DecisionKind::Accepted`],
+    /// [`DecisionKind::Dismissed`] — by a person ([`EventRow::resolution`]).
     pub decision: DecisionKind,
     /// Why, for [`DecisionKind::Unexpected`].
     pub reason: Option<String>,
-    /// The order's version after this row (unchanged unless applied).
+    /// The order's version after this row (unchanged unless applied or
+    /// accepted).
     pub version: u64,
     /// The amounts the observation carried, exactly as received.
     pub amounts: Amounts,
+    /// For a person's decision on a held change: which change, who and when.
+    /// The row repeats the held observation (its status, time, source,
+    /// amounts and `received_at`).
+    pub resolution: Option<Resolution>,
+}
+
+/// A person's decision on a change held for review, as the event log keeps
+/// it: on a row of its own (the log is append-only), decided
+/// [`DecisionKind::Accepted`] or [`DecisionKind::Dismissed`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Resolution {
+    /// The id of the held row it resolves (each is resolved at most once).
+    pub resolves: i64,
+    /// Who decided, as they gave it (an operator's name, `cli:alice`):
+    /// free text, so escape it before printing it.
+    pub by: String,
+    /// When, on the deciding instance's clock.
+    pub at: UnixMillis,
+}
+
+/// A change held for review: a verified observation the tracker decided
+/// [`DecisionKind::Unexpected`] (a final status changing, a move the
+/// lifecycle does not know — an operator's hand, most often), not resolved
+/// yet. Listed by [`OrderStore::held`](crate::OrderStore::held).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeldChange {
+    /// The held row: its id (to accept or dismiss it), the order's
+    /// reference, the status with its signed time and source, why it was
+    /// held ([`EventRow::reason`]), its amounts, and when it was received
+    /// ([`EventRow::received_at`]).
+    pub event: EventRow,
+    /// What the order knows now: its current status, which accepting the
+    /// held change would replace.
+    pub current: Option<KnownStatus>,
+}
+
+impl HeldChange {
+    /// Why accepting it now would be refused (the order has learned
+    /// something newer since it was held: [`accept_held`]), if it would.
+    pub fn stale(&self) -> Option<StaleHeld> {
+        accept_held(self.current.as_ref(), &self.event.event).err()
+    }
+}
+
+/// What [`OrderStore::accept_held`](crate::OrderStore::accept_held) or
+/// [`OrderStore::dismiss_held`](crate::OrderStore::dismiss_held) wrote.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Resolved {
+    /// The resolution's row in the event log.
+    pub event_id: i64,
+    /// The order afterwards: for an accepted change, with its new status
+    /// and version.
+    pub order: OrderRecord,
+    /// The outbox item written for an accepted change.
+    pub outbox_id: Option<i64>,
 }
 
 /// What [`crate::OrderStore::apply`] did.
@@ -392,6 +491,10 @@ pub struct OutboxItem {
     /// What the order was expected to carry when the change was applied
     /// ([`OrderRecord::expected_amounts`]).
     pub expected: Amounts,
+    /// Who made it current, for a change a person accepted after the
+    /// tracker held it ([`DecisionKind::Accepted`]); `None` for the
+    /// tracker's own decisions. Free text: escape it before printing it.
+    pub decided_by: Option<String>,
 }
 
 impl OutboxItem {

@@ -107,6 +107,7 @@ pub enum Handled {
 /// | `Superseded` | `superseded` | `Decided`, with an outbox item (history) | `Superseded` | 200 `OK: recorded as history` |
 /// | `Unexpected` | `unexpected` | `Decided` | `Unexpected` | 202 `Accepted: held for review` |
 /// | the same notification again | the first delivery's | `Repeat` | `Repeat` | as the first: stale, history, held, else duplicate |
+/// | — (a person's decision on a held change: [`Merchant::accept_held`], [`Merchant::dismiss_held`]) | `accepted` (with an outbox item) / `dismissed`, a row of its own | — ([`Resolved`]) | — | — (not an answer to a notification) |
 ///
 /// Before a decision: a refusal by the receiver is [`Handled::Refused`]
 /// (400/401/404/405/413/415/422, [`Answer::for_error`]), an unusable
@@ -117,6 +118,7 @@ pub enum Handled {
 /// [`Decision`]: smartex_core::status::Decision
 /// [`DecisionKind`]: smartex_store::DecisionKind
 /// [`ApplyOutcome`]: smartex_store::ApplyOutcome
+/// [`Resolved`]: smartex_store::Resolved
 #[derive(Debug)]
 pub struct IpnOutcome {
     /// The HTTP answer to send.
@@ -444,6 +446,11 @@ impl<S: OrderStore + 'static, T: Transport + 'static> Merchant<S, T> {
                     DecisionKind::Superseded => Answer::SUPERSEDED,
                     DecisionKind::Unexpected => Answer::HELD,
                     DecisionKind::Apply | DecisionKind::Duplicate => Answer::DUPLICATE,
+                    // A person's decision is a row without a notification
+                    // key, never a repeat's first decision; answered as
+                    // what it did (applied, or ignored).
+                    DecisionKind::Accepted => Answer::DUPLICATE,
+                    DecisionKind::Dismissed => Answer::STALE,
                 },
                 Handled::Repeat,
             ),

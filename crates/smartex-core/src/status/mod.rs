@@ -295,6 +295,6 @@ mod tracker;
 
 pub use meaning::{Actor, PaymentView, Provenance, STEPS, Step, expires};
 pub use tracker::{
-    DEFAULT_CLOCK_SKEW_MS, Decision, KnownStatus, SignedMark, Source, StatusEvent, Tracker,
-    Transition, decide, transition,
+    DEFAULT_CLOCK_SKEW_MS, Decision, KnownStatus, SignedMark, Source, StaleHeld, StatusEvent,
+    Tracker, Transition, accept_held, decide, transition,
 };

@@ -1,6 +1,8 @@
 //! The pure tracker: what an incoming status change means for what is known
 //! of an order. [`transition`] is the one rule; [`Tracker`], the store and
-//! every receiver call it, so they cannot decide differently.
+//! every receiver call it, so they cannot decide differently. A change it
+//! holds for a person ([`Decision::Unexpected`]) becomes current only by that
+//! person's decision, and [`accept_held`] says what is known then.
 
 use super::OrderStatus;
 use crate::time::UnixMillis;
@@ -569,6 +571,90 @@ fn overlaps_current(known: Option<&KnownStatus>, event: &StatusEvent) -> bool {
 /// know what an event means (an answer to a replayed notification).
 pub fn decide(known: Option<&KnownStatus>, event: &StatusEvent) -> Decision {
     transition(known, event).decision
+}
+
+/// Why a change held for review ([`Decision::Unexpected`]) can no longer be
+/// accepted ([`accept_held`]): the order has learned something newer since.
+///
+/// Exhaustive, like [`Decision`]: a reason added later must be handled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum StaleHeld {
+    /// The order's current status was observed after the held change began
+    /// (or over a time that overlaps it): accepting it would move the
+    /// current status backwards, or over a fact of unknown order.
+    CurrentIsNewer,
+    /// A signed change (an IPN) recorded for the order began after the held
+    /// change ended.
+    SignedIsNewer,
+}
+
+impl StaleHeld {
+    /// Why, in words (for an error message or a log line).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::CurrentIsNewer => {
+                "the order's current status was observed at or after the held change: \
+                 the order has moved on since it was held"
+            }
+            Self::SignedIsNewer => "a newer signed change of the order was recorded since",
+        }
+    }
+}
+
+impl core::fmt::Display for StaleHeld {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.reason())
+    }
+}
+
+/// **What is known after a person accepts a held change**: `held` — an event
+/// that [`transition`] decided [`Decision::Unexpected`] — made the order's
+/// current status against `known`, what the order knows now.
+///
+/// The person's decision overrides the lifecycle (a final status changing, a
+/// move the inferred lifecycle does not know: an operator's hand), never
+/// time: the current status still never moves backwards. So the held change
+/// is accepted only if it began after the current observation ended — as it
+/// did when it was held, unless the order has learned something since — and
+/// did not end before a signed change already recorded; otherwise
+/// [`StaleHeld`] says why, and the person looks at the order again. What is
+/// known afterwards is what applying it would give ([`KnownStatus::after`]):
+/// its status, time and source, and the newest signed change.
+///
+/// `done`@1 000 by IPN, then an operator's `hold`@2 000 — held, since a final
+/// status does not change by itself — accepted; a second held change older
+/// than the accepted one is refused:
+///
+/// ```
+/// use smartex_core::status::{accept_held, transition, Decision, StaleHeld, StatusEvent};
+/// use smartex_core::time::UnixMillis;
+/// use smartex_core::OrderStatus::*;
+/// let ms = UnixMillis::from_millis;
+/// let done = transition(None, &StatusEvent::ipn(Done, ms(1_000))).known.unwrap();
+/// let hold = StatusEvent::ipn(Hold, ms(2_000));
+/// assert!(matches!(transition(Some(&done), &hold).decision, Decision::Unexpected { .. }));
+/// let accepted = accept_held(Some(&done), &hold).unwrap();
+/// assert_eq!((accepted.status.clone(), accepted.at), (Hold, Some(ms(2_000))));
+/// let older = StatusEvent::ipn(InProgressPayout, ms(1_500));
+/// assert_eq!(accept_held(Some(&accepted), &older), Err(StaleHeld::CurrentIsNewer));
+/// ```
+pub fn accept_held(
+    known: Option<&KnownStatus>,
+    held: &StatusEvent,
+) -> Result<KnownStatus, StaleHeld> {
+    if let Some(known) = known {
+        if let (Some(current_end), Some(start)) = (known.latest(), held.at)
+            && start <= current_end
+        {
+            return Err(StaleHeld::CurrentIsNewer);
+        }
+        if let (Some(signed), Some(end)) = (known.last_signed.as_ref(), held.latest())
+            && end < signed.at
+        {
+            return Err(StaleHeld::SignedIsNewer);
+        }
+    }
+    Ok(KnownStatus::after(known, held))
 }
 
 /// The rule for the current status alone: time first (as intervals), then

@@ -231,3 +231,79 @@ fn one_history_decided_by_the_tracker() {
         assert_eq!(tracker.apply(&event), step.decision, "step {i}");
     }
 }
+
+/// A held change is accepted over the lifecycle's objection, never over
+/// time: not when the order learned a later status since, nor when a newer
+/// signed change was recorded.
+#[test]
+fn accepting_a_held_change_never_moves_the_status_back() {
+    use smartex_core::status::{Source, StaleHeld, accept_held, transition};
+    use smartex_core::time::UnixMillis;
+    let ms = UnixMillis::from_millis;
+    let done = transition(None, &StatusEvent::ipn(Done, ms(1_000)))
+        .known
+        .unwrap();
+    // An operator's move back from a final status: held, then accepted.
+    let back = StatusEvent::ipn(InProgressPayout, ms(2_000));
+    assert!(matches!(
+        transition(Some(&done), &back).decision,
+        Decision::Unexpected { .. }
+    ));
+    let accepted = accept_held(Some(&done), &back).unwrap();
+    assert_eq!(accepted.status, InProgressPayout);
+    assert_eq!(
+        (accepted.at, accepted.source),
+        (Some(ms(2_000)), Source::Ipn)
+    );
+    assert_eq!(accepted.last_signed.as_ref().map(|m| m.at), Some(ms(2_000)));
+    // The lifecycle goes on from the accepted status.
+    assert_eq!(
+        decide(Some(&accepted), &StatusEvent::ipn(Done, ms(3_000))),
+        Decision::Apply
+    );
+    // A poll confirmed `done` after the held change: refused.
+    let confirmed = done
+        .merge_duplicate(&StatusEvent::polled_between(
+            Done,
+            ms(10_000),
+            ms(10_100),
+            1_000,
+        ))
+        .unwrap();
+    assert_eq!(
+        accept_held(Some(&confirmed), &back),
+        Err(StaleHeld::CurrentIsNewer)
+    );
+    // Within the current observation's window: of unknown order, refused.
+    let wide = KnownStatus {
+        status: Done,
+        at: Some(ms(1_000)),
+        source: Source::Poll { window_ms: 5_000 },
+        last_signed: None,
+    };
+    assert_eq!(
+        accept_held(Some(&wide), &back),
+        Err(StaleHeld::CurrentIsNewer)
+    );
+    // A newer signed change recorded as history (the current status from an
+    // earlier poll): refused.
+    let polled = KnownStatus {
+        status: Done,
+        at: Some(ms(500)),
+        source: Source::Poll { window_ms: 100 },
+        last_signed: Some(smartex_core::status::SignedMark {
+            status: Hold,
+            at: ms(2_500),
+            window_ms: 0,
+        }),
+    };
+    assert_eq!(
+        accept_held(Some(&polled), &back),
+        Err(StaleHeld::SignedIsNewer)
+    );
+    // Nothing known, or an event without a time: the person decides.
+    assert_eq!(accept_held(None, &back).unwrap().status, InProgressPayout);
+    let untimed = StatusEvent::polled_untimed(Hold);
+    let after = accept_held(Some(&done), &untimed).unwrap();
+    assert_eq!((after.status, after.at), (Hold, Some(ms(1_000))));
+}

@@ -12,6 +12,7 @@
 
 mod common;
 mod concurrency;
+mod held;
 mod ledger;
 mod mirror;
 mod outbox;

@@ -24,6 +24,11 @@
 //!   final, one instance per order at a time, resuming after restarts.
 //! - [`Merchant::outbox`] hands every applied change to the merchant's
 //!   business step at least once, acknowledged after it succeeds.
+//! - [`Merchant::held`] lists the genuine changes the lifecycle did not
+//!   expect (an operator's hand, most often: answered 202, held for review);
+//!   [`Merchant::accept_held`] makes one current — to the outbox like any
+//!   other — and [`Merchant::dismiss_held`] sets it aside, each recorded in
+//!   the event log with who decided.
 //!
 //! ## Features
 //!
@@ -194,6 +199,7 @@ macro_rules! facade {
 facade! {
     mod error;
     mod failures;
+    mod held;
     mod merchant;
     mod options;
     mod outbox;
@@ -207,7 +213,7 @@ facade! {
     pub use outbox::Outbox;
     pub use receive::{CONFLICT, Handled, INTERNAL_ERROR, IpnOutcome};
     pub use reconcile::{ReconcileReport, Reconciler};
-    pub use smartex_store::OutboxItem;
+    pub use smartex_store::{HeldChange, OutboxItem, Resolved};
 }
 
 #[cfg(all(feature = "client", feature = "sqlite"))]

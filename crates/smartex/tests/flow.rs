@@ -21,7 +21,7 @@ use smartex::ipn::IpnRequest;
 use smartex::store::{DecisionKind, OrderKey, OrderStore, Source, SqliteStore, StoreOptions};
 use smartex::{Error, MasterKey, Merchant, OutboxOptions, ReconcileOptions, Reference};
 use smartex_core::OrderStatus;
-use smartex_core::time::{ManualClock, UnixMillis};
+use smartex_core::time::{Clock, ManualClock, UnixMillis};
 use smartex_sandbox::{IpnSpelling, Sandbox, SandboxConfig, Schedule};
 
 type Shop = Merchant<SqliteStore, ReqwestTransport>;
@@ -858,4 +858,105 @@ async fn plain_http_is_refused_unless_loopback_or_named() {
     .unwrap_err();
     assert!(site.to_string().contains("site"), "{site}");
     assert!(build("http://www.smartexpay.com", "http://shop.example/ipn", true).is_ok());
+}
+
+/// An operator's move the lifecycle does not expect (a done order returned:
+/// a refund by hand) is held for review; a person accepts it and the
+/// business step gets it like any applied change, with who decided.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_change_accepted_by_a_person_reaches_the_business_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = clock();
+    let sb = sandbox(&clock).await;
+    let (m, _) = merchant(&sb, &clock, &dir.path().join("shop.db"), 0).await;
+    let c = m
+        .checkout(&Reference::new("held-1").unwrap(), order(&sb))
+        .await
+        .unwrap();
+    for status in [
+        OrderStatus::WaitPayment,
+        OrderStatus::InProgressPayout,
+        OrderStatus::Done,
+    ] {
+        sb.set_status(c.uid(), status).await.unwrap();
+    }
+    let outbox = m.outbox();
+    let mut delivered = Vec::new();
+    while delivered.len() < 3 {
+        let items = outbox.claim().await.unwrap();
+        assert!(!items.is_empty(), "outbox ran dry after {delivered:?}");
+        for item in items {
+            outbox.ack(&item).await.unwrap();
+            delivered.push(item.status.clone());
+        }
+    }
+    assert!(m.held(10).await.unwrap().is_empty());
+    // The operator returns the paid order: a final status changing, held.
+    sb.set_status(c.uid(), OrderStatus::Returned).await.unwrap();
+    eventually("the returned order's IPN is held", || async {
+        !m.held(10).await.unwrap().is_empty()
+    })
+    .await;
+    let held = m.held(10).await.unwrap();
+    assert_eq!(held.len(), 1);
+    let change = &held[0];
+    assert_eq!(change.event.reference.as_str(), "held-1");
+    assert_eq!(change.event.event.status, OrderStatus::Returned);
+    assert_eq!(change.event.decision, DecisionKind::Unexpected);
+    assert!(change.event.reason.is_some());
+    assert!(
+        change.event.amounts.in_amount.is_some(),
+        "signed amounts kept"
+    );
+    assert_eq!(
+        change.current.as_ref().map(|k| &k.status),
+        Some(&OrderStatus::Done)
+    );
+    assert_eq!(change.stale(), None);
+    assert!(
+        outbox.claim().await.unwrap().is_empty(),
+        "held: not delivered"
+    );
+
+    advance(&clock, Duration::from_millis(500));
+    let decided_at = clock.now();
+    let resolved = m.accept_held(change.event.id, "ops:alice").await.unwrap();
+    assert_eq!(
+        stored_status(&m, "held-1").await,
+        Some(OrderStatus::Returned)
+    );
+    assert_eq!(resolved.order, stored(&m, "held-1").await);
+    let items = outbox.claim().await.unwrap();
+    assert_eq!(items.len(), 1);
+    let item = &items[0];
+    assert_eq!(Some(item.id), resolved.outbox_id);
+    assert_eq!(
+        (item.previous.clone(), item.status.clone()),
+        (Some(OrderStatus::Done), OrderStatus::Returned)
+    );
+    assert!(item.current);
+    assert_eq!(item.decided_by.as_deref(), Some("ops:alice"));
+    assert_eq!(item.amounts, change.event.amounts);
+    assert!(outbox.ack(item).await.unwrap());
+    // The event log says who decided, and when; a second decision is refused.
+    let log = m
+        .store()
+        .events(OrderKey::Reference(&Reference::new("held-1").unwrap()))
+        .await
+        .unwrap();
+    let last = log.last().unwrap();
+    assert_eq!(last.decision, DecisionKind::Accepted);
+    let resolution = last.resolution.as_ref().unwrap();
+    assert_eq!(
+        (resolution.resolves, resolution.by.as_str(), resolution.at),
+        (change.event.id, "ops:alice", decided_at)
+    );
+    assert!(matches!(
+        m.dismiss_held(change.event.id, "ops:bob").await,
+        Err(Error::Store(smartex::store::Error::AlreadyResolved {
+            decision: DecisionKind::Accepted,
+            ..
+        }))
+    ));
+    assert!(m.held(10).await.unwrap().is_empty());
 }

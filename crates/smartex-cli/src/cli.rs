@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use smartex_core::derived::Reference;
 use smartex_core::{Amount, CurrencyCode, Lang, ObjectId, OrderUid};
 
 use crate::demo::IpnStep;
@@ -43,6 +44,10 @@ fn amount(s: &str) -> Result<Amount, String> {
         .map_err(|_| "must be a decimal number such as 2, 317.42 or -0.5".to_owned())
 }
 
+fn reference(s: &str) -> Result<Reference, String> {
+    Reference::new(s).map_err(|_| "must be 1 to 64 of A-Z a-z 0-9 - _ . ~".to_owned())
+}
+
 fn currency(s: &str) -> Result<CurrencyCode, String> {
     CurrencyCode::parse("xml", s)
         .map_err(|_| "must be a currency code of 1-32 letters, digits, `_`, `-` or `.`".to_owned())
@@ -56,6 +61,7 @@ Environment:
   SMARTEX_ORDER_SECRET an order's secret (--order-secret)
   SMARTEX_SITE         the site (--site)
   SMARTEX_SANDBOX_TOKEN the sandbox's admin token (--admin-token)
+  SMARTEX_STORE        the merchant's store URL (--store; it may carry a password)
   NO_COLOR             no colour, even on a terminal
 Secrets given as environment variables stay out of the shell history; they
 are never printed.";
@@ -155,6 +161,15 @@ pub(crate) enum Command {
     /// Print a fresh random secret (an ipnSecret or a master key)
     #[command(long_about = SECRET_ABOUT, after_help = "Exit codes: 0 ok, 3 no random source.")]
     Secret,
+
+    /// List, accept or dismiss the changes held for review in a merchant's store
+    ///
+    /// A held change is a genuine notification (or poll) that the order's
+    /// lifecycle does not expect — a final status changing, a move back: an
+    /// operator's hand on the platform, most often. The merchant answered it
+    /// 202 "held for review" and applied it to nothing; a person decides.
+    #[command(subcommand)]
+    Held(HeldCommand),
 }
 
 #[derive(Debug, Args)]
@@ -658,4 +673,96 @@ pub(crate) struct UrlArgs {
 
     #[command(flatten)]
     pub(crate) order: OrderRef,
+}
+
+/// The merchant's store.
+#[derive(Debug, Args)]
+pub(crate) struct StoreArg {
+    /// The merchant's store, as its instances open it: sqlite:PATH (an
+    /// existing file) or postgres://USER@HOST/DB. Opening it runs the store's
+    /// migrations, as an instance does. Prefer the environment variable: a
+    /// PostgreSQL URL may carry a password
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "SMARTEX_STORE",
+        hide_env_values = true
+    )]
+    pub(crate) store: Hidden,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum HeldCommand {
+    /// List the changes held for review, oldest first
+    ///
+    /// Each is shown with its event id (to accept or dismiss it), the order's
+    /// reference, the order's current status and the held one, why it was
+    /// held, its signed time, when it arrived and its amounts, and — when the
+    /// order has learned something newer since — why accepting it would be
+    /// refused. Text from the store is printed escaped.
+    #[command(
+        after_help = "Exit codes: 0 ok (also when nothing is held), 2 usage error, \
+        3 the store is unavailable."
+    )]
+    List(HeldListArgs),
+
+    /// Accept a held change: it becomes the order's current status
+    ///
+    /// The person's decision overrides the lifecycle, never time: the held
+    /// status becomes the order's current status, and the merchant's business
+    /// step gets it from the outbox like any applied change, marked with who
+    /// decided. The decision is a row of its own in the order's event log,
+    /// with --by and the time. Refused when the order has learned something
+    /// newer since the change was held (look at the order again, and dismiss
+    /// the change if it no longer applies), and when the change was already
+    /// accepted or dismissed.
+    #[command(after_help = "Exit codes: 0 accepted, 2 usage error, 3 the store is \
+        unavailable, 4 refused: not a held change, already accepted or dismissed, or the order \
+        has moved on since it was held.")]
+    Accept(HeldDecisionArgs),
+
+    /// Dismiss a held change: recorded, nothing else changes
+    ///
+    /// The decision is a row of its own in the order's event log, with --by
+    /// and the time; the order and the business step are left as they are.
+    #[command(after_help = "Exit codes: 0 dismissed, 2 usage error, 3 the store is \
+        unavailable, 4 refused: not a held change, or already accepted or dismissed.")]
+    Dismiss(HeldDecisionArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct HeldListArgs {
+    #[command(flatten)]
+    pub(crate) store: StoreArg,
+
+    /// Only the changes of the order with this reference
+    #[arg(long, value_name = "REF", value_parser = reference)]
+    pub(crate) reference: Option<Reference>,
+
+    /// At most this many
+    #[arg(long, value_name = "N", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) limit: u32,
+
+    /// Print them as JSON (one array)
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct HeldDecisionArgs {
+    /// The held change's event id (the # of `smartex held list`)
+    #[arg(value_name = "EVENT_ID", value_parser = clap::value_parser!(i64).range(1..))]
+    pub(crate) event_id: i64,
+
+    /// Who decides, as the event log keeps it (e.g. cli:alice): 1 to 200
+    /// bytes, no control characters
+    #[arg(long, value_name = "NAME")]
+    pub(crate) by: String,
+
+    #[command(flatten)]
+    pub(crate) store: StoreArg,
+
+    /// Print the outcome as JSON
+    #[arg(long)]
+    pub(crate) json: bool,
 }

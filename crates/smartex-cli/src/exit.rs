@@ -12,7 +12,7 @@ use smartex_http::ErrorKind;
 /// | 1 | a check failed: an IPN did not verify, the demo's checks failed, an endpoint answered with a non-2xx status |
 /// | 2 | usage error or malformed input (bad option, an IPN body that does not parse, a request refused before sending) |
 /// | 3 | network or platform unavailable: no connection, a timeout, an HTTP error page, maintenance, a port that cannot be bound |
-/// | 4 | the platform refused the request (its error envelope: validation, not found, not allowed) |
+/// | 4 | the platform refused the request (its error envelope: validation, not found, not allowed); for `held accept` / `held dismiss`, the store refused the decision (not a held change, already resolved, the order has moved on since) |
 /// | 5 | ambiguous: `order/create` failed after it may have reached the platform (a timeout, a broken connection, an HTTP 5xx other than 503) — the order may exist; look before creating another |
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -25,7 +25,8 @@ pub enum Exit {
     Usage,
     /// 3: the network or the platform is unavailable.
     Unavailable,
-    /// 4: the platform refused the request.
+    /// 4: the platform (or, for a decision on a held change, the store)
+    /// refused the request.
     Refused,
     /// 5: the call may have taken effect although it failed.
     Ambiguous,
@@ -76,7 +77,8 @@ Exit codes:
   1  a check failed (an IPN did not verify, the demo's checks failed, a non-2xx answer)
   2  usage error or malformed input
   3  network or platform unavailable (no connection, timeout, HTTP error page, maintenance)
-  4  the platform refused the request (validation, not found, not allowed)
+  4  the platform refused the request (validation, not found, not allowed); for `held`,
+     the store refused the decision (not held, already resolved, the order moved on)
   5  ambiguous: the order may have been created although the call failed; look before retrying";
 
 /// Why a command failed: a message for people and the [`Exit`] code.

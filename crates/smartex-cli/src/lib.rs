@@ -23,12 +23,14 @@
 //! | `smartex ipn listen --secret S [--listen ADDR] [--forward-to URL] [--count N]` | receives, verifies and prints IPNs, optionally forwarding them |
 //! | `smartex order create \| get \| mark-paid --site URL …` | the API client from the shell (`get --watch` polls until final) |
 //! | `smartex url payment \| order --site URL --uid N --order-secret S` | page URLs, no network |
+//! | `smartex held list \| accept EVENT_ID --by NAME \| dismiss EVENT_ID --by NAME --store URL` | the changes a merchant's store holds for review (genuine, but not what the lifecycle expects), and a person's decision on one, recorded with who decided |
 //!
 //! ## Secrets
 //!
 //! Secrets come from environment variables so they stay out of the shell
 //! history — `SMARTEX_IPN_SECRET`, `SMARTEX_API_KEY`, `SMARTEX_API_SECRET`,
-//! `SMARTEX_ORDER_SECRET` (options exist too) — and are never printed: not in
+//! `SMARTEX_ORDER_SECRET`, `SMARTEX_STORE` (a store URL may carry a password;
+//! options exist too) — and are never printed: not in
 //! `--help` (values of these variables are hidden), not in errors (a secret
 //! that fails its check is described, never echoed). The order secret that
 //! `order create` returns, and the page URLs that carry it, are the command's
@@ -49,7 +51,7 @@
 //! | 1 | a check failed: an IPN did not verify (`ipn verify`), the demo's checks failed, an endpoint answered non-2xx (`ipn send`), `ipn listen --count` saw an IPN that did not verify, `order get --watch` ended before a final status |
 //! | 2 | usage error or malformed input (a bad option, a body that does not parse, a request refused before sending) |
 //! | 3 | network or platform unavailable (no connection, a timeout, an HTTP error page, maintenance, a port that cannot be bound) |
-//! | 4 | the platform refused the request (its error envelope: validation, not found, not allowed) |
+//! | 4 | the platform refused the request (its error envelope: validation, not found, not allowed); `held accept` / `dismiss`: the store refused the decision (not a held change, already resolved, the order has moved on since) |
 //! | 5 | ambiguous: `order/create` failed after it may have reached the platform (a timeout, a broken connection, an HTTP 5xx other than 503) — look for the order before creating another |
 //!
 //! See [`Exit`].

@@ -217,6 +217,15 @@ impl<'w> Printer<'w> {
     }
 }
 
+/// Text the command did not write itself (read from a store, received in a
+/// notification, given as an argument), safe to print: control characters,
+/// line separators and bidi overrides escaped, its length bounded
+/// ([`smartex::core::Escaped`]), so it cannot forge a line or repaint the
+/// terminal.
+pub(crate) fn escaped(text: &str) -> String {
+    smartex::core::Escaped(text).to_string()
+}
+
 /// Writes `text` and a newline to stderr, ignoring errors.
 pub(crate) fn eprint_line(text: &str) {
     let _ = writeln!(std::io::stderr(), "{text}");

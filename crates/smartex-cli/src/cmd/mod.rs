@@ -1,5 +1,6 @@
 //! The commands.
 
+pub(crate) mod held;
 pub(crate) mod ipn;
 pub(crate) mod order;
 pub(crate) mod sandbox;
@@ -7,7 +8,7 @@ pub(crate) mod url;
 
 use std::time::Duration;
 
-use crate::cli::{Command, DemoArgs, IpnCommand, OrderCommand, UrlCommand};
+use crate::cli::{Command, DemoArgs, HeldCommand, IpnCommand, OrderCommand, UrlCommand};
 use crate::demo::DemoOptions;
 use crate::exit::{Error, Exit};
 use crate::term::Printer;
@@ -32,6 +33,9 @@ pub(crate) fn dispatch(command: &Command) -> Result<Exit, Error> {
         Command::Order(OrderCommand::MarkPaid(args)) => order::mark_paid(args, &p),
         Command::Url(UrlCommand::Payment(args)) => url::run(url::Page::Payment, args, &p),
         Command::Url(UrlCommand::Order(args)) => url::run(url::Page::Order, args, &p),
+        Command::Held(HeldCommand::List(args)) => held::list(args, &p),
+        Command::Held(HeldCommand::Accept(args)) => held::decide(held::Verdict::Accept, args, &p),
+        Command::Held(HeldCommand::Dismiss(args)) => held::decide(held::Verdict::Dismiss, args, &p),
     }
 }
 

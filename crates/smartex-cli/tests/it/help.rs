@@ -22,6 +22,10 @@ const COMMANDS: &[&[&str]] = &[
     &["url", "payment"],
     &["url", "order"],
     &["secret"],
+    &["held"],
+    &["held", "list"],
+    &["held", "accept"],
+    &["held", "dismiss"],
 ];
 
 #[test]
@@ -53,6 +57,7 @@ fn the_top_level_help_documents_exit_codes_and_the_environment() {
         "SMARTEX_IPN_SECRET",
         "SMARTEX_API_KEY",
         "SMARTEX_API_SECRET",
+        "SMARTEX_STORE",
         "NO_COLOR",
     ] {
         assert!(text.contains(needle), "{needle:?} missing from:\n{text}");

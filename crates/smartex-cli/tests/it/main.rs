@@ -12,7 +12,11 @@
     clippy::print_stderr
 )]
 
+#[allow(dead_code, unused_imports, unused_macros)]
+#[path = "../../../smartex-store/tests/it/common.rs"]
+mod common;
 mod demo;
+mod held;
 mod help;
 mod ipn;
 mod order;
@@ -42,8 +46,9 @@ pub(crate) const BTC_WALLET: &str = "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"
 
 /// The environment variables the command reads; cleared for every run so
 /// that a developer's own settings cannot change a result.
-const ENV: [&str; 10] = [
+const ENV: [&str; 11] = [
     "SMARTEX_SANDBOX_TOKEN",
+    "SMARTEX_STORE",
     "SMARTEX_IPN_SECRET",
     "SMARTEX_API_KEY",
     "SMARTEX_API_SECRET",

@@ -23,6 +23,13 @@
 //!   ([`OrderStore::claim_outbox`]) and gone only when acknowledged
 //!   ([`OrderStore::ack_outbox`]), so a crash between the apply and the
 //!   business step loses nothing.
+//! - **A person decides what the tracker held.** A change decided
+//!   [`Decision::Unexpected`] is listed by [`OrderStore::held`] until someone
+//!   accepts it ([`OrderStore::accept_held`]: made current through the core's
+//!   [`accept_held`](smartex_core::status::accept_held), with compare-and-set
+//!   and an outbox item, in one transaction) or dismisses it; the decision is
+//!   a new event-log row naming the held one (unique: once, under any
+//!   concurrency), with who decided and when.
 //! - **The database coordinates.** Leases for the reconciler
 //!   ([`OrderStore::claim_due`]) and the outbox use `FOR UPDATE SKIP LOCKED` on
 //!   PostgreSQL and an immediate (write-locked) transaction on SQLite.

@@ -217,13 +217,13 @@ impl<'w> Printer<'w> {
     }
 }
 
-/// Text the command did not write itself (read from a store, received in a
-/// notification, given as an argument), safe to print: control characters,
-/// line separators and bidi overrides escaped, its length bounded
-/// ([`smartex::core::Escaped`]), so it cannot forge a line or repaint the
-/// terminal.
-pub(crate) fn escaped(text: &str) -> String {
-    smartex::core::Escaped(text).to_string()
+/// Text the command did not write itself (received in a notification, read
+/// from a store, given as an argument) as it may be printed: control
+/// characters, line and bidi separators escaped, length bounded
+/// ([`smartex_core::Escaped`]) — a forged body or a stored value cannot
+/// paint a line of its own ("✓ verified …") on the operator's terminal.
+pub(crate) fn esc(text: &str) -> smartex_core::Escaped<'_> {
+    smartex_core::Escaped(text)
 }
 
 /// Writes `text` and a newline to stderr, ignoring errors.

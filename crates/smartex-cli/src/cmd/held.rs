@@ -8,7 +8,7 @@ use smartex::store::{AnyStore, HeldChange, OrderStore, Resolved, StoreOptions};
 
 use crate::cli::{HeldDecisionArgs, HeldListArgs, StoreArg};
 use crate::exit::{Error, Exit};
-use crate::term::{Printer, escaped};
+use crate::term::{Printer, esc};
 
 /// What a person decides on a held change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,9 +33,9 @@ fn store_error(e: smartex::store::Error) -> Error {
         // back, contention, and whatever a later version adds.
         _ => Exit::Unavailable,
     };
-    let mut message = format!("store: {}", escaped(&e.to_string()));
+    let mut message = format!("store: {}", esc(&e.to_string()));
     if let E::AlreadyResolved { decided_by, .. } = &e {
-        message.push_str(&format!(" by {}", escaped(decided_by)));
+        message.push_str(&format!(" by {}", esc(decided_by)));
     }
     Error::new(exit, message)
 }
@@ -59,7 +59,7 @@ async fn open(arg: &StoreArg) -> Result<AnyStore, Error> {
     {
         return Err(Error::usage(format!(
             "--store: no SQLite store at {} (the merchant's existing file is needed)",
-            escaped(file)
+            esc(file)
         )));
     }
     // A command needs one connection at a time.
@@ -97,9 +97,11 @@ fn amounts(a: &Amounts) -> String {
         return "no amounts".to_owned();
     }
     let side = |amount: &Option<String>, code: &Option<String>| {
-        let amount = amount.as_deref().map_or_else(|| "?".to_owned(), escaped);
+        let amount = amount
+            .as_deref()
+            .map_or_else(|| "?".to_owned(), |a| esc(a).to_string());
         match code {
-            Some(code) => format!("{amount} {}", escaped(code)),
+            Some(code) => format!("{amount} {}", esc(code)),
             None => amount,
         }
     };
@@ -112,7 +114,10 @@ fn amounts(a: &Amounts) -> String {
 
 /// The current status, for people.
 fn current(known: Option<&KnownStatus>) -> String {
-    known.map_or_else(|| "no status".to_owned(), |k| escaped(k.status.as_str()))
+    known.map_or_else(
+        || "no status".to_owned(),
+        |k| esc(k.status.as_str()).to_string(),
+    )
 }
 
 /// A held change as JSON (its strings escaped by JSON itself).
@@ -165,12 +170,12 @@ pub(crate) fn list(args: &HeldListArgs, p: &Printer<'_>) -> Result<Exit, Error> 
         p.line(format!(
             "#{} order {}: {} → {}",
             e.id,
-            escaped(e.reference.as_str()),
+            esc(e.reference.as_str()),
             current(h.current.as_ref()),
-            s.warn(&escaped(e.event.status.as_str())),
+            s.warn(&esc(e.event.status.as_str()).to_string()),
         ));
         if let Some(reason) = &e.reason {
-            p.line(format!("    held: {}", escaped(reason)));
+            p.line(format!("    held: {}", esc(reason)));
         }
         p.line(s.dim(&format!(
             "    {}, received {}; {}",
@@ -228,7 +233,7 @@ pub(crate) fn decide(
         return Ok(Exit::Ok);
     }
     let s = p.style();
-    let (reference, by) = (escaped(order.reference.as_str()), escaped(&args.by));
+    let (reference, by) = (esc(order.reference.as_str()), esc(&args.by));
     let status = current(order.known.as_ref());
     match verdict {
         Verdict::Accept => {

@@ -12,7 +12,7 @@ use crate::cli::{IpnFields, ListenArgs, SecretArg, SendArgs, SignArgs, VerifyArg
 use crate::exit::{Error, Exit};
 use crate::post::{Poster, check_http_url};
 use crate::receiver::{Delivery, IpnServer, IpnServerOptions, Reception};
-use crate::term::{Printer, Style};
+use crate::term::{Printer, Style, esc};
 
 /// The largest body `ipn verify` reads.
 const MAX_STDIN: u64 = 1024 * 1024;
@@ -436,13 +436,6 @@ fn delivery_lines(d: &Delivery, s: Style) -> Vec<String> {
         });
     }
     lines
-}
-
-/// Received text as it may be printed: control characters, line and bidi
-/// separators escaped, length bounded — a forged body cannot paint a line
-/// of its own ("✓ verified …") on the operator's terminal.
-fn esc(text: &str) -> smartex_core::Escaped<'_> {
-    smartex_core::Escaped(text)
 }
 
 #[cfg(test)]

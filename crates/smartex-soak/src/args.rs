@@ -97,8 +97,6 @@ pub(crate) struct InstanceArgs {
     #[arg(long)]
     pub(crate) acks: PathBuf,
     #[arg(long)]
-    pub(crate) route_id: String,
-    #[arg(long)]
     pub(crate) timeout_ms: u64,
     #[arg(long)]
     pub(crate) pending_horizon_ms: u64,

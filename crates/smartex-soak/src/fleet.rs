@@ -70,8 +70,6 @@ impl Fleet {
             .arg(format!("i{slot}-g{generation}"))
             .arg("--acks")
             .arg(base.acks.with_file_name(format!("acks-{slot}.log")))
-            .arg("--route-id")
-            .arg(&base.route_id)
             .arg("--timeout-ms")
             .arg(base.timeout_ms.to_string())
             .arg("--pending-horizon-ms")

@@ -4,7 +4,6 @@
 //! is the facade's checkout, the reconciler and the outbox consumer — until
 //! it is killed.
 
-use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,7 +13,6 @@ use axum::extract::{RawQuery, State};
 use axum::http::{Response, StatusCode, request::Parts};
 use axum::routing::{any, post};
 use smartex::StoreNonces;
-use smartex::core::request::CreateOrder;
 use smartex::ipn::IpnRequest;
 use smartex::store::{AnyStore, StoreOptions};
 use smartex::{
@@ -24,7 +22,9 @@ use smartex::{
 use tokio::net::TcpListener;
 
 use crate::Failure;
+use crate::acks::AckLine;
 use crate::args::InstanceArgs;
+use crate::route::RouteKind;
 
 /// The environment variable that carries the master key (hex) to instances.
 pub(crate) const MASTER_KEY_ENV: &str = "SMARTEX_SOAK_MASTER_KEY";
@@ -35,8 +35,6 @@ type Shop = Merchant<AnyStore>;
 #[derive(Clone)]
 struct App {
     merchant: Shop,
-    /// The route every checkout takes.
-    route_id: Arc<str>,
 }
 
 /// Runs one instance until killed.
@@ -72,7 +70,7 @@ async fn serve(args: &InstanceArgs) -> Result<(), Failure> {
             if fail {
                 return Err(std::io::Error::other("business step failed"));
             }
-            record_ack(&acks, item.event_id)
+            AckLine::of(&item).append(&acks)
         }
     };
     let background = merchant.clone();
@@ -86,10 +84,7 @@ async fn serve(args: &InstanceArgs) -> Result<(), Failure> {
         // Every method: the facade answers a GET with its own 405.
         .route("/ipn", any(ipn))
         .route("/checkout", post(checkout))
-        .with_state(App {
-            merchant,
-            route_id: args.route_id.as_str().into(),
-        });
+        .with_state(App { merchant });
     axum::serve(listener, app)
         .await
         .map_err(|e| Failure::unavailable(format!("serving: {e}")))
@@ -149,17 +144,6 @@ async fn merchant(args: &InstanceArgs) -> Result<Shop, Failure> {
         .map_err(|e| Failure::unavailable(format!("merchant: {e}")))
 }
 
-/// The business step: appends the event id to the acks file and syncs it,
-/// so the orchestrator can check that every applied change got here.
-fn record_ack(path: &std::path::Path, event_id: i64) -> std::io::Result<()> {
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)?;
-    file.write_all(format!("{event_id}\n").as_bytes())?;
-    file.sync_data()
-}
-
 /// `/ipn`: the facade's receive path. `handle_http` would be the one line,
 /// but the orchestrator also counts the orders recovered by their IPN, which
 /// only the outcome says: the answer's text gets ` [bound]` for those.
@@ -175,21 +159,22 @@ async fn ipn(State(app): State<App>, parts: Parts, body: Bytes) -> Response<Stri
     response
 }
 
-/// `/checkout?ref=R`: the facade's checkout of one order; the answer says
-/// how it ended, for the orchestrator (`created UID`, `ambiguous`, …).
+/// `/checkout?ref=R&kind=K&route=ID`: the facade's checkout of one order on
+/// the route `ID` (of the [`RouteKind`] `K`); the answer says how it ended,
+/// for the orchestrator (`created UID`, `ambiguous`, …).
 async fn checkout(State(app): State<App>, RawQuery(query): RawQuery) -> (StatusCode, String) {
-    let reference = query
-        .as_deref()
-        .and_then(|q| q.strip_prefix("ref="))
-        .and_then(|r| Reference::new(r).ok());
-    let Some(reference) = reference else {
-        return (StatusCode::BAD_REQUEST, "no ref".to_owned());
+    let query = query.unwrap_or_default();
+    let param = |name: &str| {
+        query
+            .split('&')
+            .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
     };
-    let order = CreateOrder::builder()
-        .route_id(&*app.route_id)
-        .amount("2")
-        .agreement(true)
-        .to_value("wallet", "Z123456789012");
+    let reference = param("ref").and_then(|r| Reference::new(r).ok());
+    let kind = param("kind").and_then(RouteKind::parse);
+    let (Some(reference), Some(kind), Some(route_id)) = (reference, kind, param("route")) else {
+        return (StatusCode::BAD_REQUEST, "needs ref, kind and route".to_owned());
+    };
+    let order = kind.order(route_id);
     match app.merchant.checkout(&reference, order).await {
         Ok(c) => (StatusCode::OK, format!("created {}", c.uid())),
         Err(FacadeError::Ambiguous { .. }) => (StatusCode::BAD_GATEWAY, "ambiguous".to_owned()),

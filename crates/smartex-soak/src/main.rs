@@ -19,6 +19,7 @@
 //! Exit codes: 0 every check passed, 1 a check failed, 2 usage error, 3 the
 //! sandbox, the store or an instance could not run.
 
+mod acks;
 mod args;
 mod audit;
 mod drive;
@@ -26,7 +27,9 @@ mod fleet;
 mod instance;
 mod lb;
 mod orchestrate;
+mod route;
 mod summary;
+mod truth;
 
 use std::io::Write;
 use std::process::ExitCode;

@@ -60,8 +60,6 @@ fn an_instance_without_its_master_key_exits_2() {
             "i0",
             "--acks",
             "acks.log",
-            "--route-id",
-            "r",
             "--timeout-ms",
             "100",
             "--pending-horizon-ms",

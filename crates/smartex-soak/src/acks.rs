@@ -190,6 +190,9 @@ mod tests {
         current.current = true;
         assert_eq!(AckLine::parse(&current.to_line()), Some(current));
         assert_eq!(AckLine::parse("17"), None);
-        assert_eq!(AckLine::parse("x\td\t1\tipn\t-\t-\t-\t-\t-\t-\t-\t-\tr\tc"), None);
+        assert_eq!(
+            AckLine::parse("x\td\t1\tipn\t-\t-\t-\t-\t-\t-\t-\t-\tr\tc"),
+            None
+        );
     }
 }

@@ -80,6 +80,12 @@ pub(crate) struct SoakArgs {
     /// instances share the key's send lane and last nonce through the store
     #[arg(long)]
     pub(crate) api_key: bool,
+
+    /// For the soak's own test: the business step records every inAmount
+    /// with a `0` appended (the same value, another text), so the check
+    /// that amounts reach it exactly as signed must fail
+    #[arg(long, hide = true)]
+    pub(crate) alter_amounts: bool,
 }
 
 /// How the orchestrator starts an instance (the master key comes in
@@ -104,4 +110,6 @@ pub(crate) struct InstanceArgs {
     pub(crate) business_fail_every: u64,
     #[arg(long)]
     pub(crate) api_key: bool,
+    #[arg(long)]
+    pub(crate) alter_amounts: bool,
 }

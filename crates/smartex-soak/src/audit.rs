@@ -16,7 +16,7 @@ use crate::Failure;
 use crate::acks::{AckLine, Acks};
 use crate::drive::{CheckoutEnd, Soak};
 use crate::route::RouteKind;
-use crate::truth::{Sent, Truth, overlap};
+use crate::truth::{Sent, Truth};
 
 /// What the final comparison of the store with the platform found.
 #[derive(Debug, Default)]
@@ -76,9 +76,9 @@ pub(crate) struct IpnFates {
     /// Not delivered, but this very change was, by a poll (before it, or
     /// after it: the poll the tracker asks for when it cannot tell).
     pub(crate) same: usize,
-    /// Not delivered: a change of the same status whose time overlaps had
-    /// been delivered or confirmed, and time cannot tell the two apart (a
-    /// timestamp in seconds, a poll's window).
+    /// Not delivered: a change of the same status had been delivered or
+    /// confirmed at a time this one is not after, and time cannot tell the
+    /// two apart (a timestamp in seconds, a poll's window).
     pub(crate) within_window: usize,
     /// Of those, how many were by the platform's history a later change (the
     /// order left the status and came back within the window).
@@ -222,7 +222,12 @@ impl Row<'_> {
 impl Audit {
     /// Checks one order of the platform against the store and the business
     /// step.
-    async fn order(&mut self, store: &AnyStore, seen: &Seen<'_>, acks: &Acks) -> Result<(), Failure> {
+    async fn order(
+        &mut self,
+        store: &AnyStore,
+        seen: &Seen<'_>,
+        acks: &Acks,
+    ) -> Result<(), Failure> {
         let failures = self.failures();
         let store_error = |e: smartex::store::Error| Failure::unavailable(format!("store: {e}"));
         let reference = &smartex::Reference::new(seen.reference)
@@ -256,7 +261,8 @@ impl Audit {
         let truth = match Truth::new(order, seen.records) {
             Ok(truth) => truth,
             Err(why) => {
-                self.mismatched.push(format!("{reference}: {why} (a soak bug)"));
+                self.mismatched
+                    .push(format!("{reference}: {why} (a soak bug)"));
                 return Ok(());
             }
         };
@@ -391,7 +397,9 @@ impl Audit {
                 continue;
             }
             let earlier = || rows.iter().filter(|d| d.e.id < row.e.id);
-            if earlier().any(|d| d.delivered() && d.candidates.first().is_some_and(|&k| k > sent.index)) {
+            if earlier()
+                .any(|d| d.delivered() && d.candidates.first().is_some_and(|&k| k > sent.index))
+            {
                 self.ipns.older += 1;
             } else if rows.iter().any(|d| {
                 d.delivered() && !d.e.event.source.is_signed() && d.candidates.contains(&sent.index)
@@ -431,7 +439,10 @@ impl Audit {
             let Some(ack) = acks.by_event.get(&row.e.id) else {
                 continue;
             };
-            let what = format!("{}: event {} ({})", seen.reference, row.e.id, row.e.event.status);
+            let what = format!(
+                "{}: event {} ({})",
+                seen.reference, row.e.id, row.e.event.status
+            );
             if ack.status != row.e.event.status.as_str()
                 || ack.current != (row.e.decision == DecisionKind::Apply)
             {
@@ -450,7 +461,8 @@ impl Audit {
                 continue;
             }
             let Some(sent) = truth.sent_as(row.e).first().copied() else {
-                self.mismatched.push(format!("{what}: an IPN the platform never sent"));
+                self.mismatched
+                    .push(format!("{what}: an IPN the platform never sent"));
                 continue;
             };
             let signed = Amounts {
@@ -486,9 +498,13 @@ impl Audit {
         }
         let received = PaymentView::Received.as_str();
         let paid_in_full = |check: &str| {
-            [AmountCheck::Equal, AmountCheck::Recalculated, AmountCheck::More]
-                .iter()
-                .any(|c| c.as_str() == check)
+            [
+                AmountCheck::Equal,
+                AmountCheck::Recalculated,
+                AmountCheck::More,
+            ]
+            .iter()
+            .any(|c| c.as_str() == check)
         };
         let ships = items
             .iter()
@@ -509,7 +525,11 @@ impl Audit {
             if !reached_payout || underpaid {
                 f.shipped_unpaid.push(format!(
                     "{reference}: shipped, the platform {}",
-                    if underpaid { "was underpaid" } else { "never received the payment" }
+                    if underpaid {
+                        "was underpaid"
+                    } else {
+                        "never received the payment"
+                    }
                 ));
             }
         } else if order.status == OrderStatus::Done && !underpaid {
@@ -523,8 +543,9 @@ impl Audit {
                 .filter(|a| a.payment == received && paid_in_full(&a.check))
                 .count();
             if paid_seen > 0 {
-                f.underpaid_seen_paid
-                    .push(format!("{reference}: underpaid, {paid_seen} changes seen as paid in full"));
+                f.underpaid_seen_paid.push(format!(
+                    "{reference}: underpaid, {paid_seen} changes seen as paid in full"
+                ));
             } else if items.iter().any(|a| a.payment == received) {
                 f.underpaid_seen_less += 1;
             }
@@ -549,13 +570,19 @@ impl Audit {
     }
 }
 
-/// Whether row `d` saw `sent`'s status over an overlapping time (delivered,
-/// or a poll confirming the current status): time cannot tell the two
-/// changes apart, and withholding the IPN applies nothing twice.
+/// Whether row `d` saw `sent`'s status (delivered it, or confirmed it as
+/// the current one) at a time `sent` is not after: `sent` may be the very
+/// change seen — time cannot tell two changes of one status apart when a
+/// timestamp is in seconds or a poll's window is wide — and withholding it
+/// applies nothing twice. The rule of the tracker's property test
+/// (`smartex-core/tests/tracker.rs`).
 fn sighting(d: &Row<'_>, sent: &Sent<'_>) -> bool {
-    let counts = d.delivered()
-        || (d.e.decision == DecisionKind::Duplicate && !d.e.event.source.is_signed());
-    counts && d.e.event.status == sent.record.status && overlap(&d.e.event, &sent.event)
+    let counts = d.delivered() || d.e.decision == DecisionKind::Duplicate;
+    let not_after = match (sent.event.at, d.e.event.latest()) {
+        (Some(start), Some(seen_until)) => start <= seen_until,
+        _ => false,
+    };
+    counts && d.e.event.status == sent.record.status && not_after
 }
 
 /// Whether the customer paid less than the quote.
@@ -584,7 +611,10 @@ fn dump(seen: &Seen<'_>, truth: &Truth<'_>, rows: &[Row<'_>], acks: &Acks) -> Ve
         order.paid_in_amount
     )];
     for (i, c) in order.history.iter().enumerate() {
-        lines.push(format!("  history[{i}] {} at {} by {:?}", c.status, c.at_ms, c.by));
+        lines.push(format!(
+            "  history[{i}] {} at {} by {:?}",
+            c.status, c.at_ms, c.by
+        ));
     }
     for s in &truth.sent {
         lines.push(format!(

@@ -147,7 +147,9 @@ enum Move {
 fn back_and_forth(steps: &[(OrderStatus, Actor)]) -> Script {
     steps
         .iter()
-        .fold(Script::new(), |script, (status, by)| script.then(status.clone(), *by))
+        .fold(Script::new(), |script, (status, by)| {
+            script.then(status.clone(), *by)
+        })
         .gap_between(Duration::ZERO, Duration::from_millis(300))
 }
 
@@ -224,8 +226,8 @@ impl Soak {
     async fn lifecycle(&self, o: &Driven) {
         use Actor::{Operator, Server};
         use OrderStatus::{
-            Deleted, Done, ErrorPayment, ErrorPayout, Hold, InProgress, InProgressPayout,
-            Returned, WaitPayment,
+            Deleted, Done, ErrorPayment, ErrorPayout, Hold, InProgress, InProgressPayout, Returned,
+            WaitPayment,
         };
         let t = &self.tally;
         // new
@@ -280,7 +282,11 @@ impl Soak {
         if roll < 17 {
             bump(&t.holds);
             // Lifted back where it was, or settled on by the operator.
-            let lifted = if roll < 11 { InProgress } else { InProgressPayout };
+            let lifted = if roll < 11 {
+                InProgress
+            } else {
+                InProgressPayout
+            };
             let script = back_and_forth(&[(Hold, Operator), (lifted.clone(), Operator)]);
             self.step(o, Move::Script(script)).await;
             if lifted == InProgress {
@@ -355,7 +361,10 @@ impl Soak {
         match &mv {
             Move::Set(_, Actor::Operator) => bump(&self.tally.operator_moves),
             Move::Script(script) => {
-                let by_operator = script.steps().iter().filter(|(_, by)| *by == Actor::Operator);
+                let by_operator = script
+                    .steps()
+                    .iter()
+                    .filter(|(_, by)| *by == Actor::Operator);
                 self.tally
                     .operator_moves
                     .fetch_add(by_operator.count() as u64, Ordering::Relaxed);

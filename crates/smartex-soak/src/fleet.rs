@@ -77,6 +77,7 @@ impl Fleet {
             .arg("--business-fail-every")
             .arg(base.business_fail_every.to_string())
             .args(base.api_key.then_some("--api-key"))
+            .args(base.alter_amounts.then_some("--alter-amounts"))
             .env(MASTER_KEY_ENV, &self.key_hex)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::inherit())

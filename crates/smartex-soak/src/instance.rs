@@ -60,6 +60,7 @@ async fn serve(args: &InstanceArgs) -> Result<(), Failure> {
 
     let acks = args.acks.clone();
     let fail_every = args.business_fail_every;
+    let alter_amounts = args.alter_amounts;
     let mut calls = 0u64;
     let business_step = move |item: OutboxItem| {
         calls += 1;
@@ -70,7 +71,11 @@ async fn serve(args: &InstanceArgs) -> Result<(), Failure> {
             if fail {
                 return Err(std::io::Error::other("business step failed"));
             }
-            AckLine::of(&item).append(&acks)
+            let mut seen = AckLine::of(&item);
+            if alter_amounts {
+                seen.amounts.in_amount = seen.amounts.in_amount.map(|a| format!("{a}0"));
+            }
+            seen.append(&acks)
         }
     };
     let background = merchant.clone();
@@ -172,7 +177,10 @@ async fn checkout(State(app): State<App>, RawQuery(query): RawQuery) -> (StatusC
     let reference = param("ref").and_then(|r| Reference::new(r).ok());
     let kind = param("kind").and_then(RouteKind::parse);
     let (Some(reference), Some(kind), Some(route_id)) = (reference, kind, param("route")) else {
-        return (StatusCode::BAD_REQUEST, "needs ref, kind and route".to_owned());
+        return (
+            StatusCode::BAD_REQUEST,
+            "needs ref, kind and route".to_owned(),
+        );
     };
     let order = kind.order(route_id);
     match app.merchant.checkout(&reference, order).await {

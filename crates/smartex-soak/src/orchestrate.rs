@@ -181,9 +181,9 @@ impl Stage {
         let mut routes = BTreeMap::new();
         for kind in RouteKind::ALL {
             let (from, to) = kind.xml();
-            let route = sb
-                .route_by_xml(from, to)
-                .ok_or_else(|| Failure::unavailable(format!("the sandbox has no {from}→{to} route")))?;
+            let route = sb.route_by_xml(from, to).ok_or_else(|| {
+                Failure::unavailable(format!("the sandbox has no {from}→{to} route"))
+            })?;
             routes.insert(kind, route.id);
         }
         // Opened before the instances: it runs the migrations.
@@ -224,6 +224,7 @@ impl Stage {
             pending_horizon_ms: 60_000,
             business_fail_every: 7,
             api_key: args.api_key,
+            alter_amounts: args.alter_amounts,
         }
     }
 }

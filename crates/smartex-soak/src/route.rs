@@ -19,7 +19,8 @@ pub(crate) enum RouteKind {
 
 impl RouteKind {
     /// Every kind.
-    pub(crate) const ALL: [RouteKind; 3] = [RouteKind::Fixed, RouteKind::Floating, RouteKind::Manual];
+    pub(crate) const ALL: [RouteKind; 3] =
+        [RouteKind::Fixed, RouteKind::Floating, RouteKind::Manual];
 
     /// How a checkout request names it.
     pub(crate) fn as_str(self) -> &'static str {

@@ -109,7 +109,7 @@ impl Summary<'_> {
             get(&t.underpaid),
             get(&t.expired),
             s.in_seconds,
-            s.sent + s.dropped
+            s.sent
         ));
         say(format!(
             "  IPNs              {} sent (+{} duplicate, +{} stale deliveries), {} lost by the sandbox, {} failed to deliver, {} received by the balancer ({} re-routed after a kill, {} unanswered)",

@@ -68,9 +68,10 @@ impl<'a> Truth<'a> {
                     .map(|s| s.index)
                     .ok_or_else(|| format!("IPN #{} repeats no original", record.seq))?,
             };
-            let change = order.history.get(index).ok_or_else(|| {
-                format!("IPN #{} has no history entry {index}", record.seq)
-            })?;
+            let change = order
+                .history
+                .get(index)
+                .ok_or_else(|| format!("IPN #{} has no history entry {index}", record.seq))?;
             let timestamp: u64 = record
                 .timestamp
                 .parse()
@@ -101,7 +102,11 @@ impl<'a> Truth<'a> {
             return Vec::new();
         }
         let timed: Vec<&Sent<'a>> = self.sent.iter().filter(|s| s.timed_as(row)).collect();
-        let exact: Vec<&Sent<'a>> = timed.iter().copied().filter(|s| s.amounts_of(row)).collect();
+        let exact: Vec<&Sent<'a>> = timed
+            .iter()
+            .copied()
+            .filter(|s| s.amounts_of(row))
+            .collect();
         if exact.is_empty() { timed } else { exact }
     }
 
@@ -125,13 +130,5 @@ impl<'a> Truth<'a> {
                 from <= end && until > start
             })
             .collect()
-    }
-}
-
-/// Whether two observations' intervals overlap: time cannot order them.
-pub(crate) fn overlap(a: &StatusEvent, b: &StatusEvent) -> bool {
-    match (a.at.zip(a.latest()), b.at.zip(b.latest())) {
-        (Some((a0, a1)), Some((b0, b1))) => a0 <= b1 && b0 <= a1,
-        _ => false,
     }
 }

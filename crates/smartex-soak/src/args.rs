@@ -10,11 +10,15 @@ use clap::{Args, Parser, Subcommand};
 ///
 /// Starts the sandbox and K merchant instances (separate processes of this
 /// program) sharing one store behind a small load balancer, drives N orders
-/// to a final status with lost, duplicated, late and stale IPNs, 5xx after
-/// create and stalled answers, kills instances with SIGKILL and restarts
-/// them. Then checks that every order's stored status equals the
-/// platform's, that no change was applied twice or backwards, and that
-/// every applied change reached the business handler.
+/// to a final status along random paths of the lifecycle (operator moves,
+/// back-and-forth within 300 ms, the customer's own "I have paid",
+/// recalculated and underpaid amounts, IPNs timed in seconds or ms) with
+/// lost, duplicated, late and stale IPNs, 5xx after create and stalled
+/// answers, kills instances with SIGKILL and restarts them. Then checks that
+/// every order's stored status equals the platform's, that no change was
+/// applied twice or backwards, that every genuine IPN reached the business
+/// step with the amounts signed, and that the business step never sees an
+/// unpaid or underpaid order as paid.
 #[derive(Debug, Parser)]
 #[command(
     name = "smartex-soak",

@@ -1,6 +1,7 @@
-//! The orders: each checked out through a live instance and driven to a
-//! final status on the sandbox by its own task, with random faults on its
-//! IPNs — the soak's "platform side".
+//! The orders: each checked out through a live instance on a random route
+//! and driven to a final status on the sandbox by its own task, along a
+//! random path of the lifecycle, with random faults on its IPNs — the
+//! soak's "platform side".
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};

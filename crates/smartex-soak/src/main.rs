@@ -1,16 +1,22 @@
 //! `smartex-soak`: a chaos run of the whole durable flow on this machine.
 //!
 //! The orchestrator (this process) runs the sandbox with a manual schedule
-//! and drives every order itself, injecting faults: lost, duplicated, late
-//! (overtaken) and stale IPNs, a 5xx after create, stalled answers. `K`
-//! merchant instances run as separate processes (this binary, re-executed
-//! with the hidden `instance` subcommand) sharing one store, behind a small
-//! load balancer that the orders' `ipnUrl` points to; they are killed with
-//! SIGKILL and restarted at random moments. At the end every order's stored
-//! status is compared with the sandbox's, the event log is checked for
-//! double and backwards applies, and every applied change must have reached
-//! the business handler (each instance appends acknowledged event ids to a
-//! file). ARCHITECTURE.md, "What the soak proves", says what that proves.
+//! and IPN timestamps in seconds or milliseconds at random, and drives every
+//! order itself along a random path of the lifecycle (expiry, operator
+//! moves, back-and-forth within 300 ms, the customer's own "I have paid",
+//! recalculated and underpaid amounts) on three routes, injecting faults:
+//! lost, duplicated, late (overtaken) and stale IPNs, a 5xx after create,
+//! stalled answers. `K` merchant instances run as separate processes (this
+//! binary, re-executed with the hidden `instance` subcommand) sharing one
+//! store, behind a small load balancer that the orders' `ipnUrl` points to;
+//! they are killed with SIGKILL and restarted at random moments. At the end
+//! every order's stored status is compared with the sandbox's, the event
+//! log with its history (nothing applied twice or backwards), every IPN
+//! answered 2xx must have reached the business step with its signed status,
+//! time and amounts (or be shown not to be a change it lacks), and the
+//! business step's view (each instance appends what it saw of every item to
+//! a file) must never make an unpaid or underpaid order shippable.
+//! ARCHITECTURE.md, "What the soak proves", says what that proves.
 //!
 //! ```sh
 //! cargo run -p smartex-soak -- --orders 200 --instances 3 [--store postgres://…] [--api-key]

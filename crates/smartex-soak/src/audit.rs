@@ -34,7 +34,7 @@ pub(crate) struct Audit {
     pub(crate) superseded: usize,
     /// Observations decided duplicate or stale.
     pub(crate) not_applied: usize,
-    /// Observations held for review (unexpected).
+    /// Observations held for review (unexpected), or held and dismissed.
     pub(crate) held: usize,
     /// One change of the platform applied twice.
     pub(crate) double_applied: usize,
@@ -217,6 +217,15 @@ impl Row<'_> {
     fn delivered(&self) -> bool {
         self.e.decision.is_delivered()
     }
+
+    /// Whether the change became the order's current status (applied by
+    /// the tracker, or a held change accepted by a person).
+    fn made_current(&self) -> bool {
+        matches!(
+            self.e.decision,
+            DecisionKind::Apply | DecisionKind::Accepted
+        )
+    }
 }
 
 impl Audit {
@@ -307,7 +316,7 @@ impl Audit {
         let mut cursor: Option<usize> = None;
         for row in rows {
             match row.e.decision {
-                DecisionKind::Apply => {}
+                DecisionKind::Apply | DecisionKind::Accepted => {}
                 DecisionKind::Superseded => {
                     self.superseded += 1;
                     continue;
@@ -316,7 +325,7 @@ impl Audit {
                     self.not_applied += 1;
                     continue;
                 }
-                DecisionKind::Unexpected => {
+                DecisionKind::Unexpected | DecisionKind::Dismissed => {
                     self.held += 1;
                     continue;
                 }
@@ -373,12 +382,22 @@ impl Audit {
                 "{reference}: IPN #{} {} at {}",
                 sent.record.seq, sent.record.status, sent.record.timestamp
             );
-            let row = rows.iter().find(|r| {
-                truth
-                    .sent_as(r.e)
-                    .iter()
-                    .any(|s| s.record.seq == sent.record.seq)
-            });
+            // Its row; a held one a person accepted later is delivered by
+            // the acceptance's row.
+            let recording: Vec<&Row<'_>> = rows
+                .iter()
+                .filter(|r| {
+                    truth
+                        .sent_as(r.e)
+                        .iter()
+                        .any(|s| s.record.seq == sent.record.seq)
+                })
+                .collect();
+            let row = recording
+                .iter()
+                .find(|r| r.delivered())
+                .or(recording.first())
+                .copied();
             let Some(row) = row else {
                 self.ipns
                     .withheld
@@ -387,7 +406,7 @@ impl Audit {
             };
             if row.delivered() {
                 if acks.by_event.contains_key(&row.e.id) {
-                    if row.e.decision == DecisionKind::Apply {
+                    if row.made_current() {
                         self.ipns.current += 1;
                     } else {
                         self.ipns.history += 1;
@@ -443,9 +462,7 @@ impl Audit {
                 "{}: event {} ({})",
                 seen.reference, row.e.id, row.e.event.status
             );
-            if ack.status != row.e.event.status.as_str()
-                || ack.current != (row.e.decision == DecisionKind::Apply)
-            {
+            if ack.status != row.e.event.status.as_str() || ack.current != row.made_current() {
                 self.altered.push(format!(
                     "{what}: the business step saw {} (current {})",
                     ack.status, ack.current

@@ -332,3 +332,44 @@ fn overlaps(a: &StatusEvent, b: &StatusEvent) -> bool {
 fn ms(t: u64) -> smartex_core::time::UnixMillis {
     smartex_core::time::UnixMillis::from_millis(t)
 }
+
+/// Found by the soak: an order leaves its status and comes back within one
+/// second; the sender signs the first IPNs in seconds and the return in
+/// milliseconds. Time cannot order the return against the first sighting
+/// (it lies inside that second), but two signed IPNs of one status are two
+/// changes: the return reaches the business step as history, the current
+/// status stays, nothing is applied twice.
+#[test]
+fn a_return_to_the_status_within_its_second_is_history_not_a_duplicate() {
+    use OrderStatus::*;
+    let s = 1_700_000_475;
+    let mut t = Tracker::default();
+    assert_eq!(
+        t.apply(&StatusEvent::ipn_timestamp(WaitPayment, s)),
+        Decision::Apply
+    );
+    assert_eq!(
+        t.apply(&StatusEvent::ipn_timestamp(ErrorPayment, s)),
+        Decision::Superseded
+    );
+    let poll = StatusEvent::polled_at(ErrorPayment, ms(s * 1000 + 296));
+    let _ = t.apply(&poll);
+    let back = StatusEvent::ipn(WaitPayment, ms(s * 1000 + 509));
+    assert_ne!(
+        t.apply(&back),
+        Decision::Duplicate,
+        "the return was withheld"
+    );
+    // The same notification again is a duplicate.
+    let mut u = Tracker::default();
+    u.apply(&StatusEvent::ipn_timestamp(InProgressPayout, s));
+    assert_eq!(
+        u.apply(&StatusEvent::ipn_timestamp(InProgressPayout, s)),
+        Decision::Duplicate
+    );
+    assert_eq!(
+        u.apply(&StatusEvent::ipn(InProgressPayout, ms(s * 1000 + 805))),
+        Decision::Superseded
+    );
+    assert_eq!(u.known().map(|k| &k.status), Some(&InProgressPayout));
+}

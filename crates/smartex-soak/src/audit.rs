@@ -123,6 +123,9 @@ impl Audit {
             && self.double_applied == 0
             && self.regressions == 0
             && self.ipns.withheld.is_empty()
+            // A later change of a status, within the time it was last seen:
+            // the tracker delivers it as history, never withholds it.
+            && self.ipns.within_window_later == 0
             && self.altered.is_empty()
             && f.shipped_unpaid.is_empty()
             && f.paid_not_shipped.is_empty()

@@ -250,8 +250,13 @@ enum SignedOrder {
     Unordered,
     /// Ended before the recorded one began: older than a recorded change.
     Older,
-    /// The same status over an overlapping time: the recorded change again.
+    /// The same status at the same signed time: the recorded change again.
     Same,
+    /// The same status at another signed time that overlaps the recorded one
+    /// (an IPN in milliseconds inside a second another was signed in): time
+    /// cannot order them, yet two signed IPNs of one status are two changes —
+    /// the platform sends one per change.
+    Concurrent,
     /// The same status, after the recorded change ended: the order left the
     /// status and came back (the change in between was lost).
     Revisit,
@@ -269,8 +274,10 @@ fn signed_order(last: Option<&SignedMark>, event: &StatusEvent) -> SignedOrder {
         SignedOrder::Newer
     } else if mark.at > last.end() {
         SignedOrder::Revisit
-    } else {
+    } else if mark == *last {
         SignedOrder::Same
+    } else {
+        SignedOrder::Concurrent
     }
 }
 
@@ -281,7 +288,11 @@ impl KnownStatus {
     /// becomes the newest signed change when it is later than the one
     /// recorded.
     pub fn after(previous: Option<&KnownStatus>, event: &StatusEvent) -> Self {
-        let last_signed = Self::signed_after(previous, event);
+        // The change made current is the newest signed one, ties included.
+        let last_signed = match SignedMark::of(event) {
+            Some(mark) => Some(mark),
+            None => previous.and_then(|p| p.last_signed.clone()),
+        };
         match (event.at, previous) {
             (None, Some(prev)) if prev.at.is_some() => Self {
                 status: event.status.clone(),
@@ -449,9 +460,12 @@ pub struct Transition {
 /// alone. An IPN the current status has moved past is
 /// [`Decision::Superseded`] — recorded and delivered as history — unless it
 /// is older than a signed change already recorded ([`Decision::Stale`]).
-/// An IPN of the current status that is not the signed sighting already
-/// known (the order left it and came back) is applied again. A poll decides
-/// only the current status.
+/// An IPN of the current status signed after the current observation ended
+/// (the order left it and came back) is applied again; one signed within
+/// that observation, other than the sighting already recorded, is history
+/// too — it may be a return the platform made, or the change a poll saw
+/// first: delivered, never applied twice. A poll decides only the current
+/// status.
 ///
 /// IPN `inProgress`@1000 → poll `errorPayout` at 10 000 → a late IPN
 /// `inProgressPayout`@2000 is history, and the order stays `errorPayout`:
@@ -507,6 +521,23 @@ pub fn transition(known: Option<&KnownStatus>, event: &StatusEvent) -> Transitio
             Decision::Duplicate,
             SignedOrder::Revisit | SignedOrder::Newer | SignedOrder::Unordered,
         ) if signed && !event.status.is_final() && after_current(known, event) => Decision::Apply,
+        // Another change of the current status that time cannot order against
+        // the one recorded: history for the business step (never applied
+        // twice, the current status does not move). A final status is never
+        // left, so a second sighting of it is the change known.
+        (Decision::Duplicate, SignedOrder::Concurrent) if !event.status.is_final() => {
+            Decision::Superseded
+        }
+        // The current status, signed after the newest signed change (of
+        // another status, or of this one; or with none recorded: a poll set
+        // it), inside the current observation's window: the order
+        // may have come back to it (the business step must see that), or a
+        // poll may have seen this very change first. History either way:
+        // delivered, never applied twice.
+        (
+            Decision::Duplicate,
+            SignedOrder::Newer | SignedOrder::Revisit | SignedOrder::Unordered,
+        ) if signed && event.at.is_some() && !event.status.is_final() => Decision::Superseded,
         (Decision::Duplicate, _) => Decision::Duplicate,
         // A genuine change the current status has moved past, or that cannot
         // be ordered against a poll: history for the business step.

@@ -82,12 +82,13 @@ pub(crate) struct IpnFates {
     pub(crate) within_window: usize,
     /// Of those, how many were by the platform's history a later change (the
     /// order left the status and came back within the window). Reported, not
-    /// a failure: the tracker delivers such a return as history unless its
-    /// notification is the very same signed sighting — a return within one
-    /// second signed in seconds (same status, same second, same amounts) is
-    /// byte for byte the notification already received, which no receiver
-    /// can tell apart (0–1 per 200-order run after the fix of 2026-12-08,
-    /// 5–25 before).
+    /// a failure yet: the tracker delivers such a return as history unless
+    /// its signed status and time are those of the sighting already recorded
+    /// — a return within one second, both signed in seconds, whose
+    /// notifications differ only in their amounts (recalculated in between):
+    /// the tracker does not see amounts, though the store's notification key
+    /// tells the two apart (0–1 per 200-order run after the fix of
+    /// 2026-12-08, 5–25 before; to be closed).
     pub(crate) within_window_later: usize,
     /// Withheld from the business step with nothing to show for it.
     pub(crate) withheld: Vec<String>,

@@ -960,3 +960,55 @@ async fn a_held_change_accepted_by_a_person_reaches_the_business_step() {
     ));
     assert!(m.held(10).await.unwrap().is_empty());
 }
+
+/// Past `ipn_store_deadline` the answer is a truthful 500 — before the
+/// sender's own timeout turns it into silence — while the change is still
+/// applied once the store answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_store_deadline_the_answer_is_500_and_the_change_still_lands() {
+    use sqlx::Connection as _;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shop.db");
+    let clock = clock();
+    let sb = sandbox(&clock).await;
+    let (m, port) = merchant(&sb, &clock, &db, 0).await;
+    // A second instance on the same file, with a short deadline.
+    let hurried = Merchant::builder(
+        sb.site_url(),
+        SqliteStore::open(&db, StoreOptions::default())
+            .await
+            .unwrap(),
+        key(),
+    )
+    .ipn_url(format!("http://127.0.0.1:{port}/ipn"))
+    .clock(clock.clone())
+    .ipn_store_deadline(Duration::from_millis(200))
+    .build_with(ReqwestTransport::builder().no_proxy().build().unwrap())
+    .unwrap();
+    let reference = Reference::new("late-1").unwrap();
+    let c = m.checkout(&reference, order(&sb)).await.unwrap();
+    sb.drop_next_ipn(c.uid());
+    let ipn = sb.advance(c.uid()).await.unwrap().ipns.remove(0);
+    let query = ipn.target.split_once('?').map_or("", |(_, q)| q);
+    let request = IpnRequest::new("POST", ipn.body.as_bytes())
+        .content_type("application/x-www-form-urlencoded")
+        .query(query);
+    let mut lock = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut lock)
+        .await
+        .unwrap();
+    let outcome = hurried.handle_ipn(&request).await;
+    assert_eq!(outcome.answer.status, 500, "{outcome:?}");
+    assert!(
+        matches!(outcome.handled, smartex::Handled::StoreTimedOut { .. }),
+        "{outcome:?}"
+    );
+    sqlx::query("ROLLBACK").execute(&mut lock).await.unwrap();
+    eventually("the change applied after the 500", || async {
+        stored_status(&m, "late-1").await == Some(OrderStatus::WaitPayment)
+    })
+    .await;
+}

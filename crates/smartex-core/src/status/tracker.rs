@@ -514,9 +514,8 @@ pub fn transition(known: Option<&KnownStatus>, event: &StatusEvent) -> Transitio
         (_, SignedOrder::Older | SignedOrder::Same) => Decision::Stale,
         // The current status, signed after the current observation ended:
         // provably a new change of it — the order left the status and came
-        // back (the change in between was lost). Not after it, it may be the
-        // very change already known (seen first by a poll, whose window holds
-        // it): never applied twice, a duplicate. A final status is never left.
+        // back (the change in between was lost). Within that observation, it
+        // is history (the arms below). A final status is never left.
         (
             Decision::Duplicate,
             SignedOrder::Revisit | SignedOrder::Newer | SignedOrder::Unordered,

@@ -35,6 +35,8 @@ use crate::types::{Lang, OrderUid};
 /// assert!(check_secure("ipnUrl", "http://[::1]:9/ipn").is_ok());
 /// assert!(check_secure("site", "http://www.smartexpay.com").is_err());
 /// assert!(check_secure("ipnUrl", "http://localhost.evil.example/ipn").is_err());
+/// assert!(check_secure("site", "http://127.0.0.1.evil.example").is_err());
+/// assert!(check_secure("site", "http://127.+1.0.1").is_err());
 /// ```
 ///
 /// # Errors
@@ -72,15 +74,9 @@ fn is_loopback(host: &str) -> bool {
         return true;
     }
     // 127.0.0.0/8, as four decimal octets.
-    let octets: alloc::vec::Vec<&str> = host.split('.').collect();
-    octets.len() == 4
-        && octets[0] == "127"
-        && octets.iter().all(|o| {
-            !o.is_empty()
-                && o.len() <= 3
-                && o.bytes().all(|b| b.is_ascii_digit())
-                && o.parse::<u16>().is_ok_and(|n| n <= 255)
-        })
+    let octet = |o: &str| o.bytes().all(|b| b.is_ascii_digit()) && o.parse::<u8>().is_ok();
+    let mut parts = host.split('.');
+    parts.next() == Some("127") && parts.clone().count() == 3 && parts.all(octet)
 }
 
 /// A site of the platform (`https://www.smartexpay.com`), without a trailing

@@ -1,5 +1,5 @@
-//! What the background work met: every failure of the reconciler and the
-//! outbox is logged through `tracing` (feature `tracing`) and counted, so
+//! What the background work met: every failure of the reconciler, the
+//! outbox and an IPN's store work finishing after its answer is logged through `tracing` (feature `tracing`) and counted, so
 //! that nothing fails silently — [`Merchant::failures`] reads the counts.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -27,6 +27,9 @@ pub struct FailureCounts {
     /// Business steps that panicked: counted here and as a failed step, the
     /// item delivered again later; the outbox and the reconciler go on.
     pub business_step_panics: u64,
+    /// IPNs answered 500 at their store deadline whose store work then
+    /// failed as well: the reconciler recovers them by polling.
+    pub ipn_store: u64,
 }
 
 /// The counters behind [`FailureCounts`].
@@ -37,6 +40,7 @@ pub(crate) struct Failures {
     outbox_store: AtomicU64,
     business_steps: AtomicU64,
     business_step_panics: AtomicU64,
+    ipn_store: AtomicU64,
 }
 
 /// Which failure.
@@ -47,6 +51,7 @@ pub(crate) enum Failure {
     OutboxStore,
     BusinessStep,
     BusinessStepPanic,
+    IpnStore,
 }
 
 impl Failures {
@@ -59,11 +64,14 @@ impl Failures {
             Failure::OutboxStore => &self.outbox_store,
             Failure::BusinessStep => &self.business_steps,
             Failure::BusinessStepPanic => &self.business_step_panics,
+            Failure::IpnStore => &self.ipn_store,
         };
         counter.fetch_add(1, Ordering::Relaxed);
         #[cfg(feature = "tracing")]
         match kind {
-            Failure::BusinessStepPanic => tracing::error!(error = %error, "{what}"),
+            Failure::BusinessStepPanic | Failure::IpnStore => {
+                tracing::error!(error = %error, "{what}")
+            }
             _ => tracing::warn!(error = %error, "{what}"),
         }
         #[cfg(not(feature = "tracing"))]
@@ -78,6 +86,7 @@ impl Failures {
             outbox_store: get(&self.outbox_store),
             business_steps: get(&self.business_steps),
             business_step_panics: get(&self.business_step_panics),
+            ipn_store: get(&self.ipn_store),
         }
     }
 }

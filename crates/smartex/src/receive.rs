@@ -13,6 +13,7 @@ use smartex_store::{
     OrderKey, OrderStore, PendingOrder,
 };
 
+use crate::failures::Failure;
 use crate::merchant::Merchant;
 
 /// The answer when our own processing failed (the store is down): `500`.
@@ -90,6 +91,10 @@ pub enum Handled {
         /// The deadline that passed.
         deadline: std::time::Duration,
     },
+    /// The runtime shut down while the store work ran: answered
+    /// [`INTERNAL_ERROR`]; the change may not be stored (the reconciler
+    /// recovers it).
+    Interrupted,
 }
 
 /// The outcome of [`Merchant::handle_ipn`]: the answer to send and what
@@ -270,22 +275,36 @@ impl<S: OrderStore + 'static, T: Transport + 'static> Merchant<S, T> {
         Fut: std::future::Future<Output = IpnOutcome> + Send + 'static,
     {
         let deadline = self.inner.ipn_store_deadline;
-        let task = tokio::spawn(work(self.clone()));
-        match tokio::time::timeout(deadline, task).await {
+        let mut task = tokio::spawn(work(self.clone()));
+        match tokio::time::timeout(deadline, &mut task).await {
             Ok(Ok(outcome)) => outcome,
             // A panic in the task is the caller's, as if it had happened here.
             Ok(Err(join)) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
-            // The runtime is shutting down: nothing was answered for sure.
-            Ok(Err(_cancelled)) => IpnOutcome::new(
-                INTERNAL_ERROR,
-                Handled::StoreTimedOut { deadline },
-            ),
+            // The runtime is shutting down: the change may not be stored.
+            Ok(Err(_cancelled)) => IpnOutcome::new(INTERNAL_ERROR, Handled::Interrupted),
             Err(_elapsed) => {
                 #[cfg(feature = "tracing")]
                 tracing::warn!(
                     deadline_ms = u64::try_from(deadline.as_millis()).unwrap_or(u64::MAX),
                     "IPN answered 500: the store did not answer in time; the change is applied when it does"
                 );
+                // The answer is gone; what the store work ends with must not
+                // vanish with it: a failure is logged and counted.
+                let merchant = self.clone();
+                tokio::spawn(async move {
+                    // Whatever would not have been answered 200 (stored, or
+                    // a repeat): a failure, or a genuine change held.
+                    let failure = match task.await {
+                        Ok(outcome) if outcome.answer.status == 200 => return,
+                        Ok(outcome) => format!("{:?}", outcome.handled),
+                        Err(join) => format!("the store work ended early: {join}"),
+                    };
+                    merchant.inner.failures.record(
+                        Failure::IpnStore,
+                        "an IPN answered 500 at its deadline then failed in the store too; the reconciler recovers it",
+                        &failure,
+                    );
+                });
                 IpnOutcome::new(INTERNAL_ERROR, Handled::StoreTimedOut { deadline })
             }
         }

@@ -729,7 +729,6 @@ async fn the_business_step_sees_claims_and_underpayments_for_what_they_are() {
 /// does not cancel it, and the change is applied once the store answers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sender_that_disconnects_while_the_store_is_busy_loses_nothing() {
-    use sqlx::Connection as _;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("shop.db");
     let clock = clock();
@@ -737,21 +736,10 @@ async fn a_sender_that_disconnects_while_the_store_is_busy_loses_nothing() {
     let (m, _) = merchant(&sb, &clock, &db, 0).await;
     let reference = Reference::new("busy-1").unwrap();
     let c = m.checkout(&reference, order(&sb)).await.unwrap();
-    sb.drop_next_ipn(c.uid());
-    let transition = sb.advance(c.uid()).await.unwrap();
-    let ipn = &transition.ipns[0];
-    let query = ipn.target.split_once('?').map_or("", |(_, q)| q);
-    let request = IpnRequest::new("POST", ipn.body.as_bytes())
-        .content_type("application/x-www-form-urlencoded")
-        .query(query);
+    let ipn = undelivered_ipn(&sb, c.uid()).await;
+    let request = as_request(&ipn);
     // Another writer holds the database's write lock.
-    let mut lock = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
-        .await
-        .unwrap();
-    sqlx::query("BEGIN IMMEDIATE")
-        .execute(&mut lock)
-        .await
-        .unwrap();
+    let mut lock = write_lock(&db).await;
     // The sender gives up after 300 ms: its request future is dropped.
     let gave_up = tokio::time::timeout(Duration::from_millis(300), m.handle_ipn(&request)).await;
     assert!(gave_up.is_err(), "the store was locked: {gave_up:?}");
@@ -966,7 +954,6 @@ async fn a_held_change_accepted_by_a_person_reaches_the_business_step() {
 /// applied once the store answers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn past_the_store_deadline_the_answer_is_500_and_the_change_still_lands() {
-    use sqlx::Connection as _;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("shop.db");
     let clock = clock();
@@ -987,19 +974,9 @@ async fn past_the_store_deadline_the_answer_is_500_and_the_change_still_lands() 
     .unwrap();
     let reference = Reference::new("late-1").unwrap();
     let c = m.checkout(&reference, order(&sb)).await.unwrap();
-    sb.drop_next_ipn(c.uid());
-    let ipn = sb.advance(c.uid()).await.unwrap().ipns.remove(0);
-    let query = ipn.target.split_once('?').map_or("", |(_, q)| q);
-    let request = IpnRequest::new("POST", ipn.body.as_bytes())
-        .content_type("application/x-www-form-urlencoded")
-        .query(query);
-    let mut lock = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
-        .await
-        .unwrap();
-    sqlx::query("BEGIN IMMEDIATE")
-        .execute(&mut lock)
-        .await
-        .unwrap();
+    let ipn = undelivered_ipn(&sb, c.uid()).await;
+    let request = as_request(&ipn);
+    let mut lock = write_lock(&db).await;
     let outcome = hurried.handle_ipn(&request).await;
     assert_eq!(outcome.answer.status, 500, "{outcome:?}");
     assert!(
@@ -1011,4 +988,32 @@ async fn past_the_store_deadline_the_answer_is_500_and_the_change_still_lands() 
         stored_status(&m, "late-1").await == Some(OrderStatus::WaitPayment)
     })
     .await;
+}
+
+/// The next IPN of order `uid`, signed but not delivered: for a test to
+/// deliver it by hand.
+async fn undelivered_ipn(sb: &Sandbox, uid: smartex_core::OrderUid) -> smartex_sandbox::IpnRecord {
+    sb.drop_next_ipn(uid);
+    sb.advance(uid).await.unwrap().ipns.remove(0)
+}
+
+/// `ipn` as the request its `ipnUrl` receives.
+fn as_request(ipn: &smartex_sandbox::IpnRecord) -> IpnRequest<'_> {
+    let query = ipn.target.split_once('?').map_or("", |(_, q)| q);
+    IpnRequest::new("POST", ipn.body.as_bytes())
+        .content_type("application/x-www-form-urlencoded")
+        .query(query)
+}
+
+/// Another writer holding the SQLite file's write lock until `ROLLBACK`.
+async fn write_lock(db: &Path) -> sqlx::SqliteConnection {
+    use sqlx::Connection as _;
+    let mut lock = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut lock)
+        .await
+        .unwrap();
+    lock
 }
